@@ -1,0 +1,42 @@
+# Two commands for a fresh Debian 12 machine (as root, or with sudo):
+#   make run   installs what is missing, builds in Release, runs the main job
+#   make test  installs what is missing, builds, runs the whole CTest suite
+BUILD_DIR ?= build
+JOBS      ?= $(shell nproc)
+OUT       ?= results/compare
+DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli11-dev \
+                nlohmann-json3-dev libfmt-dev googletest libgtest-dev libbenchmark-dev
+
+.PHONY: all deps configure build run test test-unit bench sanitize clean
+all: build
+
+deps:
+	@scripts/install_deps.sh $(DEB_PACKAGES)
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/apps/dsignsgd/dsignsgd compare --out $(OUT)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+bench: build
+	$(BUILD_DIR)/apps/dsignsgd/dsignsgd bench --dim 10000000 --json
+	$(BUILD_DIR)/bench/dsignsgd_bench
+
+# Address + undefined-behaviour sanitizer build; the unit suite must pass under it.
+sanitize: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDSIGNSGD_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan

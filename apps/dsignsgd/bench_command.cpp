@@ -1,0 +1,136 @@
+// `dsignsgd bench`: encode/decode throughput of every compressor in GB/s of fp32 input, beside the
+// machine's single-core read bandwidth measured in the same run (a vectorized sum over the same
+// buffer), so every figure is also a ratio.
+#include <fmt/core.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/random/stream.hpp"
+
+namespace dsignsgd::cli {
+namespace {
+
+struct BenchCommand {
+  std::size_t dim = 10'000'000;
+  int repeats = 7;
+  bool json = false;
+  std::vector<std::string> compressors = {"identity", "sign",      "scaled-sign", "randk:0.01",
+                                          "qsgd:15",  "natural",   "topk:0.01"};
+};
+
+__attribute__((target("avx2"))) float read_sum_avx2(const float* v, std::size_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  std::size_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(v + j));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(v + j + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(v + j + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(v + j + 24));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  float sum = 0.0f;
+  for (float x : lanes) sum += x;
+  for (; j < n; ++j) sum += v[j];
+  return sum;
+}
+
+template <typename F>
+double best_seconds(int repeats, F&& body) {
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+}  // namespace
+
+Runner add_bench_command(CLI::App& app) {
+  auto state = std::make_shared<BenchCommand>();
+  CLI::App* c = app.add_subcommand(
+      "bench", "compressor encode/decode throughput vs the single-core read bandwidth");
+  c->add_option("--dim", state->dim, "vector length d")->capture_default_str();
+  c->add_option("--repeats", state->repeats, "timed repetitions (best is reported)")
+      ->capture_default_str();
+  c->add_option("--compressors", state->compressors, "compressors to time")->delimiter(',');
+  c->add_flag("--json", state->json, "print JSON");
+  return [state]() {
+    const std::size_t d = state->dim;
+    if (d < 1024 || d > (std::size_t{1} << 30)) {
+      throw ConfigError("dim", std::to_string(d), "must be in [1024, 2^30]");
+    }
+    if (state->repeats < 1) {
+      throw ConfigError("repeats", std::to_string(state->repeats), "must be >= 1");
+    }
+    std::vector<std::unique_ptr<Compressor>> compressors;
+    for (const auto& spec : state->compressors) compressors.push_back(make_compressor(spec));
+
+    std::vector<float> v(d);
+    RandomStream rng(StreamAddress{1, 0, 0, 0, StreamPurpose::kTest});
+    for (float& x : v) x = static_cast<float>(rng.normal());
+    std::vector<float> out(d);
+    const double bytes = 4.0 * static_cast<double>(d);
+    volatile float sink = 0.0f;
+    const auto read_once = [&] { sink = sink + read_sum_avx2(v.data(), d); };
+    read_once();  // warm up: page in the buffer
+
+    nlohmann::json results = nlohmann::json::object();
+    double read_best = best_seconds(state->repeats, read_once);
+    for (const auto& compressor : compressors) {
+      WireMessage message;
+      const StreamAddress address{1, 0, 0, 0, StreamPurpose::kGradientNoise};
+      compressor->encode(v, address, message);
+      const double encode = best_seconds(state->repeats, [&] { compressor->encode(v, address, message); });
+      const double decode = best_seconds(state->repeats, [&] { compressor->decode(message, address, out); });
+      // Interleave the reference so drift affects both sides alike.
+      read_best = std::min(read_best, best_seconds(state->repeats, read_once));
+      results[compressor->name()] = {
+          {"encode_gbs", bytes / encode / 1e9},
+          {"decode_gbs", bytes / decode / 1e9},
+          {"encode_seconds", encode},
+          {"decode_seconds", decode},
+          {"message_bytes", message.bytes.size()},
+          {"bits_per_coordinate", 8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
+      };
+    }
+    const double read_gbs = bytes / read_best / 1e9;
+    for (auto& [name, entry] : results.items()) {
+      entry["encode_ratio_to_read"] = entry["encode_gbs"].get<double>() / read_gbs;
+      entry["decode_ratio_to_read"] = entry["decode_gbs"].get<double>() / read_gbs;
+    }
+    nlohmann::json report = {{"dim", d},
+                             {"repeats", state->repeats},
+                             {"read_bandwidth_gbs", read_gbs},
+                             {"reference", "single-core AVX2 sum over the same fp32 buffer"},
+                             {"compressors", results}};
+    if (state->json) {
+      std::cout << report.dump(2) << '\n';
+      return 0;
+    }
+    std::cout << fmt::format("d = {}, read bandwidth (1 core) {:.2f} GB/s\n", d, read_gbs);
+    std::cout << fmt::format("{:<14} {:>10} {:>8} {:>10} {:>8} {:>10}\n", "compressor",
+                             "encode GB/s", "ratio", "decode GB/s", "ratio", "bits/coord");
+    for (const auto& [name, entry] : results.items()) {
+      std::cout << fmt::format("{:<14} {:>10.2f} {:>8.2f} {:>10.2f} {:>8.2f} {:>10.3f}\n", name,
+                               entry["encode_gbs"].get<double>(),
+                               entry["encode_ratio_to_read"].get<double>(),
+                               entry["decode_gbs"].get<double>(),
+                               entry["decode_ratio_to_read"].get<double>(),
+                               entry["bits_per_coordinate"].get<double>());
+    }
+    return 0;
+  };
+}
+
+}  // namespace dsignsgd::cli

@@ -1,0 +1,45 @@
+#pragma once
+// The subcommands of the dsignsgd program. Each registers its options on a CLI11 subcommand and
+// returns the callback that runs it (returning the process exit code).
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include "dsignsgd/optim/train_options.hpp"
+
+namespace dsignsgd::cli {
+
+using Runner = std::function<int()>;
+
+Runner add_train_command(CLI::App& app);
+Runner add_compare_command(CLI::App& app);
+Runner add_compressor_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
+
+/// Registers every TrainOptions field as a flag on `command` (shared by train and compare).
+void add_train_options(CLI::App& command, TrainOptions& options);
+
+/// Throws ConfigError when out exists as a file or cannot be created; creates it otherwise.
+void prepare_out_dir(const std::string& out);
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label);
+  void update(std::uint64_t done, std::uint64_t total);
+  void finish();
+
+ private:
+  std::string label_;
+  bool enabled_;
+  int last_percent_ = -1;
+};
+
+/// Reads a TOML config file of `key = value` lines (optionally under [command]) and returns the
+/// arguments "--key=value" for the keys not already given in argv. Throws ConfigError for
+/// malformed lines, unknown keys and unreadable files.
+std::vector<std::string> config_file_arguments(const std::string& path, const CLI::App& command,
+                                               const std::vector<std::string>& argv);
+
+}  // namespace dsignsgd::cli

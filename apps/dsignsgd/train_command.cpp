@@ -1,0 +1,132 @@
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/optim/trainer.hpp"
+
+namespace dsignsgd::cli {
+
+void add_train_options(CLI::App& c, TrainOptions& o) {
+  std::string methods;
+  for (const auto& name : method_names()) methods += (methods.empty() ? "" : " | ") + name;
+  std::string compressors = "default: the method's own. One of:";
+  for (const auto& line : compressor_help()) compressors += "\n  " + line;
+
+  c.add_option("--method", o.method, "distributed method: " + methods)->capture_default_str();
+  c.add_option("--compressor", o.compressor, compressors);
+  c.add_option("--problem", o.problem.problem, "quadratic | quartic | cosh")->capture_default_str();
+  c.add_option("--dim", o.problem.dim, "dimension d (default 10, or the length of --hessian diag:…)");
+  c.add_option("--hessian", o.problem.hessian,
+               "quadratic spectrum: identity | diag:a,b,… | linspace:a:b | logspace:a:b")
+      ->capture_default_str();
+  c.add_flag("--rotate", o.problem.rotate, "random orthogonal rotation of the Hessian");
+  c.add_option("--x0", o.problem.x0, "start point, every coordinate")->capture_default_str();
+  c.add_option("--x-star", o.problem.x_star, "minimizer, every coordinate")->capture_default_str();
+  c.add_option("--noise", o.noise,
+               "none | gaussian:σ | student:ν:σ | cauchy:σ | affine:σ0:σ1 | relative:σ")
+      ->capture_default_str();
+  c.add_option("--agent-scales", o.agent_scales, "per-agent noise multipliers s1,…,sN");
+  c.add_option("--workers", o.workers, "number of agents N")->capture_default_str();
+  c.add_option("--batch", o.batch, "batch size B (noise = mean of B draws)")->capture_default_str();
+  c.add_option("--lr", o.lr, "learning rate η")->capture_default_str();
+  c.add_option("--schedule", o.schedule, "const | invsqrt | inv | cosine")->capture_default_str();
+  c.add_option("--warmup", o.warmup, "linear warm-up steps")->capture_default_str();
+  c.add_option("--steps", o.steps, "iterations K")->capture_default_str();
+  c.add_option("--runs", o.runs, "independent runs R")->capture_default_str();
+  c.add_option("--seed", o.seed, "master seed")->capture_default_str();
+  c.add_option("--tail-fraction", o.tail_fraction,
+               "tail_loss averages the loss over the last q·K steps")
+      ->capture_default_str();
+  c.add_option("--log-every", o.log_every, "metrics row every E steps (0: about 200 rows)")
+      ->capture_default_str();
+  c.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
+  c.add_option("--momentum", o.momentum, "β of signum")->capture_default_str();
+  c.add_option("--normalization", o.normalization,
+               "normalized-dcsgd: plain (η/||ĝ||) | adaptive ([B] Thm 4.2)")
+      ->capture_default_str();
+  c.add_option("--l0", o.l0, "L0 of the adaptive normalization")->capture_default_str();
+  c.add_option("--l1", o.l1, "L1 of the adaptive normalization")->capture_default_str();
+  c.add_option("--sigma0", o.sigma0, "σ0 of the adaptive normalization (<0: from --noise)")
+      ->capture_default_str();
+  c.add_option("--sigma1", o.sigma1, "σ1 of the adaptive normalization (<0: from --noise)")
+      ->capture_default_str();
+  c.add_option("--norm-floor", o.norm_floor, "normalized step divides by max(||ĝ||, floor)")
+      ->capture_default_str();
+  c.add_option("--divergence-factor", o.divergence_factor,
+               "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
+      ->capture_default_str();
+}
+
+namespace {
+
+struct TrainCommand {
+  TrainOptions options;
+  std::string out;
+  std::string config;
+  bool json = false;
+};
+
+void print_brief_report(const TrainResult& result, std::ostream& out) {
+  const LossSummary loss = summarize_loss(result);
+  out << fmt::format("{} with {} on {}, d = {}, N = {}, noise {}, {} runs × {} steps ({:.2f} s)\n",
+                     result.options.method, result.options.compressor,
+                     result.problem_description, result.dim, result.options.workers,
+                     result.options.noise, result.options.runs, result.options.steps,
+                     result.wall_seconds);
+  out << fmt::format("  final loss  {:.6g} ± {:.2g}\n", loss.final_loss.mean,
+                     loss.final_loss.stderr_);
+  out << fmt::format("  tail loss   {:.6g} ± {:.2g}  (last {:g}% of steps)\n",
+                     loss.tail_loss.mean, loss.tail_loss.stderr_,
+                     100 * result.options.tail_fraction);
+  out << fmt::format("  diverged    {} of {} runs\n", loss.diverged_runs, result.options.runs);
+  out << fmt::format("  uplink      {:.4g} bits/coordinate/step per agent\n",
+                     static_cast<double>(result.uplink_bits_per_step) /
+                         static_cast<double>(result.dim));
+}
+
+}  // namespace
+
+void prepare_out_dir(const std::string& out) {
+  if (out.empty()) return;
+  std::error_code error;
+  if (std::filesystem::exists(out, error) && !std::filesystem::is_directory(out, error)) {
+    throw ConfigError("out", out, "exists and is not a directory");
+  }
+  std::filesystem::create_directories(out, error);
+  if (error) throw ConfigError("out", out, "cannot be created: " + error.message());
+}
+
+Runner add_train_command(CLI::App& app) {
+  auto state = std::make_shared<TrainCommand>();
+  CLI::App* c = app.add_subcommand("train", "run a distributed method with N in-process agents");
+  add_train_options(*c, state->options);
+  c->add_option("--out", state->out, "write metrics.csv and summary.json into this directory");
+  c->add_option("--config", state->config,
+                "TOML file with the same keys as the flags (flags on the command line win)");
+  c->add_flag("--json", state->json, "print summary.json to stdout instead of the brief report");
+  return [state]() {
+    state->options.validate();
+    prepare_out_dir(state->out);
+    ProgressBar bar("train");
+    const TrainResult result = train(state->options, [&bar](std::uint64_t done, std::uint64_t total) {
+      bar.update(done, total);
+    });
+    bar.finish();
+    if (!state->out.empty()) write_train_outputs(result, state->out);
+    if (state->json) {
+      std::cout << summary_json(result).dump(2) << '\n';
+    } else {
+      print_brief_report(result, std::cout);
+      if (!state->out.empty()) std::cout << "  wrote       " << state->out << "/{metrics.csv,summary.json}\n";
+    }
+    return 0;
+  };
+}
+
+}  // namespace dsignsgd::cli

@@ -1,0 +1,79 @@
+#pragma once
+/// @file
+/// Bit-level packing used by the wire formats. Bit j of a packed sign vector lives in byte j/8 at
+/// position j%8 (least significant first); bit set ⇔ v_j >= 0 ⇔ sign +1 (so sign(0) = +1 on the
+/// wire, and NaN packs as −1).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+namespace dsignsgd {
+
+/// Packs the signs of v into ceil(d/8) bytes (AVX2 when the CPU has it).
+void pack_signs(std::span<const float> v, std::uint8_t* out);
+/// acc[j] += bit_j ? weight : −weight.
+void unpack_signs_accumulate(const std::uint8_t* bits, float weight, std::span<float> acc);
+/// counts[j] += bit_j (number of +1 votes).
+void count_sign_bits(const std::uint8_t* bits, std::span<std::uint16_t> counts);
+
+/// Fixed-width bit writer, least significant bit first.
+class BitWriter {
+ public:
+  explicit BitWriter(std::uint8_t* out) : out_(out) {}
+  void put(std::uint64_t value, unsigned width) {
+    buffer_ |= value << filled_;
+    filled_ += width;
+    while (filled_ >= 8) {
+      *out_++ = static_cast<std::uint8_t>(buffer_);
+      buffer_ >>= 8;
+      filled_ -= 8;
+    }
+  }
+  void flush() {
+    if (filled_ > 0) *out_++ = static_cast<std::uint8_t>(buffer_);
+    buffer_ = 0;
+    filled_ = 0;
+  }
+
+ private:
+  std::uint8_t* out_;
+  std::uint64_t buffer_ = 0;
+  unsigned filled_ = 0;
+};
+
+class BitReader {
+ public:
+  explicit BitReader(const std::uint8_t* in) : in_(in) {}
+  std::uint64_t get(unsigned width) {
+    while (filled_ < width) {
+      buffer_ |= static_cast<std::uint64_t>(*in_++) << filled_;
+      filled_ += 8;
+    }
+    const std::uint64_t value = buffer_ & ((std::uint64_t{1} << width) - 1);
+    buffer_ >>= width;
+    filled_ -= width;
+    return value;
+  }
+
+ private:
+  const std::uint8_t* in_;
+  std::uint64_t buffer_ = 0;
+  unsigned filled_ = 0;
+};
+
+inline void store_f32(std::uint8_t* out, float value) { std::memcpy(out, &value, 4); }
+inline float load_f32(const std::uint8_t* in) {
+  float value;
+  std::memcpy(&value, in, 4);
+  return value;
+}
+inline void store_u32(std::uint8_t* out, std::uint32_t value) { std::memcpy(out, &value, 4); }
+inline std::uint32_t load_u32(const std::uint8_t* in) {
+  std::uint32_t value;
+  std::memcpy(&value, in, 4);
+  return value;
+}
+
+}  // namespace dsignsgd

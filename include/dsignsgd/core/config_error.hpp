@@ -1,0 +1,29 @@
+#pragma once
+/// @file
+/// The one exception type for invalid configuration. Its message names the option (as the user
+/// typed it: the command-line flag / config key), the offending value and the violated
+/// constraint, e.g. "invalid --lr '0': must be > 0". The CLI prints it and exits with code 2.
+
+#include <stdexcept>
+#include <string>
+
+namespace dsignsgd {
+
+class ConfigError : public std::invalid_argument {
+ public:
+  /// @param option      flag / config key without dashes, e.g. "lr"
+  /// @param value       the value as given
+  /// @param constraint  what the value must satisfy, e.g. "must be > 0"
+  ConfigError(std::string option, std::string value, std::string constraint);
+
+  const std::string& option() const { return option_; }
+  const std::string& value() const { return value_; }
+  const std::string& constraint() const { return constraint_; }
+
+ private:
+  std::string option_;
+  std::string value_;
+  std::string constraint_;
+};
+
+}  // namespace dsignsgd

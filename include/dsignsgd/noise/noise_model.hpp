@@ -1,0 +1,67 @@
+#pragma once
+/// @file
+/// Gradient noise models of SPEC §1: agent i's stochastic gradient is g_i = ∇f(x) + Z_i with
+///   none          Z = 0
+///   gaussian:σ    Z = σ ξ,               ξ ~ N(0, I)
+///   student:ν:σ   Z_j = σ T_ν            i.i.d. coordinates (heavy tails for ν <= 2)
+///   cauchy:σ      Z_j = σ T_1
+///   affine:σ0:σ1  Z ~ N(0, (σ0² + σ1² ||∇f||²) I)   ([B])
+///   relative:σ    Z ~ N(0, σ² ||∇f||² I)            ([B]'s neural-network runs)
+/// Agent i's scale is multiplied by agent_scales[i] (heterogeneous agents). A batch of B is the
+/// mean of B independent draws: drawn literally for Student-t; for the Gaussian family and Cauchy
+/// the mean has the same law as one draw at scale σ/√B (Gaussian) or σ (Cauchy) and is drawn so.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dsignsgd/random/stream.hpp"
+
+namespace dsignsgd {
+
+enum class NoiseKind { kNone, kGaussian, kStudent, kCauchy, kAffine, kRelative };
+
+struct NoiseSpec {
+  NoiseKind kind = NoiseKind::kNone;
+  double sigma = 0.0;   ///< scale σ (gaussian, student, cauchy, relative)
+  double nu = 0.0;      ///< degrees of freedom (student)
+  double sigma0 = 0.0;  ///< affine: additive part
+  double sigma1 = 0.0;  ///< affine: relative part
+
+  /// Parses "gaussian:1", "student:3:0.5", …; throws ConfigError for option "noise".
+  static NoiseSpec parse(const std::string& text);
+  std::string to_string() const;
+
+  /// Per-coordinate scale of one draw at gradient norm ||∇f|| (before agent scale and batch).
+  double scale(double grad_norm) const;
+  /// Per-coordinate variance of one draw (infinite for Student-t with ν <= 2 and Cauchy).
+  double coordinate_variance(double grad_norm) const;
+  /// Small-signal slope ℓ = 2 p(0) of the unit-scale noise density (SPEC §1).
+  double small_signal_slope() const;
+  /// CDF of one unit-scale noise coordinate.
+  double unit_cdf(double u) const;
+  bool heavy_tailed() const { return kind == NoiseKind::kCauchy || kind == NoiseKind::kStudent; }
+};
+
+class NoiseModel {
+ public:
+  /// @param agent_scales per-agent multipliers of the scale (empty: all 1)
+  /// @param batch        B >= 1, the number of draws averaged
+  NoiseModel(NoiseSpec spec, std::vector<double> agent_scales, int batch);
+
+  const NoiseSpec& spec() const { return spec_; }
+  int batch() const { return batch_; }
+  double agent_scale(std::uint32_t agent) const;
+
+  /// out = grad + Z_agent; grad_norm = ||grad|| (used by affine and relative noise).
+  void sample(std::span<const float> grad, double grad_norm, std::uint32_t agent,
+              RandomStream& rng, std::span<float> out) const;
+
+ private:
+  NoiseSpec spec_;
+  std::vector<double> agent_scales_;
+  int batch_;
+};
+
+}  // namespace dsignsgd

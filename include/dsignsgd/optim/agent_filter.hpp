@@ -1,0 +1,53 @@
+#pragma once
+/// @file
+/// Per-agent transformations between the stochastic gradient and the encoder. Each agent owns its
+/// filter and therefore its state (momentum buffer, error memory).
+///   momentum        m ← β m + (1 − β) g;  encode m                     (Signum, Bernstein 2018)
+///   error feedback  p ← g + e;  encode p;  e ← p − C(p)                 (EF-SignSGD,
+///                   Karimireddy et al. 2019, with the step size applied after aggregation —
+///                   identical to their update for a constant schedule)
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace dsignsgd {
+
+class AgentFilter {
+ public:
+  virtual ~AgentFilter() = default;
+  /// Transforms the stochastic gradient in place into the vector to encode.
+  virtual void before_encode(std::span<float> g) = 0;
+  /// Whether after_encode needs what the receiver decodes.
+  virtual bool needs_decoded() const { return false; }
+  /// `sent` is the vector that was encoded, `decoded` the receiver's view of it.
+  virtual void after_encode(std::span<const float> /*sent*/, std::span<const float> /*decoded*/) {}
+};
+
+/// Builds one agent's filter for dimension d; null means "no filter".
+using AgentFilterFactory = std::function<std::unique_ptr<AgentFilter>(std::size_t d)>;
+
+class MomentumFilter final : public AgentFilter {
+ public:
+  MomentumFilter(std::size_t d, double beta) : momentum_(d, 0.0f), beta_(static_cast<float>(beta)) {}
+  void before_encode(std::span<float> g) override;
+
+ private:
+  std::vector<float> momentum_;
+  float beta_;
+};
+
+class ErrorFeedbackFilter final : public AgentFilter {
+ public:
+  explicit ErrorFeedbackFilter(std::size_t d) : error_(d, 0.0f) {}
+  void before_encode(std::span<float> g) override;
+  bool needs_decoded() const override { return true; }
+  void after_encode(std::span<const float> sent, std::span<const float> decoded) override;
+
+ private:
+  std::vector<float> error_;
+};
+
+}  // namespace dsignsgd

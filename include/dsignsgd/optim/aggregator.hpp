@@ -1,0 +1,51 @@
+#pragma once
+/// @file
+/// Server-side aggregation of the agents' messages, always in agent order 0..N−1.
+///   mean      d = (1/N) Σ_i C(g_i)                       DSGD, DCSGD, DSignSGD ([A])
+///   majority  d = sign(Σ_i sign(g_i))                    majority vote (Bernstein et al. 2018)
+/// Sums of ±1 are exact integers in fp32, so sign aggregation is invariant to agent order.
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "dsignsgd/compress/compressor.hpp"
+
+namespace dsignsgd {
+
+class Aggregator {
+ public:
+  virtual ~Aggregator() = default;
+  virtual std::string name() const = 0;
+  /// Writes the update direction. `address` is the step's stream address; agent i's message is
+  /// decoded with address.agent = i (shared compression randomness), server draws use kServerAgent.
+  virtual void aggregate(std::span<const WireMessage> messages, const Compressor& compressor,
+                         const StreamAddress& address, std::span<float> direction) const = 0;
+  /// Bits the server broadcasts back per step (header included).
+  virtual std::size_t downlink_bits(std::size_t d, std::size_t agents,
+                                    const Compressor& compressor) const = 0;
+};
+
+class MeanAggregator final : public Aggregator {
+ public:
+  std::string name() const override { return "mean"; }
+  void aggregate(std::span<const WireMessage> messages, const Compressor& compressor,
+                 const StreamAddress& address, std::span<float> direction) const override;
+  /// fp32 for real-valued messages; vote counts on ceil(log2(N+1)) bits for sign messages.
+  std::size_t downlink_bits(std::size_t d, std::size_t agents,
+                            const Compressor& compressor) const override;
+};
+
+/// Majority vote. Ties (possible for even N) are broken by a fair coin from the server's stream,
+/// so the return message stays one bit per coordinate and the vote stays unbiased on ties.
+class MajorityVoteAggregator final : public Aggregator {
+ public:
+  std::string name() const override { return "majority"; }
+  void aggregate(std::span<const WireMessage> messages, const Compressor& compressor,
+                 const StreamAddress& address, std::span<float> direction) const override;
+  std::size_t downlink_bits(std::size_t d, std::size_t agents,
+                            const Compressor& compressor) const override;
+};
+
+}  // namespace dsignsgd

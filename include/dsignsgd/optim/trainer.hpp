@@ -1,0 +1,97 @@
+#pragma once
+/// @file
+/// The training driver: R independent runs of one distributed method, in parallel threads.
+///
+/// One step k of one run (the only step loop in the library, `StepLoop::step`):
+///   1. exact gradient ∇f(x_k) and f(x_k)                          (problem)
+///   2. per agent i, in order: g_i = ∇f(x_k) + Z_i                 (noise, stream (seed,run,i,k))
+///      → agent filter (momentum / error feedback) → encode        (compressor)
+///   3. server: ĝ = aggregate(messages in agent order)             (aggregator)
+///   4. x_{k+1} = x_k − s_k ĝ,  s_k = step_rule(η·η_k, ĝ)           (schedule, step rule)
+/// Steps 2 and 3–4 only meet through the wire messages, so agents may live in other processes.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/optim/schedule.hpp"
+#include "dsignsgd/optim/train_options.hpp"
+
+namespace dsignsgd {
+
+/// What one run recorded.
+struct RunTrace {
+  std::vector<double> loss;       ///< f(x_k) − f* at the logged steps (NaN after divergence)
+  std::vector<double> grad_norm;  ///< ||∇f(x_k)|| at the logged steps
+  bool diverged = false;
+  std::int64_t diverged_at = -1;  ///< first step whose loss was non-finite or above the bound
+  double final_loss = 0.0;        ///< f(x_K) − f*
+  double tail_loss = 0.0;         ///< mean of f(x_k) − f* over the last ⌈q·K⌉ iterates
+};
+
+struct TrainResult {
+  TrainOptions options;           ///< as resolved (compressor filled in, dim resolved)
+  std::size_t dim = 0;
+  std::string problem_description;
+  double omega = 0.0;             ///< declared ω of the compressor (NaN when biased)
+  std::vector<std::int64_t> logged_steps;
+  std::vector<RunTrace> runs;
+  std::size_t uplink_bits_per_step = 0;    ///< one agent's message, header included
+  std::size_t downlink_bits_per_step = 0;  ///< the server's broadcast
+  int threads = 1;
+  double wall_seconds = 0.0;
+  double initial_loss = 0.0;
+};
+
+/// Progress: (steps done over all runs, total steps). Called from the calling thread only.
+using ProgressCallback = std::function<void(std::uint64_t, std::uint64_t)>;
+
+/// Validates the options (throws ConfigError) and runs them.
+TrainResult train(const TrainOptions& options, const ProgressCallback& progress = {});
+
+/// The state and step of one run: replicated iterate x, N agents' filters and messages.
+class StepLoop {
+ public:
+  StepLoop(const Problem& problem, const NoiseModel& noise, const MethodParts& parts,
+           const Schedule& schedule, const TrainOptions& options, std::uint32_t run);
+
+  /// f(x) and ∇f(x) at the current iterate (computed once per step).
+  double evaluate();
+  double grad_norm() const { return grad_norm_; }
+  /// Agent i's message for step k (needs evaluate() first).
+  void encode_agent(std::uint32_t agent, std::uint32_t step, WireMessage& message);
+  /// Aggregates the N messages and updates x.
+  void apply(std::span<const WireMessage> messages, std::uint32_t step);
+  /// One full in-process step: encode every agent, then apply.
+  void step(std::uint32_t step);
+
+  std::span<const float> x() const { return x_; }
+
+ private:
+  StreamAddress address(std::uint32_t agent, std::uint32_t step) const;
+
+  const Problem& problem_;
+  const NoiseModel& noise_;
+  const MethodParts& parts_;
+  const Schedule& schedule_;
+  const TrainOptions& options_;
+  std::uint32_t run_;
+  std::vector<float> x_;
+  std::vector<float> grad_;
+  std::vector<float> agent_grad_;
+  std::vector<float> decoded_;
+  std::vector<float> direction_;
+  double grad_norm_ = 0.0;
+  std::vector<std::unique_ptr<AgentFilter>> filters_;
+  std::vector<WireMessage> messages_;
+};
+
+/// Approximate memory a run needs; train() refuses configurations that do not fit.
+std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, int threads);
+
+}  // namespace dsignsgd

@@ -1,0 +1,144 @@
+#pragma once
+/// @file
+/// RandomStream: an independent stream of random numbers addressed by
+/// (seed, run, agent, step, purpose). The Philox key is the 64-bit seed; the counter holds
+/// (block index, step, agent | purpose << 24, run). Streams with different addresses never
+/// overlap; each holds 2^34 32-bit draws.
+
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+
+#include "dsignsgd/random/philox.hpp"
+
+namespace dsignsgd {
+
+/// What a stream is used for; distinct purposes of the same (run, agent, step) are independent.
+enum class StreamPurpose : std::uint32_t {
+  kGradientNoise = 1,
+  kCompression = 2,         ///< private randomness of the sender (stochastic rounding)
+  kSharedCompression = 3,   ///< randomness sender and receiver share (rand-k indices)
+  kServer = 4,              ///< server-side randomness (majority-vote tie breaks)
+  kSetup = 5,               ///< problem construction (random rotation)
+  kTest = 6,
+};
+
+/// The address of a stream.
+struct StreamAddress {
+  std::uint64_t seed = 0;
+  std::uint32_t run = 0;
+  std::uint32_t agent = 0;  ///< < 2^24
+  std::uint32_t step = 0;
+  StreamPurpose purpose = StreamPurpose::kGradientNoise;
+
+  StreamAddress with_purpose(StreamPurpose p) const {
+    StreamAddress a = *this;
+    a.purpose = p;
+    return a;
+  }
+};
+
+/// Agent id used for server-side streams.
+inline constexpr std::uint32_t kServerAgent = 0xFFFFFFu;
+
+class RandomStream {
+ public:
+  explicit RandomStream(const StreamAddress& address)
+      : key_{static_cast<std::uint32_t>(address.seed),
+             static_cast<std::uint32_t>(address.seed >> 32)},
+        ctr_{0u, address.step,
+             (address.agent & 0xFFFFFFu) | (static_cast<std::uint32_t>(address.purpose) << 24),
+             address.run} {}
+
+  std::uint32_t next_u32() {
+    if (pos_ == 4) refill();
+    return block_[pos_++];
+  }
+
+  std::uint64_t next_u64() {
+    const std::uint64_t hi = next_u32();
+    return (hi << 32) | next_u32();
+  }
+
+  /// Uniform on the open interval (0, 1), 53 bits.
+  double uniform() {
+    const std::uint64_t bits = next_u64() >> 11;  // 53 bits
+    return (static_cast<double>(bits) + 0.5) * 0x1.0p-53;
+  }
+
+  /// Uniform integer in [0, bound) without modulo bias (Lemire's method), bound <= 2^32.
+  std::uint32_t uniform_below(std::uint64_t bound) {
+    std::uint64_t product = static_cast<std::uint64_t>(next_u32()) * bound;
+    auto low = static_cast<std::uint32_t>(product);
+    if (low < bound) {
+      const auto threshold = static_cast<std::uint32_t>((0x100000000ull - bound) % bound);
+      while (low < threshold) {
+        product = static_cast<std::uint64_t>(next_u32()) * bound;
+        low = static_cast<std::uint32_t>(product);
+      }
+    }
+    return static_cast<std::uint32_t>(product >> 32);
+  }
+
+  /// Standard normal (Box–Muller; the second variate of each pair is kept for the next call).
+  double normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    const double radius = std::sqrt(-2.0 * std::log(uniform()));
+    const double angle = 2.0 * std::numbers::pi * uniform();
+    spare_ = radius * std::sin(angle);
+    has_spare_ = true;
+    return radius * std::cos(angle);
+  }
+
+  /// Standard Cauchy by inversion.
+  double cauchy() { return std::tan(std::numbers::pi * (uniform() - 0.5)); }
+
+  /// Gamma(shape, 1) by Marsaglia–Tsang; shape < 1 through Gamma(shape+1)·U^(1/shape).
+  double gamma(double shape) {
+    if (shape < 1.0) {
+      const double u = uniform();
+      return gamma(shape + 1.0) * std::pow(u, 1.0 / shape);
+    }
+    const double d = shape - 1.0 / 3.0;
+    const double c = 1.0 / std::sqrt(9.0 * d);
+    while (true) {
+      double x = 0.0;
+      double v = 0.0;
+      do {
+        x = normal();
+        v = 1.0 + c * x;
+      } while (v <= 0.0);
+      v = v * v * v;
+      const double u = uniform();
+      if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+      if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+    }
+  }
+
+  /// Student-t with nu degrees of freedom: Z / sqrt(chi2_nu / nu).
+  double student_t(double nu) {
+    if (nu == 1.0) return cauchy();
+    const double z = normal();
+    const double chi2 = 2.0 * gamma(0.5 * nu);
+    return z / std::sqrt(chi2 / nu);
+  }
+
+ private:
+  void refill() {
+    block_ = philox4x32_10(ctr_, key_);
+    ++ctr_[0];
+    pos_ = 0;
+  }
+
+  PhiloxKey key_;
+  PhiloxCounter ctr_;
+  PhiloxCounter block_{};
+  int pos_ = 4;
+  bool has_spare_ = false;
+  double spare_ = 0.0;
+};
+
+}  // namespace dsignsgd

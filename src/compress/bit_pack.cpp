@@ -1,0 +1,70 @@
+#include "dsignsgd/compress/bit_pack.hpp"
+
+#include <immintrin.h>
+
+namespace dsignsgd {
+namespace {
+
+void pack_signs_scalar(const float* v, std::size_t begin, std::size_t d, std::uint8_t* out) {
+  // begin is a multiple of 8.
+  for (std::size_t j = begin; j < d; j += 8) {
+    std::uint8_t byte = 0;
+    const std::size_t end = j + 8 < d ? j + 8 : d;
+    for (std::size_t i = j; i < end; ++i) {
+      byte |= static_cast<std::uint8_t>((v[i] >= 0.0f ? 1u : 0u) << (i - j));
+    }
+    out[j / 8] = byte;
+  }
+}
+
+__attribute__((target("avx2"))) void pack_signs_avx2(const float* v, std::size_t d,
+                                                      std::uint8_t* out) {
+  const __m256 zero = _mm256_setzero_ps();
+  std::size_t j = 0;
+  for (; j + 64 <= d; j += 64) {
+    std::uint64_t word = 0;
+    for (int block = 0; block < 8; ++block) {
+      const __m256 x = _mm256_loadu_ps(v + j + 8 * block);
+      const auto mask = static_cast<std::uint32_t>(
+          _mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ)));
+      word |= static_cast<std::uint64_t>(mask) << (8 * block);
+    }
+    std::memcpy(out + j / 8, &word, 8);
+  }
+  pack_signs_scalar(v, j, d, out);
+}
+
+const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
+}  // namespace
+
+void pack_signs(std::span<const float> v, std::uint8_t* out) {
+  if (kHasAvx2) {
+    pack_signs_avx2(v.data(), v.size(), out);
+  } else {
+    pack_signs_scalar(v.data(), 0, v.size(), out);
+  }
+}
+
+void unpack_signs_accumulate(const std::uint8_t* bits, float weight, std::span<float> acc) {
+  const std::size_t d = acc.size();
+  const float values[2] = {-weight, weight};
+  std::size_t j = 0;
+  for (; j + 8 <= d; j += 8) {
+    const std::uint8_t byte = bits[j / 8];
+    for (unsigned i = 0; i < 8; ++i) acc[j + i] += values[(byte >> i) & 1u];
+  }
+  for (; j < d; ++j) acc[j] += values[(bits[j / 8] >> (j % 8)) & 1u];
+}
+
+void count_sign_bits(const std::uint8_t* bits, std::span<std::uint16_t> counts) {
+  const std::size_t d = counts.size();
+  std::size_t j = 0;
+  for (; j + 8 <= d; j += 8) {
+    const std::uint8_t byte = bits[j / 8];
+    for (unsigned i = 0; i < 8; ++i) counts[j + i] += (byte >> i) & 1u;
+  }
+  for (; j < d; ++j) counts[j] += (bits[j / 8] >> (j % 8)) & 1u;
+}
+
+}  // namespace dsignsgd

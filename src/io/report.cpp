@@ -1,0 +1,200 @@
+#include "dsignsgd/io/report.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/version.hpp"
+
+namespace dsignsgd {
+namespace {
+
+double quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return std::nan("");
+  const double position = q * static_cast<double>(sorted.size() - 1);
+  const auto lower = static_cast<std::size_t>(std::floor(position));
+  const std::size_t upper = std::min(lower + 1, sorted.size() - 1);
+  const double fraction = position - static_cast<double>(lower);
+  return sorted[lower] + fraction * (sorted[upper] - sorted[lower]);
+}
+
+nlohmann::json number_or_null(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json statistics_json(const SampleStatistics& s) {
+  return {{"count", s.count},           {"mean", number_or_null(s.mean)},
+          {"std", number_or_null(s.std)}, {"stderr", number_or_null(s.stderr_)},
+          {"median", number_or_null(s.median)}, {"p10", number_or_null(s.p10)},
+          {"p90", number_or_null(s.p90)}};
+}
+
+std::string csv_number(double value) {
+  if (std::isnan(value)) return "nan";
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.9g", value);
+  return buffer;
+}
+
+}  // namespace
+
+SampleStatistics sample_statistics(std::vector<double> values) {
+  std::erase_if(values, [](double v) { return std::isnan(v); });
+  SampleStatistics s;
+  s.count = values.size();
+  if (values.empty()) {
+    s.mean = s.std = s.stderr_ = s.median = s.p10 = s.p90 = std::nan("");
+    return s;
+  }
+  double sum = 0.0;
+  for (double v : values) sum += v;
+  s.mean = sum / static_cast<double>(values.size());
+  double squares = 0.0;
+  for (double v : values) squares += (v - s.mean) * (v - s.mean);
+  s.std = values.size() > 1 ? std::sqrt(squares / static_cast<double>(values.size() - 1)) : 0.0;
+  s.stderr_ = s.std / std::sqrt(static_cast<double>(values.size()));
+  std::sort(values.begin(), values.end());
+  s.median = quantile(values, 0.5);
+  s.p10 = quantile(values, 0.1);
+  s.p90 = quantile(values, 0.9);
+  return s;
+}
+
+LossSummary summarize_loss(const TrainResult& result) {
+  LossSummary summary;
+  std::vector<double> finals;
+  std::vector<double> tails;
+  for (const RunTrace& run : result.runs) {
+    if (run.diverged) {
+      ++summary.diverged_runs;
+      continue;
+    }
+    finals.push_back(run.final_loss);
+    tails.push_back(run.tail_loss);
+  }
+  summary.final_loss = sample_statistics(finals);
+  summary.tail_loss = sample_statistics(tails);
+  return summary;
+}
+
+std::string metrics_csv(const TrainResult& result) {
+  std::ostringstream out;
+  out << "step,loss_mean,loss_std,loss_median,loss_p10,loss_p90,live_runs,grad_norm_mean,"
+         "uplink_bits_per_agent,downlink_bits\n";
+  std::vector<double> losses(result.runs.size());
+  std::vector<double> norms(result.runs.size());
+  for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
+    for (std::size_t r = 0; r < result.runs.size(); ++r) {
+      losses[r] = result.runs[r].loss[row];
+      norms[r] = result.runs[r].grad_norm[row];
+    }
+    const SampleStatistics loss = sample_statistics(losses);
+    const SampleStatistics norm = sample_statistics(norms);
+    const auto step = static_cast<std::uint64_t>(result.logged_steps[row]);
+    out << step << ',' << csv_number(loss.mean) << ',' << csv_number(loss.std) << ','
+        << csv_number(loss.median) << ',' << csv_number(loss.p10) << ','
+        << csv_number(loss.p90) << ',' << loss.count << ',' << csv_number(norm.mean) << ','
+        << step * result.uplink_bits_per_step << ',' << step * result.downlink_bits_per_step
+        << '\n';
+  }
+  return out.str();
+}
+
+nlohmann::json options_json(const TrainOptions& o) {
+  return {{"method", o.method},
+          {"compressor", o.compressor},
+          {"problem", o.problem.problem},
+          {"dim", o.problem.dim},
+          {"hessian", o.problem.hessian},
+          {"rotate", o.problem.rotate},
+          {"x0", o.problem.x0},
+          {"x-star", o.problem.x_star},
+          {"noise", o.noise},
+          {"agent-scales", o.agent_scales},
+          {"workers", o.workers},
+          {"batch", o.batch},
+          {"lr", o.lr},
+          {"schedule", o.schedule},
+          {"warmup", o.warmup},
+          {"steps", o.steps},
+          {"runs", o.runs},
+          {"seed", o.seed},
+          {"tail-fraction", o.tail_fraction},
+          {"log-every", o.log_every},
+          {"momentum", o.momentum},
+          {"normalization", o.normalization},
+          {"l0", o.l0},
+          {"l1", o.l1},
+          {"sigma0", o.sigma0},
+          {"sigma1", o.sigma1},
+          {"norm-floor", o.norm_floor},
+          {"divergence-factor", o.divergence_factor}};
+}
+
+nlohmann::json summary_json(const TrainResult& result) {
+  const LossSummary loss = summarize_loss(result);
+  const auto d = static_cast<double>(result.dim);
+  const auto steps = static_cast<std::uint64_t>(result.options.steps);
+  const int runs = result.options.runs;
+  const char* status = loss.diverged_runs == 0      ? "ok"
+                       : loss.diverged_runs == runs ? "all_diverged"
+                                                    : "some_diverged";
+  return {
+      {"command", "train"},
+      {"version", kVersion},
+      {"git_commit", kGitCommit},
+      {"config", options_json(result.options)},
+      {"problem_description", result.problem_description},
+      {"dim", result.dim},
+      {"omega_declared", number_or_null(result.omega)},
+      {"initial_loss", result.initial_loss},
+      {"final_loss_mean", number_or_null(loss.final_loss.mean)},
+      {"final_loss_stderr", number_or_null(loss.final_loss.stderr_)},
+      {"final_loss", statistics_json(loss.final_loss)},
+      {"tail_fraction", result.options.tail_fraction},
+      {"tail_loss_mean", number_or_null(loss.tail_loss.mean)},
+      {"tail_loss_stderr", number_or_null(loss.tail_loss.stderr_)},
+      {"tail_loss", statistics_json(loss.tail_loss)},
+      {"runs", runs},
+      {"diverged_runs", loss.diverged_runs},
+      {"status", status},
+      {"uplink_bits_per_step_per_agent", result.uplink_bits_per_step},
+      {"uplink_bits_per_coordinate", static_cast<double>(result.uplink_bits_per_step) / d},
+      {"downlink_bits_per_step", result.downlink_bits_per_step},
+      {"downlink_bits_per_coordinate", static_cast<double>(result.downlink_bits_per_step) / d},
+      {"total_uplink_bits_per_agent", steps * result.uplink_bits_per_step},
+      {"total_downlink_bits", steps * result.downlink_bits_per_step},
+      {"threads", result.threads},
+      {"wall_seconds", result.wall_seconds},
+  };
+}
+
+void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write " + temporary.string());
+    out << content;
+    out.flush();
+    if (!out) {
+      out.close();
+      std::filesystem::remove(temporary);
+      throw std::runtime_error("error while writing " + temporary.string());
+    }
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+void write_train_outputs(const TrainResult& result, const std::filesystem::path& out_dir) {
+  std::filesystem::create_directories(out_dir);
+  write_file_atomic(out_dir / "metrics.csv", metrics_csv(result));
+  write_file_atomic(out_dir / "summary.json", summary_json(result).dump(2) + "\n");
+}
+
+}  // namespace dsignsgd

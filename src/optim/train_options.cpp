@@ -1,0 +1,72 @@
+#include <cmath>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/optim/schedule.hpp"
+#include "dsignsgd/optim/train_options.hpp"
+
+namespace dsignsgd {
+namespace {
+
+constexpr std::int64_t kMaxSteps = std::int64_t{1} << 32;  // step index is a 32-bit counter
+
+}  // namespace
+
+void TrainOptions::validate() const {
+  const Method m = method_from_string(method);
+  problem.validate();
+  const std::size_t dim = problem.resolved_dim();
+  if (workers < 1) throw ConfigError("workers", std::to_string(workers), "must be >= 1");
+  if (workers > (1 << 20)) {
+    throw ConfigError("workers", std::to_string(workers), "must be <= 2^20");
+  }
+  make_method(*this, dim);  // method/compressor compatibility
+  const NoiseSpec noise_spec = NoiseSpec::parse(noise);
+  (void)noise_spec;
+  if (!agent_scales.empty()) {
+    const std::vector<double> scales = parse_double_list(agent_scales, "agent-scales");
+    if (scales.size() != static_cast<std::size_t>(workers)) {
+      throw ConfigError("agent-scales", agent_scales,
+                        "needs one scale per agent (" + std::to_string(workers) + ")");
+    }
+    for (double s : scales) {
+      if (s < 0.0) throw ConfigError("agent-scales", agent_scales, "scales must be >= 0");
+    }
+  }
+  if (batch < 1) throw ConfigError("batch", std::to_string(batch), "must be >= 1");
+  if (!(lr > 0.0) || !std::isfinite(lr)) {
+    throw ConfigError("lr", format_double(lr), "must be > 0 and finite");
+  }
+  if (steps < 1 || steps >= kMaxSteps) {
+    throw ConfigError("steps", std::to_string(steps), "must be in [1, 2^32)");
+  }
+  if (warmup < 0) throw ConfigError("warmup", std::to_string(warmup), "must be >= 0");
+  make_schedule(schedule, static_cast<std::uint64_t>(steps), 0);
+  if (runs < 1) throw ConfigError("runs", std::to_string(runs), "must be >= 1");
+  if (!(tail_fraction > 0.0 && tail_fraction <= 1.0)) {
+    throw ConfigError("tail-fraction", format_double(tail_fraction), "must be in (0, 1]");
+  }
+  if (log_every < 0) throw ConfigError("log-every", std::to_string(log_every), "must be >= 0");
+  if (threads < 0) throw ConfigError("threads", std::to_string(threads), "must be >= 0");
+  if (!(momentum >= 0.0 && momentum < 1.0)) {
+    throw ConfigError("momentum", format_double(momentum), "must be in [0, 1)");
+  }
+  if (normalization != "plain" && normalization != "adaptive") {
+    throw ConfigError("normalization", normalization, "must be plain or adaptive");
+  }
+  if (m == Method::kNormalizedDcsgd && normalization == "adaptive") {
+    if (!(l0 >= 0.0)) throw ConfigError("l0", format_double(l0), "must be >= 0");
+    if (!(l1 >= 0.0)) throw ConfigError("l1", format_double(l1), "must be >= 0");
+    if (l0 == 0.0 && l1 == 0.0) throw ConfigError("l0", "0", "L0 and L1 cannot both be 0");
+  }
+  if (!(norm_floor > 0.0)) {
+    throw ConfigError("norm-floor", format_double(norm_floor), "must be > 0");
+  }
+  if (!(divergence_factor > 1.0)) {
+    throw ConfigError("divergence-factor", format_double(divergence_factor), "must be > 1");
+  }
+}
+
+}  // namespace dsignsgd
