@@ -32,6 +32,12 @@ void IdentityCompressor::decode_accumulate(const WireMessage& in, const StreamAd
   for (std::size_t j = 0; j < d; ++j) acc[j] += weight * load_f32(payload + 4 * j);
 }
 
+void IdentityCompressor::decode(const WireMessage& in, const StreamAddress&,
+                                std::span<float> out) const {
+  const std::uint8_t* payload = detail::check_message(in, code(), out.size(), 4 * out.size());
+  std::memcpy(out.data(), payload, 4 * out.size());
+}
+
 // ---- natural ----------------------------------------------------------------------------------
 // Code of a coordinate: bit 8 = sign, bits 0-7 = IEEE-754 biased exponent of the rounded value
 // (0 encodes zero, 255 infinity). A normal |v| = 2^a (1 + m/2^23) rounds up to 2^(a+1) with

@@ -16,7 +16,18 @@ double parse_fraction(const Spec& spec) {
 
 }  // namespace
 
+std::unique_ptr<Compressor> make_compressor_unchecked(const std::string& text);
+
 std::unique_ptr<Compressor> make_compressor(const std::string& text) {
+  try {
+    return make_compressor_unchecked(text);
+  } catch (const ConfigError& e) {
+    if (e.value() == text) throw;
+    throw ConfigError("compressor", text, e.constraint());  // name the whole specification
+  }
+}
+
+std::unique_ptr<Compressor> make_compressor_unchecked(const std::string& text) {
   const Spec spec = parse_spec(text);
   if (spec.name == "identity" || spec.name == "natural" || spec.name == "sign" ||
       spec.name == "scaled-sign") {

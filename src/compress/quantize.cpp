@@ -10,8 +10,9 @@
 namespace dsignsgd {
 
 std::string QsgdCompressor::name() const {
-  std::string text = "qsgd:" + std::to_string(levels_);
-  if (bucket_ != 0) text += ":" + std::to_string(bucket_);
+  std::string text = "qsgd:";
+  text.append(std::to_string(levels_));
+  if (bucket_ != 0) text.append(":").append(std::to_string(bucket_));
   return text;
 }
 

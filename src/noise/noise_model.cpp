@@ -24,6 +24,15 @@ double positive_scale(const Spec& spec, std::size_t index) {
 }  // namespace
 
 NoiseSpec NoiseSpec::parse(const std::string& text) {
+  try {
+    return parse_unchecked(text);
+  } catch (const ConfigError& e) {
+    if (e.value() == text) throw;
+    throw ConfigError("noise", text, e.constraint());  // name the whole specification
+  }
+}
+
+NoiseSpec NoiseSpec::parse_unchecked(const std::string& text) {
   const Spec spec = parse_spec(text);
   NoiseSpec noise;
   if (spec.name == "none") {

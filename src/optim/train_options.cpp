@@ -6,6 +6,7 @@
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/schedule.hpp"
 #include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/optim/trainer.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -16,12 +17,15 @@ constexpr std::int64_t kMaxSteps = std::int64_t{1} << 32;  // step index is a 32
 
 void TrainOptions::validate() const {
   const Method m = method_from_string(method);
-  problem.validate();
-  const std::size_t dim = problem.resolved_dim();
   if (workers < 1) throw ConfigError("workers", std::to_string(workers), "must be >= 1");
   if (workers > (1 << 20)) {
     throw ConfigError("workers", std::to_string(workers), "must be <= 2^20");
   }
+  if (runs < 1) throw ConfigError("runs", std::to_string(runs), "must be >= 1");
+  if (threads < 0) throw ConfigError("threads", std::to_string(threads), "must be >= 0");
+  problem.validate();
+  const std::size_t dim = problem.resolved_dim();
+  check_memory(*this, dim);
   make_method(*this, dim);  // method/compressor compatibility
   const NoiseSpec noise_spec = NoiseSpec::parse(noise);
   (void)noise_spec;
@@ -44,12 +48,10 @@ void TrainOptions::validate() const {
   }
   if (warmup < 0) throw ConfigError("warmup", std::to_string(warmup), "must be >= 0");
   make_schedule(schedule, static_cast<std::uint64_t>(steps), 0);
-  if (runs < 1) throw ConfigError("runs", std::to_string(runs), "must be >= 1");
   if (!(tail_fraction > 0.0 && tail_fraction <= 1.0)) {
     throw ConfigError("tail-fraction", format_double(tail_fraction), "must be in (0, 1]");
   }
   if (log_every < 0) throw ConfigError("log-every", std::to_string(log_every), "must be >= 0");
-  if (threads < 0) throw ConfigError("threads", std::to_string(threads), "must be >= 0");
   if (!(momentum >= 0.0 && momentum < 1.0)) {
     throw ConfigError("momentum", format_double(momentum), "must be in [0, 1)");
   }

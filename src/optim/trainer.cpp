@@ -110,6 +110,24 @@ std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, 
                        : static_cast<std::size_t>(total);
 }
 
+int resolved_threads(const TrainOptions& options) {
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(options.threads > 0 ? options.threads : static_cast<int>(hardware),
+                  options.runs);
+}
+
+void check_memory(const TrainOptions& options, std::size_t dim) {
+  const int threads = resolved_threads(options);
+  const std::size_t needed = estimate_memory_bytes(options, dim, threads);
+  const std::size_t available = physical_memory_bytes();
+  if (needed > available / 10 * 8) {
+    throw ConfigError("dim", std::to_string(dim),
+                      "needs about " + gib(needed) + " of memory with " +
+                          std::to_string(options.workers) + " workers and " +
+                          std::to_string(threads) + " threads; the machine has " + gib(available));
+  }
+}
+
 TrainResult train(const TrainOptions& input, const ProgressCallback& progress) {
   input.validate();
   TrainResult result;
@@ -118,19 +136,8 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress) {
   options.problem.seed = options.seed;
   const std::size_t d = options.problem.resolved_dim();
   options.problem.dim = d;
-  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
-  const int threads = std::min(options.threads > 0 ? options.threads : static_cast<int>(hardware),
-                               options.runs);
+  const int threads = resolved_threads(options);
   result.threads = threads;
-
-  const std::size_t needed = estimate_memory_bytes(options, d, threads);
-  const std::size_t available = physical_memory_bytes();
-  if (needed > available / 10 * 8) {
-    throw ConfigError("dim", std::to_string(d),
-                      "needs about " + gib(needed) + " of memory with " +
-                          std::to_string(options.workers) + " workers and " +
-                          std::to_string(threads) + " threads; the machine has " + gib(available));
-  }
 
   const std::unique_ptr<Problem> problem = make_problem(options.problem);
   MethodParts parts = make_method(options, d);

@@ -68,7 +68,17 @@ void ProblemOptions::validate() const {
   if (!std::isfinite(x0)) throw ConfigError("x0", format_double(x0), "must be finite");
   if (!std::isfinite(x_star)) throw ConfigError("x-star", format_double(x_star), "must be finite");
   if (problem == "quadratic") {
-    const std::vector<double> spectrum = parse_spectrum(hessian, d);
+    // Checks the spectrum without materializing d eigenvalues (d may be huge and refused later).
+    const Spec spec = parse_spec(hessian);
+    std::vector<double> spectrum;
+    if (spec.name == "linspace" || spec.name == "logspace") {
+      require_arg_count(spec, 2, "hessian", spec.name + ":a:b");
+      const double a = parse_double(spec.args[0], "hessian");
+      const double b = parse_double(spec.args[1], "hessian");
+      if (spec.name == "linspace") spectrum = {a, b};
+    } else {
+      spectrum = parse_spectrum(hessian, spec.name == "identity" ? 1 : d);
+    }
     for (double lambda : spectrum) {
       if (!(lambda >= 0.0)) {
         throw ConfigError("hessian", hessian, "eigenvalues must be >= 0 (f bounded below)");

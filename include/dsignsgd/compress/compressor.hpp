@@ -61,8 +61,8 @@ class Compressor {
   virtual void decode_accumulate(const WireMessage& in, const StreamAddress& address,
                                  float weight, std::span<float> acc) const = 0;
 
-  /// out = C(v) (convenience: zero-fill and decode_accumulate with weight 1).
-  void decode(const WireMessage& in, const StreamAddress& address, std::span<float> out) const;
+  /// out = C(v) (default: zero-fill and decode_accumulate with weight 1).
+  virtual void decode(const WireMessage& in, const StreamAddress& address, std::span<float> out) const;
 };
 
 /// Builds a compressor from "identity", "randk:F", "qsgd:S[:bucket]", "natural", "sign",

@@ -28,6 +28,9 @@ class IdentityCompressor final : public Compressor {
               WireMessage& out) const override;
   void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
                          std::span<float> acc) const override;
+  /// Bit-exact copy (keeps −0.0, which 0 + (−0.0) would not).
+  void decode(const WireMessage& in, const StreamAddress& address,
+              std::span<float> out) const override;
 };
 
 class RandKCompressor final : public Compressor {

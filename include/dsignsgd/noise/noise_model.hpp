@@ -32,6 +32,7 @@ struct NoiseSpec {
   /// Parses "gaussian:1", "student:3:0.5", …; throws ConfigError for option "noise".
   static NoiseSpec parse(const std::string& text);
   std::string to_string() const;
+  static NoiseSpec parse_unchecked(const std::string& text);
 
   /// Per-coordinate scale of one draw at gradient norm ||∇f|| (before agent scale and batch).
   double scale(double grad_norm) const;

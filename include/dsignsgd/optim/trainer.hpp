@@ -93,5 +93,9 @@ class StepLoop {
 
 /// Approximate memory a run needs; train() refuses configurations that do not fit.
 std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, int threads);
+/// Throws ConfigError for option "dim" when the estimate exceeds 80 % of physical memory.
+void check_memory(const TrainOptions& options, std::size_t dim);
+/// Worker threads train() uses: --threads (0: all cores), at most one per run.
+int resolved_threads(const TrainOptions& options);
 
 }  // namespace dsignsgd

@@ -1,0 +1,189 @@
+// The dsignsgd program as a user runs it: exit codes, messages, files on disk.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <algorithm>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Outcome run(const std::string& args) {
+  const std::string command = std::string(DSIGNSGD_CLI) + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("dsignsgd_cli_test_" + name + "_" +
+                                                    std::to_string(::getpid()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+struct BadInput {
+  std::string args;
+  std::string must_mention;  // the option and value the message names
+};
+
+class BadInputExitsTwo : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(BadInputExitsTwo, WithAMessageNamingTheOptionAndNothingOnDisk) {
+  const fs::path out = fresh_dir("bad");
+  const Outcome outcome = run("train --steps 10 --runs 1 " + GetParam().args + " --out " +
+                              out.string());
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find(GetParam().must_mention), std::string::npos) << outcome.output;
+  // One message, not a cascade.
+  EXPECT_LE(std::count(outcome.output.begin(), outcome.output.end(), '\n'), 2) << outcome.output;
+  EXPECT_FALSE(fs::exists(out)) << "bad input must leave nothing in --out";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadInputExitsTwo,
+    ::testing::Values(BadInput{"--method sgdx", "--method 'sgdx'"},
+                      BadInput{"--method dcsgd --compressor gzip", "--compressor 'gzip'"},
+                      BadInput{"--method dcsgd --compressor randk:1.5", "(0, 1]"},
+                      BadInput{"--method dcsgd --compressor randk:0", "--compressor 'randk:0'"},
+                      BadInput{"--method dcsgd --compressor qsgd:0", "--compressor 'qsgd:0'"},
+                      BadInput{"--noise student:0:1", "ν must be > 0"},
+                      BadInput{"--noise student:-2:1", "--noise 'student:-2:1'"},
+                      BadInput{"--workers 0", "--workers '0'"},
+                      BadInput{"--lr 0", "--lr '0'"},
+                      BadInput{"--lr -0.5", "--lr"},
+                      BadInput{"--lr abc", "--lr"},
+                      BadInput{"--dim 3000000000", "memory"},
+                      BadInput{"--dim 100000000000", "--dim '100000000000'"},
+                      BadInput{"--tail-fraction 1.5", "--tail-fraction '1.5'"},
+                      BadInput{"--schedule step", "--schedule 'step'"},
+                      BadInput{"--hessian diag:1,2 --dim 3", "--hessian 'diag:1,2'"},
+                      BadInput{"--method dsignsgd --compressor randk:0.1", "--compressor"},
+                      BadInput{"--no-such-flag 3", "no-such-flag"},
+                      BadInput{"--config /nonexistent/x.toml", "--config"}),
+    [](const ::testing::TestParamInfo<BadInput>& info) {
+      return "case" + std::to_string(info.index);
+    });
+
+TEST(Cli, ConfigFileUnknownKeyAndMalformedLinesExitTwo) {
+  const fs::path dir = fresh_dir("config");
+  fs::create_directories(dir);
+  {
+    std::ofstream(dir / "unknown.toml") << "method = \"dsgd\"\nlearning_rate = 0.1\n";
+    std::ofstream(dir / "malformed.toml") << "method = \"dsgd\nsteps = 10\n";
+    std::ofstream(dir / "novalue.toml") << "steps\n";
+  }
+  Outcome outcome = run("train --config " + (dir / "unknown.toml").string());
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("unknown key 'learning-rate' on line 2"), std::string::npos)
+      << outcome.output;
+  outcome = run("train --config " + (dir / "malformed.toml").string());
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("line 1"), std::string::npos) << outcome.output;
+  outcome = run("train --config " + (dir / "novalue.toml").string());
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("line 1"), std::string::npos) << outcome.output;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, ConfigFileSetsKeysAndTheCommandLineWins) {
+  const fs::path dir = fresh_dir("config_ok");
+  fs::create_directories(dir);
+  std::ofstream(dir / "run.toml") << "# a run\n[train]\nmethod = \"dcsgd\"\ncompressor = "
+                                     "'randk:0.5'\nsteps = 50\nruns = 2\nlr = 0.2\nrotate = true\n"
+                                     "dim = 4 # inline comment\n";
+  const Outcome outcome = run("train --config " + (dir / "run.toml").string() +
+                              " --lr 0.05 --out " + (dir / "out").string());
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json summary = read_json(dir / "out" / "summary.json");
+  EXPECT_EQ(summary["config"]["method"], "dcsgd");
+  EXPECT_EQ(summary["config"]["compressor"], "randk:0.5");
+  EXPECT_EQ(summary["config"]["steps"], 50);
+  EXPECT_EQ(summary["config"]["rotate"], true);
+  EXPECT_EQ(summary["config"]["dim"], 4);
+  EXPECT_DOUBLE_EQ(summary["config"]["lr"].get<double>(), 0.05);  // flag beats file
+  fs::remove_all(dir);
+}
+
+TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
+  const fs::path out = fresh_dir("train");
+  const Outcome outcome =
+      run("train --method dsignsgd --problem quadratic --dim 20 --hessian linspace:1:2 --noise "
+          "gaussian:1 --workers 4 --batch 2 --lr 0.01 --schedule const --steps 400 --runs 3 "
+          "--seed 5 --x0 1 --tail-fraction 0.25 --log-every 100 --out " + out.string());
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json summary = read_json(out / "summary.json");
+  for (const char* key : {"final_loss_mean", "tail_loss_mean", "tail_loss_stderr",
+                          "diverged_runs", "uplink_bits_per_coordinate", "version", "git_commit",
+                          "config", "wall_seconds"}) {
+    EXPECT_TRUE(summary.contains(key)) << key;
+  }
+  EXPECT_DOUBLE_EQ(summary["tail_fraction"].get<double>(), 0.25);
+  std::ifstream metrics(out / "metrics.csv");
+  std::string header;
+  std::getline(metrics, header);
+  EXPECT_EQ(header,
+            "step,loss_mean,loss_std,loss_median,loss_p10,loss_p90,live_runs,grad_norm_mean,"
+            "uplink_bits_per_agent,downlink_bits");
+  int rows = 0;
+  for (std::string line; std::getline(metrics, line);) ++rows;
+  EXPECT_EQ(rows, 5);  // steps 0, 100, 200, 300, 400
+  for (const auto& entry : fs::directory_iterator(out)) {
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+  fs::remove_all(out);
+}
+
+TEST(Cli, CompressorCommandReportsDeclaredAndEmpiricalOmega) {
+  const Outcome outcome = run("compressor --compressor randk:0.25 --dim 200 --trials 3000");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json report = nlohmann::json::parse(outcome.output);
+  EXPECT_DOUBLE_EQ(report["omega_declared"].get<double>(), 3.0);
+  EXPECT_NEAR(report["omega_empirical"].get<double>(), 3.0,
+              4.5 * report["omega_empirical_stderr"].get<double>());
+  EXPECT_LT(report["bias_norm"].get<double>(), 5.0 * report["bias_noise_floor"].get<double>());
+  EXPECT_DOUBLE_EQ(report["bits_per_coordinate"].get<double>(), (64.0 + 32.0 * 50) / 200.0);
+  EXPECT_EQ(run("compressor --compressor qsgd:0").exit_code, 2);
+}
+
+TEST(Cli, BenchReportsThroughputBesideReadBandwidth) {
+  const Outcome outcome = run("bench --dim 65536 --repeats 2 --compressors sign,identity --json");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json report = nlohmann::json::parse(outcome.output);
+  EXPECT_GT(report["read_bandwidth_gbs"].get<double>(), 0.0);
+  for (const char* name : {"sign", "identity"}) {
+    EXPECT_GT(report["compressors"][name]["encode_gbs"].get<double>(), 0.0);
+    EXPECT_GT(report["compressors"][name]["decode_gbs"].get<double>(), 0.0);
+  }
+}
+
+TEST(Cli, HelpAndVersionExitZero) {
+  EXPECT_EQ(run("--help").exit_code, 0);
+  EXPECT_EQ(run("train --help").exit_code, 0);
+  EXPECT_EQ(run("--version").exit_code, 0);
+  EXPECT_EQ(run("").exit_code, 2);
+}
+
+}  // namespace
