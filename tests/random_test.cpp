@@ -2,6 +2,7 @@
 #include <cmath>
 #include <set>
 
+#include "dsignsgd/random/batch.hpp"
 #include "dsignsgd/random/stream.hpp"
 #include "test_support.hpp"
 
@@ -99,6 +100,75 @@ TEST(RandomStream, UniformBelowIsUniform) {
   const double p = 1.0 / kBins;
   for (int c : counts) {
     EXPECT_LT(std::abs(static_cast<double>(c) / kDraws - p), kZ * std::sqrt(p * (1 - p) / kDraws));
+  }
+}
+
+}  // namespace
+}  // namespace dsignsgd
+
+namespace dsignsgd {
+namespace {
+
+TEST(BatchRandom, FillU32ContinuesTheStreamExactly) {
+  const StreamAddress address{testing::test_seed(14), 2, 3, 4, StreamPurpose::kTest};
+  RandomStream scalar(address);
+  RandomStream bulk(address);
+  std::vector<std::uint32_t> expected(1000);
+  for (auto& x : expected) x = scalar.next_u32();
+  std::vector<std::uint32_t> got(1000);
+  got[0] = bulk.next_u32();  // start mid-block
+  fill_u32(bulk, std::span(got).subspan(1, 300));
+  fill_u32(bulk, std::span(got).subspan(301, 699));
+  EXPECT_EQ(got, expected);
+}
+
+TEST(BatchRandom, StandardNormalsHaveTheRightLaw) {
+  const std::uint64_t seed = testing::test_seed(15);
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
+  std::vector<float> z(1'000'001);
+  fill_standard_normal(rng, z);
+  const double n = static_cast<double>(z.size());
+  double m1 = 0, m2 = 0, m4 = 0;
+  const double levels[] = {-2.5, -1.0, 0.0, 0.5, 2.0};
+  double below[5] = {};
+  for (float v : z) {
+    m1 += v;
+    m2 += double(v) * v;
+    m4 += double(v) * v * v * v;
+    for (int q = 0; q < 5; ++q) below[q] += v < levels[q];
+  }
+  EXPECT_NEAR(m1 / n, 0.0, testing::kZ / std::sqrt(n));
+  EXPECT_NEAR(m2 / n, 1.0, testing::kZ * std::sqrt(2.0 / n));
+  EXPECT_NEAR(m4 / n, 3.0, testing::kZ * std::sqrt(96.0 / n));
+  for (int q = 0; q < 5; ++q) {
+    const double p = 0.5 * std::erfc(-levels[q] / std::sqrt(2.0));
+    EXPECT_NEAR(below[q] / n, p, testing::kZ * std::sqrt(p * (1 - p) / n)) << levels[q];
+  }
+  // Consecutive pairs are independent: correlation of z_{2i} and z_{2i+1}.
+  double cross = 0;
+  for (std::size_t i = 0; i + 1 < z.size(); i += 2) cross += double(z[i]) * z[i + 1];
+  EXPECT_NEAR(cross / (n / 2), 0.0, testing::kZ / std::sqrt(n / 2));
+}
+
+}  // namespace
+}  // namespace dsignsgd
+
+namespace dsignsgd {
+namespace {
+
+TEST(BatchRandom, VectorPhiloxMatchesThePortableOne) {
+  const std::uint64_t seed = testing::test_seed(16);
+  for (std::uint32_t first : {0u, 17u, 0xFFFFFFF8u}) {  // includes block-index wrap-around
+    const PhiloxCounter ctr{0, 5, 6, 7};
+    const PhiloxKey key{static_cast<std::uint32_t>(seed), 99};
+    std::uint32_t fast[64], portable[64];
+    detail::philox16(ctr, key, first, fast);
+    detail::philox16_generic(ctr, key, first, portable);
+    EXPECT_TRUE(std::equal(fast, fast + 64, portable)) << first;
+    PhiloxCounter block = ctr;
+    block[0] = first + 3;
+    const PhiloxCounter expected = philox4x32_10(block, key);
+    EXPECT_TRUE(std::equal(expected.begin(), expected.end(), portable + 12)) << first;
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/random/batch.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -139,10 +140,9 @@ void NoiseModel::sample(std::span<const float> grad, double grad_norm, std::uint
       return;
     }
     default: {  // Gaussian family: the mean of B draws is one draw at scale/√B.
-      const double batch_scale = scale / std::sqrt(static_cast<double>(batch_));
-      for (std::size_t j = 0; j < d; ++j) {
-        out[j] = static_cast<float>(grad[j] + batch_scale * rng.normal());
-      }
+      const auto batch_scale = static_cast<float>(scale / std::sqrt(static_cast<double>(batch_)));
+      fill_standard_normal(rng, out.first(d));
+      for (std::size_t j = 0; j < d; ++j) out[j] = grad[j] + batch_scale * out[j];
       return;
     }
   }

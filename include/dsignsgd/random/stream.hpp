@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <span>
 
 #include "dsignsgd/random/philox.hpp"
 
@@ -127,6 +128,8 @@ class RandomStream {
   }
 
  private:
+  friend void fill_u32(RandomStream& rng, std::span<std::uint32_t> out);
+
   void refill() {
     block_ = philox4x32_10(ctr_, key_);
     ++ctr_[0];
