@@ -1,6 +1,10 @@
 // identity and natural compression: one code per coordinate.
 #include <bit>
+#include <algorithm>
 #include <cstring>
+#include <vector>
+
+#include "dsignsgd/random/batch.hpp"
 
 #include "dsignsgd/compress/compressors.hpp"
 #include "message_header.hpp"
@@ -51,29 +55,65 @@ std::size_t NaturalCompressor::wire_bits(std::size_t d) const {
   return detail::header_bits() + 8 * detail::bytes_for_bits(kNaturalBits * d);
 }
 
+namespace {
+
+/// Packs 9-bit codes LSB first, 8 codes per 9 bytes (the BitWriter layout, a group at a time).
+void pack_codes9(const std::uint16_t* codes, std::size_t n, std::uint8_t* out) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    // 72 bits: codes 0..6 fill bits 0..62, code 7 straddles bit 63 and the ninth byte.
+    std::uint64_t low = 0;
+    for (unsigned k = 0; k < 7; ++k) low |= static_cast<std::uint64_t>(codes[i + k]) << (9 * k);
+    low |= static_cast<std::uint64_t>(codes[i + 7] & 1u) << 63;
+    std::memcpy(out, &low, 8);
+    out[8] = static_cast<std::uint8_t>(codes[i + 7] >> 1);
+    out += 9;
+  }
+  BitWriter writer(out);
+  for (; i < n; ++i) writer.put(codes[i], kNaturalBits);
+  writer.flush();
+}
+
+void unpack_codes9(const std::uint8_t* in, std::size_t n, std::uint16_t* codes) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t low;
+    std::memcpy(&low, in, 8);
+    for (unsigned k = 0; k < 7; ++k) codes[i + k] = static_cast<std::uint16_t>((low >> (9 * k)) & 0x1FF);
+    codes[i + 7] = static_cast<std::uint16_t>((low >> 63) | (static_cast<std::uint32_t>(in[8]) << 1));
+    in += 9;
+  }
+  BitReader reader(in);
+  for (; i < n; ++i) codes[i] = static_cast<std::uint16_t>(reader.get(kNaturalBits));
+}
+
+constexpr std::size_t kNaturalChunk = 2048;  // multiple of 8: chunks pack to whole bytes
+
+}  // namespace
+
 void NaturalCompressor::encode(std::span<const float> v, const StreamAddress& address,
                                WireMessage& out) const {
   const std::size_t d = v.size();
   std::uint8_t* payload =
       detail::begin_message(out, code(), d, detail::bytes_for_bits(kNaturalBits * d));
   RandomStream rng(address.with_purpose(StreamPurpose::kCompression));
-  BitWriter writer(payload);
-  constexpr std::uint32_t kMantissaMask = 0x7FFFFFu;
-  for (std::size_t j = 0; j < d; ++j) {
-    const auto bits = std::bit_cast<std::uint32_t>(v[j]);
-    const std::uint32_t sign = bits >> 31;
-    std::uint32_t exponent = (bits >> 23) & 0xFFu;
-    const std::uint32_t mantissa = bits & kMantissaMask;
-    const std::uint32_t draw = rng.next_u32() >> 9;  // uniform on 0 .. 2^23 − 1
-    if (exponent == 0) {
-      // zero or subnormal: |v| = m 2^-149 ∈ [0, 2^-126); round to 2^-126 w.p. m / 2^23.
-      exponent = draw < mantissa ? 1u : 0u;
-    } else if (exponent != 0xFFu && draw < mantissa) {
-      ++exponent;  // may reach 255 (infinity) for |v| near FLT_MAX
+  thread_local std::vector<std::uint32_t> draws(kNaturalChunk);
+  thread_local std::vector<std::uint16_t> codes(kNaturalChunk);
+  for (std::size_t begin = 0; begin < d; begin += kNaturalChunk) {
+    const std::size_t count = std::min(kNaturalChunk, d - begin);
+    fill_u32(rng, std::span(draws.data(), count));
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto bits = std::bit_cast<std::uint32_t>(v[begin + i]);
+      const std::uint32_t exponent = (bits >> 23) & 0xFFu;
+      const std::uint32_t mantissa = bits & 0x7FFFFFu;
+      // Round up w.p. m/2^23 (draw uniform on 0 .. 2^23 − 1). Zero and subnormals
+      // (exponent 0, |v| = m 2^-149) round to 2^-126 w.p. m/2^23; infinity stays.
+      const std::uint32_t up = (draws[i] >> 9) < mantissa ? 1u : 0u;
+      const std::uint32_t rounded = exponent == 0xFFu ? exponent : exponent + up;
+      codes[i] = static_cast<std::uint16_t>(((bits >> 31) << 8) | rounded);
     }
-    writer.put((sign << 8) | exponent, kNaturalBits);
+    pack_codes9(codes.data(), count, payload + begin / 8 * kNaturalBits);
   }
-  writer.flush();
 }
 
 void NaturalCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&,
@@ -81,11 +121,15 @@ void NaturalCompressor::decode_accumulate(const WireMessage& in, const StreamAdd
   const std::size_t d = acc.size();
   const std::uint8_t* payload =
       detail::check_message(in, code(), d, detail::bytes_for_bits(kNaturalBits * d));
-  BitReader reader(payload);
-  for (std::size_t j = 0; j < d; ++j) {
-    const auto code_bits = static_cast<std::uint32_t>(reader.get(kNaturalBits));
-    const std::uint32_t bits = ((code_bits >> 8) << 31) | ((code_bits & 0xFFu) << 23);
-    acc[j] += weight * std::bit_cast<float>(bits);
+  thread_local std::vector<std::uint16_t> codes(kNaturalChunk);
+  for (std::size_t begin = 0; begin < d; begin += kNaturalChunk) {
+    const std::size_t count = std::min(kNaturalChunk, d - begin);
+    unpack_codes9(payload + begin / 8 * kNaturalBits, count, codes.data());
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::uint32_t code_bits = codes[i];
+      const std::uint32_t bits = ((code_bits >> 8) << 31) | ((code_bits & 0xFFu) << 23);
+      acc[begin + i] += weight * std::bit_cast<float>(bits);
+    }
   }
 }
 

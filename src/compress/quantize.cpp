@@ -2,6 +2,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <vector>
+
+#include "dsignsgd/random/batch.hpp"
 
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/spec.hpp"
@@ -41,6 +44,8 @@ void QsgdCompressor::encode(std::span<const float> v, const StreamAddress& addre
   std::uint8_t* payload = detail::begin_message(
       out, code(), d, 4 * buckets + detail::bytes_for_bits((1 + width) * d));
   RandomStream rng(address.with_purpose(StreamPurpose::kCompression));
+  constexpr std::size_t kChunk = 2048;  // power of two: one chunk of draws per 2048 coordinates
+  thread_local std::vector<std::uint32_t> draws(kChunk);
   BitWriter writer(payload + 4 * buckets);
   const double s = static_cast<double>(levels_);
   for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
@@ -52,9 +57,11 @@ void QsgdCompressor::encode(std::span<const float> v, const StreamAddress& addre
     store_f32(payload + 4 * bucket, norm);
     const double inv_norm = norm > 0.0f ? 1.0 / norm : 0.0;
     for (std::size_t j = begin; j < end; ++j) {
+      if ((j & (kChunk - 1)) == 0) fill_u32(rng, std::span(draws.data(), std::min(kChunk, d - j)));
       const double scaled = s * std::abs(static_cast<double>(v[j])) * inv_norm;
       double level = std::floor(scaled);
-      if (rng.uniform() < scaled - level) level += 1.0;
+      // Round up with probability frac (to within 2^-32).
+      if (static_cast<double>(draws[j & (kChunk - 1)]) * 0x1p-32 < scaled - level) level += 1.0;
       const auto quantized = static_cast<std::uint64_t>(std::min(level, s));
       const std::uint64_t negative = v[j] < 0.0f ? 1u : 0u;
       writer.put(negative | (quantized << 1), 1 + width);

@@ -5,6 +5,21 @@
 #include "message_header.hpp"
 
 namespace dsignsgd {
+namespace {
+
+/// Σ|v_j| in double with eight independent partial sums (a fixed order, so reproducible).
+double l1_norm(std::span<const float> v) {
+  double partial[8] = {};
+  std::size_t j = 0;
+  for (; j + 8 <= v.size(); j += 8) {
+    for (int lane = 0; lane < 8; ++lane) partial[lane] += std::abs(static_cast<double>(v[j + lane]));
+  }
+  for (; j < v.size(); ++j) partial[0] += std::abs(static_cast<double>(v[j]));
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+}  // namespace
 
 double SignCompressor::omega(std::size_t) const { return std::nan(""); }
 
@@ -36,9 +51,7 @@ void ScaledSignCompressor::encode(std::span<const float> v, const StreamAddress&
                                   WireMessage& out) const {
   const std::size_t d = v.size();
   std::uint8_t* payload = detail::begin_message(out, code(), d, 4 + detail::bytes_for_bits(d));
-  double l1 = 0.0;
-  for (float x : v) l1 += std::abs(static_cast<double>(x));
-  store_f32(payload, static_cast<float>(l1 / static_cast<double>(d)));
+  store_f32(payload, static_cast<float>(l1_norm(v) / static_cast<double>(d)));
   pack_signs(v, payload + 4);
 }
 
