@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   using namespace dsignsgd;
   CLI::App app{"dsignsgd: distributed SGD, compressed SGD and SignSGD with N agents, and their "
                "SDE analysis"};
+  app.name("dsignsgd");
   app.set_version_flag("--version", std::string(kVersion) + " (" + kGitCommit + ")");
   app.require_subcommand(1);
   std::map<CLI::App*, cli::Runner> runners;

@@ -97,34 +97,17 @@ class RandomStream {
   /// Standard Cauchy by inversion.
   double cauchy() { return std::tan(std::numbers::pi * (uniform() - 0.5)); }
 
-  /// Gamma(shape, 1) by Marsaglia–Tsang; shape < 1 through Gamma(shape+1)·U^(1/shape).
-  double gamma(double shape) {
-    if (shape < 1.0) {
-      const double u = uniform();
-      return gamma(shape + 1.0) * std::pow(u, 1.0 / shape);
-    }
-    const double d = shape - 1.0 / 3.0;
-    const double c = 1.0 / std::sqrt(9.0 * d);
-    while (true) {
-      double x = 0.0;
-      double v = 0.0;
-      do {
-        x = normal();
-        v = 1.0 + c * x;
-      } while (v <= 0.0);
-      v = v * v * v;
-      const double u = uniform();
-      if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
-      if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
-    }
-  }
-
-  /// Student-t with nu degrees of freedom: Z / sqrt(chi2_nu / nu).
+  /// Student-t with nu degrees of freedom, exact, by Bailey's polar method (Math. Comp. 62,
+  /// 1994): (U, V) uniform in the unit disc, W = U² + V², T = U √(ν (W^(−2/ν) − 1) / W).
   double student_t(double nu) {
     if (nu == 1.0) return cauchy();
-    const double z = normal();
-    const double chi2 = 2.0 * gamma(0.5 * nu);
-    return z / std::sqrt(chi2 / nu);
+    while (true) {
+      const double u = 2.0 * uniform() - 1.0;
+      const double v = 2.0 * uniform() - 1.0;
+      const double w = u * u + v * v;
+      if (w >= 1.0 || w == 0.0) continue;
+      return u * std::sqrt(nu * (std::pow(w, -2.0 / nu) - 1.0) / w);
+    }
   }
 
  private:
