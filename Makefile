@@ -7,7 +7,7 @@ OUT       ?= results/compare
 DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli11-dev \
                 nlohmann-json3-dev libfmt-dev googletest libgtest-dev libbenchmark-dev
 
-.PHONY: all deps configure build run test test-unit bench sanitize clean
+.PHONY: all deps configure build run test test-unit bench sanitize format clean
 all: build
 
 deps:
@@ -40,3 +40,6 @@ sanitize: deps
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan
+
+format:
+	find src include apps tests bench examples -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

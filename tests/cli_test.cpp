@@ -1,7 +1,9 @@
 // The dsignsgd program as a user runs it: exit codes, messages, files on disk.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -9,8 +11,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <unistd.h>
-#include <algorithm>
 
 namespace {
 
@@ -33,8 +33,8 @@ Outcome run(const std::string& args) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("dsignsgd_cli_test_" + name + "_" +
-                                                    std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("dsignsgd_cli_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   return dir;
 }
@@ -53,8 +53,8 @@ class BadInputExitsTwo : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(BadInputExitsTwo, WithAMessageNamingTheOptionAndNothingOnDisk) {
   const fs::path out = fresh_dir("bad");
-  const Outcome outcome = run("train --steps 10 --runs 1 " + GetParam().args + " --out " +
-                              out.string());
+  const Outcome outcome =
+      run("train --steps 10 --runs 1 " + GetParam().args + " --out " + out.string());
   EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
   EXPECT_NE(outcome.output.find(GetParam().must_mention), std::string::npos) << outcome.output;
   // One message, not a cascade.
@@ -71,10 +71,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"--method dcsgd --compressor qsgd:0", "--compressor 'qsgd:0'"},
                       BadInput{"--noise student:0:1", "ν must be > 0"},
                       BadInput{"--noise student:-2:1", "--noise 'student:-2:1'"},
-                      BadInput{"--workers 0", "--workers '0'"},
-                      BadInput{"--lr 0", "--lr '0'"},
-                      BadInput{"--lr -0.5", "--lr"},
-                      BadInput{"--lr abc", "--lr"},
+                      BadInput{"--workers 0", "--workers '0'"}, BadInput{"--lr 0", "--lr '0'"},
+                      BadInput{"--lr -0.5", "--lr"}, BadInput{"--lr abc", "--lr"},
                       BadInput{"--dim 3000000000", "memory"},
                       BadInput{"--dim 100000000000", "--dim '100000000000'"},
                       BadInput{"--tail-fraction 1.5", "--tail-fraction '1.5'"},
@@ -132,12 +130,13 @@ TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
   const Outcome outcome =
       run("train --method dsignsgd --problem quadratic --dim 20 --hessian linspace:1:2 --noise "
           "gaussian:1 --workers 4 --batch 2 --lr 0.01 --schedule const --steps 400 --runs 3 "
-          "--seed 5 --x0 1 --tail-fraction 0.25 --log-every 100 --out " + out.string());
+          "--seed 5 --x0 1 --tail-fraction 0.25 --log-every 100 --out " +
+          out.string());
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   const nlohmann::json summary = read_json(out / "summary.json");
-  for (const char* key : {"final_loss_mean", "tail_loss_mean", "tail_loss_stderr",
-                          "diverged_runs", "uplink_bits_per_coordinate", "version", "git_commit",
-                          "config", "wall_seconds"}) {
+  for (const char* key :
+       {"final_loss_mean", "tail_loss_mean", "tail_loss_stderr", "diverged_runs",
+        "uplink_bits_per_coordinate", "version", "git_commit", "config", "wall_seconds"}) {
     EXPECT_TRUE(summary.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(summary["tail_fraction"].get<double>(), 0.25);

@@ -22,8 +22,8 @@ std::vector<float> gaussian_vector(std::size_t d, std::uint64_t seed) {
 }
 
 struct MonteCarlo {
-  double max_bias_z = 0.0;   ///< max_j |mean_j − v_j| / (s_j/√T)
-  double error_mean = 0.0;   ///< mean ||C(v) − v||²
+  double max_bias_z = 0.0;  ///< max_j |mean_j − v_j| / (s_j/√T)
+  double error_mean = 0.0;  ///< mean ||C(v) − v||²
   double error_stderr = 0.0;
 };
 
@@ -137,8 +137,14 @@ TEST(Compressor, WireCostsMatchSpec) {
 }
 
 TEST(IdentityCompressor, RoundTripIsBitExact) {
-  std::vector<float> v = {0.0f, -0.0f, 1.5f, -3.25e-39f, std::numeric_limits<float>::max(),
-                          std::numeric_limits<float>::infinity(), 1e-45f, -7.0f};
+  std::vector<float> v = {0.0f,
+                          -0.0f,
+                          1.5f,
+                          -3.25e-39f,
+                          std::numeric_limits<float>::max(),
+                          std::numeric_limits<float>::infinity(),
+                          1e-45f,
+                          -7.0f};
   const auto c = make_compressor("identity");
   WireMessage message;
   const StreamAddress address{};
@@ -199,8 +205,8 @@ TEST(Compressor, RejectsMalformedMessages) {
 }
 
 TEST(CompressorFactory, RejectsInvalidSpecificationsNamingTheOption) {
-  for (const char* spec : {"randk:0", "randk:1.5", "randk", "qsgd:0", "qsgd:x", "topk:-1",
-                           "gzip", "sign:3"}) {
+  for (const char* spec :
+       {"randk:0", "randk:1.5", "randk", "qsgd:0", "qsgd:x", "topk:-1", "gzip", "sign:3"}) {
     try {
       make_compressor(spec);
       ADD_FAILURE() << spec << " accepted";

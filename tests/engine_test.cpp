@@ -20,7 +20,8 @@ std::vector<WireMessage> random_sign_messages(std::size_t agents, std::size_t d,
   std::vector<WireMessage> messages(agents);
   std::vector<float> g(d);
   for (std::size_t i = 0; i < agents; ++i) {
-    RandomStream rng(StreamAddress{seed, 0, static_cast<std::uint32_t>(i), 0, StreamPurpose::kTest});
+    RandomStream rng(
+        StreamAddress{seed, 0, static_cast<std::uint32_t>(i), 0, StreamPurpose::kTest});
     for (float& x : g) x = static_cast<float>(rng.normal());
     sign.encode(g, StreamAddress{}, messages[i]);
   }
@@ -102,8 +103,8 @@ TEST(Engine, IdentityCompressorReproducesDsgdExactly) {
 }
 
 TEST(Engine, SameSeedGivesTheSameMetricsBytesWhateverTheThreadCount) {
-  for (const char* method : {"dsgd", "dcsgd", "dsignsgd", "majority", "signum", "ef-signsgd",
-                             "normalized-dcsgd"}) {
+  for (const char* method :
+       {"dsgd", "dcsgd", "dsignsgd", "majority", "signum", "ef-signsgd", "normalized-dcsgd"}) {
     TrainOptions o = small_options();
     o.method = method;
     o.threads = 1;
@@ -161,8 +162,8 @@ TEST(Engine, HeavyTailedDsgdDivergesInSomeRunsWhileTheOthersGoOn) {
 }
 
 TEST(Engine, EveryMethodConvergesWithoutNoise) {
-  for (const char* method : {"dsgd", "dcsgd", "dsignsgd", "majority", "signum", "ef-signsgd",
-                             "normalized-dcsgd"}) {
+  for (const char* method :
+       {"dsgd", "dcsgd", "dsignsgd", "majority", "signum", "ef-signsgd", "normalized-dcsgd"}) {
     TrainOptions o = small_options();
     o.method = method;
     o.noise = "none";

@@ -70,20 +70,20 @@ TEST_P(StationaryFloor, MatchesTheClosedForm) {
   EXPECT_NEAR(loss.tail_loss.mean, predicted.value, tolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Spec3, StationaryFloor,
-    ::testing::Values(FloorCase{"dsgd", "identity", "gaussian:1", 4, 0.1, 1},
-                      FloorCase{"dsgd", "identity", "gaussian:2", 1, 0.5, 1},
-                      FloorCase{"dsgd", "identity", "gaussian:1", 2, 0.1, 4},
-                      FloorCase{"dsgd", "identity", "student:4:1", 4, 0.1, 1},
-                      FloorCase{"dcsgd", "randk:0.2", "gaussian:1", 4, 0.1, 1},
-                      FloorCase{"dcsgd", "randk:0.1", "gaussian:0.5", 8, 0.05, 1},
-                      FloorCase{"dcsgd", "randk:0.5", "gaussian:1", 1, 0.2, 2},
-                      FloorCase{"dsignsgd", "sign", "gaussian:1", 4, 0.01, 1},
-                      FloorCase{"dsignsgd", "sign", "cauchy:1", 4, 0.01, 1}),
-    [](const ::testing::TestParamInfo<FloorCase>& info) {
-      return fmt::format("case{}_{}", info.index, info.param.method);
-    });
+INSTANTIATE_TEST_SUITE_P(Spec3, StationaryFloor,
+                         ::testing::Values(FloorCase{"dsgd", "identity", "gaussian:1", 4, 0.1, 1},
+                                           FloorCase{"dsgd", "identity", "gaussian:2", 1, 0.5, 1},
+                                           FloorCase{"dsgd", "identity", "gaussian:1", 2, 0.1, 4},
+                                           FloorCase{"dsgd", "identity", "student:4:1", 4, 0.1, 1},
+                                           FloorCase{"dcsgd", "randk:0.2", "gaussian:1", 4, 0.1, 1},
+                                           FloorCase{"dcsgd", "randk:0.1", "gaussian:0.5", 8, 0.05,
+                                                     1},
+                                           FloorCase{"dcsgd", "randk:0.5", "gaussian:1", 1, 0.2, 2},
+                                           FloorCase{"dsignsgd", "sign", "gaussian:1", 4, 0.01, 1},
+                                           FloorCase{"dsignsgd", "sign", "cauchy:1", 4, 0.01, 1}),
+                         [](const ::testing::TestParamInfo<FloorCase>& info) {
+                           return fmt::format("case{}_{}", info.index, info.param.method);
+                         });
 
 }  // namespace
 }  // namespace dsignsgd

@@ -130,9 +130,8 @@ TEST(Noise, BatchDividesTheVarianceAndAgentScalesMultiplyIt) {
           sum += v - 0.5;
           sum_sq += (v - 0.5) * (v - 0.5);
         }
-        const double expected =
-            noise.coordinate_variance(grad_norm) * model.agent_scale(agent) *
-            model.agent_scale(agent) / batch;
+        const double expected = noise.coordinate_variance(grad_norm) * model.agent_scale(agent) *
+                                model.agent_scale(agent) / batch;
         // Var of the sample variance: (κ − 1) σ⁴ / n with kurtosis κ (t_5: 9, Gaussian: 3).
         const double kurtosis = noise.kind == NoiseKind::kStudent ? 9.0 : 3.0;
         const double variance_of_estimate = (kurtosis - 1.0) * expected * expected / kDim;
@@ -152,8 +151,8 @@ TEST(Noise, SmallSignalSlopesMatchSpec) {
 }
 
 TEST(Noise, RejectsInvalidSpecifications) {
-  for (const char* spec : {"student:0:1", "student:-1:1", "gaussian:-1", "gaussian", "laplace:1",
-                           "cauchy:x"}) {
+  for (const char* spec :
+       {"student:0:1", "student:-1:1", "gaussian:-1", "gaussian", "laplace:1", "cauchy:x"}) {
     EXPECT_THROW(NoiseSpec::parse(spec), ConfigError) << spec;
   }
 }

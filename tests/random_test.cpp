@@ -31,12 +31,11 @@ TEST(RandomStream, IsAPureFunctionOfItsAddress) {
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(first.next_u32(), second.next_u32());
   // Every field of the address changes the stream.
   std::set<std::uint32_t> firsts;
-  for (const StreamAddress& b :
-       {a, StreamAddress{8, 1, 2, 3, StreamPurpose::kGradientNoise},
-        StreamAddress{7, 9, 2, 3, StreamPurpose::kGradientNoise},
-        StreamAddress{7, 1, 9, 3, StreamPurpose::kGradientNoise},
-        StreamAddress{7, 1, 2, 9, StreamPurpose::kGradientNoise},
-        StreamAddress{7, 1, 2, 3, StreamPurpose::kCompression}}) {
+  for (const StreamAddress& b : {a, StreamAddress{8, 1, 2, 3, StreamPurpose::kGradientNoise},
+                                 StreamAddress{7, 9, 2, 3, StreamPurpose::kGradientNoise},
+                                 StreamAddress{7, 1, 9, 3, StreamPurpose::kGradientNoise},
+                                 StreamAddress{7, 1, 2, 9, StreamPurpose::kGradientNoise},
+                                 StreamAddress{7, 1, 2, 3, StreamPurpose::kCompression}}) {
     RandomStream s(b);
     firsts.insert(s.next_u32());
   }

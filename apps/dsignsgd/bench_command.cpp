@@ -21,8 +21,8 @@ struct BenchCommand {
   std::size_t dim = 10'000'000;
   int repeats = 7;
   bool json = false;
-  std::vector<std::string> compressors = {"identity", "sign",      "scaled-sign", "randk:0.01",
-                                          "qsgd:15",  "natural",   "topk:0.01"};
+  std::vector<std::string> compressors = {"identity", "sign",    "scaled-sign", "randk:0.01",
+                                          "qsgd:15",  "natural", "topk:0.01"};
 };
 
 __attribute__((target("avx2"))) float read_sum_avx2(const float* v, std::size_t n) {
@@ -48,8 +48,8 @@ double best_seconds(int repeats, F&& body) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     body();
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
@@ -91,8 +91,10 @@ Runner add_bench_command(CLI::App& app) {
       WireMessage message;
       const StreamAddress address{1, 0, 0, 0, StreamPurpose::kGradientNoise};
       compressor->encode(v, address, message);
-      const double encode = best_seconds(state->repeats, [&] { compressor->encode(v, address, message); });
-      const double decode = best_seconds(state->repeats, [&] { compressor->decode(message, address, out); });
+      const double encode =
+          best_seconds(state->repeats, [&] { compressor->encode(v, address, message); });
+      const double decode =
+          best_seconds(state->repeats, [&] { compressor->decode(message, address, out); });
       // Interleave the reference so drift affects both sides alike.
       read_best = std::min(read_best, best_seconds(state->repeats, read_once));
       results[compressor->name()] = {
@@ -101,7 +103,8 @@ Runner add_bench_command(CLI::App& app) {
           {"encode_seconds", encode},
           {"decode_seconds", decode},
           {"message_bytes", message.bytes.size()},
-          {"bits_per_coordinate", 8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
+          {"bits_per_coordinate",
+           8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
       };
     }
     const double read_gbs = bytes / read_best / 1e9;
@@ -122,12 +125,11 @@ Runner add_bench_command(CLI::App& app) {
     std::cout << fmt::format("{:<14} {:>10} {:>8} {:>10} {:>8} {:>10}\n", "compressor",
                              "encode GB/s", "ratio", "decode GB/s", "ratio", "bits/coord");
     for (const auto& [name, entry] : results.items()) {
-      std::cout << fmt::format("{:<14} {:>10.2f} {:>8.2f} {:>10.2f} {:>8.2f} {:>10.3f}\n", name,
-                               entry["encode_gbs"].get<double>(),
-                               entry["encode_ratio_to_read"].get<double>(),
-                               entry["decode_gbs"].get<double>(),
-                               entry["decode_ratio_to_read"].get<double>(),
-                               entry["bits_per_coordinate"].get<double>());
+      std::cout << fmt::format(
+          "{:<14} {:>10.2f} {:>8.2f} {:>10.2f} {:>8.2f} {:>10.3f}\n", name,
+          entry["encode_gbs"].get<double>(), entry["encode_ratio_to_read"].get<double>(),
+          entry["decode_gbs"].get<double>(), entry["decode_ratio_to_read"].get<double>(),
+          entry["bits_per_coordinate"].get<double>());
     }
     return 0;
   };

@@ -123,9 +123,8 @@ Runner add_compare_command(CLI::App& app) {
       options.compressor = item.compressor;
       options.noise = item.noise;
       ProgressBar bar(item.method + " " + item.noise);
-      const TrainResult result = train(options, [&bar](std::uint64_t done, std::uint64_t total) {
-        bar.update(done, total);
-      });
+      const TrainResult result = train(
+          options, [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
       bar.finish();
       const std::string name = item.method + "_" + item.noise.substr(0, item.noise.find(':'));
       write_train_outputs(result, std::filesystem::path(state->out) / name);
@@ -147,7 +146,8 @@ Runner add_compare_command(CLI::App& app) {
     write_file_atomic(std::filesystem::path(state->out) / "compare.csv", csv.str());
     std::cout << "\npredicted: SPEC §3 floors (DSGD, DCSGD rand-k exact; DSignSGD linear phase);"
                  " 'none' = infinite-variance noise, no finite floor.\n"
-              << "wrote " << state->out << "/compare.csv and one metrics.csv/summary.json per row\n";
+              << "wrote " << state->out
+              << "/compare.csv and one metrics.csv/summary.json per row\n";
     return 0;
   };
 }

@@ -76,8 +76,8 @@ Runner add_compressor_command(CLI::App& app) {
       bias_sq += diff * diff;
     }
     const double mean_error = error_sum / trials;
-    const double error_var = std::max(0.0, (error_sq_sum / trials - mean_error * mean_error)) *
-                             trials / (trials - 1.0);
+    const double error_var =
+        std::max(0.0, (error_sq_sum / trials - mean_error * mean_error)) * trials / (trials - 1.0);
     const double omega_empirical = mean_error / norm_sq;
     const double omega_stderr = std::sqrt(error_var / trials) / norm_sq;
     // For an unbiased compressor E||mean − v||² = E||C(v) − v||² / T: the noise floor of bias_norm.
@@ -95,7 +95,8 @@ Runner add_compressor_command(CLI::App& app) {
         {"omega_empirical_stderr", omega_stderr},
         {"bias_norm", bias_norm},
         {"bias_noise_floor", bias_noise_floor},
-        {"bits_per_coordinate", 8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
+        {"bits_per_coordinate",
+         8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
         {"wire_bits_declared", compressor->wire_bits(d)},
         {"wire_bits_measured", 8 * message.bytes.size()},
     };

@@ -36,7 +36,8 @@ std::string strip_comment(const std::string& line) {
 }
 
 /// Turns a TOML value into the text a flag takes; throws on malformed values.
-std::string value_text(const std::string& raw, const std::function<void(const std::string&)>& fail) {
+std::string value_text(const std::string& raw,
+                       const std::function<void(const std::string&)>& fail) {
   if (raw.empty()) fail("missing value");
   const char first = raw.front();
   if (first == '"' || first == '\'') {
@@ -124,7 +125,7 @@ std::vector<std::string> config_file_arguments(const std::string& path, const CL
                             " (keys are the flags of '" + command.get_name() + "' without --)");
     }
     if (given_on_command_line(argv, key)) continue;  // the command line wins
-    if (option->get_type_size() == 0) {               // a flag
+    if (option->get_type_size() == 0) {              // a flag
       if (value == "true") {
         arguments.push_back("--" + key);
       } else if (value != "false") {

@@ -29,15 +29,17 @@ void ProgressBar::update(std::uint64_t done, std::uint64_t total) {
 }
 
 void ProgressBar::finish() {
-  if (enabled_ && last_percent_ >= 0) std::fprintf(stderr, "\r%*s\r", 50 + static_cast<int>(label_.size()), "");
+  if (enabled_ && last_percent_ >= 0)
+    std::fprintf(stderr, "\r%*s\r", 50 + static_cast<int>(label_.size()), "");
 }
 
 }  // namespace dsignsgd::cli
 
 int main(int argc, char** argv) {
   using namespace dsignsgd;
-  CLI::App app{"dsignsgd: distributed SGD, compressed SGD and SignSGD with N agents, and their "
-               "SDE analysis"};
+  CLI::App app{
+      "dsignsgd: distributed SGD, compressed SGD and SignSGD with N agents, and their "
+      "SDE analysis"};
   app.name("dsignsgd");
   app.set_version_flag("--version", std::string(kVersion) + " (" + kGitCommit + ")");
   app.require_subcommand(1);

@@ -21,7 +21,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--method", o.method, "distributed method: " + methods)->capture_default_str();
   c.add_option("--compressor", o.compressor, compressors);
   c.add_option("--problem", o.problem.problem, "quadratic | quartic | cosh")->capture_default_str();
-  c.add_option("--dim", o.problem.dim, "dimension d (default 10, or the length of --hessian diag:…)");
+  c.add_option("--dim", o.problem.dim,
+               "dimension d (default 10, or the length of --hessian diag:…)");
   c.add_option("--hessian", o.problem.hessian,
                "quadratic spectrum: identity | diag:a,b,… | linspace:a:b | logspace:a:b")
       ->capture_default_str();
@@ -75,19 +76,17 @@ struct TrainCommand {
 void print_brief_report(const TrainResult& result, std::ostream& out) {
   const LossSummary loss = summarize_loss(result);
   out << fmt::format("{} with {} on {}, d = {}, N = {}, noise {}, {} runs × {} steps ({:.2f} s)\n",
-                     result.options.method, result.options.compressor,
-                     result.problem_description, result.dim, result.options.workers,
-                     result.options.noise, result.options.runs, result.options.steps,
-                     result.wall_seconds);
+                     result.options.method, result.options.compressor, result.problem_description,
+                     result.dim, result.options.workers, result.options.noise, result.options.runs,
+                     result.options.steps, result.wall_seconds);
   out << fmt::format("  final loss  {:.6g} ± {:.2g}\n", loss.final_loss.mean,
                      loss.final_loss.stderr_);
-  out << fmt::format("  tail loss   {:.6g} ± {:.2g}  (last {:g}% of steps)\n",
-                     loss.tail_loss.mean, loss.tail_loss.stderr_,
-                     100 * result.options.tail_fraction);
+  out << fmt::format("  tail loss   {:.6g} ± {:.2g}  (last {:g}% of steps)\n", loss.tail_loss.mean,
+                     loss.tail_loss.stderr_, 100 * result.options.tail_fraction);
   out << fmt::format("  diverged    {} of {} runs\n", loss.diverged_runs, result.options.runs);
-  out << fmt::format("  uplink      {:.4g} bits/coordinate/step per agent\n",
-                     static_cast<double>(result.uplink_bits_per_step) /
-                         static_cast<double>(result.dim));
+  out << fmt::format(
+      "  uplink      {:.4g} bits/coordinate/step per agent\n",
+      static_cast<double>(result.uplink_bits_per_step) / static_cast<double>(result.dim));
 }
 
 }  // namespace
@@ -114,16 +113,17 @@ Runner add_train_command(CLI::App& app) {
     state->options.validate();
     prepare_out_dir(state->out);
     ProgressBar bar("train");
-    const TrainResult result = train(state->options, [&bar](std::uint64_t done, std::uint64_t total) {
-      bar.update(done, total);
-    });
+    const TrainResult result =
+        train(state->options,
+              [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
     bar.finish();
     if (!state->out.empty()) write_train_outputs(result, state->out);
     if (state->json) {
       std::cout << summary_json(result).dump(2) << '\n';
     } else {
       print_brief_report(result, std::cout);
-      if (!state->out.empty()) std::cout << "  wrote       " << state->out << "/{metrics.csv,summary.json}\n";
+      if (!state->out.empty())
+        std::cout << "  wrote       " << state->out << "/{metrics.csv,summary.json}\n";
     }
     return 0;
   };

@@ -20,7 +20,7 @@ void pack_signs_scalar(const float* v, std::size_t begin, std::size_t d, std::ui
 }
 
 __attribute__((target("avx2"))) void pack_signs_avx2(const float* v, std::size_t d,
-                                                      std::uint8_t* out) {
+                                                     std::uint8_t* out) {
   const __m256 zero = _mm256_setzero_ps();
   std::size_t j = 0;
   for (; j + 64 <= d; j += 64) {
@@ -30,8 +30,8 @@ __attribute__((target("avx2"))) void pack_signs_avx2(const float* v, std::size_t
     std::uint64_t word = 0;
     for (int block = 0; block < 8; ++block) {
       const __m256 x = _mm256_loadu_ps(v + j + 8 * block);
-      const auto mask = static_cast<std::uint32_t>(
-          _mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ)));
+      const auto mask =
+          static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ)));
       word |= static_cast<std::uint64_t>(mask) << (8 * block);
     }
     std::memcpy(out + j / 8, &word, 8);
@@ -40,7 +40,7 @@ __attribute__((target("avx2"))) void pack_signs_avx2(const float* v, std::size_t
 }
 
 __attribute__((target("avx512f"))) void pack_signs_avx512(const float* v, std::size_t d,
-                                                           std::uint8_t* out) {
+                                                          std::uint8_t* out) {
   const __m512 zero = _mm512_setzero_ps();
   std::size_t j = 0;
   for (; j + 64 <= d; j += 64) {

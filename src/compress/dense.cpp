@@ -1,12 +1,11 @@
 // identity and natural compression: one code per coordinate.
-#include <bit>
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <vector>
 
-#include "dsignsgd/random/batch.hpp"
-
 #include "dsignsgd/compress/compressors.hpp"
+#include "dsignsgd/random/batch.hpp"
 #include "message_header.hpp"
 
 namespace dsignsgd {
@@ -79,8 +78,10 @@ void unpack_codes9(const std::uint8_t* in, std::size_t n, std::uint16_t* codes) 
   for (; i + 8 <= n; i += 8) {
     std::uint64_t low;
     std::memcpy(&low, in, 8);
-    for (unsigned k = 0; k < 7; ++k) codes[i + k] = static_cast<std::uint16_t>((low >> (9 * k)) & 0x1FF);
-    codes[i + 7] = static_cast<std::uint16_t>((low >> 63) | (static_cast<std::uint32_t>(in[8]) << 1));
+    for (unsigned k = 0; k < 7; ++k)
+      codes[i + k] = static_cast<std::uint16_t>((low >> (9 * k)) & 0x1FF);
+    codes[i + 7] =
+        static_cast<std::uint16_t>((low >> 63) | (static_cast<std::uint32_t>(in[8]) << 1));
     in += 9;
   }
   BitReader reader(in);
@@ -116,8 +117,8 @@ void NaturalCompressor::encode(std::span<const float> v, const StreamAddress& ad
   }
 }
 
-void NaturalCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&,
-                                          float weight, std::span<float> acc) const {
+void NaturalCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&, float weight,
+                                          std::span<float> acc) const {
   const std::size_t d = acc.size();
   const std::uint8_t* payload =
       detail::check_message(in, code(), d, detail::bytes_for_bits(kNaturalBits * d));

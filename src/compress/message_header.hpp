@@ -26,8 +26,8 @@ inline std::uint8_t* begin_message(WireMessage& out, CompressorCode code, std::s
 }
 
 /// Checks the header against the expected code, dimension and size; returns the payload.
-inline const std::uint8_t* check_message(const WireMessage& in, CompressorCode code,
-                                         std::size_t d, std::size_t payload_bytes) {
+inline const std::uint8_t* check_message(const WireMessage& in, CompressorCode code, std::size_t d,
+                                         std::size_t payload_bytes) {
   if (in.bytes.size() != kMessageHeaderBytes + payload_bytes) {
     throw std::runtime_error("malformed message: " + std::to_string(in.bytes.size()) +
                              " bytes, expected " +

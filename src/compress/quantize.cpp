@@ -4,10 +4,9 @@
 #include <cmath>
 #include <vector>
 
-#include "dsignsgd/random/batch.hpp"
-
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/random/batch.hpp"
 #include "message_header.hpp"
 
 namespace dsignsgd {
@@ -41,8 +40,8 @@ void QsgdCompressor::encode(std::span<const float> v, const StreamAddress& addre
   const std::size_t b = bucket_size(d);
   const std::size_t buckets = (d + b - 1) / b;
   const unsigned width = level_bits();
-  std::uint8_t* payload = detail::begin_message(
-      out, code(), d, 4 * buckets + detail::bytes_for_bits((1 + width) * d));
+  std::uint8_t* payload =
+      detail::begin_message(out, code(), d, 4 * buckets + detail::bytes_for_bits((1 + width) * d));
   RandomStream rng(address.with_purpose(StreamPurpose::kCompression));
   constexpr std::size_t kChunk = 2048;  // power of two: one chunk of draws per 2048 coordinates
   thread_local std::vector<std::uint32_t> draws(kChunk);
@@ -76,8 +75,8 @@ void QsgdCompressor::decode_accumulate(const WireMessage& in, const StreamAddres
   const std::size_t b = bucket_size(d);
   const std::size_t buckets = (d + b - 1) / b;
   const unsigned width = level_bits();
-  const std::uint8_t* payload = detail::check_message(
-      in, code(), d, 4 * buckets + detail::bytes_for_bits((1 + width) * d));
+  const std::uint8_t* payload =
+      detail::check_message(in, code(), d, 4 * buckets + detail::bytes_for_bits((1 + width) * d));
   BitReader reader(payload + 4 * buckets);
   for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
     const float unit = weight * load_f32(payload + 4 * bucket) / static_cast<float>(levels_);

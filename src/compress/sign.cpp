@@ -12,7 +12,8 @@ double l1_norm(std::span<const float> v) {
   double partial[8] = {};
   std::size_t j = 0;
   for (; j + 8 <= v.size(); j += 8) {
-    for (int lane = 0; lane < 8; ++lane) partial[lane] += std::abs(static_cast<double>(v[j + lane]));
+    for (int lane = 0; lane < 8; ++lane)
+      partial[lane] += std::abs(static_cast<double>(v[j + lane]));
   }
   for (; j < v.size(); ++j) partial[0] += std::abs(static_cast<double>(v[j]));
   return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
@@ -58,8 +59,7 @@ void ScaledSignCompressor::encode(std::span<const float> v, const StreamAddress&
 void ScaledSignCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&,
                                              float weight, std::span<float> acc) const {
   const std::size_t d = acc.size();
-  const std::uint8_t* payload =
-      detail::check_message(in, code(), d, 4 + detail::bytes_for_bits(d));
+  const std::uint8_t* payload = detail::check_message(in, code(), d, 4 + detail::bytes_for_bits(d));
   unpack_signs_accumulate(payload + 4, weight * load_f32(payload), acc);
 }
 

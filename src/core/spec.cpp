@@ -15,8 +15,8 @@ Spec parse_spec(std::string_view text) {
   bool first = true;
   while (true) {
     const std::size_t colon = text.find(':', start);
-    const std::string_view field =
-        text.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
+    const std::string_view field = text.substr(
+        start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
     if (first) {
       spec.name = std::string(field);
       first = false;
@@ -56,8 +56,8 @@ std::vector<double> parse_double_list(std::string_view text, const std::string& 
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t comma = text.find(',', start);
-    const std::string_view field =
-        text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view field = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     try {
       values.push_back(parse_double(field, option));
     } catch (const ConfigError&) {

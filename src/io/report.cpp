@@ -28,9 +28,12 @@ nlohmann::json number_or_null(double value) {
 }
 
 nlohmann::json statistics_json(const SampleStatistics& s) {
-  return {{"count", s.count},           {"mean", number_or_null(s.mean)},
-          {"std", number_or_null(s.std)}, {"stderr", number_or_null(s.stderr_)},
-          {"median", number_or_null(s.median)}, {"p10", number_or_null(s.p10)},
+  return {{"count", s.count},
+          {"mean", number_or_null(s.mean)},
+          {"std", number_or_null(s.std)},
+          {"stderr", number_or_null(s.stderr_)},
+          {"median", number_or_null(s.median)},
+          {"p10", number_or_null(s.p10)},
           {"p90", number_or_null(s.p90)}};
 }
 
@@ -97,8 +100,8 @@ std::string metrics_csv(const TrainResult& result) {
     const SampleStatistics norm = sample_statistics(norms);
     const auto step = static_cast<std::uint64_t>(result.logged_steps[row]);
     out << step << ',' << csv_number(loss.mean) << ',' << csv_number(loss.std) << ','
-        << csv_number(loss.median) << ',' << csv_number(loss.p10) << ','
-        << csv_number(loss.p90) << ',' << loss.count << ',' << csv_number(norm.mean) << ','
+        << csv_number(loss.median) << ',' << csv_number(loss.p10) << ',' << csv_number(loss.p90)
+        << ',' << loss.count << ',' << csv_number(norm.mean) << ','
         << step * result.uplink_bits_per_step << ',' << step * result.downlink_bits_per_step
         << '\n';
   }

@@ -64,23 +64,32 @@ NoiseSpec NoiseSpec::parse_unchecked(const std::string& text) {
 
 std::string NoiseSpec::to_string() const {
   switch (kind) {
-    case NoiseKind::kNone: return "none";
-    case NoiseKind::kGaussian: return "gaussian:" + format_double(sigma);
-    case NoiseKind::kStudent: return "student:" + format_double(nu) + ":" + format_double(sigma);
-    case NoiseKind::kCauchy: return "cauchy:" + format_double(sigma);
-    case NoiseKind::kAffine: return "affine:" + format_double(sigma0) + ":" + format_double(sigma1);
-    case NoiseKind::kRelative: return "relative:" + format_double(sigma);
+    case NoiseKind::kNone:
+      return "none";
+    case NoiseKind::kGaussian:
+      return "gaussian:" + format_double(sigma);
+    case NoiseKind::kStudent:
+      return "student:" + format_double(nu) + ":" + format_double(sigma);
+    case NoiseKind::kCauchy:
+      return "cauchy:" + format_double(sigma);
+    case NoiseKind::kAffine:
+      return "affine:" + format_double(sigma0) + ":" + format_double(sigma1);
+    case NoiseKind::kRelative:
+      return "relative:" + format_double(sigma);
   }
   return "?";
 }
 
 double NoiseSpec::scale(double grad_norm) const {
   switch (kind) {
-    case NoiseKind::kNone: return 0.0;
+    case NoiseKind::kNone:
+      return 0.0;
     case NoiseKind::kAffine:
       return std::sqrt(sigma0 * sigma0 + sigma1 * sigma1 * grad_norm * grad_norm);
-    case NoiseKind::kRelative: return sigma * grad_norm;
-    default: return sigma;
+    case NoiseKind::kRelative:
+      return sigma * grad_norm;
+    default:
+      return sigma;
   }
 }
 

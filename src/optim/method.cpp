@@ -15,10 +15,13 @@ struct MethodName {
 };
 
 constexpr MethodName kMethodNames[] = {
-    {Method::kDsgd, "dsgd"},         {Method::kDcsgd, "dcsgd"},
-    {Method::kDsignsgd, "dsignsgd"}, {Method::kMajority, "majority"},
+    {Method::kDsgd, "dsgd"},
+    {Method::kDcsgd, "dcsgd"},
+    {Method::kDsignsgd, "dsignsgd"},
+    {Method::kMajority, "majority"},
     {Method::kNormalizedDcsgd, "normalized-dcsgd"},
-    {Method::kSignum, "signum"},     {Method::kEfSignsgd, "ef-signsgd"},
+    {Method::kSignum, "signum"},
+    {Method::kEfSignsgd, "ef-signsgd"},
 };
 
 }  // namespace
@@ -41,17 +44,22 @@ Method method_from_string(const std::string& name) {
     if (name == entry.name) return entry.method;
   }
   std::string list;
-  for (const auto& entry : kMethodNames) list += (list.empty() ? "" : ", ") + std::string(entry.name);
+  for (const auto& entry : kMethodNames)
+    list += (list.empty() ? "" : ", ") + std::string(entry.name);
   throw ConfigError("method", name, "must be one of " + list);
 }
 
 std::string default_compressor(Method method) {
   switch (method) {
-    case Method::kDsgd: return "identity";
+    case Method::kDsgd:
+      return "identity";
     case Method::kDcsgd:
-    case Method::kNormalizedDcsgd: return "randk:0.1";
-    case Method::kEfSignsgd: return "scaled-sign";
-    default: return "sign";
+    case Method::kNormalizedDcsgd:
+      return "randk:0.1";
+    case Method::kEfSignsgd:
+      return "scaled-sign";
+    default:
+      return "sign";
   }
 }
 
@@ -72,10 +80,14 @@ MethodParts make_method(const TrainOptions& options, std::size_t dim) {
     }
   };
   switch (parts.method) {
-    case Method::kDsgd: require("identity"); break;
+    case Method::kDsgd:
+      require("identity");
+      break;
     case Method::kDsignsgd:
     case Method::kMajority:
-    case Method::kSignum: require("sign"); break;
+    case Method::kSignum:
+      require("sign");
+      break;
     case Method::kDcsgd:
     case Method::kNormalizedDcsgd:
       if (given == "sign") {
@@ -83,7 +95,8 @@ MethodParts make_method(const TrainOptions& options, std::size_t dim) {
                           "sign messages need a sign method: use --method dsignsgd");
       }
       break;
-    case Method::kEfSignsgd: break;
+    case Method::kEfSignsgd:
+      break;
   }
 
   if (parts.method == Method::kMajority) {
@@ -94,7 +107,9 @@ MethodParts make_method(const TrainOptions& options, std::size_t dim) {
 
   if (parts.method == Method::kSignum) {
     const double beta = options.momentum;
-    parts.filter_factory = [beta](std::size_t d) { return std::make_unique<MomentumFilter>(d, beta); };
+    parts.filter_factory = [beta](std::size_t d) {
+      return std::make_unique<MomentumFilter>(d, beta);
+    };
   } else if (parts.method == Method::kEfSignsgd) {
     parts.filter_factory = [](std::size_t d) { return std::make_unique<ErrorFeedbackFilter>(d); };
   }
@@ -109,8 +124,8 @@ MethodParts make_method(const TrainOptions& options, std::size_t dim) {
       constants.l1 = options.l1;
       const bool affine = noise.kind == NoiseKind::kAffine;
       constants.sigma0 = options.sigma0 >= 0 ? options.sigma0 : (affine ? noise.sigma0 : 0.0);
-      constants.sigma1 = options.sigma1 >= 0 ? options.sigma1
-                         : affine            ? noise.sigma1
+      constants.sigma1 = options.sigma1 >= 0                  ? options.sigma1
+                         : affine                             ? noise.sigma1
                          : noise.kind == NoiseKind::kRelative ? noise.sigma
                                                               : 0.0;
       const double omega = parts.compressor->omega(dim);

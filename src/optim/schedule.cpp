@@ -48,7 +48,8 @@ class WarmupSchedule final : public Schedule {
       : inner_(std::move(inner)), warmup_(warmup) {}
   std::string name() const override { return inner_->name(); }
   double multiplier(std::uint64_t k) const override {
-    const double ramp = std::min(1.0, (static_cast<double>(k) + 1.0) / static_cast<double>(warmup_));
+    const double ramp =
+        std::min(1.0, (static_cast<double>(k) + 1.0) / static_cast<double>(warmup_));
     return ramp * inner_->multiplier(k);
   }
 

@@ -1,3 +1,5 @@
+#include "dsignsgd/optim/train_options.hpp"
+
 #include <cmath>
 
 #include "dsignsgd/core/config_error.hpp"
@@ -5,7 +7,6 @@
 #include "dsignsgd/noise/noise_model.hpp"
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/schedule.hpp"
-#include "dsignsgd/optim/train_options.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 
 namespace dsignsgd {

@@ -92,8 +92,7 @@ std::size_t physical_memory_bytes() {
 }
 
 std::string gib(std::size_t bytes) {
-  return format_double(std::round(static_cast<double>(bytes) / (1 << 30) * 100.0) / 100.0) +
-         " GiB";
+  return format_double(std::round(static_cast<double>(bytes) / (1 << 30) * 100.0) / 100.0) + " GiB";
 }
 
 }  // namespace
@@ -112,8 +111,7 @@ std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, 
 
 int resolved_threads(const TrainOptions& options) {
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
-  return std::min(options.threads > 0 ? options.threads : static_cast<int>(hardware),
-                  options.runs);
+  return std::min(options.threads > 0 ? options.threads : static_cast<int>(hardware), options.runs);
 }
 
 void check_memory(const TrainOptions& options, std::size_t dim) {
@@ -143,7 +141,8 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress) {
   MethodParts parts = make_method(options, d);
   options.compressor = parts.compressor->name();
   std::vector<double> scales;
-  if (!options.agent_scales.empty()) scales = parse_double_list(options.agent_scales, "agent-scales");
+  if (!options.agent_scales.empty())
+    scales = parse_double_list(options.agent_scales, "agent-scales");
   const NoiseModel noise(NoiseSpec::parse(options.noise), scales, options.batch);
   const auto total_steps = static_cast<std::uint64_t>(options.steps);
   const std::unique_ptr<Schedule> schedule =
@@ -154,8 +153,8 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress) {
   result.omega = parts.compressor->omega(d);
   result.logged_steps = logged_steps(options.steps, options.log_every);
   result.uplink_bits_per_step = parts.compressor->wire_bits(d);
-  result.downlink_bits_per_step =
-      parts.aggregator->downlink_bits(d, static_cast<std::size_t>(options.workers), *parts.compressor);
+  result.downlink_bits_per_step = parts.aggregator->downlink_bits(
+      d, static_cast<std::size_t>(options.workers), *parts.compressor);
   {
     std::vector<float> x0(d, static_cast<float>(options.problem.x0));
     result.initial_loss = problem->loss(x0) - problem->optimal_loss();

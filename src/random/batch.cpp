@@ -18,36 +18,36 @@ namespace {
 constexpr std::size_t kLanes = 16;
 
 /// Philox4x32-10 on kLanes consecutive block indices, written block after block.
-#define DSIGNSGD_PHILOX_LANES_BODY                                                          \
-  std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];                            \
-  for (std::size_t l = 0; l < kLanes; ++l) {                                               \
-    c0[l] = first_block + static_cast<std::uint32_t>(l);                                   \
-    c1[l] = ctr[1];                                                                        \
-    c2[l] = ctr[2];                                                                        \
-    c3[l] = ctr[3];                                                                        \
-  }                                                                                        \
-  std::uint32_t k0 = key[0], k1 = key[1];                                                  \
-  for (int round = 0; round < 10; ++round) {                                               \
-    for (std::size_t l = 0; l < kLanes; ++l) {                                             \
-      const std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * c0[l];            \
-      const std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * c2[l];            \
-      const auto hi0 = static_cast<std::uint32_t>(p0 >> 32);                               \
-      const auto lo0 = static_cast<std::uint32_t>(p0);                                     \
-      const auto hi1 = static_cast<std::uint32_t>(p1 >> 32);                               \
-      const auto lo1 = static_cast<std::uint32_t>(p1);                                     \
-      c0[l] = hi1 ^ c1[l] ^ k0;                                                            \
-      c1[l] = lo1;                                                                         \
-      c2[l] = hi0 ^ c3[l] ^ k1;                                                            \
-      c3[l] = lo0;                                                                         \
-    }                                                                                      \
-    k0 += 0x9E3779B9u;                                                                     \
-    k1 += 0xBB67AE85u;                                                                     \
-  }                                                                                        \
-  for (std::size_t l = 0; l < kLanes; ++l) {                                               \
-    out[4 * l] = c0[l];                                                                    \
-    out[4 * l + 1] = c1[l];                                                                \
-    out[4 * l + 2] = c2[l];                                                                \
-    out[4 * l + 3] = c3[l];                                                                \
+#define DSIGNSGD_PHILOX_LANES_BODY                                              \
+  std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];                 \
+  for (std::size_t l = 0; l < kLanes; ++l) {                                    \
+    c0[l] = first_block + static_cast<std::uint32_t>(l);                        \
+    c1[l] = ctr[1];                                                             \
+    c2[l] = ctr[2];                                                             \
+    c3[l] = ctr[3];                                                             \
+  }                                                                             \
+  std::uint32_t k0 = key[0], k1 = key[1];                                       \
+  for (int round = 0; round < 10; ++round) {                                    \
+    for (std::size_t l = 0; l < kLanes; ++l) {                                  \
+      const std::uint64_t p0 = static_cast<std::uint64_t>(0xD2511F53u) * c0[l]; \
+      const std::uint64_t p1 = static_cast<std::uint64_t>(0xCD9E8D57u) * c2[l]; \
+      const auto hi0 = static_cast<std::uint32_t>(p0 >> 32);                    \
+      const auto lo0 = static_cast<std::uint32_t>(p0);                          \
+      const auto hi1 = static_cast<std::uint32_t>(p1 >> 32);                    \
+      const auto lo1 = static_cast<std::uint32_t>(p1);                          \
+      c0[l] = hi1 ^ c1[l] ^ k0;                                                 \
+      c1[l] = lo1;                                                              \
+      c2[l] = hi0 ^ c3[l] ^ k1;                                                 \
+      c3[l] = lo0;                                                              \
+    }                                                                           \
+    k0 += 0x9E3779B9u;                                                          \
+    k1 += 0xBB67AE85u;                                                          \
+  }                                                                             \
+  for (std::size_t l = 0; l < kLanes; ++l) {                                    \
+    out[4 * l] = c0[l];                                                         \
+    out[4 * l + 1] = c1[l];                                                     \
+    out[4 * l + 2] = c2[l];                                                     \
+    out[4 * l + 3] = c3[l];                                                     \
   }
 
 }  // namespace
@@ -61,9 +61,9 @@ namespace {
 
 /// The same 16 blocks with AVX-512: 32×32→64-bit products of even and odd lanes, recombined.
 __attribute__((target("avx512f"))) void philox_lanes_avx512(const PhiloxCounter& ctr,
-                                                             const PhiloxKey& key,
-                                                             std::uint32_t first_block,
-                                                             std::uint32_t* out) {
+                                                            const PhiloxKey& key,
+                                                            std::uint32_t first_block,
+                                                            std::uint32_t* out) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   __m512i c0 = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(first_block)), lane);
   __m512i c1 = _mm512_set1_epi32(static_cast<int>(ctr[1]));
@@ -99,14 +99,14 @@ __attribute__((target("avx512f"))) void philox_lanes_avx512(const PhiloxCounter&
   const __m512i blocks2 = _mm512_unpacklo_epi64(b, d);  // blocks 2,6,10,14
   const __m512i blocks3 = _mm512_unpackhi_epi64(b, d);  // blocks 3,7,11,15
   // Gather 128-bit lanes into order: out block 4q + r is lane q of blocks_r.
-  const __m512i lo01 = _mm512_shuffle_i64x2(blocks0, blocks1, 0x44);  // b0 b4 | b1 b5
-  const __m512i lo23 = _mm512_shuffle_i64x2(blocks2, blocks3, 0x44);  // b2 b6 | b3 b7
-  const __m512i hi01 = _mm512_shuffle_i64x2(blocks0, blocks1, 0xEE);  // b8 b12 | b9 b13
-  const __m512i hi23 = _mm512_shuffle_i64x2(blocks2, blocks3, 0xEE);  // b10 b14 | b11 b15
-  _mm512_storeu_si512(out, _mm512_shuffle_i64x2(lo01, lo23, 0x88));        // b0 b1 b2 b3
-  _mm512_storeu_si512(out + 16, _mm512_shuffle_i64x2(lo01, lo23, 0xDD));   // b4 b5 b6 b7
-  _mm512_storeu_si512(out + 32, _mm512_shuffle_i64x2(hi01, hi23, 0x88));   // b8 .. b11
-  _mm512_storeu_si512(out + 48, _mm512_shuffle_i64x2(hi01, hi23, 0xDD));   // b12 .. b15
+  const __m512i lo01 = _mm512_shuffle_i64x2(blocks0, blocks1, 0x44);      // b0 b4 | b1 b5
+  const __m512i lo23 = _mm512_shuffle_i64x2(blocks2, blocks3, 0x44);      // b2 b6 | b3 b7
+  const __m512i hi01 = _mm512_shuffle_i64x2(blocks0, blocks1, 0xEE);      // b8 b12 | b9 b13
+  const __m512i hi23 = _mm512_shuffle_i64x2(blocks2, blocks3, 0xEE);      // b10 b14 | b11 b15
+  _mm512_storeu_si512(out, _mm512_shuffle_i64x2(lo01, lo23, 0x88));       // b0 b1 b2 b3
+  _mm512_storeu_si512(out + 16, _mm512_shuffle_i64x2(lo01, lo23, 0xDD));  // b4 b5 b6 b7
+  _mm512_storeu_si512(out + 32, _mm512_shuffle_i64x2(hi01, hi23, 0x88));  // b8 .. b11
+  _mm512_storeu_si512(out + 48, _mm512_shuffle_i64x2(hi01, hi23, 0xDD));  // b12 .. b15
 }
 
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
@@ -138,7 +138,8 @@ inline float log_unit(float x) {
   const float m = std::bit_cast<float>(bits);
   const float s = (m - 1.0f) / (m + 1.0f);
   const float s2 = s * s;
-  const float poly = 2.0f + s2 * (0.666666667f + s2 * (0.4f + s2 * (0.285714286f + s2 * 0.222222222f)));
+  const float poly =
+      2.0f + s2 * (0.666666667f + s2 * (0.4f + s2 * (0.285714286f + s2 * 0.222222222f)));
   return static_cast<float>(exponent) * 0.693147181f + s * poly;
 }
 

@@ -58,11 +58,12 @@ class Compressor {
                       WireMessage& out) const = 0;
   /// acc += weight × C(v), decoding the message produced by encode with the same address.
   /// Throws std::runtime_error on a malformed message.
-  virtual void decode_accumulate(const WireMessage& in, const StreamAddress& address,
-                                 float weight, std::span<float> acc) const = 0;
+  virtual void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
+                                 std::span<float> acc) const = 0;
 
   /// out = C(v) (default: zero-fill and decode_accumulate with weight 1).
-  virtual void decode(const WireMessage& in, const StreamAddress& address, std::span<float> out) const;
+  virtual void decode(const WireMessage& in, const StreamAddress& address,
+                      std::span<float> out) const;
 };
 
 /// Builds a compressor from "identity", "randk:F", "qsgd:S[:bucket]", "natural", "sign",

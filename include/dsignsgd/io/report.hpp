@@ -5,10 +5,9 @@
 /// half-written file.
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dsignsgd/optim/trainer.hpp"
 
@@ -18,8 +17,8 @@ namespace dsignsgd {
 struct SampleStatistics {
   std::size_t count = 0;
   double mean = 0.0;
-  double std = 0.0;     ///< sample standard deviation (n − 1)
-  double stderr_ = 0.0; ///< std / √count
+  double std = 0.0;      ///< sample standard deviation (n − 1)
+  double stderr_ = 0.0;  ///< std / √count
   double median = 0.0;
   double p10 = 0.0;
   double p90 = 0.0;

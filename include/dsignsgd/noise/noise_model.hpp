@@ -56,8 +56,8 @@ class NoiseModel {
   double agent_scale(std::uint32_t agent) const;
 
   /// out = grad + Z_agent; grad_norm = ||grad|| (used by affine and relative noise).
-  void sample(std::span<const float> grad, double grad_norm, std::uint32_t agent,
-              RandomStream& rng, std::span<float> out) const;
+  void sample(std::span<const float> grad, double grad_norm, std::uint32_t agent, RandomStream& rng,
+              std::span<float> out) const;
 
  private:
   NoiseSpec spec_;

@@ -31,7 +31,8 @@ using AgentFilterFactory = std::function<std::unique_ptr<AgentFilter>(std::size_
 
 class MomentumFilter final : public AgentFilter {
  public:
-  MomentumFilter(std::size_t d, double beta) : momentum_(d, 0.0f), beta_(static_cast<float>(beta)) {}
+  MomentumFilter(std::size_t d, double beta)
+      : momentum_(d, 0.0f), beta_(static_cast<float>(beta)) {}
   void before_encode(std::span<float> g) override;
 
  private:

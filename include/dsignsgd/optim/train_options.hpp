@@ -11,30 +11,30 @@
 namespace dsignsgd {
 
 struct TrainOptions {
-  std::string method = "dsignsgd";    ///< see method_names()
-  std::string compressor;             ///< empty: the method's default
-  ProblemOptions problem;             ///< --problem --dim --hessian --rotate --x0 --x-star
-  std::string noise = "gaussian:1";   ///< none | gaussian:σ | student:ν:σ | cauchy:σ | …
-  std::string agent_scales;           ///< "s1,…,sN" per-agent noise multipliers; empty: all 1
-  int workers = 4;                    ///< N agents, >= 1
-  int batch = 1;                      ///< B draws averaged per gradient, >= 1
-  double lr = 0.01;                   ///< η > 0
-  std::string schedule = "const";     ///< const | invsqrt | inv | cosine
-  std::int64_t warmup = 0;            ///< linear warm-up steps, >= 0
-  std::int64_t steps = 1000;          ///< K >= 1
-  int runs = 8;                       ///< R independent runs, >= 1
-  std::uint64_t seed = 1;             ///< master seed
-  double tail_fraction = 0.5;         ///< q in (0, 1]: tail average over the last q·K steps
-  std::int64_t log_every = 0;         ///< metrics row every E steps; 0: about 200 rows
-  int threads = 0;                    ///< worker threads; 0: all cores
-  double momentum = 0.9;              ///< β in [0, 1) for signum
+  std::string method = "dsignsgd";      ///< see method_names()
+  std::string compressor;               ///< empty: the method's default
+  ProblemOptions problem;               ///< --problem --dim --hessian --rotate --x0 --x-star
+  std::string noise = "gaussian:1";     ///< none | gaussian:σ | student:ν:σ | cauchy:σ | …
+  std::string agent_scales;             ///< "s1,…,sN" per-agent noise multipliers; empty: all 1
+  int workers = 4;                      ///< N agents, >= 1
+  int batch = 1;                        ///< B draws averaged per gradient, >= 1
+  double lr = 0.01;                     ///< η > 0
+  std::string schedule = "const";       ///< const | invsqrt | inv | cosine
+  std::int64_t warmup = 0;              ///< linear warm-up steps, >= 0
+  std::int64_t steps = 1000;            ///< K >= 1
+  int runs = 8;                         ///< R independent runs, >= 1
+  std::uint64_t seed = 1;               ///< master seed
+  double tail_fraction = 0.5;           ///< q in (0, 1]: tail average over the last q·K steps
+  std::int64_t log_every = 0;           ///< metrics row every E steps; 0: about 200 rows
+  int threads = 0;                      ///< worker threads; 0: all cores
+  double momentum = 0.9;                ///< β in [0, 1) for signum
   std::string normalization = "plain";  ///< normalized-dcsgd: plain | adaptive
-  double l0 = 1.0;                    ///< adaptive normalization constants ([B] Thm 4.2)
+  double l0 = 1.0;                      ///< adaptive normalization constants ([B] Thm 4.2)
   double l1 = 1.0;
-  double sigma0 = -1.0;               ///< < 0: taken from an affine noise spec (else 0)
+  double sigma0 = -1.0;  ///< < 0: taken from an affine noise spec (else 0)
   double sigma1 = -1.0;
-  double norm_floor = 1e-12;          ///< normalized step: divide by max(||ĝ||, floor)
-  double divergence_factor = 1e8;     ///< diverged when f > factor · max(f(x0), 1) or not finite
+  double norm_floor = 1e-12;       ///< normalized step: divide by max(||ĝ||, floor)
+  double divergence_factor = 1e8;  ///< diverged when f > factor · max(f(x0), 1) or not finite
 
   /// Throws ConfigError naming the first invalid option.
   void validate() const;

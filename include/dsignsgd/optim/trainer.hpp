@@ -35,10 +35,10 @@ struct RunTrace {
 };
 
 struct TrainResult {
-  TrainOptions options;           ///< as resolved (compressor filled in, dim resolved)
+  TrainOptions options;  ///< as resolved (compressor filled in, dim resolved)
   std::size_t dim = 0;
   std::string problem_description;
-  double omega = 0.0;             ///< declared ω of the compressor (NaN when biased)
+  double omega = 0.0;  ///< declared ω of the compressor (NaN when biased)
   std::vector<std::int64_t> logged_steps;
   std::vector<RunTrace> runs;
   std::size_t uplink_bits_per_step = 0;    ///< one agent's message, header included

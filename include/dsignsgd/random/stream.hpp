@@ -17,10 +17,10 @@ namespace dsignsgd {
 /// What a stream is used for; distinct purposes of the same (run, agent, step) are independent.
 enum class StreamPurpose : std::uint32_t {
   kGradientNoise = 1,
-  kCompression = 2,         ///< private randomness of the sender (stochastic rounding)
-  kSharedCompression = 3,   ///< randomness sender and receiver share (rand-k indices)
-  kServer = 4,              ///< server-side randomness (majority-vote tie breaks)
-  kSetup = 5,               ///< problem construction (random rotation)
+  kCompression = 2,        ///< private randomness of the sender (stochastic rounding)
+  kSharedCompression = 3,  ///< randomness sender and receiver share (rand-k indices)
+  kServer = 4,             ///< server-side randomness (majority-vote tie breaks)
+  kSetup = 5,              ///< problem construction (random rotation)
   kTest = 6,
 };
 

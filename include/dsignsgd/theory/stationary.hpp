@@ -3,9 +3,10 @@
 /// Closed-form stationary losses on the quadratic f = ½ Σ λ_j x_j² (SPEC §3), constant step η,
 /// N agents, per-coordinate noise variance s² (already divided by the batch size).
 ///
-///   DSGD         Σ_j η s² / (2N (2 − η λ_j))                          exact for the discrete method
-///   DCSGD rand-k Σ_j η s² (1+ω) / (2N (2 − η λ_j (1 + ω/N)))         exact; needs ηλ(1+ω/N) < 2
-///   DSignSGD     Σ_j η σ / (2 ℓ N (2 − η ℓ λ_j / σ))   ≈ η σ d / (4 ℓ N)   linear phase |∇f| ≪ σ
+///   DSGD         Σ_j η s² / (2N (2 − η λ_j))                          exact for the discrete
+///   method DCSGD rand-k Σ_j η s² (1+ω) / (2N (2 − η λ_j (1 + ω/N)))         exact; needs ηλ(1+ω/N)
+///   < 2 DSignSGD     Σ_j η σ / (2 ℓ N (2 − η ℓ λ_j / σ))   ≈ η σ d / (4 ℓ N)   linear phase |∇f| ≪
+///   σ
 ///
 /// Derivations (each checked by simulation in tests/): for DSGD the coordinate recursion
 /// x' = (1 − ηλ) x − η ξ̄ with Var ξ̄ = s²/N has stationary variance v = η² s² / (N ηλ (2 − ηλ)),
@@ -19,8 +20,8 @@
 namespace dsignsgd {
 
 struct FloorPrediction {
-  double value = 0.0;   ///< predicted stationary E f − f*
-  bool stable = true;   ///< false: the recursion diverges (no stationary floor)
+  double value = 0.0;  ///< predicted stationary E f − f*
+  bool stable = true;  ///< false: the recursion diverges (no stationary floor)
 };
 
 FloorPrediction dsgd_floor(const std::vector<double>& eigenvalues, double noise_variance,
