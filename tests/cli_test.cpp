@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -145,7 +146,7 @@ TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
   std::getline(metrics, header);
   EXPECT_EQ(header,
             "step,loss_mean,loss_std,loss_median,loss_p10,loss_p90,live_runs,grad_norm_mean,"
-            "uplink_bits_per_agent,downlink_bits");
+            "uplink_bits_per_agent,downlink_bits_per_agent");
   int rows = 0;
   for (std::string line; std::getline(metrics, line);) ++rows;
   EXPECT_EQ(rows, 5);  // steps 0, 100, 200, 300, 400
@@ -156,7 +157,8 @@ TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
 }
 
 TEST(Cli, CompressorCommandReportsDeclaredAndEmpiricalOmega) {
-  const Outcome outcome = run("compressor --compressor randk:0.25 --dim 200 --trials 3000");
+  std::cout << "[ seed     ] CompressorCommandReportsDeclaredAndEmpiricalOmega seed=3\n";
+  const Outcome outcome = run("compressor --compressor randk:0.25 --dim 200 --trials 3000 --seed 3");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   const nlohmann::json report = nlohmann::json::parse(outcome.output);
   EXPECT_DOUBLE_EQ(report["omega_declared"].get<double>(), 3.0);

@@ -83,7 +83,7 @@ TrainOptions small_options() {
   o.lr = 0.05;
   o.steps = 300;
   o.runs = 5;
-  o.seed = 77;
+  o.seed = test_seed(77);
   return o;
 }
 

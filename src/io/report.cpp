@@ -88,7 +88,7 @@ LossSummary summarize_loss(const TrainResult& result) {
 std::string metrics_csv(const TrainResult& result) {
   std::ostringstream out;
   out << "step,loss_mean,loss_std,loss_median,loss_p10,loss_p90,live_runs,grad_norm_mean,"
-         "uplink_bits_per_agent,downlink_bits\n";
+         "uplink_bits_per_agent,downlink_bits_per_agent\n";
   std::vector<double> losses(result.runs.size());
   std::vector<double> norms(result.runs.size());
   for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
