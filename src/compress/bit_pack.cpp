@@ -74,8 +74,33 @@ void pack_signs(std::span<const float> v, std::uint8_t* out) {
   }
 }
 
+namespace {
+
+__attribute__((target("avx512f"))) std::size_t unpack_signs_accumulate_avx512(
+    const std::uint8_t* bits, float weight, std::span<float> acc) {
+  const std::size_t d = acc.size();
+  const __m512 plus = _mm512_set1_ps(weight);
+  const __m512 minus = _mm512_set1_ps(-weight);
+  std::size_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    std::uint16_t mask;
+    std::memcpy(&mask, bits + j / 8, 2);
+    const __m512 values = _mm512_mask_blend_ps(mask, minus, plus);
+    _mm512_storeu_ps(acc.data() + j, _mm512_add_ps(_mm512_loadu_ps(acc.data() + j), values));
+  }
+  return j;
+}
+
+}  // namespace
+
 void unpack_signs_accumulate(const std::uint8_t* bits, float weight, std::span<float> acc) {
   const std::size_t d = acc.size();
+  if (kHasAvx512) {
+    const std::size_t done = unpack_signs_accumulate_avx512(bits, weight, acc);
+    const float values[2] = {-weight, weight};
+    for (std::size_t j = done; j < d; ++j) acc[j] += values[(bits[j / 8] >> (j % 8)) & 1u];
+    return;
+  }
   const float values[2] = {-weight, weight};
   std::size_t j = 0;
   for (; j + 8 <= d; j += 8) {

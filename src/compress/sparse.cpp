@@ -6,6 +6,7 @@
 
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/random/batch.hpp"
 #include "message_header.hpp"
 
 namespace dsignsgd {
@@ -22,8 +23,9 @@ const std::vector<std::uint32_t>& sample_indices(std::size_t d, std::size_t k, R
   thread_local std::vector<std::uint64_t> bitmap;
   thread_local std::vector<std::uint32_t> indices;
   bitmap.assign((d + 63) / 64, 0);
+  BufferedStream draws(rng, k);
   for (std::size_t j = d - k; j < d; ++j) {
-    std::size_t t = rng.uniform_below(j + 1);
+    std::size_t t = uniform_below(draws, j + 1);
     if (bitmap[t / 64] & (std::uint64_t{1} << (t % 64))) t = j;
     bitmap[t / 64] |= std::uint64_t{1} << (t % 64);
   }

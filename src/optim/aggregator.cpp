@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
+#include <vector>
+
+#include "dsignsgd/random/batch.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -39,14 +43,18 @@ void MajorityVoteAggregator::aggregate(std::span<const WireMessage> messages,
   StreamAddress server = address.with_purpose(StreamPurpose::kServer);
   server.agent = kServerAgent;
   RandomStream coin(server);
-  for (float& value : direction) {
-    if (value > 0.0f) {
-      value = 1.0f;
-    } else if (value < 0.0f) {
-      value = -1.0f;
-    } else {
-      value = (coin.next_u32() & 1u) ? 1.0f : -1.0f;
-    }
+  // One coin bit per coordinate (bit j of the draws decides a tie at coordinate j).
+  const std::size_t d = direction.size();
+  thread_local std::vector<std::uint32_t> coins;
+  coins.resize((d + 31) / 32);
+  fill_u32(coin, coins);
+  // Integer select, no branches (vectorizes): ±1 with the sign of the sum, or the coin at 0.
+  for (std::size_t j = 0; j < d; ++j) {
+    const auto sum = std::bit_cast<std::uint32_t>(direction[j]);
+    const std::uint32_t coin_negative = (~(coins[j / 32] >> (j % 32)) & 1u) << 31;
+    const std::uint32_t zero = 0u - static_cast<std::uint32_t>((sum & 0x7FFFFFFFu) == 0);
+    const std::uint32_t sign = (coin_negative & zero) | (sum & 0x80000000u & ~zero);
+    direction[j] = std::bit_cast<float>(0x3F800000u | sign);
   }
 }
 

@@ -9,6 +9,7 @@
 /// Accuracy: log and sin/cos within a few float ulps; the uniforms feeding the radius have 32
 /// bits, so |z| <= 6.8 (P(|Z| > 6.8) ≈ 1e-11 under the exact law).
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 
@@ -21,6 +22,31 @@ void fill_u32(RandomStream& rng, std::span<std::uint32_t> out);
 
 /// Standard normals, two per pair of 32-bit draws (Box–Muller). Consumes 2·ceil(n/2) draws.
 void fill_standard_normal(RandomStream& rng, std::span<float> out);
+
+/// The same draws as the stream's next_u32(), fetched in bulk (up to 1024 at a time, no more than
+/// the caller expects to use, so short uses do not pay for a full buffer).
+class BufferedStream {
+ public:
+  BufferedStream(RandomStream& stream, std::size_t expected_draws)
+      : stream_(stream), expected_(expected_draws) {}
+  std::uint32_t next_u32() {
+    if (pos_ == filled_) {
+      filled_ = std::clamp<std::size_t>(expected_, 1, kSize);
+      expected_ = expected_ > filled_ ? expected_ - filled_ : 0;
+      fill_u32(stream_, std::span(buffer_, filled_));
+      pos_ = 0;
+    }
+    return buffer_[pos_++];
+  }
+
+ private:
+  static constexpr std::size_t kSize = 1024;
+  RandomStream& stream_;
+  std::size_t expected_;
+  std::uint32_t buffer_[kSize];
+  std::size_t pos_ = 0;
+  std::size_t filled_ = 0;
+};
 
 namespace detail {
 /// 16 consecutive Philox blocks from block index first_block: the dispatching version and the

@@ -39,6 +39,22 @@ struct StreamAddress {
   }
 };
 
+/// Uniform integer in [0, bound), bound <= 2^32, from any source of 32-bit draws with
+/// next_u32() (Lemire's multiply-and-reject; consumes one draw except on rare rejections).
+template <typename Source>
+std::uint32_t uniform_below(Source& source, std::uint64_t bound) {
+  std::uint64_t product = static_cast<std::uint64_t>(source.next_u32()) * bound;
+  auto low = static_cast<std::uint32_t>(product);
+  if (low < bound) {
+    const auto threshold = static_cast<std::uint32_t>((0x100000000ull - bound) % bound);
+    while (low < threshold) {
+      product = static_cast<std::uint64_t>(source.next_u32()) * bound;
+      low = static_cast<std::uint32_t>(product);
+    }
+  }
+  return static_cast<std::uint32_t>(product >> 32);
+}
+
 /// Agent id used for server-side streams.
 inline constexpr std::uint32_t kServerAgent = 0xFFFFFFu;
 
@@ -68,18 +84,7 @@ class RandomStream {
   }
 
   /// Uniform integer in [0, bound) without modulo bias (Lemire's method), bound <= 2^32.
-  std::uint32_t uniform_below(std::uint64_t bound) {
-    std::uint64_t product = static_cast<std::uint64_t>(next_u32()) * bound;
-    auto low = static_cast<std::uint32_t>(product);
-    if (low < bound) {
-      const auto threshold = static_cast<std::uint32_t>((0x100000000ull - bound) % bound);
-      while (low < threshold) {
-        product = static_cast<std::uint64_t>(next_u32()) * bound;
-        low = static_cast<std::uint32_t>(product);
-      }
-    }
-    return static_cast<std::uint32_t>(product >> 32);
-  }
+  std::uint32_t uniform_below(std::uint64_t bound);
 
   /// Standard normal (Box–Muller; the second variate of each pair is kept for the next call).
   double normal() {
@@ -126,5 +131,9 @@ class RandomStream {
   bool has_spare_ = false;
   double spare_ = 0.0;
 };
+
+inline std::uint32_t RandomStream::uniform_below(std::uint64_t bound) {
+  return dsignsgd::uniform_below(*this, bound);
+}
 
 }  // namespace dsignsgd
