@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/optim/ensemble.hpp"
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/schedule.hpp"
 #include "dsignsgd/optim/train_options.hpp"
@@ -48,27 +49,25 @@ struct TrainResult {
   double initial_loss = 0.0;
 };
 
-/// Progress: (steps done over all runs, total steps). Called from the calling thread only.
-using ProgressCallback = std::function<void(std::uint64_t, std::uint64_t)>;
 
 /// Validates the options (throws ConfigError) and runs them.
 TrainResult train(const TrainOptions& options, const ProgressCallback& progress = {});
 
 /// The state and step of one run: replicated iterate x, N agents' filters and messages.
-class StepLoop {
+class StepLoop final : public RunStepper {
  public:
   StepLoop(const Problem& problem, const NoiseModel& noise, const MethodParts& parts,
            const Schedule& schedule, const TrainOptions& options, std::uint32_t run);
 
   /// f(x) and ∇f(x) at the current iterate (computed once per step).
-  double evaluate();
-  double grad_norm() const { return grad_norm_; }
+  double evaluate() override;
+  double grad_norm() const override { return grad_norm_; }
   /// Agent i's message for step k (needs evaluate() first).
   void encode_agent(std::uint32_t agent, std::uint32_t step, WireMessage& message);
   /// Aggregates the N messages and updates x.
   void apply(std::span<const WireMessage> messages, std::uint32_t step);
   /// One full in-process step: encode every agent, then apply.
-  void step(std::uint32_t step);
+  void step(std::uint32_t step) override;
 
   std::span<const float> x() const { return x_; }
 

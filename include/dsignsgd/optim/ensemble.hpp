@@ -1,0 +1,42 @@
+#pragma once
+/// @file
+/// The ensemble driver shared by the algorithm (`train`) and the SDE simulator (`simulate_sde`):
+/// R independent runs on a pool of threads, the loss logged at the same steps, divergence
+/// detection, tail averages — so both write the same metrics.csv and summary.json.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "dsignsgd/optim/train_options.hpp"
+
+namespace dsignsgd {
+
+struct TrainResult;
+
+/// One independent run the driver advances: the algorithm (StepLoop) or an SDE path.
+class RunStepper {
+ public:
+  virtual ~RunStepper() = default;
+  /// f(x_k) − f* at the current state; also prepares what step() needs.
+  virtual double evaluate() = 0;
+  /// ||∇f(x_k)|| at the state of the last evaluate().
+  virtual double grad_norm() const = 0;
+  /// Advances from step k to k + 1.
+  virtual void step(std::uint32_t k) = 0;
+};
+
+using RunFactory = std::function<std::unique_ptr<RunStepper>(std::uint32_t run)>;
+/// Progress: (steps done over all runs, total steps). Called from the calling thread only.
+using ProgressCallback = std::function<void(std::uint64_t, std::uint64_t)>;
+
+/// Which steps are logged: 0, E, 2E, … and K (E = log_every, or about K/200 when 0).
+std::vector<std::int64_t> logged_steps(std::int64_t steps, std::int64_t every);
+
+/// Runs options.runs steppers made by `factory` (run r only uses streams keyed by r) for
+/// options.steps steps on `threads` threads. Needs result.logged_steps and result.initial_loss;
+/// fills result.runs and result.wall_seconds. Rethrows the first exception a run threw.
+void run_ensemble(const TrainOptions& options, int threads, const RunFactory& factory,
+                  TrainResult& result, const ProgressCallback& progress);
+
+}  // namespace dsignsgd
