@@ -1,6 +1,7 @@
 // identity and natural compression: one code per coordinate.
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -39,6 +40,11 @@ void IdentityCompressor::decode(const WireMessage& in, const StreamAddress&,
                                 std::span<float> out) const {
   const std::uint8_t* payload = detail::check_message(in, code(), out.size(), 4 * out.size());
   std::memcpy(out.data(), payload, 4 * out.size());
+}
+
+bool IdentityCompressor::variance_diagonal(std::span<const float>, std::span<float> out) const {
+  std::fill(out.begin(), out.end(), 0.0f);
+  return true;
 }
 
 // ---- natural ----------------------------------------------------------------------------------
@@ -132,6 +138,22 @@ void NaturalCompressor::decode_accumulate(const WireMessage& in, const StreamAdd
       acc[begin + i] += weight * std::bit_cast<float>(bits);
     }
   }
+}
+
+bool NaturalCompressor::variance_diagonal(std::span<const float> v, std::span<float> out) const {
+  // |v| in [2^a, 2^(a+1)): Var = (2^(a+1) − |v|)(|v| − 2^a).
+  for (std::size_t j = 0; j < v.size(); ++j) {
+    const double magnitude = std::abs(static_cast<double>(v[j]));
+    if (magnitude == 0.0 || !std::isfinite(magnitude)) {
+      out[j] = 0.0f;
+      continue;
+    }
+    int exponent = 0;
+    std::frexp(magnitude, &exponent);  // magnitude = m 2^exponent, m in [0.5, 1)
+    const double low = std::ldexp(1.0, exponent - 1);
+    out[j] = static_cast<float>((2.0 * low - magnitude) * (magnitude - low));
+  }
+  return true;
 }
 
 }  // namespace dsignsgd

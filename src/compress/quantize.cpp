@@ -34,6 +34,29 @@ std::size_t QsgdCompressor::wire_bits(std::size_t d) const {
   return detail::header_bits() + 32 * buckets + 8 * detail::bytes_for_bits((1 + level_bits()) * d);
 }
 
+bool QsgdCompressor::variance_diagonal(std::span<const float> v, std::span<float> out) const {
+  // (||v_b|| / s)² p (1 − p), p the fractional part of s |v_j| / ||v_b||.
+  const std::size_t d = v.size();
+  const std::size_t b = bucket_size(d);
+  const double s = static_cast<double>(levels_);
+  for (std::size_t begin = 0; begin < d; begin += b) {
+    const std::size_t end = std::min(d, begin + b);
+    double sum_sq = 0.0;
+    for (std::size_t j = begin; j < end; ++j) sum_sq += static_cast<double>(v[j]) * v[j];
+    const double norm = std::sqrt(sum_sq);
+    for (std::size_t j = begin; j < end; ++j) {
+      if (norm == 0.0) {
+        out[j] = 0.0f;
+        continue;
+      }
+      const double scaled = s * std::abs(static_cast<double>(v[j])) / norm;
+      const double p = scaled - std::floor(scaled);
+      out[j] = static_cast<float>((norm / s) * (norm / s) * p * (1.0 - p));
+    }
+  }
+  return true;
+}
+
 void QsgdCompressor::encode(std::span<const float> v, const StreamAddress& address,
                             WireMessage& out) const {
   const std::size_t d = v.size();

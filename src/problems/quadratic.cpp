@@ -53,6 +53,19 @@ double Quadratic::loss_and_gradient(std::span<const float> x, std::span<float> g
   return 0.5 * u.dot(g);
 }
 
+void Quadratic::hessian_vector(std::span<const float>, std::span<const float> v,
+                               std::span<float> out) const {
+  const std::size_t d = dim();
+  if (hessian_.size() == 0) {
+    for (std::size_t j = 0; j < d; ++j) out[j] = static_cast<float>(eigenvalues_[j] * v[j]);
+    return;
+  }
+  Eigen::VectorXd w(static_cast<Eigen::Index>(d));
+  for (std::size_t j = 0; j < d; ++j) w[static_cast<Eigen::Index>(j)] = v[j];
+  const Eigen::VectorXd hw = hessian_ * w;
+  for (std::size_t j = 0; j < d; ++j) out[j] = static_cast<float>(hw[static_cast<Eigen::Index>(j)]);
+}
+
 SmoothnessConstants Quadratic::smoothness() const {
   double max_abs = 0.0;
   for (double lambda : eigenvalues_) max_abs = std::max(max_abs, std::abs(lambda));

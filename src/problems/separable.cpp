@@ -27,6 +27,14 @@ double Quartic::loss_and_gradient(std::span<const float> x, std::span<float> gra
   return 0.25 * sum;
 }
 
+void Quartic::hessian_vector(std::span<const float> x, std::span<const float> v,
+                             std::span<float> out) const {
+  for (std::size_t j = 0; j < dim_; ++j) {
+    const double u = static_cast<double>(x[j]) - x_star_;
+    out[j] = static_cast<float>(3.0 * u * u * v[j]);
+  }
+}
+
 std::string Cosh::describe() const { return "sum cosh(x_j - x*) - 1"; }
 
 double Cosh::loss(std::span<const float> x) const {
@@ -49,6 +57,13 @@ double Cosh::loss_and_gradient(std::span<const float> x, std::span<float> grad) 
     sum += 2.0 * s * s;
   }
   return sum;
+}
+
+void Cosh::hessian_vector(std::span<const float> x, std::span<const float> v,
+                          std::span<float> out) const {
+  for (std::size_t j = 0; j < dim_; ++j) {
+    out[j] = static_cast<float>(std::cosh(static_cast<double>(x[j]) - x_star_) * v[j]);
+  }
 }
 
 }  // namespace dsignsgd

@@ -49,6 +49,11 @@ class Compressor {
   virtual double omega(std::size_t d) const = 0;
   /// Exact size in bits of the message for dimension d, header included.
   virtual std::size_t wire_bits(std::size_t d) const = 0;
+  /// Writes the diagonal of Cov[C(v)] (the compression variance of each coordinate, SPEC §1's
+  /// Φ(v)) and returns true; returns false when the compressor does not provide it (biased ones).
+  virtual bool variance_diagonal(std::span<const float> /*v*/, std::span<float> /*out*/) const {
+    return false;
+  }
   /// True when the payload is one bit per coordinate, bit set ⇔ +1 (sign methods).
   virtual bool sign_payload() const { return false; }
 

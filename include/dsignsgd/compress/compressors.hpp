@@ -24,6 +24,7 @@ class IdentityCompressor final : public Compressor {
   bool unbiased() const override { return true; }
   double omega(std::size_t) const override { return 0.0; }
   std::size_t wire_bits(std::size_t d) const override;
+  bool variance_diagonal(std::span<const float> v, std::span<float> out) const override;
   void encode(std::span<const float> v, const StreamAddress& address,
               WireMessage& out) const override;
   void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
@@ -41,6 +42,7 @@ class RandKCompressor final : public Compressor {
   bool unbiased() const override { return true; }
   double omega(std::size_t d) const override;
   std::size_t wire_bits(std::size_t d) const override;
+  bool variance_diagonal(std::span<const float> v, std::span<float> out) const override;
   void encode(std::span<const float> v, const StreamAddress& address,
               WireMessage& out) const override;
   void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
@@ -61,6 +63,7 @@ class QsgdCompressor final : public Compressor {
   bool unbiased() const override { return true; }
   double omega(std::size_t d) const override;
   std::size_t wire_bits(std::size_t d) const override;
+  bool variance_diagonal(std::span<const float> v, std::span<float> out) const override;
   void encode(std::span<const float> v, const StreamAddress& address,
               WireMessage& out) const override;
   void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
@@ -80,6 +83,7 @@ class NaturalCompressor final : public Compressor {
   bool unbiased() const override { return true; }
   double omega(std::size_t) const override { return 0.125; }
   std::size_t wire_bits(std::size_t d) const override;
+  bool variance_diagonal(std::span<const float> v, std::span<float> out) const override;
   void encode(std::span<const float> v, const StreamAddress& address,
               WireMessage& out) const override;
   void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,

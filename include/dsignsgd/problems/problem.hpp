@@ -32,6 +32,13 @@ class Problem {
   /// Writes ∇f(x) into grad and returns f(x).
   virtual double loss_and_gradient(std::span<const float> x, std::span<float> grad) const = 0;
 
+  /// out = ∇²f(x) v (used by the SDE drift corrections).
+  virtual void hessian_vector(std::span<const float> x, std::span<const float> v,
+                              std::span<float> out) const = 0;
+
+  /// True when f(x) = Σ_j f_j(x_j) (diagonal Hessian): ∂_j f depends on x_j only.
+  virtual bool separable() const { return false; }
+
   /// min f (0 for every shipped problem).
   virtual double optimal_loss() const { return 0.0; }
   virtual SmoothnessConstants smoothness() const = 0;

@@ -18,7 +18,10 @@ class Quadratic final : public Problem {
   std::string describe() const override;
   double loss(std::span<const float> x) const override;
   double loss_and_gradient(std::span<const float> x, std::span<float> grad) const override;
+  void hessian_vector(std::span<const float> x, std::span<const float> v,
+                      std::span<float> out) const override;
   SmoothnessConstants smoothness() const override;
+  bool separable() const override { return hessian_.size() == 0; }
   std::vector<double> hessian_eigenvalues() const override { return eigenvalues_; }
 
  private:

@@ -17,7 +17,10 @@ class Quartic final : public Problem {
   std::string describe() const override;
   double loss(std::span<const float> x) const override;
   double loss_and_gradient(std::span<const float> x, std::span<float> grad) const override;
+  void hessian_vector(std::span<const float> x, std::span<const float> v,
+                      std::span<float> out) const override;
   SmoothnessConstants smoothness() const override { return {3.0, 3.0}; }
+  bool separable() const override { return true; }
 
  private:
   std::size_t dim_;
@@ -31,7 +34,10 @@ class Cosh final : public Problem {
   std::string describe() const override;
   double loss(std::span<const float> x) const override;
   double loss_and_gradient(std::span<const float> x, std::span<float> grad) const override;
+  void hessian_vector(std::span<const float> x, std::span<const float> v,
+                      std::span<float> out) const override;
   SmoothnessConstants smoothness() const override { return {1.0, 1.0}; }
+  bool separable() const override { return true; }
 
  private:
   std::size_t dim_;

@@ -22,6 +22,8 @@ enum class StreamPurpose : std::uint32_t {
   kServer = 4,             ///< server-side randomness (majority-vote tie breaks)
   kSetup = 5,              ///< problem construction (random rotation)
   kTest = 6,
+  kBrownian = 7,            ///< SDE Brownian increments (agent field = bridge level)
+  kSdeModel = 8,            ///< Monte Carlo estimates inside an SDE model
 };
 
 /// The address of a stream.

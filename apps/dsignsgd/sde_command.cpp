@@ -1,0 +1,99 @@
+// `dsignsgd sde`: Monte Carlo paths of a method's SDE, written like `train`'s output.
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/sde/simulate.hpp"
+
+namespace dsignsgd::cli {
+namespace {
+
+struct SdeCommand {
+  TrainOptions options;
+  SdeOptions sde;
+  std::string out;
+  std::string config;
+  bool json = false;
+};
+
+}  // namespace
+
+void add_sde_options(CLI::App& c, SdeOptions& sde) {
+  c.add_option("--drift-correction", sde.drift_correction,
+               "none | classic (−(η/2)∇²f∇f) | stability ([B]: +(η/2)∇²f∇f)")
+      ->capture_default_str();
+  c.add_option("--integrator", sde.integrator, "euler (weak order 1) | platen2 (weak order 2)")
+      ->capture_default_str();
+  c.add_option("--substeps", sde.substeps,
+               "M substeps per discrete step (power of two; Brownian bridge refinement)")
+      ->capture_default_str();
+  c.add_option("--compression-covariance", sde.compression_covariance,
+               "DCSGD: exact (rand-k) | surrogate (ω diag(E[(∇f+Z)²])) | monte-carlo "
+               "(default: exact for rand-k, surrogate otherwise)");
+}
+
+nlohmann::json sde_json(const SdeResult& sde, const SdeOptions& options) {
+  nlohmann::json json = summary_json(sde.result);
+  json["command"] = "sde";
+  json["sde"] = {{"model", sde.model},
+                 {"covariance", sde.covariance},
+                 {"integrator", sde.integrator},
+                 {"weak_order", sde.weak_order},
+                 {"drift_correction", options.drift_correction},
+                 {"substeps", options.substeps}};
+  return json;
+}
+
+Runner add_sde_command(CLI::App& app) {
+  auto state = std::make_shared<SdeCommand>();
+  CLI::App* c = app.add_subcommand(
+      "sde", "simulate the SDE model of a method (same flags and outputs as train)");
+  add_train_options(*c, state->options);
+  add_sde_options(*c, state->sde);
+  c->add_option("--out", state->out, "write metrics.csv and summary.json into this directory");
+  c->add_option("--config", state->config,
+                "TOML file with the same keys as the flags (flags on the command line win)");
+  c->add_flag("--json", state->json, "print summary.json to stdout");
+  return [state]() {
+    state->options.validate();
+    state->sde.validate();
+    prepare_out_dir(state->out);
+    ProgressBar bar("sde");
+    const SdeResult sde = simulate_sde(state->options, state->sde,
+                                       [&bar](std::uint64_t done, std::uint64_t total) {
+                                         bar.update(done, total);
+                                       });
+    bar.finish();
+    const nlohmann::json summary = sde_json(sde, state->sde);
+    if (!state->out.empty()) {
+      std::filesystem::create_directories(state->out);
+      write_file_atomic(std::filesystem::path(state->out) / "metrics.csv", metrics_csv(sde.result));
+      write_file_atomic(std::filesystem::path(state->out) / "summary.json",
+                        summary.dump(2) + "\n");
+    }
+    if (state->json) {
+      std::cout << summary.dump(2) << '\n';
+      return 0;
+    }
+    const LossSummary loss = summarize_loss(sde.result);
+    std::cout << fmt::format("SDE of {} ({}), {} with {} substep(s), drift correction {}\n",
+                             sde.model, sde.covariance, sde.integrator, state->sde.substeps,
+                             state->sde.drift_correction);
+    std::cout << fmt::format("  d = {}, N = {}, noise {}, {} paths × {} steps ({:.2f} s)\n",
+                             sde.result.dim, sde.result.options.workers, sde.result.options.noise,
+                             sde.result.options.runs, sde.result.options.steps,
+                             sde.result.wall_seconds);
+    std::cout << fmt::format("  final loss  {:.6g} ± {:.2g}\n", loss.final_loss.mean,
+                             loss.final_loss.stderr_);
+    std::cout << fmt::format("  tail loss   {:.6g} ± {:.2g}\n", loss.tail_loss.mean,
+                             loss.tail_loss.stderr_);
+    std::cout << fmt::format("  diverged    {} of {} paths\n", loss.diverged_runs,
+                             sde.result.options.runs);
+    return 0;
+  };
+}
+
+}  // namespace dsignsgd::cli

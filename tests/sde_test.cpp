@@ -1,0 +1,244 @@
+// SDE models and integrators: closed forms, orders, agreement with the algorithms.
+#include <fmt/core.h>
+
+#include <cmath>
+
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/sde/integrator.hpp"
+#include "dsignsgd/sde/simulate.hpp"
+#include "test_support.hpp"
+
+namespace dsignsgd {
+namespace {
+
+using testing::kZ;
+using testing::test_seed;
+
+/// DSGD's SDE on f = λx²/2 in 1-d with N = 1, Gaussian σ: the Ornstein–Uhlenbeck process
+/// dX = −λX dt + s dW, s = σ √η.
+TrainOptions ornstein_uhlenbeck(std::uint64_t seed) {
+  TrainOptions o;
+  o.method = "dsgd";
+  o.problem.dim = 1;
+  o.problem.x0 = 2.0;
+  o.noise = "gaussian:0.1";
+  o.workers = 1;
+  o.lr = 0.5;   // η: the SDE's parameter and its time step before substeps
+  o.steps = 4;  // T = 2
+  o.runs = 200000;
+  o.seed = seed;
+  o.log_every = 4;
+  return o;
+}
+
+/// E f(X_T) for the exact process and for the two schemes (exact moment recursions).
+struct OuMoments {
+  double exact;
+  double euler;
+  double platen2;
+};
+
+OuMoments ou_moments(double lambda, double s2, double x0, double T, int substeps_total) {
+  const double h = T / substeps_total;
+  const double mean = x0 * std::exp(-lambda * T);
+  const double var = s2 / (2 * lambda) * (1 - std::exp(-2 * lambda * T));
+  OuMoments m{0.5 * lambda * (mean * mean + var), 0, 0};
+  double em_m = x0, em_v = 0, p_m = x0, p_v = 0;
+  const double a = 1 - lambda * h;
+  const double a2 = 1 - lambda * h + 0.5 * lambda * lambda * h * h;
+  const double noise2 = (1 - 0.5 * lambda * h) * (1 - 0.5 * lambda * h);
+  for (int i = 0; i < substeps_total; ++i) {
+    em_m *= a;
+    em_v = a * a * em_v + s2 * h;
+    p_m *= a2;
+    p_v = a2 * a2 * p_v + s2 * h * noise2;
+  }
+  m.euler = 0.5 * lambda * (em_m * em_m + em_v);
+  m.platen2 = 0.5 * lambda * (p_m * p_m + p_v);
+  return m;
+}
+
+TEST(OrnsteinUhlenbeck, SchemesMatchTheirMomentsAndConvergeAtTheirWeakOrder) {
+  const std::uint64_t seed = test_seed(61);
+  const TrainOptions o = ornstein_uhlenbeck(seed);
+  const double s2 = 0.01 * o.lr;  // σ² η / N
+  for (const char* integrator : {"euler", "platen2"}) {
+    std::vector<double> errors;
+    std::vector<double> stderrs;
+    for (int substeps : {2, 4}) {
+      SdeOptions sde;
+      sde.integrator = integrator;
+      sde.substeps = substeps;
+      const SdeResult run = simulate_sde(o, sde);
+      const SampleStatistics final_loss = summarize_loss(run.result).final_loss;
+      const OuMoments m = ou_moments(1.0, s2, 2.0, 2.0, 4 * substeps);
+      const double scheme = std::string(integrator) == "euler" ? m.euler : m.platen2;
+      std::cout << fmt::format("[ ou       ] {} M={} simulated {:.6f} ± {:.6f}, scheme {:.6f}, "
+                               "exact {:.6f}\n",
+                               integrator, substeps, final_loss.mean, final_loss.stderr_, scheme,
+                               m.exact);
+      // The simulation is the scheme: its mean matches the scheme's exact moments.
+      EXPECT_NEAR(final_loss.mean, scheme, kZ * final_loss.stderr_) << integrator << substeps;
+      errors.push_back(std::abs(final_loss.mean - m.exact));
+      stderrs.push_back(final_loss.stderr_);
+    }
+    // Observed order from h = η/2 to h = η/4 (the weak error dominates the sampling error).
+    ASSERT_GT(errors[0], 10 * stderrs[0]);
+    ASSERT_GT(errors[1], 10 * stderrs[1]);
+    const double order = std::log2(errors[0] / errors[1]);
+    const int expected = std::string(integrator) == "euler" ? 1 : 2;
+    std::cout << fmt::format("[ ou       ] {} observed weak order {:.2f}\n", integrator, order);
+    EXPECT_NEAR(order, expected, 0.35) << integrator;
+  }
+}
+
+TEST(BrownianBridge, FineIncrementsSumToTheCoarseOneAndHaveTheRightVariance) {
+  const std::uint64_t seed = test_seed(62);
+  constexpr std::size_t kDim = 20000;
+  std::vector<float> coarse(kDim), fine(8 * kDim);
+  brownian_increments(seed, 3, 7, 0.5, kDim, 1, coarse);
+  brownian_increments(seed, 3, 7, 0.5, kDim, 8, fine);
+  double sum_sq = 0.0;
+  for (std::size_t j = 0; j < kDim; ++j) {
+    double total = 0.0;
+    for (int m = 0; m < 8; ++m) {
+      total += fine[m * kDim + j];
+      sum_sq += double(fine[m * kDim + j]) * fine[m * kDim + j];
+    }
+    ASSERT_NEAR(total, coarse[j], 1e-5 * (1 + std::abs(coarse[j])));
+  }
+  // Each fine increment ~ N(0, 0.5/8): E ΔW² = 0.0625, Var ΔW² = 2 · 0.0625².
+  const double n = 8.0 * kDim;
+  EXPECT_NEAR(sum_sq / n, 0.0625, kZ * std::sqrt(2.0 / n) * 0.0625);
+}
+
+struct SdeCase {
+  std::string method, compressor, noise, covariance;
+  int workers;
+};
+
+class SdeMatchesAlgorithm : public ::testing::TestWithParam<SdeCase> {};
+
+TEST_P(SdeMatchesAlgorithm, MeanLossCurvesAgreeWithinMonteCarloError) {
+  const SdeCase& c = GetParam();
+  TrainOptions o;
+  o.method = c.method;
+  o.compressor = c.compressor;
+  o.noise = c.noise;
+  o.workers = c.workers;
+  o.problem.dim = 10;
+  o.problem.hessian = "linspace:0.5:2";
+  o.problem.x0 = 1.0;
+  o.lr = 0.02;
+  o.steps = 500;
+  o.runs = 300;
+  o.log_every = 100;
+  o.seed = test_seed(63);
+  const TrainResult discrete = train(o);
+  SdeOptions sde;
+  sde.compression_covariance = c.covariance;
+  const SdeResult continuous = simulate_sde(o, sde);
+  // Compare the mean curves at the logged steps (6 rows): z-scores of independent estimates.
+  for (std::size_t row = 0; row < discrete.logged_steps.size(); ++row) {
+    std::vector<double> a, b;
+    for (const RunTrace& r : discrete.runs) a.push_back(r.loss[row]);
+    for (const RunTrace& r : continuous.result.runs) b.push_back(r.loss[row]);
+    const SampleStatistics sa = sample_statistics(a), sb = sample_statistics(b);
+    const double se = std::sqrt(sa.stderr_ * sa.stderr_ + sb.stderr_ * sb.stderr_);
+    EXPECT_NEAR(sa.mean, sb.mean, kZ * se + 1e-12)
+        << c.method << " step " << discrete.logged_steps[row];
+  }
+  const SampleStatistics ta = summarize_loss(discrete).tail_loss;
+  const SampleStatistics tb = summarize_loss(continuous.result).tail_loss;
+  std::cout << fmt::format("[ sde      ] {} tail: algorithm {:.5g} ± {:.2g}, SDE {:.5g} ± {:.2g}\n",
+                           continuous.model, ta.mean, ta.stderr_, tb.mean, tb.stderr_);
+  EXPECT_NEAR(ta.mean, tb.mean, kZ * std::hypot(ta.stderr_, tb.stderr_));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Methods, SdeMatchesAlgorithm,
+    ::testing::Values(SdeCase{"dsgd", "", "gaussian:1", "", 4},
+                      SdeCase{"dsgd", "", "affine:0.5:0.5", "", 2},
+                      SdeCase{"dcsgd", "randk:0.2", "gaussian:1", "exact", 4},
+                      SdeCase{"dcsgd", "qsgd:2", "gaussian:1", "monte-carlo", 4},
+                      SdeCase{"dcsgd", "natural", "gaussian:1", "monte-carlo", 2},
+                      SdeCase{"dsignsgd", "", "gaussian:1", "", 4},
+                      SdeCase{"dsignsgd", "", "cauchy:1", "", 4},
+                      SdeCase{"dsignsgd", "", "student:1.5:1", "", 3},
+                      SdeCase{"majority", "", "gaussian:1", "", 5}),
+    [](const ::testing::TestParamInfo<SdeCase>& info) {
+      return fmt::format("case{}_{}", info.index, info.param.method);
+    });
+
+/// Parabola λx²/2 with GD (no noise): f(X_t) = f(x0) exp(−2λ c t) with c = 1 (none),
+/// 1 + λη/2 (classic), 1 − λη/2 (stability) — SPEC §2.
+TEST(DriftCorrection, ParabolaFollowsTheClosedFormsOfEachModel) {
+  for (double lr : {0.5, 1.5, 2.2}) {
+    TrainOptions o;
+    o.method = "dsgd";
+    o.problem.dim = 1;
+    o.problem.hessian = "diag:1";
+    o.problem.x0 = 1.0;
+    o.noise = "none";
+    o.lr = lr;
+    o.steps = 10;
+    o.runs = 1;
+    const double t = lr * o.steps;
+    const double gd = 0.5 * std::pow(1.0 - lr, 2 * o.steps);
+    const TrainResult discrete = train(o);
+    EXPECT_NEAR(discrete.runs[0].final_loss, gd, 1e-5 * gd + 1e-30);  // fp32 iterate
+    for (const auto& [name, c] : {std::pair{"none", 1.0}, std::pair{"classic", 1.0 + lr / 2},
+                                  std::pair{"stability", 1.0 - lr / 2}}) {
+      SdeOptions sde;
+      sde.drift_correction = name;
+      sde.integrator = "platen2";
+      sde.substeps = 256;
+      const double expected = 0.5 * std::exp(-2.0 * c * t);
+      const double got = simulate_sde(o, sde).result.runs[0].final_loss;
+      // fp32 paths over 2560 substeps: 1 % (the three models differ by factors e^(±λ²ηt)).
+      EXPECT_NEAR(got, expected, 1e-2 * expected) << name << " η = " << lr;
+    }
+    // Only the stability-corrected model diverges where GD does (η > 2/λ).
+    SdeOptions stability;
+    stability.drift_correction = "stability";
+    stability.substeps = 64;
+    const bool gd_grows = gd > 0.5;
+    EXPECT_EQ(simulate_sde(o, stability).result.runs[0].final_loss > 0.5, gd_grows) << lr;
+  }
+}
+
+/// Quartic x⁴/4, GD x ← x (1 − η x²): stable iff η x0² < 2. The stability-corrected drift
+/// −X³ + (3η/2) X⁵ is repulsive iff η X² > 2/3 (SPEC §2's "repulsive for large |X|" — but with a
+/// threshold three times lower than GD's), the classic and uncorrected drifts always converge.
+TEST(DriftCorrection, QuarticShowsWhereEachModelPredictsDivergence) {
+  TrainOptions o;
+  o.method = "dsgd";
+  o.problem.problem = "quartic";
+  o.problem.dim = 1;
+  o.noise = "none";
+  o.lr = 1.0;
+  o.steps = 30;
+  o.runs = 1;
+  struct Start {
+    double x0;
+    bool gd_diverges, stability_diverges;
+  };
+  // η x0² = 2.56 (both diverge), 1.44 (GD converges, the stability model already diverges),
+  // 0.49 (all converge).
+  for (const Start& start : {Start{1.6, true, true}, Start{1.2, false, true},
+                             Start{0.7, false, false}}) {
+    o.problem.x0 = start.x0;
+    EXPECT_EQ(train(o).runs[0].diverged, start.gd_diverges) << "GD from " << start.x0;
+    for (const char* name : {"none", "classic", "stability"}) {
+      SdeOptions sde;
+      sde.drift_correction = name;
+      sde.substeps = 64;
+      const bool expected = std::string(name) == "stability" && start.stability_diverges;
+      EXPECT_EQ(simulate_sde(o, sde).result.runs[0].diverged, expected)
+          << name << " from " << start.x0;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dsignsgd
