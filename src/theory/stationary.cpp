@@ -50,4 +50,24 @@ FloorPrediction dsignsgd_floor(const std::vector<double>& eigenvalues, double si
   return prediction;
 }
 
+double majority_vote_slope(int agents) {
+  // E[sign S] = Σ_k P(K = k) sign(2k − N), K ~ Binomial(N, (1 + m)/2). Its derivative at m = 0:
+  // d/dm P(K = k) = ½ C(N,k) 2^(1−N) (2k − N)  (at p = ½), so κ = Σ_k C(N,k) 2^(−N) (2k − N) sign(2k − N)
+  //   = E|2K − N| at p = ½.
+  double kappa = 0.0;
+  double log_binomial = 0.0;  // log C(N, k)
+  for (int k = 0; k <= agents; ++k) {
+    if (k > 0) log_binomial += std::log(static_cast<double>(agents - k + 1) / k);
+    kappa += std::exp(log_binomial - agents * std::log(2.0)) * std::abs(2.0 * k - agents);
+  }
+  return kappa;
+}
+
+FloorPrediction majority_floor(const std::vector<double>& eigenvalues, double sigma, double ell,
+                               int agents, double lr) {
+  const double kappa = majority_vote_slope(agents);
+  // The DSignSGD recursion with one agent and slope κ ℓ.
+  return dsignsgd_floor(eigenvalues, sigma, kappa * ell, 1, lr);
+}
+
 }  // namespace dsignsgd

@@ -32,4 +32,14 @@ FloorPrediction dcsgd_randk_floor(const std::vector<double>& eigenvalues, double
 FloorPrediction dsignsgd_floor(const std::vector<double>& eigenvalues, double sigma, double ell,
                                int agents, double lr);
 
+/// Slope κ_N = d E[sign S] / dm at m = 0 for a majority vote of N agents with mean sign m each
+/// (ties broken by a fair coin): κ_N = N C(N−1, ⌊(N−1)/2⌋) / 2^(N−1) for odd N; κ_1 = 1.
+double majority_vote_slope(int agents);
+
+/// Majority vote in the linear phase: mean vote κ_N ℓ λ x / σ, per-step variance ≈ 1 (one sign),
+/// so Σ_j η σ / (2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ)) ≈ η σ d / (4 κ_N ℓ). κ_N grows like √(2N/π):
+/// more agents help majority vote only like √N, against N for averaged signs.
+FloorPrediction majority_floor(const std::vector<double>& eigenvalues, double sigma, double ell,
+                               int agents, double lr);
+
 }  // namespace dsignsgd

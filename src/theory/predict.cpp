@@ -1,0 +1,259 @@
+#include "dsignsgd/theory/predict.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/theory/stationary.hpp"
+
+namespace dsignsgd {
+namespace {
+
+/// Linear-phase validity threshold: predicted stationary RMS gradient per coordinate / σ.
+constexpr double kLinearPhaseRatio = 0.3;
+
+nlohmann::json number_or_null(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+
+nlohmann::json unavailable(const std::string& why) {
+  return {{"stationary_loss", nullptr}, {"reason", why}};
+}
+
+struct Setting {
+  std::vector<double> eigenvalues;
+  double lambda_max = 0.0;
+  NoiseSpec noise;
+  std::vector<double> agent_scales;
+  double mean_square_scale = 1.0;  ///< (1/N) Σ s_i²
+  int agents = 1;
+  int batch = 1;
+  double lr = 0.0;
+  bool constant_schedule = true;
+  bool quadratic = false;
+};
+
+/// Per-coordinate stationary variance of x_j for a linear recursion with contraction a = η κ λ_j
+/// and per-step variance q: v = q / (a (2 − a)).
+double max_gradient_ratio(const Setting& s, double kappa_ell_over_sigma, double step_variance,
+                          double sigma) {
+  double worst = 0.0;
+  for (double lambda : s.eigenvalues) {
+    const double a = s.lr * kappa_ell_over_sigma * lambda;
+    const double v = step_variance / (a * (2.0 - a));
+    worst = std::max(worst, lambda * std::sqrt(v) / sigma);
+  }
+  return worst;
+}
+
+nlohmann::json gradient_method(const Setting& s, bool compressed, double omega,
+                               const std::string& compressor) {
+  const double variance = s.noise.coordinate_variance(0.0) * s.mean_square_scale / s.batch;
+  if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
+    return unavailable("state-dependent noise (affine/relative): no closed-form floor");
+  }
+  if (!std::isfinite(variance)) {
+    return {{"stationary_loss", nullptr},
+            {"reason", "infinite noise variance (" + s.noise.to_string() +
+                           "): no finite stationary floor — the loss is dominated by ever larger "
+                           "jumps"},
+            {"finite_floor", false}};
+  }
+  if (compressed && compressor.rfind("randk", 0) != 0 && compressor != "identity") {
+    return unavailable("no closed form for " + compressor +
+                       ": its variance is not ω‖v‖² coordinate-wise; simulate with `dsignsgd sde "
+                       "--compression-covariance monte-carlo`");
+  }
+  const double factor = compressed ? 1.0 + omega / s.agents : 1.0;
+  const FloorPrediction floor = compressed
+                                    ? dcsgd_randk_floor(s.eigenvalues, variance, omega, s.agents, s.lr)
+                                    : dsgd_floor(s.eigenvalues, variance, s.agents, s.lr);
+  const double lr_max = 2.0 / (s.lambda_max * factor);
+  nlohmann::json out = {
+      {"stationary_loss", number_or_null(floor.value)},
+      {"formula", compressed ? "Σ_j η σ² (1+ω) / (2N (2 − η λ_j (1 + ω/N)))"
+                             : "Σ_j η σ² / (2N (2 − η λ_j))"},
+      {"noise_variance_per_coordinate", variance},
+      {"regime", {{"name", "exact for the discrete method (quadratic, constant η)"},
+                  {"valid", floor.stable},
+                  {"condition", compressed ? "η λ_max (1 + ω/N) < 2" : "η λ_max < 2"}}},
+      {"stability",
+       {{"lr_max", lr_max},
+        {"in_range", s.lr < lr_max},
+        {"kind", compressed ? "mean-square: beyond lr_max E f grows without bound, although "
+                              "single runs may stay bounded (multiplicative compression noise)"
+                            : "every run: beyond lr_max the iterates grow like |1 − η λ_max|^k"}}},
+  };
+  if (compressed) out["omega"] = omega;
+  if (!floor.stable) out["reason"] = "η beyond the stability limit: the iterates diverge";
+  return out;
+}
+
+nlohmann::json sign_method(const Setting& s, bool majority) {
+  if (s.noise.kind == NoiseKind::kNone) {
+    return unavailable("no noise: the sign method oscillates at the scale of η, no linear phase");
+  }
+  if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
+    return unavailable("state-dependent noise (affine/relative): no closed-form floor");
+  }
+  bool homogeneous = true;
+  for (double scale : s.agent_scales) homogeneous = homogeneous && scale == s.agent_scales[0];
+  if (!homogeneous) {
+    return unavailable("heterogeneous agent scales: the linear-phase formula assumes one σ");
+  }
+  if (s.noise.kind == NoiseKind::kStudent && s.batch > 1) {
+    return unavailable("Student-t noise with batch > 1: the batch mean has no closed-form law");
+  }
+  double sigma = s.noise.sigma * (s.agent_scales.empty() ? 1.0 : s.agent_scales[0]);
+  if (s.noise.kind == NoiseKind::kGaussian) sigma /= std::sqrt(static_cast<double>(s.batch));
+  const double ell = s.noise.small_signal_slope();
+  const double kappa = majority ? majority_vote_slope(s.agents) : 1.0;
+  const FloorPrediction floor = majority
+                                    ? majority_floor(s.eigenvalues, sigma, ell, s.agents, s.lr)
+                                    : dsignsgd_floor(s.eigenvalues, sigma, ell, s.agents, s.lr);
+  const double step_variance = majority ? s.lr * s.lr : s.lr * s.lr / s.agents;
+  const double ratio =
+      floor.stable ? max_gradient_ratio(s, kappa * ell / sigma, step_variance, sigma) : NAN;
+  const bool linear = floor.stable && ratio < kLinearPhaseRatio;
+  const double lr_max = 2.0 * sigma / (kappa * ell * s.lambda_max);
+  return {
+      {"stationary_loss", number_or_null(floor.value)},
+      {"formula", majority ? "Σ_j η σ / (2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ)) ≈ η σ d / (4 κ_N ℓ)"
+                           : "Σ_j η σ / (2 ℓ N (2 − η ℓ λ_j / σ)) ≈ η σ d / (4 ℓ N)"},
+      {"ell", ell},
+      {"sigma", sigma},
+      {"vote_slope_kappa", kappa},
+      {"regime",
+       {{"name", "linear phase: stationary |∇f_j| ≪ σ"},
+        {"valid", linear},
+        {"max_gradient_to_sigma", number_or_null(ratio)},
+        {"condition", "max_j λ_j √Var(x_j) / σ < " + format_double(kLinearPhaseRatio)}}},
+      {"stability",
+       {{"lr_max", lr_max},
+        {"in_range", s.lr < lr_max},
+        {"note", "sign methods stay bounded for every η; beyond lr_max the linear-phase "
+                 "recursion overshoots and the formula does not apply"}}},
+  };
+}
+
+}  // namespace
+
+nlohmann::json predict(const TrainOptions& options, const PredictOptions& predict_options) {
+  options.validate();
+  if (!(predict_options.epsilon > 0.0)) {
+    throw ConfigError("epsilon", format_double(predict_options.epsilon), "must be > 0");
+  }
+  const std::size_t d = options.problem.resolved_dim();
+  TrainOptions resolved = options;
+  resolved.problem.dim = d;
+  const Method method = method_from_string(options.method);
+  const MethodParts parts = make_method(resolved, d);
+  const std::unique_ptr<Problem> problem = make_problem(resolved.problem);
+
+  Setting s;
+  s.noise = NoiseSpec::parse(options.noise);
+  s.agents = options.workers;
+  s.batch = options.batch;
+  s.lr = options.lr;
+  s.constant_schedule = options.schedule == "const" && options.warmup == 0;
+  s.eigenvalues = problem->hessian_eigenvalues();
+  s.quadratic = !s.eigenvalues.empty();
+  for (double lambda : s.eigenvalues) s.lambda_max = std::max(s.lambda_max, lambda);
+  if (!options.agent_scales.empty()) {
+    s.agent_scales = parse_double_list(options.agent_scales, "agent-scales");
+    double sum = 0.0;
+    for (double scale : s.agent_scales) sum += scale * scale;
+    s.mean_square_scale = sum / s.agent_scales.size();
+  }
+
+  nlohmann::json out = {{"command", "predict"},
+                        {"method", options.method},
+                        {"compressor", parts.compressor->name()},
+                        {"problem", problem->describe()},
+                        {"dim", d},
+                        {"noise", s.noise.to_string()},
+                        {"workers", s.agents},
+                        {"batch", s.batch},
+                        {"lr", s.lr}};
+
+  // Stationary floors (quadratic, constant η).
+  nlohmann::json methods = nlohmann::json::object();
+  if (!s.quadratic) {
+    const auto none = unavailable("not a quadratic: no closed-form stationary floor");
+    for (const char* name : {"dsgd", "dcsgd", "dsignsgd", "majority"}) methods[name] = none;
+  } else if (!s.constant_schedule) {
+    const auto none = unavailable("decaying schedule: the floor shrinks with η_k, no stationary "
+                                  "value");
+    for (const char* name : {"dsgd", "dcsgd", "dsignsgd", "majority"}) methods[name] = none;
+  } else {
+    const std::string dcsgd_compressor =
+        method == Method::kDcsgd ? parts.compressor->name() : default_compressor(Method::kDcsgd);
+    const auto dcsgd_parts = make_compressor(dcsgd_compressor);
+    methods["dsgd"] = gradient_method(s, false, 0.0, "identity");
+    methods["dcsgd"] = gradient_method(s, true, dcsgd_parts->omega(d), dcsgd_parts->name());
+    methods["dcsgd"]["compressor"] = dcsgd_parts->name();
+    methods["dsignsgd"] = sign_method(s, false);
+    methods["majority"] = sign_method(s, true);
+  }
+  out["methods"] = methods;
+  const std::string key = method == Method::kDsgd       ? "dsgd"
+                          : method == Method::kDcsgd    ? "dcsgd"
+                          : method == Method::kDsignsgd ? "dsignsgd"
+                          : method == Method::kMajority ? "majority"
+                                                        : "";
+  if (!key.empty()) {
+    out["stationary_loss"] = methods[key]["stationary_loss"];
+    if (methods[key].contains("regime")) out["regime"] = methods[key]["regime"];
+    if (methods[key].contains("stability")) out["stability"] = methods[key]["stability"];
+    if (methods[key].contains("reason")) out["reason"] = methods[key]["reason"];
+  } else {
+    out["stationary_loss"] = nullptr;
+    out["reason"] = "no closed-form floor for " + options.method;
+  }
+
+  // [B]'s step bounds for (L0, L1)-smooth problems.
+  const SmoothnessConstants smooth = problem->smoothness();
+  if (smooth.l1 > 0.0) {  // not L-smooth: [B]'s setting, with the problem's own constants
+    std::vector<float> x0(d, static_cast<float>(options.problem.x0));
+    std::vector<float> grad(d);
+    problem->loss_and_gradient(x0, grad);
+    double norm = 0.0;
+    for (float g : grad) norm += static_cast<double>(g) * g;
+    norm = std::sqrt(norm);
+    const double omega = std::isnan(parts.compressor->omega(d)) ? 0.0 : parts.compressor->omega(d);
+    const double s0 = s.noise.kind == NoiseKind::kAffine ? s.noise.sigma0 : 0.0;
+    const double s1 = s.noise.kind == NoiseKind::kAffine     ? s.noise.sigma1
+                      : s.noise.kind == NoiseKind::kRelative ? s.noise.sigma
+                                                             : 0.0;
+    const double dd = static_cast<double>(d);
+    const double a = 1.0 + (omega + dd * (s1 * s1 * omega + s1 * s1)) / s.agents;
+    const double c = smooth.l1 * dd * (s0 * s0 + s0 * s0 * omega) / s.agents;
+    const double g = smooth.l0 + smooth.l1 * norm;
+    out["l0l1"] = {
+        {"l0", smooth.l0},
+        {"l1", smooth.l1},
+        {"theorem_4_2",
+         {{"applies_to", "DCSGD with a pre-scheduled η_t"},
+          {"bound", "η η_t < 2ε / (G A + C),  G = L0 + L1 E‖∇f(X_t)‖"},
+          {"A", a},
+          {"C", c},
+          {"epsilon", predict_options.epsilon},
+          {"G_at_x0", g},
+          {"lr_max_at_x0", 2.0 * predict_options.epsilon / (g * a + c)},
+          {"note", "the admissible step shrinks as ‖∇f‖ grows: a fixed decaying schedule cannot "
+                   "satisfy it everywhere unless it carries 1/‖∇f‖ (normalization)"}}},
+        {"theorem_4_3",
+         {{"applies_to", "DSignSGD"},
+          {"bound", "η η_t < ℓ_ν / K,  K = L1 d σ_H,1 / (2N) + √d (L0 + L1) M_ν"},
+          {"lr_max", nullptr},
+          {"reason", "the constants ℓ_ν and M_ν are defined in [B]'s appendix, which was not "
+                     "available; no number is printed"}}},
+    };
+  }
+  return out;
+}
+
+}  // namespace dsignsgd
