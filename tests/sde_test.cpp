@@ -242,3 +242,40 @@ TEST(DriftCorrection, QuarticShowsWhereEachModelPredictsDivergence) {
 
 }  // namespace
 }  // namespace dsignsgd
+
+#include "dsignsgd/sde/validate.hpp"
+
+namespace dsignsgd {
+namespace {
+
+class WeakErrorOrder : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(WeakErrorOrder, AlgorithmToSdeErrorHalvesWithEta) {
+  TrainOptions o;
+  o.method = GetParam();
+  o.problem.dim = 10;
+  o.problem.hessian = "linspace:0.5:2";
+  o.problem.x0 = 1.0;
+  o.noise = o.method == "dsgd" ? "gaussian:0.1" : "gaussian:1";
+  o.lr = 0.1;
+  o.steps = 20;
+  o.runs = o.method == "dsgd" ? 2000 : 4000;
+  o.seed = testing::test_seed(64);
+  SdeOptions sde;
+  sde.substeps = 8;
+  const ValidateResult result = validate_sde(o, sde, {});
+  for (const ValidateLevel& level : result.levels) {
+    std::cout << fmt::format("[ validate ] {} η = {:.4g}: weak error {:.4g} ± {:.2g}\n", o.method,
+                             level.lr, level.weak_error, level.weak_error_stderr);
+  }
+  EXPECT_TRUE(result.resolved);
+  ASSERT_EQ(result.levels.size(), 3u);
+  EXPECT_GT(result.levels[0].weak_error, result.levels[1].weak_error);
+  EXPECT_GT(result.levels[1].weak_error, result.levels[2].weak_error);
+  EXPECT_NEAR(result.order, 1.0, 0.35) << "first-order weak approximation (SPEC §2)";
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, WeakErrorOrder, ::testing::Values("dsgd", "dsignsgd"));
+
+}  // namespace
+}  // namespace dsignsgd

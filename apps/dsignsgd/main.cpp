@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   add(cli::add_train_command(app), "train");
   add(cli::add_sde_command(app), "sde");
   add(cli::add_predict_command(app), "predict");
+  add(cli::add_validate_command(app), "validate");
   add(cli::add_compare_command(app), "compare");
   add(cli::add_compressor_command(app), "compressor");
   add(cli::add_bench_command(app), "bench");

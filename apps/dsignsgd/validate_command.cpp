@@ -1,0 +1,71 @@
+// `dsignsgd validate`: the algorithm against its SDE at η, η/2, η/4 (weak error and order).
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/sde/validate.hpp"
+
+namespace dsignsgd::cli {
+
+void add_sde_options(CLI::App& c, SdeOptions& sde);
+
+Runner add_validate_command(CLI::App& app) {
+  struct State {
+    TrainOptions options;
+    SdeOptions sde;
+    ValidateOptions validate;
+    std::string out;
+    std::string config;
+    bool json = false;
+  };
+  auto state = std::make_shared<State>();
+  state->sde.substeps = 8;  // the SDE side should be close to the exact solution
+  CLI::App* c = app.add_subcommand(
+      "validate", "algorithm vs SDE at η, η/2, η/4: mean curves, weak error and its order");
+  add_train_options(*c, state->options);
+  add_sde_options(*c, state->sde);
+  c->add_option("--levels", state->validate.levels, "number of step sizes η, η/2, …")
+      ->capture_default_str();
+  c->add_option("--out", state->out, "write validate.csv and validate.json into this directory");
+  c->add_option("--config", state->config, "TOML file with the same keys as the flags");
+  c->add_flag("--json", state->json, "print validate.json to stdout");
+  return [state]() {
+    state->options.validate();
+    state->sde.validate();
+    prepare_out_dir(state->out);
+    ProgressBar bar("validate");
+    const ValidateResult result =
+        validate_sde(state->options, state->sde, state->validate,
+                     [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+    bar.finish();
+    const nlohmann::json json = validate_json(result, state->sde);
+    if (!state->out.empty()) {
+      write_file_atomic(std::filesystem::path(state->out) / "validate.csv", validate_csv(result));
+      write_file_atomic(std::filesystem::path(state->out) / "validate.json", json.dump(2) + "\n");
+    }
+    if (state->json) {
+      std::cout << json.dump(2) << '\n';
+      return 0;
+    }
+    std::cout << fmt::format("{} vs its SDE ({}, {} × {} substeps)\n", state->options.method,
+                             result.levels.front().sde.covariance, state->sde.integrator,
+                             state->sde.substeps);
+    std::cout << fmt::format("{:>10} {:>8} {:>14} {:>12} {:>8}\n", "eta", "steps", "weak error",
+                             "s.e.", "at t");
+    for (const ValidateLevel& level : result.levels) {
+      std::cout << fmt::format("{:>10.4g} {:>8} {:>14.4g} {:>12.2g} {:>8.3g}\n", level.lr,
+                               level.steps, level.weak_error, level.weak_error_stderr,
+                               level.weak_error_time);
+    }
+    std::cout << fmt::format("fitted order {:.2f}{}\n", result.order,
+                             result.resolved ? ""
+                                             : "  (some errors are within 2 s.e. of zero: "
+                                               "add --runs to resolve them)");
+    return 0;
+  };
+}
+
+}  // namespace dsignsgd::cli
