@@ -29,8 +29,10 @@ test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
 
 bench: build
-	$(BUILD_DIR)/apps/dsignsgd/dsignsgd bench --dim 10000000 --json
+	@scripts/install_deps.sh python3-numpy
+	$(BUILD_DIR)/apps/dsignsgd/dsignsgd bench --dim 10000000
 	$(BUILD_DIR)/bench/dsignsgd_bench
+	/usr/bin/python3 bench/sde_throughput.py --binary $(BUILD_DIR)/apps/dsignsgd/dsignsgd
 
 # Address + undefined-behaviour sanitizer build; the unit suite must pass under it.
 sanitize: deps

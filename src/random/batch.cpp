@@ -185,7 +185,22 @@ void fill_u32(RandomStream& rng, std::span<std::uint32_t> out) {
     rng.ctr_[0] += static_cast<std::uint32_t>(kLanes);
     i += 4 * kLanes;
   }
-  while (i < n) out[i++] = rng.next_u32();
+  const std::size_t rest = n - i;
+  if (rest == 0) return;
+  // The tail: 16 blocks at once, keep what is used, leave a partly used block in the stream.
+  std::uint32_t blocks[4 * kLanes];
+  detail::philox16(rng.ctr_, rng.key_, rng.ctr_[0], blocks);
+  std::copy(blocks, blocks + rest, out.data() + i);
+  const std::size_t full = rest / 4;
+  const std::size_t used = rest % 4;
+  if (used == 0) {
+    rng.ctr_[0] += static_cast<std::uint32_t>(full);
+    rng.pos_ = 4;
+  } else {
+    std::copy(blocks + 4 * full, blocks + 4 * full + 4, rng.block_.begin());
+    rng.ctr_[0] += static_cast<std::uint32_t>(full + 1);
+    rng.pos_ = static_cast<int>(used);
+  }
 }
 
 void fill_standard_normal(RandomStream& rng, std::span<float> out) {

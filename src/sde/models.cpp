@@ -6,6 +6,7 @@
 
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/fast_math.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/train_options.hpp"
@@ -183,6 +184,21 @@ class MeanSign {
   std::optional<boost::math::students_t_distribution<double>> student_;
 };
 
+/// out[j] = erf(g[j] · scale), vectorized for the CPU at hand (identical results on each).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void erf_scaled(
+    const float* g, float scale, float* out, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) out[j] = erf_fast(g[j] * scale);
+}
+
+/// out[j] = peak · exp(−(g[j] · scale)²).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void gaussian_scaled(
+    const float* g, float scale, float peak, float* out, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) {
+    const float u = g[j] * scale;
+    out[j] = peak * exp_neg(-u * u);
+  }
+}
+
 /// Per-agent scale of the batch-mean noise coordinate.
 double agent_sign_scale(const NoiseModel& noise, std::uint32_t agent, double grad_norm) {
   const NoiseSpec& spec = noise.spec();
@@ -203,6 +219,10 @@ class SignSde final : public SdeModel {
         homogeneous_ = false;
       }
     }
+    const NoiseKind kind = noise_.spec().kind;
+    fast_gaussian_ = !majority_ && homogeneous_ &&
+                     (kind == NoiseKind::kGaussian || kind == NoiseKind::kAffine ||
+                      kind == NoiseKind::kRelative);
   }
 
   std::string name() const override { return majority_ ? "majority" : "dsignsgd"; }
@@ -218,10 +238,24 @@ class SignSde final : public SdeModel {
   void mean_direction(std::span<const float> grad, double grad_norm, std::span<float> phi,
                       std::span<float> dphi) const override {
     const std::size_t d = grad.size();
+    if (fast_gaussian_) {
+      // φ = erf(g / (√2 σ)), φ' = √(2/π)/σ e^{−g²/(2σ²)}: vectorized single precision.
+      const double sigma = agent_sign_scale(noise_, 0, grad_norm);
+      if (sigma > 0.0) {
+        const auto inv = static_cast<float>(1.0 / (std::numbers::sqrt2 * sigma));
+        erf_scaled(grad.data(), inv, phi.data(), d);
+        if (!dphi.empty()) {
+          const auto peak = static_cast<float>(std::sqrt(2.0 / std::numbers::pi) / sigma);
+          gaussian_scaled(grad.data(), inv, peak, dphi.data(), d);
+        }
+        return;
+      }
+    }
+    const std::vector<double>& sigmas = agent_sigmas(grad_norm);
     for (std::size_t j = 0; j < d; ++j) {
       double value = 0.0;
       double derivative = 0.0;
-      evaluate(grad[j], grad_norm, value, derivative, nullptr);
+      evaluate(grad[j], sigmas, value, derivative, nullptr);
       phi[j] = static_cast<float>(value);
       if (!dphi.empty()) dphi[j] = static_cast<float>(derivative);
     }
@@ -231,26 +265,47 @@ class SignSde final : public SdeModel {
     c.beta = 0.0;
     const std::size_t d = c.grad.size();
     const double scale = majority_ ? step_size : step_size / agents_;
+    if (majority_ || homogeneous_) {
+      // The variance factor is 1 − φ² (one agent's m for averaged signs, the vote's mean for
+      // majority), and φ = c.scratch was just computed by SdeSystem::evaluate.
+      const auto s = static_cast<float>(scale);
+      for (std::size_t j = 0; j < d; ++j) {
+        const float m = c.scratch[j];
+        const float v = 1.0f - m * m;
+        c.diffusion[j] = std::sqrt(s * (v > 0.0f ? v : 0.0f));
+      }
+      return;
+    }
+    const std::vector<double>& sigmas = agent_sigmas(c.grad_norm);
     for (std::size_t j = 0; j < d; ++j) {
       double value = 0.0;
       double derivative = 0.0;
       double variance = 0.0;
-      evaluate(c.grad[j], c.grad_norm, value, derivative, &variance);
+      evaluate(c.grad[j], sigmas, value, derivative, &variance);
       c.diffusion[j] = static_cast<float>(std::sqrt(scale * std::max(0.0, variance)));
     }
   }
 
  private:
-  /// φ(g), φ'(g) and the per-step variance factor of one coordinate.
-  void evaluate(double g, double grad_norm, double& phi, double& dphi, double* variance) const {
-    thread_local std::vector<double> m, dm;
+  /// Each agent's noise scale at this gradient norm (one entry when all agents are alike).
+  const std::vector<double>& agent_sigmas(double grad_norm) const {
+    thread_local std::vector<double> sigmas;
     const std::size_t agents = homogeneous_ ? 1 : static_cast<std::size_t>(agents_);
+    sigmas.resize(agents);
+    for (std::size_t i = 0; i < agents; ++i) {
+      sigmas[i] = agent_sign_scale(noise_, static_cast<std::uint32_t>(i), grad_norm);
+    }
+    return sigmas;
+  }
+
+  /// φ(g), φ'(g) and the per-step variance factor of one coordinate.
+  void evaluate(double g, const std::vector<double>& sigmas, double& phi, double& dphi,
+                double* variance) const {
+    thread_local std::vector<double> m, dm;
+    const std::size_t agents = sigmas.size();
     m.resize(agents);
     dm.resize(agents);
-    for (std::size_t i = 0; i < agents; ++i) {
-      mean_sign_(g, agent_sign_scale(noise_, static_cast<std::uint32_t>(i), grad_norm), m[i],
-                 dm[i]);
-    }
+    for (std::size_t i = 0; i < agents; ++i) mean_sign_(g, sigmas[i], m[i], dm[i]);
     if (!majority_) {
       double sum = 0.0, dsum = 0.0, var = 0.0;
       for (std::size_t i = 0; i < agents; ++i) {
@@ -305,6 +360,7 @@ class SignSde final : public SdeModel {
   int agents_;
   bool majority_;
   bool homogeneous_ = true;
+  bool fast_gaussian_ = false;  ///< averaged signs, identical agents, Gaussian family
 };
 
 }  // namespace
