@@ -1,0 +1,342 @@
+#include "dsignsgd/theory/scaling.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/theory/predict.hpp"
+
+namespace dsignsgd {
+namespace {
+
+constexpr int kMaxInteger = 1 << 16;  // search bound for B and N
+
+/// The closed-form floor of a configuration, NaN when there is none.
+double floor_of(const TrainOptions& options) {
+  const nlohmann::json p = predict(options, {});
+  if (!p["stationary_loss"].is_number()) return std::nan("");
+  if (p.contains("stability") && !p["stability"]["in_range"].get<bool>()) return std::nan("");
+  return p["stationary_loss"].get<double>();
+}
+
+std::string reason_of(const TrainOptions& options) {
+  const nlohmann::json p = predict(options, {});
+  return p.contains("reason") ? p["reason"].get<std::string>() : "no closed-form floor";
+}
+
+bool is_sign(const TrainOptions& o) {
+  const Method m = method_from_string(o.method);
+  return m == Method::kDsignsgd || m == Method::kMajority;
+}
+
+double omega_of(const TrainOptions& o) {
+  const std::size_t d = o.problem.resolved_dim();
+  const auto compressor = make_compressor(
+      o.compressor.empty() ? default_compressor(method_from_string(o.method)) : o.compressor);
+  const double omega = compressor->omega(d);
+  return std::isnan(omega) ? 0.0 : omega;
+}
+
+/// Per-coordinate variance of one draw (Gaussian family, Student ν > 2) or the scale σ.
+double noise_level(const TrainOptions& o, bool sign) {
+  const NoiseSpec spec = NoiseSpec::parse(o.noise);
+  return sign ? spec.sigma : spec.coordinate_variance(0.0);
+}
+
+ScalingRule floor_rule_lr(const TrainOptions& changed, double target) {
+  // The floor increases with η (within the stability range): bisection on [0, η_max).
+  ScalingRule rule;
+  rule.adjust = "lr";
+  double lo = 0.0;
+  double hi = changed.lr;
+  TrainOptions probe = changed;
+  // Grow hi until the floor exceeds the target or the model leaves its range.
+  for (int i = 0; i < 60; ++i) {
+    probe.lr = hi;
+    const double f = floor_of(probe);
+    if (!(f < target)) break;
+    lo = hi;
+    hi *= 2.0;
+  }
+  for (int i = 0; i < 100; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    probe.lr = mid;
+    const double f = floor_of(probe);
+    if (f < target) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  rule.adjusted = changed;
+  rule.adjusted.lr = lo;
+  // The same time horizon T = K η, so the transient is as far along as in the base run.
+  rule.adjusted.steps = std::max<std::int64_t>(
+      1, std::llround(static_cast<double>(changed.steps) * changed.lr / lo));
+  rule.predicted = floor_of(rule.adjusted);
+  rule.exact = true;
+  return rule;
+}
+
+/// Smallest integer value of batch or workers whose floor is at most target.
+std::optional<ScalingRule> floor_rule_integer(const TrainOptions& changed, double target,
+                                              const std::string& knob) {
+  TrainOptions probe = changed;
+  int& value = knob == "batch" ? probe.batch : probe.workers;
+  const int start = value;
+  // Floors decrease with B and N; exponential then binary search for the first value <= target.
+  int lo = start;
+  int hi = start;
+  while (hi < kMaxInteger) {
+    value = hi;
+    const double f = floor_of(probe);
+    if (f <= target * (1.0 + 1e-12)) break;
+    lo = hi;
+    hi *= 2;
+  }
+  if (hi >= kMaxInteger) return std::nullopt;
+  while (hi - lo > 1) {
+    const int mid = lo + (hi - lo) / 2;
+    value = mid;
+    if (floor_of(probe) <= target * (1.0 + 1e-12)) {
+      hi = mid;
+    } else {
+      lo = mid;
+    }
+  }
+  value = hi;
+  if (knob == "workers" && !probe.agent_scales.empty()) return std::nullopt;
+  ScalingRule rule;
+  rule.adjust = knob;
+  rule.adjusted = probe;
+  rule.predicted = floor_of(probe);
+  rule.exact = false;  // integer: the floor is reached from below
+  return rule;
+}
+
+void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys) {
+  plan.base_floor = floor_of(plan.base);
+  plan.changed_floor = floor_of(plan.changed);
+  if (std::isnan(plan.base_floor)) {
+    throw ConfigError("from", plan.base.method,
+                      "the base configuration has no closed-form floor (" + reason_of(plan.base) +
+                          "); no floor rule applies");
+  }
+  if (std::isnan(plan.changed_floor)) {
+    throw ConfigError("change", plan.changed.method,
+                      "the changed configuration has no closed-form floor (" +
+                          reason_of(plan.changed) + ")");
+  }
+  const bool sign = is_sign(plan.changed);
+  const NoiseSpec noise = NoiseSpec::parse(plan.changed.noise);
+  const auto touched = [&](const std::string& key) {
+    return std::find(changed_keys.begin(), changed_keys.end(), key) != changed_keys.end();
+  };
+  const std::string form =
+      sign ? "floor ≈ η σ_B d / (4 κ ℓ N), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
+             "(2 κ ℓ N (2 − η κ ℓ λ_j / σ_B)))"
+           : "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j (1 + ω/N)))";
+  if (!touched("lr")) {
+    ScalingRule rule = floor_rule_lr(plan.changed, plan.base_floor);
+    rule.derivation = "solve " + form + " for η (bisection of the exact closed form); to first "
+                      "order η' = η · floor_base / floor_changed";
+    rule.limits = "a smaller η slows convergence: the time to reach the floor grows like 1/η";
+    plan.rules.push_back(rule);
+  }
+  for (const char* knob : {"batch", "workers"}) {
+    if (touched(knob)) continue;
+    if (std::string(knob) == "batch" && sign && noise.kind == NoiseKind::kCauchy) {
+      plan.no_rule.push_back("batch: the mean of B Cauchy draws is Cauchy with the same scale, so "
+                             "the batch size does not move DSignSGD's floor");
+      continue;
+    }
+    if (std::string(knob) == "batch" && sign && noise.kind == NoiseKind::kStudent) {
+      plan.no_rule.push_back("batch: with Student-t noise the batch mean has no closed-form law");
+      continue;
+    }
+    if (std::string(knob) == "workers" && method_from_string(plan.changed.method) ==
+                                               Method::kMajority) {
+      // The majority floor does decrease with N, but only like 1/√N; search anyway.
+    }
+    auto rule = floor_rule_integer(plan.changed, plan.base_floor, knob);
+    if (!rule) {
+      plan.no_rule.push_back(std::string(knob) + ": no value up to 65536 reaches the base floor" +
+                             (plan.changed.agent_scales.empty() ? ""
+                                                                : " (per-agent scales are fixed)"));
+      continue;
+    }
+    rule->derivation = std::string("smallest integer ") + knob + " with " + form +
+                       " <= the base floor; to first order " + knob + "' = " + knob + " · " +
+                       (sign && std::string(knob) == "batch" ? "(floor_changed / floor_base)²"
+                                                             : "floor_changed / floor_base");
+    const bool majority = method_from_string(plan.changed.method) == Method::kMajority;
+    rule->limits = std::string(knob) == "batch"
+                       ? "B draws per agent per step cost B× the computation"
+                   : majority ? "majority vote's floor falls only like 1/√N (κ_N ≈ √(2N/π))"
+                              : "more agents cost more communication per step";
+    plan.rules.push_back(*rule);
+  }
+}
+
+void plan_trajectory(ScalingPlan& plan, const std::vector<std::string>& changed_keys) {
+  const TrainOptions& b = plan.base;
+  const TrainOptions& c = plan.changed;
+  const bool sign = is_sign(c);
+  const auto touched = [&](const std::string& key) {
+    return std::find(changed_keys.begin(), changed_keys.end(), key) != changed_keys.end();
+  };
+  if (sign != is_sign(b)) {
+    throw ConfigError("change", c.method, "a trajectory rule needs the same kind of method");
+  }
+  if (sign) {
+    // Invariants: η/N (diffusion) and σ/√B (drift through m).
+    if (touched("noise") || touched("batch")) {
+      throw ConfigError("change", c.noise,
+                        "DSignSGD's drift −m(∇f; σ/√B) changes with σ and B: no trajectory rule "
+                        "keeps it (use --keep floor)");
+    }
+    const double ratio_lr = c.lr / b.lr;
+    const double ratio_n = static_cast<double>(c.workers) / b.workers;
+    if (!touched("lr")) {
+      ScalingRule rule;
+      rule.adjust = "lr";
+      rule.adjusted = c;
+      rule.adjusted.lr = b.lr * ratio_n;
+      rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio_n));
+      rule.exact = true;
+      rule.derivation = "DSignSGD's SDE dX = −m(∇f) dt + √(η/N) √(1 − m²) dW depends on η and N "
+                        "only through η/N: (η, N) → (κη, κN) leaves it unchanged, reached in K/κ "
+                        "steps (linear speed-up, [A])";
+      rule.limits = "first-order SDE: larger η makes the discrete method deviate from the SDE "
+                    "by O(η)";
+      plan.rules.push_back(rule);
+    }
+    if (!touched("workers")) {
+      const double n = b.workers * ratio_lr;
+      if (std::abs(n - std::round(n)) < 1e-9 && n >= 1) {
+        ScalingRule rule;
+        rule.adjust = "workers";
+        rule.adjusted = c;
+        rule.adjusted.workers = static_cast<int>(std::round(n));
+        rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio_lr));
+        rule.exact = true;
+        rule.derivation = "η/N fixed: N' = N η'/η, K' = K η/η'";
+        rule.limits = "N must come out an integer";
+        plan.rules.push_back(rule);
+      } else {
+        plan.no_rule.push_back("workers: N η'/η is not an integer");
+      }
+    }
+    return;
+  }
+  // DSGD / DCSGD: invariant η (1+ω) v / (N B), drift −∇f.
+  const double q_base = b.lr * (1.0 + omega_of(b)) * noise_level(b, false) / (b.workers * b.batch);
+  const double q_changed =
+      c.lr * (1.0 + omega_of(c)) * noise_level(c, false) / (c.workers * c.batch);
+  if (!std::isfinite(q_base) || !std::isfinite(q_changed)) {
+    throw ConfigError("change", c.noise, "infinite noise variance: the SDE has no diffusion limit");
+  }
+  const double ratio = q_changed / q_base;  // diffusion² grew by this factor
+  const bool compressed = omega_of(c) > 0.0 || omega_of(b) > 0.0;
+  const std::string limits =
+      compressed ? "exact only where the gradient noise dominates: the rand-k covariance also has "
+                   "a term η ω ∇f²/N that these rules do not hold fixed"
+                 : "first-order SDE: the discrete method deviates by O(η)";
+  if (!touched("lr")) {
+    ScalingRule rule;
+    rule.adjust = "lr";
+    rule.adjusted = c;
+    rule.adjusted.lr = c.lr / ratio;
+    rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps * b.lr / rule.adjusted.lr));
+    rule.exact = !compressed;
+    rule.derivation = "dX = −∇f dt + √(η (1+ω) v / (N B)) dW: η' = η · " + format_double(1 / ratio) +
+                      " keeps the diffusion, K' = T/η' steps reach the same time T";
+    rule.limits = limits;
+    plan.rules.push_back(rule);
+  }
+  for (const char* knob : {"batch", "workers"}) {
+    if (touched(knob)) continue;
+    const int current = std::string(knob) == "batch" ? c.batch : c.workers;
+    const double wanted = current * ratio;
+    if (std::abs(wanted - std::round(wanted)) > 1e-9 || wanted < 1) {
+      plan.no_rule.push_back(std::string(knob) + ": " + knob + " · " + format_double(ratio) +
+                             " is not a positive integer");
+      continue;
+    }
+    ScalingRule rule;
+    rule.adjust = knob;
+    rule.adjusted = c;
+    (std::string(knob) == "batch" ? rule.adjusted.batch : rule.adjusted.workers) =
+        static_cast<int>(std::round(wanted));
+    rule.exact = !compressed;
+    rule.derivation = std::string("η (1+ω) v / (N B) fixed: ") + knob + "' = " + knob + " · " +
+                      format_double(ratio);
+    rule.limits = limits;
+    plan.rules.push_back(rule);
+  }
+}
+
+nlohmann::json rule_json(const ScalingRule& rule) {
+  return {{"adjust", rule.adjust},
+          {"lr", rule.adjusted.lr},
+          {"batch", rule.adjusted.batch},
+          {"workers", rule.adjusted.workers},
+          {"steps", rule.adjusted.steps},
+          {"predicted_floor", std::isfinite(rule.predicted) && rule.predicted > 0
+                                  ? nlohmann::json(rule.predicted)
+                                  : nlohmann::json(nullptr)},
+          {"exact", rule.exact},
+          {"derivation", rule.derivation},
+          {"limits", rule.limits}};
+}
+
+}  // namespace
+
+ScalingInvariant scaling_invariant_from_string(const std::string& name) {
+  if (name == "floor") return ScalingInvariant::kFloor;
+  if (name == "trajectory") return ScalingInvariant::kTrajectory;
+  throw ConfigError("keep", name, "must be floor or trajectory");
+}
+
+ScalingPlan plan_scaling(const TrainOptions& base, const TrainOptions& changed,
+                         const std::vector<std::string>& changed_keys, ScalingInvariant invariant) {
+  base.validate();
+  changed.validate();
+  ScalingPlan plan;
+  plan.invariant = invariant;
+  plan.base = base;
+  plan.changed = changed;
+  if (invariant == ScalingInvariant::kFloor) {
+    plan_floor(plan, changed_keys);
+  } else {
+    plan_trajectory(plan, changed_keys);
+  }
+  for (ScalingRule& rule : plan.rules) {
+    if (invariant == ScalingInvariant::kTrajectory) rule.predicted = floor_of(rule.adjusted);
+  }
+  return plan;
+}
+
+nlohmann::json scaling_json(const ScalingPlan& plan) {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const ScalingRule& rule : plan.rules) rules.push_back(rule_json(rule));
+  const auto floor = [](double value) {
+    return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+  };
+  return {{"command", "scale"},
+          {"keep", plan.invariant == ScalingInvariant::kFloor ? "floor" : "trajectory"},
+          {"base", options_json(plan.base)},
+          {"changed", options_json(plan.changed)},
+          {"base_floor", floor(plan.base_floor)},
+          {"changed_floor", floor(plan.changed_floor)},
+          {"rules", rules},
+          {"no_rule", plan.no_rule}};
+}
+
+}  // namespace dsignsgd

@@ -1,0 +1,142 @@
+// Every shipped scaling rule, verified by simulation.
+#include <fmt/core.h>
+
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/trainer.hpp"
+#include "dsignsgd/theory/scaling.hpp"
+#include "test_support.hpp"
+
+namespace dsignsgd {
+namespace {
+
+using testing::kZ;
+using testing::test_seed;
+
+TrainOptions base_options(const std::string& method, double lr) {
+  TrainOptions o;
+  o.method = method;
+  o.problem.dim = 10;
+  o.problem.hessian = "linspace:0.5:2";
+  o.problem.x0 = 0.0;
+  o.noise = "gaussian:1";
+  o.workers = 4;
+  o.lr = lr;
+  o.steps = 20000;
+  o.runs = 16;
+  return o;
+}
+
+SampleStatistics tail_of(const TrainOptions& o) { return summarize_loss(train(o)).tail_loss; }
+
+struct FloorCase {
+  std::string method;
+  double lr;
+  std::string key, value;
+  double model_error;  ///< relative error of the closed form (linear phase: 3 %)
+};
+
+class FloorRule : public ::testing::TestWithParam<FloorCase> {};
+
+TEST_P(FloorRule, RestoresTheBaseFloorInSimulation) {
+  const FloorCase& c = GetParam();
+  TrainOptions base = base_options(c.method, c.lr);
+  if (c.method == "dcsgd") base.compressor = "identity";  // uncompressed start, then rand-k
+  base.seed = test_seed(81);
+  TrainOptions changed = base;
+  if (c.key == "compressor") changed.compressor = c.value;
+  if (c.key == "noise") changed.noise = c.value;
+  if (c.key == "workers") changed.workers = std::stoi(c.value);
+  const ScalingPlan plan = plan_scaling(base, changed, {c.key}, ScalingInvariant::kFloor);
+  ASSERT_FALSE(plan.rules.empty());
+  const SampleStatistics measured_base = tail_of(base);
+  EXPECT_NEAR(measured_base.mean, plan.base_floor,
+              kZ * measured_base.stderr_ + c.model_error * plan.base_floor);
+  for (const ScalingRule& rule : plan.rules) {
+    const SampleStatistics measured = tail_of(rule.adjusted);
+    std::cout << fmt::format("[ scale    ] {} {}={} adjust {}: measured {:.5g} ± {:.2g}, "
+                             "predicted {:.5g}, base {:.5g}\n",
+                             c.method, c.key, c.value, rule.adjust, measured.mean,
+                             measured.stderr_, rule.predicted, measured_base.mean);
+    // The rule's own prediction holds …
+    EXPECT_NEAR(measured.mean, rule.predicted,
+                kZ * measured.stderr_ + c.model_error * rule.predicted)
+        << rule.adjust;
+    // … and it is the base floor: exactly for η, from below within one integer step for B, N.
+    EXPECT_LE(rule.predicted, plan.base_floor * (1 + 1e-9)) << rule.adjust;
+    EXPECT_GE(rule.predicted, (rule.exact ? 0.999 : 0.7) * plan.base_floor) << rule.adjust;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rules, FloorRule,
+    ::testing::Values(FloorCase{"dcsgd", 0.05, "compressor", "randk:0.1", 0.0},
+                      FloorCase{"dsgd", 0.05, "noise", "gaussian:2", 0.0},
+                      FloorCase{"dsignsgd", 0.01, "noise", "gaussian:2", 0.03},
+                      FloorCase{"dsignsgd", 0.01, "workers", "2", 0.03}),
+    [](const ::testing::TestParamInfo<FloorCase>& info) {
+      return fmt::format("case{}_{}_{}", info.index, info.param.method, info.param.key);
+    });
+
+TEST(FloorRule, SaysWhenAKnobCannotHelp) {
+  TrainOptions base = base_options("dsignsgd", 0.01);
+  base.noise = "cauchy:1";
+  TrainOptions changed = base;
+  changed.noise = "cauchy:2";
+  const ScalingPlan plan = plan_scaling(base, changed, {"noise"}, ScalingInvariant::kFloor);
+  ASSERT_FALSE(plan.no_rule.empty());
+  EXPECT_NE(plan.no_rule.front().find("Cauchy"), std::string::npos);
+}
+
+/// DSignSGD under (η, N) → (κη, κN): the same SDE, so the same mean loss at equal times t = k η.
+TEST(TrajectoryRule, SignSgdLinearSpeedUpGivesTheSameCurveInFewerSteps) {
+  TrainOptions base = base_options("dsignsgd", 0.005);
+  base.problem.x0 = 1.0;
+  base.steps = 4000;
+  base.runs = 64;
+  base.log_every = 400;
+  base.seed = test_seed(82);
+  TrainOptions changed = base;
+  changed.workers = 16;
+  const ScalingPlan plan = plan_scaling(base, changed, {"workers"}, ScalingInvariant::kTrajectory);
+  ASSERT_EQ(plan.rules.size(), 1u);
+  TrainOptions fast = plan.rules[0].adjusted;
+  EXPECT_DOUBLE_EQ(fast.lr, 0.02);
+  EXPECT_EQ(fast.steps, 1000);
+  fast.log_every = 100;  // the same times as the base's rows
+  const TrainResult a = train(base);
+  const TrainResult b = train(fast);
+  ASSERT_EQ(a.logged_steps.size(), b.logged_steps.size());
+  for (std::size_t row = 1; row < a.logged_steps.size(); ++row) {
+    std::vector<double> la, lb;
+    for (const RunTrace& r : a.runs) la.push_back(r.loss[row]);
+    for (const RunTrace& r : b.runs) lb.push_back(r.loss[row]);
+    const SampleStatistics sa = sample_statistics(la), sb = sample_statistics(lb);
+    // O(η) discretization differences: 3 % on top of the Monte Carlo error.
+    EXPECT_NEAR(sa.mean, sb.mean, kZ * std::hypot(sa.stderr_, sb.stderr_) + 0.03 * sa.mean)
+        << "t = " << base.lr * a.logged_steps[row];
+  }
+}
+
+TEST(TrajectoryRule, DsgdNoiseDoublingIsUndoneByFourTimesTheBatch) {
+  TrainOptions base = base_options("dsgd", 0.05);
+  TrainOptions changed = base;
+  changed.noise = "gaussian:2";
+  const ScalingPlan plan = plan_scaling(base, changed, {"noise"}, ScalingInvariant::kTrajectory);
+  bool found = false;
+  for (const ScalingRule& rule : plan.rules) {
+    if (rule.adjust == "batch") {
+      EXPECT_EQ(rule.adjusted.batch, 4);
+      found = true;
+    }
+    if (rule.adjust == "workers") {
+      EXPECT_EQ(rule.adjusted.workers, 16);
+    }
+    if (rule.adjust == "lr") {
+      EXPECT_DOUBLE_EQ(rule.adjusted.lr, 0.0125);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace dsignsgd
