@@ -11,7 +11,9 @@
 namespace dsignsgd {
 
 struct SdeOptions {
-  std::string drift_correction = "none";     ///< none | classic | stability
+  /// none | classic | stability. Default classic: it has the smallest weak error against the
+  /// discrete methods in `validate` (docs/SDE.md); stability reproduces GD's step-size limit.
+  std::string drift_correction = "classic";
   std::string integrator = "euler";          ///< euler | platen2
   int substeps = 1;                          ///< M substeps per discrete step (power of two)
   std::string compression_covariance = "";   ///< exact | surrogate | monte-carlo; "" = exact
