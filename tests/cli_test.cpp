@@ -180,6 +180,78 @@ TEST(Cli, BenchReportsThroughputBesideReadBandwidth) {
   }
 }
 
+TEST(Cli, SdeWritesTheSameFilesAsTrain) {
+  const fs::path out = fresh_dir("sde");
+  const Outcome outcome = run("sde --method dsignsgd --dim 5 --steps 100 --runs 4 --log-every 50 "
+                              "--integrator platen2 --substeps 2 --out " + out.string());
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json summary = read_json(out / "summary.json");
+  EXPECT_EQ(summary["command"], "sde");
+  EXPECT_EQ(summary["sde"]["integrator"], "platen2");
+  EXPECT_EQ(summary["sde"]["drift_correction"], "classic");
+  EXPECT_TRUE(summary.contains("tail_loss_mean"));
+  std::ifstream metrics(out / "metrics.csv");
+  std::string header;
+  std::getline(metrics, header);
+  EXPECT_EQ(header.rfind("step,loss_mean,", 0), 0u);
+  fs::remove_all(out);
+}
+
+TEST(Cli, SdeRefusesModelsThatDoNotExist) {
+  Outcome outcome = run("sde --method dsgd --noise cauchy:1 --steps 10");
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("--noise 'cauchy:1'"), std::string::npos) << outcome.output;
+  outcome = run("sde --method dsgd --noise affine:1:1 --rotate --integrator platen2 --steps 10");
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("--integrator"), std::string::npos) << outcome.output;
+  outcome = run("sde --substeps 3 --steps 10");
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("--substeps '3'"), std::string::npos) << outcome.output;
+  outcome = run("sde --drift-correction second --steps 10");
+  EXPECT_EQ(outcome.exit_code, 2);
+}
+
+TEST(Cli, PredictAndValidatePrintTheirDocumentedKeys) {
+  Outcome outcome = run("predict --method dcsgd --compressor randk:0.5 --dim 10 --lr 0.05");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json prediction = nlohmann::json::parse(outcome.output);
+  EXPECT_TRUE(prediction["stationary_loss"].is_number());
+  for (const char* key : {"regime", "stability", "methods"}) EXPECT_TRUE(prediction.contains(key));
+  const fs::path out = fresh_dir("validate");
+  outcome = run("validate --method dsgd --dim 4 --steps 10 --runs 50 --lr 0.1 --json --out " +
+                out.string());
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json report = nlohmann::json::parse(outcome.output);
+  EXPECT_EQ(report["weak_error"].size(), 3u);
+  EXPECT_TRUE(report["order"].is_number());
+  EXPECT_TRUE(fs::exists(out / "validate.csv"));
+  EXPECT_TRUE(fs::exists(out / "validate.json"));
+  fs::remove_all(out);
+}
+
+TEST(Cli, ScaleExplainsItsRulesAndRejectsBadChanges) {
+  const fs::path dir = fresh_dir("scale");
+  fs::create_directories(dir);
+  std::ofstream(dir / "base.toml") << "method = \"dcsgd\"\ncompressor = \"identity\"\ndim = 10\n"
+                                      "lr = 0.05\nworkers = 4\n";
+  Outcome outcome = run("scale --from " + (dir / "base.toml").string() +
+                        " --change compressor=randk:0.1 --json");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json plan = nlohmann::json::parse(outcome.output);
+  ASSERT_EQ(plan["rules"].size(), 3u);
+  for (const auto& rule : plan["rules"]) {
+    EXPECT_FALSE(rule["derivation"].get<std::string>().empty());
+    EXPECT_FALSE(rule["limits"].get<std::string>().empty());
+  }
+  outcome = run("scale --from " + (dir / "base.toml").string() + " --change colour=blue");
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_NE(outcome.output.find("--change 'colour=blue'"), std::string::npos) << outcome.output;
+  outcome = run("scale --from " + (dir / "base.toml").string() +
+                " --change compressor=randk:0.1 --keep speed");
+  EXPECT_EQ(outcome.exit_code, 2);
+  fs::remove_all(dir);
+}
+
 TEST(Cli, HelpAndVersionExitZero) {
   EXPECT_EQ(run("--help").exit_code, 0);
   EXPECT_EQ(run("train --help").exit_code, 0);
