@@ -259,10 +259,13 @@ TEST_P(WeakErrorOrder, AlgorithmToSdeErrorHalvesWithEta) {
   o.problem.dim = 10;
   o.problem.hessian = "linspace:0.5:2";
   o.problem.x0 = 1.0;
-  o.noise = o.method == "dsgd" ? "gaussian:0.1" : "gaussian:1";
+  const bool gradient = o.method == "dsgd" || o.method == "dcsgd";
+  o.noise = gradient ? "gaussian:0.1" : "gaussian:1";
+  if (o.method == "dcsgd") o.compressor = "randk:0.2";
+  if (o.method == "majority") o.workers = 3;
   o.lr = 0.1;
   o.steps = 20;
-  o.runs = o.method == "dsgd" ? 2000 : 4000;
+  o.runs = gradient ? 2000 : 4000;
   o.seed = testing::test_seed(64);
   SdeOptions sde;
   sde.drift_correction = "none";  // the first-order model: weak error O(η)
@@ -279,7 +282,8 @@ TEST_P(WeakErrorOrder, AlgorithmToSdeErrorHalvesWithEta) {
   EXPECT_NEAR(result.order, 1.0, 0.35) << "first-order weak approximation (SPEC §2)";
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, WeakErrorOrder, ::testing::Values("dsgd", "dsignsgd"));
+INSTANTIATE_TEST_SUITE_P(Methods, WeakErrorOrder,
+                         ::testing::Values("dsgd", "dcsgd", "dsignsgd", "majority"));
 
 TEST(DriftCorrection, ClassicHasTheSmallestWeakErrorAtSmallEta) {
   // The reason `classic` is the default: against DSGD on a quadratic its weak error is far below
