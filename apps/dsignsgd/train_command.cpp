@@ -1,9 +1,13 @@
 #include <fmt/core.h>
 
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "commands.hpp"
+#include "mpi_session.hpp"
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
@@ -59,6 +63,14 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
       ->capture_default_str();
   c.add_option("--norm-floor", o.norm_floor, "normalized step divides by max(||ĝ||, floor)")
       ->capture_default_str();
+  c.add_option("--backend", o.backend,
+               "local (N agents in this process) | mpi (start with mpirun; A agents per rank)")
+      ->capture_default_str();
+  c.add_option("--agents-per-rank", o.agents_per_rank, "mpi: agents per rank A (N = ranks · A)")
+      ->capture_default_str();
+  c.add_option("--comm-timeout", o.comm_timeout,
+               "mpi: seconds a collective may wait before the job stops with an error")
+      ->capture_default_str();
   c.add_option("--divergence-factor", o.divergence_factor,
                "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
       ->capture_default_str();
@@ -101,6 +113,56 @@ void prepare_out_dir(const std::string& out) {
   if (error) throw ConfigError("out", out, "cannot be created: " + error.message());
 }
 
+namespace {
+
+/// Test hook for the fault-tolerance tests: DSIGNSGD_FAULT="RANK:STEP:kill|stop" makes rank RANK
+/// kill or stop itself once it has done about STEP steps.
+void maybe_inject_fault(int rank, std::uint64_t done) {
+  static const char* spec = std::getenv("DSIGNSGD_FAULT");
+  if (spec == nullptr) return;
+  int fault_rank = -1;
+  unsigned long long step = 0;
+  char kind[8] = {};
+  if (std::sscanf(spec, "%d:%llu:%7s", &fault_rank, &step, kind) != 3) return;
+  if (fault_rank != rank || done < step) return;
+  std::raise(std::string(kind) == "stop" ? SIGSTOP : SIGKILL);
+}
+
+int run_train(TrainCommand& state) {
+  state.options.validate();
+  std::unique_ptr<MpiSession> mpi;
+  if (state.options.backend == "mpi") mpi = std::make_unique<MpiSession>(state.options.comm_timeout);
+  const int rank = mpi ? mpi->communicator().rank() : 0;
+  if (rank == 0) prepare_out_dir(state.out);
+  ProgressBar bar(rank == 0 ? "train" : "");
+  const auto progress = [&](std::uint64_t done, std::uint64_t total) {
+    if (rank == 0) bar.update(done, total);
+    maybe_inject_fault(rank, done);
+  };
+  TrainResult result;
+  try {
+    result = train(state.options, progress, mpi ? &mpi->communicator() : nullptr);
+  } catch (const CommunicationError& e) {
+    std::cerr << "dsignsgd: communication failed: " << e.what() << '\n';
+    MpiSession::abort(3);  // ends every rank, stopped ones included
+    return 3;
+  }
+  bar.finish();
+  if (rank != 0) return 0;
+  if (!state.out.empty()) write_train_outputs(result, state.out);
+  if (state.json) {
+    std::cout << summary_json(result).dump(2) << '\n';
+  } else {
+    print_brief_report(result, std::cout);
+    if (!state.out.empty()) {
+      std::cout << "  wrote       " << state.out << "/{metrics.csv,summary.json}\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 Runner add_train_command(CLI::App& app) {
   auto state = std::make_shared<TrainCommand>();
   CLI::App* c = app.add_subcommand("train", "run a distributed method with N in-process agents");
@@ -109,24 +171,7 @@ Runner add_train_command(CLI::App& app) {
   c->add_option("--config", state->config,
                 "TOML file with the same keys as the flags (flags on the command line win)");
   c->add_flag("--json", state->json, "print summary.json to stdout instead of the brief report");
-  return [state]() {
-    state->options.validate();
-    prepare_out_dir(state->out);
-    ProgressBar bar("train");
-    const TrainResult result =
-        train(state->options,
-              [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
-    bar.finish();
-    if (!state->out.empty()) write_train_outputs(result, state->out);
-    if (state->json) {
-      std::cout << summary_json(result).dump(2) << '\n';
-    } else {
-      print_brief_report(result, std::cout);
-      if (!state->out.empty())
-        std::cout << "  wrote       " << state->out << "/{metrics.csv,summary.json}\n";
-    }
-    return 0;
-  };
+  return [state]() { return run_train(*state); };
 }
 
 }  // namespace dsignsgd::cli

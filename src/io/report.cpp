@@ -44,6 +44,20 @@ std::string csv_number(double value) {
   return buffer;
 }
 
+nlohmann::json communication_json(const TrainResult::Communication& c) {
+  if (c.backend == "local") return {{"backend", "local"}};
+  return {{"backend", c.backend},
+          {"ranks", c.ranks},
+          {"agents_per_rank", c.agents_per_rank},
+          {"bytes_sent_per_rank", c.bytes_sent},
+          {"bytes_received_per_rank", c.bytes_received},
+          {"declared_bytes_sent_per_rank", c.declared_bytes_sent},
+          {"declared_bytes_received_per_rank", c.declared_bytes_received},
+          {"measured_equals_declared", c.bytes_sent == c.declared_bytes_sent &&
+                                           c.bytes_received == c.declared_bytes_received},
+          {"collective", "allgather of the agents' encoded messages; every rank aggregates"}};
+}
+
 }  // namespace
 
 SampleStatistics sample_statistics(std::vector<double> values) {
@@ -108,37 +122,6 @@ std::string metrics_csv(const TrainResult& result) {
   return out.str();
 }
 
-nlohmann::json options_json(const TrainOptions& o) {
-  return {{"method", o.method},
-          {"compressor", o.compressor},
-          {"problem", o.problem.problem},
-          {"dim", o.problem.dim},
-          {"hessian", o.problem.hessian},
-          {"rotate", o.problem.rotate},
-          {"x0", o.problem.x0},
-          {"x-star", o.problem.x_star},
-          {"noise", o.noise},
-          {"agent-scales", o.agent_scales},
-          {"workers", o.workers},
-          {"batch", o.batch},
-          {"lr", o.lr},
-          {"schedule", o.schedule},
-          {"warmup", o.warmup},
-          {"steps", o.steps},
-          {"runs", o.runs},
-          {"seed", o.seed},
-          {"tail-fraction", o.tail_fraction},
-          {"log-every", o.log_every},
-          {"momentum", o.momentum},
-          {"normalization", o.normalization},
-          {"l0", o.l0},
-          {"l1", o.l1},
-          {"sigma0", o.sigma0},
-          {"sigma1", o.sigma1},
-          {"norm-floor", o.norm_floor},
-          {"divergence-factor", o.divergence_factor}};
-}
-
 nlohmann::json summary_json(const TrainResult& result) {
   const LossSummary loss = summarize_loss(result);
   const auto d = static_cast<double>(result.dim);
@@ -174,6 +157,7 @@ nlohmann::json summary_json(const TrainResult& result) {
       {"total_downlink_bits", steps * result.downlink_bits_per_step},
       {"threads", result.threads},
       {"wall_seconds", result.wall_seconds},
+      {"communication", communication_json(result.communication)},
   };
 }
 

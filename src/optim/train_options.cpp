@@ -67,9 +67,55 @@ void TrainOptions::validate() const {
   if (!(norm_floor > 0.0)) {
     throw ConfigError("norm-floor", format_double(norm_floor), "must be > 0");
   }
+  if (backend != "local" && backend != "mpi") {
+    throw ConfigError("backend", backend, "must be local or mpi");
+  }
+  if (agents_per_rank < 1) {
+    throw ConfigError("agents-per-rank", std::to_string(agents_per_rank), "must be >= 1");
+  }
+  if (!(comm_timeout > 0.0 && comm_timeout <= 3600.0)) {
+    throw ConfigError("comm-timeout", format_double(comm_timeout), "must be in (0, 3600] seconds");
+  }
   if (!(divergence_factor > 1.0)) {
     throw ConfigError("divergence-factor", format_double(divergence_factor), "must be > 1");
   }
+}
+
+nlohmann::json options_json(const TrainOptions& o) {
+  return {{"method", o.method},
+          {"compressor", o.compressor},
+          {"problem", o.problem.problem},
+          {"dim", o.problem.dim},
+          {"hessian", o.problem.hessian},
+          {"rotate", o.problem.rotate},
+          {"x0", o.problem.x0},
+          {"x-star", o.problem.x_star},
+          {"noise", o.noise},
+          {"agent-scales", o.agent_scales},
+          {"workers", o.workers},
+          {"batch", o.batch},
+          {"lr", o.lr},
+          {"schedule", o.schedule},
+          {"warmup", o.warmup},
+          {"steps", o.steps},
+          {"runs", o.runs},
+          {"seed", o.seed},
+          {"tail-fraction", o.tail_fraction},
+          {"log-every", o.log_every},
+          {"momentum", o.momentum},
+          {"normalization", o.normalization},
+          {"l0", o.l0},
+          {"l1", o.l1},
+          {"sigma0", o.sigma0},
+          {"sigma1", o.sigma1},
+          {"norm-floor", o.norm_floor},
+          {"divergence-factor", o.divergence_factor},
+          {"backend", o.backend},
+          {"agents-per-rank", o.agents_per_rank}};
+}
+
+std::string options_fingerprint(const TrainOptions& options) {
+  return options_json(options).dump();
 }
 
 }  // namespace dsignsgd

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
 
@@ -17,13 +18,16 @@ namespace dsignsgd {
 // ---- one run ----------------------------------------------------------------------------------
 
 StepLoop::StepLoop(const Problem& problem, const NoiseModel& noise, const MethodParts& parts,
-                   const Schedule& schedule, const TrainOptions& options, std::uint32_t run)
+                   const Schedule& schedule, const TrainOptions& options, std::uint32_t run,
+                   Communicator* communicator)
     : problem_(problem),
       noise_(noise),
       parts_(parts),
       schedule_(schedule),
       options_(options),
-      run_(run) {
+      run_(run),
+      communicator_(communicator != nullptr && communicator->size() > 1 ? communicator
+                                                                        : nullptr) {
   const std::size_t d = problem.dim();
   x_.assign(d, static_cast<float>(options.problem.x0));
   grad_.resize(d);
@@ -68,7 +72,27 @@ void StepLoop::apply(std::span<const WireMessage> messages, std::uint32_t step) 
 }
 
 void StepLoop::step(std::uint32_t step) {
-  for (std::uint32_t i = 0; i < messages_.size(); ++i) encode_agent(i, step, messages_[i]);
+  if (communicator_ == nullptr) {
+    for (std::uint32_t i = 0; i < messages_.size(); ++i) encode_agent(i, step, messages_[i]);
+    apply(messages_, step);
+    return;
+  }
+  // This rank's agents, packed back to back; every message of a compressor has the same size.
+  const auto per_rank = static_cast<std::uint32_t>(options_.agents_per_rank);
+  const std::uint32_t first = static_cast<std::uint32_t>(communicator_->rank()) * per_rank;
+  const std::size_t message_bytes = parts_.compressor->wire_bits(x_.size()) / 8;
+  local_bytes_.resize(per_rank * message_bytes);
+  all_bytes_.resize(messages_.size() * message_bytes);
+  for (std::uint32_t i = 0; i < per_rank; ++i) {
+    WireMessage& message = messages_[first + i];
+    encode_agent(first + i, step, message);
+    std::copy(message.bytes.begin(), message.bytes.end(), local_bytes_.begin() + i * message_bytes);
+  }
+  communicator_->allgather(local_bytes_, all_bytes_);
+  for (std::size_t agent = 0; agent < messages_.size(); ++agent) {
+    const auto begin = all_bytes_.begin() + static_cast<std::ptrdiff_t>(agent * message_bytes);
+    messages_[agent].bytes.assign(begin, begin + static_cast<std::ptrdiff_t>(message_bytes));
+  }
   apply(messages_, step);
 }
 
@@ -118,7 +142,35 @@ void check_memory(const TrainOptions& options, std::size_t dim) {
   }
 }
 
-TrainResult train(const TrainOptions& input, const ProgressCallback& progress) {
+void check_distribution(const TrainOptions& options, Communicator* communicator) {
+  if (communicator == nullptr) {
+    throw ConfigError("backend", "mpi",
+                      "needs a program built with MPI and started with mpirun (this run has no "
+                      "communicator)");
+  }
+  const int ranks = communicator->size();
+  if (options.workers != ranks * options.agents_per_rank) {
+    throw ConfigError("workers", std::to_string(options.workers),
+                      "must equal ranks × --agents-per-rank = " + std::to_string(ranks) + " × " +
+                          std::to_string(options.agents_per_rank));
+  }
+  // Every rank must run the same configuration: compare a hash of the resolved options.
+  const std::string text = options_fingerprint(options);
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char ch : text) hash = (hash ^ ch) * 1099511628211ull;
+  std::vector<std::uint64_t> hashes(static_cast<std::size_t>(ranks));
+  communicator->allgather_u64(hash, hashes);
+  for (int r = 0; r < ranks; ++r) {
+    if (hashes[static_cast<std::size_t>(r)] != hashes[0]) {
+      throw ConfigError("config", "rank " + std::to_string(r),
+                        "its resolved configuration differs from rank 0's (every rank must be "
+                        "started with the same flags)");
+    }
+  }
+}
+
+TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
+                  Communicator* communicator) {
   input.validate();
   TrainResult result;
   result.options = input;
@@ -126,7 +178,9 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress) {
   options.problem.seed = options.seed;
   const std::size_t d = options.problem.resolved_dim();
   options.problem.dim = d;
-  const int threads = resolved_threads(options);
+  const bool distributed = options.backend == "mpi";
+  if (distributed) check_distribution(options, communicator);
+  const int threads = distributed ? 1 : resolved_threads(options);
   result.threads = threads;
 
   const std::unique_ptr<Problem> problem = make_problem(options.problem);
@@ -151,12 +205,32 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress) {
     std::vector<float> x0(d, static_cast<float>(options.problem.x0));
     result.initial_loss = problem->loss(x0) - problem->optimal_loss();
   }
+  const std::uint64_t sent_before = distributed ? communicator->bytes_sent() : 0;
+  const std::uint64_t received_before = distributed ? communicator->bytes_received() : 0;
   run_ensemble(
       options, threads,
       [&](std::uint32_t run) {
-        return std::make_unique<StepLoop>(*problem, noise, parts, *schedule, options, run);
+        return std::make_unique<StepLoop>(*problem, noise, parts, *schedule, options, run,
+                                          distributed ? communicator : nullptr);
       },
       result, progress);
+  if (distributed) {
+    TrainResult::Communication& c = result.communication;
+    c.backend = options.backend;
+    c.ranks = communicator->size();
+    c.agents_per_rank = options.agents_per_rank;
+    c.bytes_sent = communicator->bytes_sent() - sent_before;
+    c.bytes_received = communicator->bytes_received() - received_before;
+    // Steps actually exchanged: every run stops at the same step on every rank (replicated x).
+    std::uint64_t exchanged = 0;
+    for (const RunTrace& run : result.runs) {
+      exchanged += static_cast<std::uint64_t>(run.diverged ? run.diverged_at : options.steps);
+    }
+    const std::uint64_t message_bytes = result.uplink_bits_per_step / 8;
+    const auto others = static_cast<std::uint64_t>(options.workers - options.agents_per_rank);
+    c.declared_bytes_sent = exchanged * options.agents_per_rank * message_bytes;
+    c.declared_bytes_received = exchanged * others * message_bytes;
+  }
   return result;
 }
 

@@ -36,8 +36,6 @@ LossSummary summarize_loss(const TrainResult& result);
 /// One row per logged step: step, mean/std/median/p10/p90 of the loss across live runs, live
 /// runs, mean gradient norm, cumulative uplink and downlink bits per agent.
 std::string metrics_csv(const TrainResult& result);
-/// The full resolved configuration with the flag names as keys.
-nlohmann::json options_json(const TrainOptions& options);
 nlohmann::json summary_json(const TrainResult& result);
 
 /// Writes content to path through a temporary file in the same directory and a rename.

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "dsignsgd/problems/problem.hpp"
 
 namespace dsignsgd {
@@ -35,9 +37,18 @@ struct TrainOptions {
   double sigma1 = -1.0;
   double norm_floor = 1e-12;       ///< normalized step: divide by max(||ĝ||, floor)
   double divergence_factor = 1e8;  ///< diverged when f > factor · max(f(x0), 1) or not finite
+  std::string backend = "local";  ///< local (N agents in this process) | mpi (A agents per rank)
+  int agents_per_rank = 1;        ///< mpi: A agents per rank, N = ranks · A
+  double comm_timeout = 30.0;     ///< mpi: seconds a collective may take before the job ends
 
   /// Throws ConfigError naming the first invalid option.
   void validate() const;
 };
+
+/// The full configuration with the flag names as keys (summary.json's "config").
+nlohmann::json options_json(const TrainOptions& options);
+
+/// A canonical text of everything that determines a run's numbers (ranks compare its hash).
+std::string options_fingerprint(const TrainOptions& options);
 
 }  // namespace dsignsgd

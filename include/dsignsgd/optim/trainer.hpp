@@ -47,17 +47,35 @@ struct TrainResult {
   int threads = 1;
   double wall_seconds = 0.0;
   double initial_loss = 0.0;
+
+  /// Set when the agents lived in several processes (backend mpi).
+  struct Communication {
+    std::string backend = "local";
+    int ranks = 1;
+    int agents_per_rank = 0;
+    std::uint64_t bytes_sent = 0;               ///< handed to the transport by this rank
+    std::uint64_t bytes_received = 0;
+    std::uint64_t declared_bytes_sent = 0;      ///< from the compressor's wire_bits
+    std::uint64_t declared_bytes_received = 0;
+  } communication;
 };
 
+class Communicator;
 
-/// Validates the options (throws ConfigError) and runs them.
-TrainResult train(const TrainOptions& options, const ProgressCallback& progress = {});
+
+/// Validates the options (throws ConfigError) and runs them. With a communicator of several
+/// ranks (backend mpi) this rank holds agents [rank·A, (rank+1)·A), the runs go one after the
+/// other, and every step exchanges the agents' messages with an allgather; the trajectory is
+/// bit-identical to the in-process one.
+TrainResult train(const TrainOptions& options, const ProgressCallback& progress = {},
+                  Communicator* communicator = nullptr);
 
 /// The state and step of one run: replicated iterate x, N agents' filters and messages.
 class StepLoop final : public RunStepper {
  public:
   StepLoop(const Problem& problem, const NoiseModel& noise, const MethodParts& parts,
-           const Schedule& schedule, const TrainOptions& options, std::uint32_t run);
+           const Schedule& schedule, const TrainOptions& options, std::uint32_t run,
+           Communicator* communicator = nullptr);
 
   /// f(x) and ∇f(x) at the current iterate (computed once per step).
   double evaluate() override;
@@ -66,7 +84,8 @@ class StepLoop final : public RunStepper {
   void encode_agent(std::uint32_t agent, std::uint32_t step, WireMessage& message);
   /// Aggregates the N messages and updates x.
   void apply(std::span<const WireMessage> messages, std::uint32_t step);
-  /// One full in-process step: encode every agent, then apply.
+  /// One full step: encode this process's agents, exchange the messages (when distributed),
+  /// then apply.
   void step(std::uint32_t step) override;
 
   std::span<const float> x() const { return x_; }
@@ -88,6 +107,9 @@ class StepLoop final : public RunStepper {
   double grad_norm_ = 0.0;
   std::vector<std::unique_ptr<AgentFilter>> filters_;
   std::vector<WireMessage> messages_;
+  Communicator* communicator_;
+  std::vector<std::uint8_t> local_bytes_;
+  std::vector<std::uint8_t> all_bytes_;
 };
 
 /// Approximate memory a run needs; train() refuses configurations that do not fit.

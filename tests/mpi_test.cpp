@@ -1,0 +1,119 @@
+// The MPI backend, run under mpirun at 1, 2 and 4 ranks (CTest label mpi). Expected values come
+// from the in-process backend, which every rank also runs.
+#include <gtest/gtest.h>
+
+#include "dsignsgd/comm/mpi.hpp"
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/trainer.hpp"
+
+namespace dsignsgd {
+namespace {
+
+Communicator* world = nullptr;
+
+TrainOptions distributed_options(const std::string& method, const std::string& compressor,
+                                 int agents_per_rank) {
+  TrainOptions o;
+  o.method = method;
+  o.compressor = compressor;
+  o.problem.dim = 37;  // not a multiple of 8: exercises the packing tails
+  o.problem.hessian = "linspace:0.5:2";
+  o.noise = "gaussian:1";
+  o.lr = 0.05;
+  o.steps = 60;
+  o.runs = 2;
+  o.seed = 21;
+  o.backend = "mpi";
+  o.agents_per_rank = agents_per_rank;
+  o.workers = world->size() * agents_per_rank;
+  return o;
+}
+
+struct Case {
+  std::string method, compressor;
+};
+
+class BitIdentity : public ::testing::TestWithParam<Case> {};
+
+TEST_P(BitIdentity, MpiMetricsEqualInProcessMetrics) {
+  for (int per_rank : {1, 2}) {
+    const TrainOptions distributed =
+        distributed_options(GetParam().method, GetParam().compressor, per_rank);
+    TrainOptions local = distributed;
+    local.backend = "local";
+    const std::string expected = metrics_csv(train(local));
+    const TrainResult result = train(distributed, {}, world);
+    EXPECT_EQ(metrics_csv(result), expected)
+        << GetParam().method << " " << GetParam().compressor << " A=" << per_rank;
+    // The bytes handed to MPI are the bytes the compressor declares.
+    if (world->size() > 1) {
+      EXPECT_EQ(result.communication.bytes_sent, result.communication.declared_bytes_sent);
+      EXPECT_EQ(result.communication.bytes_received,
+                result.communication.declared_bytes_received);
+      EXPECT_GT(result.communication.bytes_sent, 0u);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryMethodAndCompressor, BitIdentity,
+    ::testing::Values(Case{"dsgd", "identity"}, Case{"dcsgd", "randk:0.3"},
+                      Case{"dcsgd", "qsgd:4"}, Case{"dcsgd", "natural"},
+                      Case{"dcsgd", "topk:0.2"}, Case{"dcsgd", "scaled-sign"},
+                      Case{"dsignsgd", "sign"}, Case{"majority", "sign"},
+                      Case{"normalized-dcsgd", "randk:0.3"}, Case{"signum", "sign"},
+                      Case{"ef-signsgd", "scaled-sign"}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      std::string name = info.param.method + "_" + info.param.compressor;
+      for (char& c : name) {
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      }
+      return name;
+    });
+
+TEST(MpiBackend, SignMessagesCostOneBitPerCoordinatePlusHeader) {
+  TrainOptions o = distributed_options("dsignsgd", "sign", 1);
+  o.problem.dim = 4096;
+  const TrainResult result = train(o, {}, world);
+  if (world->size() == 1) GTEST_SKIP() << "nothing is sent with one rank";
+  const double per_step = static_cast<double>(result.communication.bytes_sent) /
+                          static_cast<double>(o.runs * o.steps);
+  EXPECT_DOUBLE_EQ(per_step, 4096 / 8 + 8);  // 1 bit per coordinate + the 8-byte header
+}
+
+TEST(MpiBackend, RanksWithDifferentConfigurationsAreRefused) {
+  TrainOptions o = distributed_options("dsgd", "identity", 1);
+  o.seed = 100 + static_cast<std::uint64_t>(world->rank() == world->size() - 1 ? 1 : 0);
+  if (world->size() == 1) GTEST_SKIP() << "one rank cannot disagree with itself";
+  try {
+    train(o, {}, world);
+    ADD_FAILURE() << "mismatched configurations accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("differs from rank 0"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MpiBackend, WorkersMustMatchRanksTimesAgentsPerRank) {
+  TrainOptions o = distributed_options("dsgd", "identity", 1);
+  o.workers = world->size() + 1;
+  EXPECT_THROW(train(o, {}, world), ConfigError);
+}
+
+}  // namespace
+}  // namespace dsignsgd
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  dsignsgd::MpiEnvironment environment;
+  auto communicator = dsignsgd::make_mpi_communicator(30.0);
+  dsignsgd::world = communicator.get();
+  if (communicator->rank() != 0) {
+    // One report is enough; failures on other ranks still set the exit code.
+    delete ::testing::UnitTest::GetInstance()->listeners().Release(
+        ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
+  }
+  const int result = RUN_ALL_TESTS();
+  communicator.reset();
+  return result;
+}
