@@ -2,6 +2,8 @@
 // from the in-process backend, which every rank also runs.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "dsignsgd/comm/mpi.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
@@ -91,6 +93,27 @@ TEST(MpiBackend, RanksWithDifferentConfigurationsAreRefused) {
     ADD_FAILURE() << "mismatched configurations accepted";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("differs from rank 0"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MpiBackend, InterruptedAndResumedJobEqualsTheUninterruptedOne) {
+  for (const char* method : {"signum", "ef-signsgd", "dcsgd"}) {
+    TrainOptions o = distributed_options(method, "", 2);
+    TrainOptions local = o;
+    local.backend = "local";
+    const std::string expected = metrics_csv(train(local));
+    const std::string dir = (std::filesystem::temp_directory_path() /
+                             ("dsignsgd_mpi_resume_np" + std::to_string(world->size())))
+                                .string();
+    if (world->rank() == 0) std::filesystem::remove_all(dir);
+    std::vector<std::uint64_t> sync(static_cast<std::size_t>(world->size()));
+    world->allgather_u64(0, sync);  // everyone waits for the clean directory
+    o.checkpoint_dir = dir;
+    EXPECT_THROW(train(o, {}, world, [](std::int64_t k) { return k == 32; }), Interrupted);
+    o.resume = dir;
+    o.checkpoint_dir.clear();
+    EXPECT_EQ(metrics_csv(train(o, {}, world)), expected) << method;
+    world->allgather_u64(0, sync);
   }
 }
 

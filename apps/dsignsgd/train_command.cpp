@@ -1,5 +1,6 @@
 #include <fmt/core.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -71,6 +72,11 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--comm-timeout", o.comm_timeout,
                "mpi: seconds a collective may wait before the job stops with an error")
       ->capture_default_str();
+  c.add_option("--checkpoint-every", o.checkpoint_every,
+               "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
+      ->capture_default_str();
+  c.add_option("--checkpoint-dir", o.checkpoint_dir, "checkpoint directory (default: OUT/checkpoint)");
+  c.add_option("--resume", o.resume, "continue from the checkpoints in this directory");
   c.add_option("--divergence-factor", o.divergence_factor,
                "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
       ->capture_default_str();
@@ -128,8 +134,17 @@ void maybe_inject_fault(int rank, std::uint64_t done) {
   std::raise(std::string(kind) == "stop" ? SIGSTOP : SIGKILL);
 }
 
+std::atomic<bool> stop_requested{false};
+
+extern "C" void request_stop(int) { stop_requested = true; }
+
 int run_train(TrainCommand& state) {
   state.options.validate();
+  if (state.options.checkpoint_dir.empty() && !state.out.empty()) {
+    state.options.checkpoint_dir = (std::filesystem::path(state.out) / "checkpoint").string();
+  }
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   std::unique_ptr<MpiSession> mpi;
   if (state.options.backend == "mpi") mpi = std::make_unique<MpiSession>(state.options.comm_timeout);
   const int rank = mpi ? mpi->communicator().rank() : 0;
@@ -139,9 +154,28 @@ int run_train(TrainCommand& state) {
     if (rank == 0) bar.update(done, total);
     maybe_inject_fault(rank, done);
   };
+  // Every rank must stop at the same step: under MPI the flags are combined every 16 steps.
+  Communicator* communicator = mpi ? &mpi->communicator() : nullptr;
+  const auto should_stop = [communicator](std::int64_t step) {
+    if (communicator == nullptr) return stop_requested.load();
+    if (step % 16 != 0) return false;
+    std::vector<std::uint64_t> flags(static_cast<std::size_t>(communicator->size()));
+    communicator->allgather_u64(stop_requested.load() ? 1 : 0, flags);
+    for (std::uint64_t flag : flags) {
+      if (flag != 0) return true;
+    }
+    return false;
+  };
   TrainResult result;
   try {
-    result = train(state.options, progress, mpi ? &mpi->communicator() : nullptr);
+    result = train(state.options, progress, communicator, should_stop);
+  } catch (const Interrupted& e) {
+    bar.finish();
+    if (rank == 0) {
+      std::cerr << "dsignsgd: " << e.what() << "; continue with the same flags and --resume "
+                << state.options.checkpoint_dir << '\n';
+    }
+    return 130;
   } catch (const CommunicationError& e) {
     std::cerr << "dsignsgd: communication failed: " << e.what() << '\n';
     MpiSession::abort(3);  // ends every rank, stopped ones included

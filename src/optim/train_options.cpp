@@ -1,6 +1,7 @@
 #include "dsignsgd/optim/train_options.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
@@ -75,6 +76,12 @@ void TrainOptions::validate() const {
   }
   if (!(comm_timeout > 0.0 && comm_timeout <= 3600.0)) {
     throw ConfigError("comm-timeout", format_double(comm_timeout), "must be in (0, 3600] seconds");
+  }
+  if (checkpoint_every < 0) {
+    throw ConfigError("checkpoint-every", std::to_string(checkpoint_every), "must be >= 0");
+  }
+  if (!resume.empty() && !std::filesystem::is_directory(resume)) {
+    throw ConfigError("resume", resume, "is not a directory of checkpoints");
   }
   if (!(divergence_factor > 1.0)) {
     throw ConfigError("divergence-factor", format_double(divergence_factor), "must be > 1");

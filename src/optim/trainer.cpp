@@ -11,6 +11,7 @@
 
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/io/checkpoint.hpp"
 #include "dsignsgd/core/spec.hpp"
 
 namespace dsignsgd {
@@ -71,6 +72,37 @@ void StepLoop::apply(std::span<const WireMessage> messages, std::uint32_t step) 
   for (std::size_t j = 0; j < x_.size(); ++j) x_[j] -= s * direction_[j];
 }
 
+std::pair<std::uint32_t, std::uint32_t> StepLoop::own_agents() const {
+  if (communicator_ == nullptr) return {0u, static_cast<std::uint32_t>(messages_.size())};
+  const auto per_rank = static_cast<std::uint32_t>(options_.agents_per_rank);
+  const std::uint32_t first = static_cast<std::uint32_t>(communicator_->rank()) * per_rank;
+  return {first, first + per_rank};
+}
+
+void StepLoop::save(CheckpointWriter& out) const {
+  out.floats(x_);
+  const auto [first, last] = own_agents();
+  out.u64(filters_.empty() ? 0 : last - first);
+  if (filters_.empty()) return;
+  for (std::uint32_t i = first; i < last; ++i) out.floats(filters_[i]->state());
+}
+
+void StepLoop::load(CheckpointReader& in) {
+  std::vector<float> x = in.floats();
+  if (x.size() != x_.size()) throw std::runtime_error("iterate has the wrong dimension");
+  x_ = std::move(x);
+  const auto [first, last] = own_agents();
+  const std::uint64_t count = in.u64();
+  if (count != (filters_.empty() ? 0 : last - first)) {
+    throw std::runtime_error("agent memories do not match this method and rank");
+  }
+  for (std::uint32_t i = first; i < first + count; ++i) {
+    std::vector<float> state = in.floats();
+    if (state.size() != x_.size()) throw std::runtime_error("agent memory has the wrong size");
+    filters_[i]->restore(std::move(state));
+  }
+}
+
 void StepLoop::step(std::uint32_t step) {
   if (communicator_ == nullptr) {
     for (std::uint32_t i = 0; i < messages_.size(); ++i) encode_agent(i, step, messages_[i]);
@@ -78,8 +110,8 @@ void StepLoop::step(std::uint32_t step) {
     return;
   }
   // This rank's agents, packed back to back; every message of a compressor has the same size.
-  const auto per_rank = static_cast<std::uint32_t>(options_.agents_per_rank);
-  const std::uint32_t first = static_cast<std::uint32_t>(communicator_->rank()) * per_rank;
+  const auto [first, last] = own_agents();
+  const std::uint32_t per_rank = last - first;
   const std::size_t message_bytes = parts_.compressor->wire_bits(x_.size()) / 8;
   local_bytes_.resize(per_rank * message_bytes);
   all_bytes_.resize(messages_.size() * message_bytes);
@@ -170,7 +202,7 @@ void check_distribution(const TrainOptions& options, Communicator* communicator)
 }
 
 TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
-                  Communicator* communicator) {
+                  Communicator* communicator, const std::function<bool(std::int64_t)>& should_stop) {
   input.validate();
   TrainResult result;
   result.options = input;
@@ -205,6 +237,17 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
     std::vector<float> x0(d, static_cast<float>(options.problem.x0));
     result.initial_loss = problem->loss(x0) - problem->optimal_loss();
   }
+  CheckpointOptions checkpoints;
+  checkpoints.dir = options.checkpoint_dir;
+  checkpoints.every = options.checkpoint_every;
+  checkpoints.resume = options.resume;
+  checkpoints.fingerprint = options_fingerprint(options);
+  checkpoints.rank = distributed ? communicator->rank() : 0;
+  checkpoints.ranks = distributed ? communicator->size() : 1;
+  checkpoints.should_stop = should_stop;
+  if (checkpoints.dir.empty() && (options.checkpoint_every > 0 || should_stop)) {
+    checkpoints.dir = "dsignsgd-checkpoint";
+  }
   const std::uint64_t sent_before = distributed ? communicator->bytes_sent() : 0;
   const std::uint64_t received_before = distributed ? communicator->bytes_received() : 0;
   run_ensemble(
@@ -213,7 +256,7 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
         return std::make_unique<StepLoop>(*problem, noise, parts, *schedule, options, run,
                                           distributed ? communicator : nullptr);
       },
-      result, progress);
+      result, progress, &checkpoints);
   if (distributed) {
     TrainResult::Communication& c = result.communication;
     c.backend = options.backend;

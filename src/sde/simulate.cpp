@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/io/checkpoint.hpp"
 #include "dsignsgd/optim/schedule.hpp"
 #include "dsignsgd/sde/integrator.hpp"
 
@@ -53,6 +54,14 @@ class SdePath final : public RunStepper {
     return c_.loss;
   }
   double grad_norm() const override { return c_.grad_norm; }
+  void save(CheckpointWriter& out) const override {
+    out.floats(x_);
+    out.u64(next_step_);
+  }
+  void load(CheckpointReader& in) override {
+    x_ = in.floats();
+    next_step_ = static_cast<std::uint32_t>(in.u64());
+  }
 
   void step(std::uint32_t k) override {
     const double dt = options_.lr * schedule_.multiplier(k);

@@ -11,7 +11,7 @@
 namespace dsignsgd {
 
 /// Initializes MPI if nobody has (and then finalizes it at destruction), with
-/// MPI_THREAD_FUNNELED; finalizes only what it initialized.
+/// MPI_THREAD_SERIALIZED; finalizes only what it initialized.
 class MpiEnvironment {
  public:
   MpiEnvironment();

@@ -24,6 +24,9 @@ class AgentFilter {
   virtual bool needs_decoded() const { return false; }
   /// `sent` is the vector that was encoded, `decoded` the receiver's view of it.
   virtual void after_encode(std::span<const float> /*sent*/, std::span<const float> /*decoded*/) {}
+  /// The memory a checkpoint keeps (momentum buffer, error memory).
+  virtual const std::vector<float>& state() const = 0;
+  virtual void restore(std::vector<float> state) = 0;
 };
 
 /// Builds one agent's filter for dimension d; null means "no filter".
@@ -34,6 +37,8 @@ class MomentumFilter final : public AgentFilter {
   MomentumFilter(std::size_t d, double beta)
       : momentum_(d, 0.0f), beta_(static_cast<float>(beta)) {}
   void before_encode(std::span<float> g) override;
+  const std::vector<float>& state() const override { return momentum_; }
+  void restore(std::vector<float> state) override { momentum_ = std::move(state); }
 
  private:
   std::vector<float> momentum_;
@@ -46,6 +51,8 @@ class ErrorFeedbackFilter final : public AgentFilter {
   void before_encode(std::span<float> g) override;
   bool needs_decoded() const override { return true; }
   void after_encode(std::span<const float> sent, std::span<const float> decoded) override;
+  const std::vector<float>& state() const override { return error_; }
+  void restore(std::vector<float> state) override { error_ = std::move(state); }
 
  private:
   std::vector<float> error_;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,14 +62,19 @@ struct TrainResult {
 };
 
 class Communicator;
+class CheckpointWriter;
+class CheckpointReader;
 
 
 /// Validates the options (throws ConfigError) and runs them. With a communicator of several
 /// ranks (backend mpi) this rank holds agents [rank·A, (rank+1)·A), the runs go one after the
 /// other, and every step exchanges the agents' messages with an allgather; the trajectory is
 /// bit-identical to the in-process one.
+/// With `should_stop` (polled every step, collectively under MPI) the run can be interrupted:
+/// checkpoints are written (options.checkpoint_dir) and Interrupted is thrown.
 TrainResult train(const TrainOptions& options, const ProgressCallback& progress = {},
-                  Communicator* communicator = nullptr);
+                  Communicator* communicator = nullptr,
+                  const std::function<bool(std::int64_t)>& should_stop = {});
 
 /// The state and step of one run: replicated iterate x, N agents' filters and messages.
 class StepLoop final : public RunStepper {
@@ -89,9 +95,14 @@ class StepLoop final : public RunStepper {
   void step(std::uint32_t step) override;
 
   std::span<const float> x() const { return x_; }
+  /// x and the memories of this process's agents.
+  void save(CheckpointWriter& out) const override;
+  void load(CheckpointReader& in) override;
 
  private:
   StreamAddress address(std::uint32_t agent, std::uint32_t step) const;
+  /// The agents this process encodes: all, or [rank·A, (rank+1)·A) under MPI.
+  std::pair<std::uint32_t, std::uint32_t> own_agents() const;
 
   const Problem& problem_;
   const NoiseModel& noise_;
