@@ -53,7 +53,8 @@ def dsignsgd_sde(binary, d, paths, steps, lr, sigma, agents, seed):
                         "--dim", str(d), "--hessian", "linspace:1:10", "--noise",
                         f"gaussian:{sigma}", "--workers", str(agents), "--lr", str(lr),
                         "--steps", str(steps), "--runs", str(paths), "--seed", str(seed),
-                        "--x0", "1", "--out", out], check=True, stdout=subprocess.DEVNULL)
+                        "--x0", "1", "--drift-correction", "none", "--out", out],
+                       check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(out, "summary.json")) as f:
             summary = json.load(f)
     return summary["wall_seconds"], summary["final_loss_mean"], summary["threads"]

@@ -72,6 +72,9 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--comm-timeout", o.comm_timeout,
                "mpi: seconds a collective may wait before the job stops with an error")
       ->capture_default_str();
+  c.add_option("--reduction", o.reduction,
+               "mpi, dsgd: fixed (allgather, bit-identical to in-process) | allreduce (faster)")
+      ->capture_default_str();
   c.add_option("--checkpoint-every", o.checkpoint_every,
                "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
       ->capture_default_str();

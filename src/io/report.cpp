@@ -55,7 +55,7 @@ nlohmann::json communication_json(const TrainResult::Communication& c) {
           {"declared_bytes_received_per_rank", c.declared_bytes_received},
           {"measured_equals_declared", c.bytes_sent == c.declared_bytes_sent &&
                                            c.bytes_received == c.declared_bytes_received},
-          {"collective", "allgather of the agents' encoded messages; every rank aggregates"}};
+          {"collective", c.collective}};
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cmath>
 #include <cstdlib>
 #include <exception>
@@ -218,6 +219,8 @@ void run_ensemble(const TrainOptions& options, int threads, const RunFactory& fa
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
   std::atomic<int> finished_threads{0};
+  std::mutex finished_mutex;
+  std::condition_variable finished;  // wakes the progress loop as soon as the work is done
   std::exception_ptr failure;
   std::mutex failure_mutex;
   for (int t = 0; t < threads; ++t) {
@@ -231,13 +234,19 @@ void run_ensemble(const TrainOptions& options, int threads, const RunFactory& fa
         failure = std::current_exception();
         next_run = options.runs;
       }
-      ++finished_threads;
+      {
+        const std::lock_guard<std::mutex> lock(finished_mutex);
+        ++finished_threads;
+      }
+      finished.notify_all();
     });
   }
   const std::uint64_t grand_total = total_steps * static_cast<std::uint64_t>(options.runs);
   while (progress && finished_threads.load() < threads) {
     progress(std::min(steps_done.load(), grand_total), grand_total);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::unique_lock<std::mutex> lock(finished_mutex);
+    finished.wait_for(lock, std::chrono::milliseconds(100),
+                      [&] { return finished_threads.load() >= threads; });
   }
   for (auto& worker : workers) worker.join();
   if (failure) std::rethrow_exception(failure);

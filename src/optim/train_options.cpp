@@ -77,6 +77,14 @@ void TrainOptions::validate() const {
   if (!(comm_timeout > 0.0 && comm_timeout <= 3600.0)) {
     throw ConfigError("comm-timeout", format_double(comm_timeout), "must be in (0, 3600] seconds");
   }
+  if (reduction != "fixed" && reduction != "allreduce") {
+    throw ConfigError("reduction", reduction, "must be fixed or allreduce");
+  }
+  if (reduction == "allreduce" && m != Method::kDsgd) {
+    throw ConfigError("reduction", reduction,
+                      "applies to --method dsgd only (the other methods exchange compressed "
+                      "messages)");
+  }
   if (checkpoint_every < 0) {
     throw ConfigError("checkpoint-every", std::to_string(checkpoint_every), "must be >= 0");
   }
@@ -118,7 +126,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"norm-floor", o.norm_floor},
           {"divergence-factor", o.divergence_factor},
           {"backend", o.backend},
-          {"agents-per-rank", o.agents_per_rank}};
+          {"agents-per-rank", o.agents_per_rank},
+          {"reduction", o.reduction}};
 }
 
 std::string options_fingerprint(const TrainOptions& options) {

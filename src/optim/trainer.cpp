@@ -67,6 +67,10 @@ void StepLoop::encode_agent(std::uint32_t agent, std::uint32_t step, WireMessage
 
 void StepLoop::apply(std::span<const WireMessage> messages, std::uint32_t step) {
   parts_.aggregator->aggregate(messages, *parts_.compressor, address(0, step), direction_);
+  update(step);
+}
+
+void StepLoop::update(std::uint32_t step) {
   const double scheduled = options_.lr * schedule_.multiplier(step);
   const auto s = static_cast<float>(parts_.step_rule->step(scheduled, direction_));
   for (std::size_t j = 0; j < x_.size(); ++j) x_[j] -= s * direction_[j];
@@ -107,6 +111,23 @@ void StepLoop::step(std::uint32_t step) {
   if (communicator_ == nullptr) {
     for (std::uint32_t i = 0; i < messages_.size(); ++i) encode_agent(i, step, messages_[i]);
     apply(messages_, step);
+    return;
+  }
+  if (options_.reduction == "allreduce") {
+    // DSGD with MPI_Allreduce: each rank sums its agents' gradients (agent order), the ranks sum
+    // those (in MPI's order: not bit-identical to the in-process run), then x ← x − s Σ/N.
+    const auto [first, last] = own_agents();
+    std::fill(direction_.begin(), direction_.end(), 0.0f);
+    for (std::uint32_t i = first; i < last; ++i) {
+      const StreamAddress addr = address(i, step);
+      RandomStream rng(addr);
+      noise_.sample(grad_, grad_norm_, i, rng, agent_grad_);
+      for (std::size_t j = 0; j < x_.size(); ++j) direction_[j] += agent_grad_[j];
+    }
+    communicator_->allreduce_sum(direction_);
+    const float inv_agents = 1.0f / static_cast<float>(messages_.size());
+    for (float& value : direction_) value *= inv_agents;
+    update(step);
     return;
   }
   // This rank's agents, packed back to back; every message of a compressor has the same size.
@@ -271,8 +292,18 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
     }
     const std::uint64_t message_bytes = result.uplink_bits_per_step / 8;
     const auto others = static_cast<std::uint64_t>(options.workers - options.agents_per_rank);
-    c.declared_bytes_sent = exchanged * options.agents_per_rank * message_bytes;
-    c.declared_bytes_received = exchanged * others * message_bytes;
+    c.collective = options.reduction == "allreduce"
+                       ? "MPI_Allreduce of each rank's fp32 gradient sum (summation order up to "
+                         "MPI: not bit-identical to the in-process run)"
+                       : "allgather of the agents' encoded messages in agent order; every rank "
+                         "aggregates them (bit-identical to the in-process run)";
+    if (options.reduction == "allreduce") {  // one fp32 vector each way, no header
+      c.declared_bytes_sent = exchanged * 4 * d;
+      c.declared_bytes_received = exchanged * 4 * d;
+    } else {
+      c.declared_bytes_sent = exchanged * options.agents_per_rank * message_bytes;
+      c.declared_bytes_received = exchanged * others * message_bytes;
+    }
   }
   return result;
 }

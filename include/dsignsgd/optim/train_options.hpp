@@ -40,6 +40,8 @@ struct TrainOptions {
   std::string backend = "local";  ///< local (N agents in this process) | mpi (A agents per rank)
   int agents_per_rank = 1;        ///< mpi: A agents per rank, N = ranks · A
   double comm_timeout = 30.0;     ///< mpi: seconds a collective may take before the job ends
+  std::string reduction = "fixed";  ///< mpi, dsgd: fixed (allgather, agent order, bit-identical)
+                                    ///< | allreduce (MPI_Allreduce of fp32 sums, faster, not)
   std::int64_t checkpoint_every = 0;  ///< write a checkpoint every K steps (0: only on SIGINT/SIGTERM)
   std::string checkpoint_dir;         ///< where checkpoints go (default: OUT/checkpoint)
   std::string resume;                 ///< continue from the checkpoints in this directory

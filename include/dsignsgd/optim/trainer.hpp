@@ -58,6 +58,7 @@ struct TrainResult {
     std::uint64_t bytes_received = 0;
     std::uint64_t declared_bytes_sent = 0;      ///< from the compressor's wire_bits
     std::uint64_t declared_bytes_received = 0;
+    std::string collective;
   } communication;
 };
 
@@ -101,6 +102,8 @@ class StepLoop final : public RunStepper {
 
  private:
   StreamAddress address(std::uint32_t agent, std::uint32_t step) const;
+  /// x ← x − s ĝ with the step rule applied to η·η_k and the direction in direction_.
+  void update(std::uint32_t step);
   /// The agents this process encodes: all, or [rank·A, (rank+1)·A) under MPI.
   std::pair<std::uint32_t, std::uint32_t> own_agents() const;
 
