@@ -178,6 +178,20 @@ std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, 
                        : static_cast<std::size_t>(total);
 }
 
+void describe_run(const Problem& problem, const MethodParts& parts, const TrainOptions& options,
+                  TrainResult& result) {
+  const std::size_t d = problem.dim();
+  result.dim = d;
+  result.problem_description = problem.describe();
+  result.omega = parts.compressor->omega(d);
+  result.logged_steps = logged_steps(options.steps, options.log_every);
+  result.uplink_bits_per_step = parts.compressor->wire_bits(d);
+  result.downlink_bits_per_step = parts.aggregator->downlink_bits(
+      d, static_cast<std::size_t>(options.workers), *parts.compressor);
+  const std::vector<float> x0(d, static_cast<float>(options.problem.x0));
+  result.initial_loss = problem.loss(x0) - problem.optimal_loss();
+}
+
 int resolved_threads(const TrainOptions& options) {
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
   return std::min(options.threads > 0 ? options.threads : static_cast<int>(hardware), options.runs);
@@ -247,17 +261,7 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
   const std::unique_ptr<Schedule> schedule =
       make_schedule(options.schedule, total_steps, static_cast<std::uint64_t>(options.warmup));
 
-  result.dim = d;
-  result.problem_description = problem->describe();
-  result.omega = parts.compressor->omega(d);
-  result.logged_steps = logged_steps(options.steps, options.log_every);
-  result.uplink_bits_per_step = parts.compressor->wire_bits(d);
-  result.downlink_bits_per_step = parts.aggregator->downlink_bits(
-      d, static_cast<std::size_t>(options.workers), *parts.compressor);
-  {
-    std::vector<float> x0(d, static_cast<float>(options.problem.x0));
-    result.initial_loss = problem->loss(x0) - problem->optimal_loss();
-  }
+  describe_run(*problem, parts, options, result);
   CheckpointOptions checkpoints;
   checkpoints.dir = options.checkpoint_dir;
   checkpoints.every = options.checkpoint_every;

@@ -128,17 +128,7 @@ SdeResult simulate_sde(const TrainOptions& input, const SdeOptions& sde,
   out.covariance = model->covariance_description();
   out.integrator = probe->name();
   out.weak_order = probe->weak_order();
-  result.dim = d;
-  result.problem_description = problem->describe();
-  result.omega = parts.compressor->omega(d);
-  result.logged_steps = logged_steps(options.steps, options.log_every);
-  result.uplink_bits_per_step = parts.compressor->wire_bits(d);
-  result.downlink_bits_per_step = parts.aggregator->downlink_bits(
-      d, static_cast<std::size_t>(options.workers), *parts.compressor);
-  {
-    std::vector<float> x0(d, static_cast<float>(options.problem.x0));
-    result.initial_loss = problem->loss(x0) - problem->optimal_loss();
-  }
+  describe_run(*problem, parts, options, result);
   const int threads = resolved_threads(options);
   result.threads = threads;
   run_ensemble(

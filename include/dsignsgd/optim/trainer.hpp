@@ -130,6 +130,10 @@ class StepLoop final : public RunStepper {
 std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, int threads);
 /// Throws ConfigError for option "dim" when the estimate exceeds 80 % of physical memory.
 void check_memory(const TrainOptions& options, std::size_t dim);
+/// Fills what a result says about its configuration: dimension, problem, ω, logged steps, bits
+/// per step, initial loss (shared by train and simulate_sde).
+void describe_run(const Problem& problem, const MethodParts& parts, const TrainOptions& options,
+                  TrainResult& result);
 /// Worker threads train() uses: --threads (0: all cores), at most one per run.
 int resolved_threads(const TrainOptions& options);
 
