@@ -1,0 +1,48 @@
+#pragma once
+/// @file
+/// Labelled data sets in memory and their loaders: IDX (MNIST, Fashion-MNIST; raw or gzip), CSV
+/// (scikit-learn's tables) and LIBSVM. Every loader checks what it reads and throws ConfigError
+/// (option "data") naming the file and the problem: a missing file (with the package that provides
+/// it when known), a wrong magic number, a truncated file, a ragged row.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace dsignsgd {
+
+/// n samples of p features, row-major, with integer class labels in [0, classes).
+struct Dataset {
+  std::string name;
+  std::size_t samples = 0;
+  std::size_t features = 0;
+  std::size_t classes = 0;
+  std::vector<float> x;      ///< samples × features, row-major
+  std::vector<int> labels;   ///< samples
+
+  const float* row(std::size_t i) const { return x.data() + i * features; }
+};
+
+/// Reads a whole file, transparently gunzipping it when it starts with the gzip magic.
+std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& path,
+                                          const std::string& provider = "");
+
+/// IDX images (magic 0x00000803, unsigned bytes) and labels (0x00000801) into a Dataset with
+/// pixel values scaled to [0, 1].
+Dataset load_idx(const std::filesystem::path& images, const std::filesystem::path& labels,
+                 const std::string& provider = "");
+
+/// CSV of numbers with the label in the last column. `skip_lines` header lines are ignored
+/// (scikit-learn's tables have one).
+Dataset load_csv(const std::filesystem::path& path, std::size_t skip_lines,
+                 const std::string& provider = "");
+
+/// LIBSVM "label index:value …" with 1-based indices; labels are mapped to 0..classes−1 in order
+/// of first appearance after sorting.
+Dataset load_libsvm(const std::filesystem::path& path, std::size_t features = 0);
+
+/// Standardizes every feature to mean 0, variance 1 with statistics of `fit` (applied to both).
+void standardize(Dataset& fit, Dataset& other);
+
+}  // namespace dsignsgd

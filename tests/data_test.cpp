@@ -1,0 +1,138 @@
+// Loaders on small files the test writes: valid ones, and corrupt ones that must be refused with
+// a message naming the file and the problem.
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/data/dataset.hpp"
+#include "test_support.hpp"
+
+namespace dsignsgd {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_file(const std::string& name) {
+  return fs::temp_directory_path() /
+         ("dsignsgd_data_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+          "_" + name);
+}
+
+void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                              static_cast<std::streamsize>(bytes.size()));
+}
+
+void write_gzip(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
+  gzFile file = gzopen(path.string().c_str(), "wb");
+  gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(file);
+}
+
+void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+/// 3 images of 2×2 pixels and their labels.
+std::pair<std::vector<std::uint8_t>, std::vector<std::uint8_t>> tiny_idx() {
+  std::vector<std::uint8_t> images, labels;
+  put_u32(images, 0x00000803);
+  put_u32(images, 3);
+  put_u32(images, 2);
+  put_u32(images, 2);
+  for (int i = 0; i < 12; ++i) images.push_back(static_cast<std::uint8_t>(i * 20));
+  put_u32(labels, 0x00000801);
+  put_u32(labels, 3);
+  for (std::uint8_t y : {2, 0, 1}) labels.push_back(y);
+  return {images, labels};
+}
+
+std::string refusal(const std::function<void()>& load) {
+  try {
+    load();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.option(), "data");
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted";
+  return "";
+}
+
+TEST(IdxLoader, ReadsRawAndGzipFiles) {
+  const auto [images, labels] = tiny_idx();
+  for (bool gzip : {false, true}) {
+    const fs::path i = temp_file(gzip ? "img.gz" : "img"), l = temp_file(gzip ? "lab.gz" : "lab");
+    (gzip ? write_gzip : write_bytes)(i, images);
+    (gzip ? write_gzip : write_bytes)(l, labels);
+    const Dataset d = load_idx(i, l);
+    EXPECT_EQ(d.samples, 3u);
+    EXPECT_EQ(d.features, 4u);
+    EXPECT_EQ(d.classes, 3u);
+    EXPECT_EQ(d.labels, (std::vector<int>{2, 0, 1}));
+    EXPECT_FLOAT_EQ(d.x[5], 100.0f / 255.0f);
+    fs::remove(i);
+    fs::remove(l);
+  }
+}
+
+TEST(IdxLoader, RefusesTruncatedFilesWrongMagicAndMissingFiles) {
+  auto [images, labels] = tiny_idx();
+  const fs::path i = temp_file("img"), l = temp_file("lab");
+  write_bytes(l, labels);
+  std::vector<std::uint8_t> truncated(images.begin(), images.end() - 3);
+  write_bytes(i, truncated);
+  EXPECT_NE(refusal([&] { load_idx(i, l); }).find("truncated"), std::string::npos);
+  images[3] = 0x01;  // label magic in an image file
+  write_bytes(i, images);
+  EXPECT_NE(refusal([&] { load_idx(i, l); }).find("magic 0x00000801"), std::string::npos);
+  std::vector<std::uint8_t> gz_cut;
+  write_gzip(i, tiny_idx().first);
+  {
+    std::ifstream in(i, std::ios::binary);
+    gz_cut.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  gz_cut.resize(gz_cut.size() / 2);
+  write_bytes(i, gz_cut);
+  EXPECT_NE(refusal([&] { load_idx(i, l); }).find("gzip"), std::string::npos);
+  EXPECT_NE(refusal([&] { load_idx("/nonexistent/train-images", l, "dataset-fashion-mnist"); })
+                .find("dataset-fashion-mnist"),
+            std::string::npos);
+  fs::remove(i);
+  fs::remove(l);
+}
+
+TEST(CsvLoader, ReadsLabelsInTheLastColumnAndRefusesRaggedRows) {
+  const fs::path path = temp_file("table.csv");
+  std::ofstream(path) << "3,2,a,b\n1.5,2,0\n-1,0.25,1\n3,4,1\n";
+  const Dataset d = load_csv(path, 1);
+  EXPECT_EQ(d.samples, 3u);
+  EXPECT_EQ(d.features, 2u);
+  EXPECT_EQ(d.classes, 2u);
+  EXPECT_EQ(d.labels, (std::vector<int>{0, 1, 1}));
+  EXPECT_FLOAT_EQ(d.x[3], 0.25f);
+  std::ofstream(path) << "1,2,0\n1,2,3,1\n";
+  EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("ragged"), std::string::npos);
+  std::ofstream(path) << "1,x,0\n";
+  EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("'x' is not a number"), std::string::npos);
+  fs::remove(path);
+}
+
+TEST(LibsvmLoader, ReadsSparseRowsWithOneBasedIndices) {
+  const fs::path path = temp_file("data.svm");
+  std::ofstream(path) << "+1 1:0.5 3:2\n-1 2:1\n+1\n";
+  const Dataset d = load_libsvm(path);
+  EXPECT_EQ(d.samples, 3u);
+  EXPECT_EQ(d.features, 3u);
+  EXPECT_EQ(d.labels, (std::vector<int>{1, 0, 1}));
+  EXPECT_FLOAT_EQ(d.x[2], 2.0f);
+  EXPECT_FLOAT_EQ(d.x[4], 1.0f);
+  std::ofstream(path) << "1 0:3\n";
+  EXPECT_NE(refusal([&] { load_libsvm(path); }).find("1-based"), std::string::npos);
+  fs::remove(path);
+}
+
+}  // namespace
+}  // namespace dsignsgd
