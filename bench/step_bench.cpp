@@ -20,7 +20,8 @@ void step_benchmark(benchmark::State& state, const char* method) {
   const MethodParts parts = make_method(o, o.problem.dim);
   const NoiseModel noise(NoiseSpec::parse(o.noise), {}, 1);
   const auto schedule = make_schedule("const", 1, 0);
-  StepLoop loop(*problem, noise, parts, *schedule, o, 0);
+  StepLoop loop(std::make_unique<SyntheticOracle>(*problem, noise, o.problem.x0), parts, *schedule,
+                o, 0);
   std::uint32_t k = 0;
   for (auto _ : state) {
     loop.evaluate();

@@ -18,20 +18,36 @@ namespace dsignsgd {
 
 // ---- one run ----------------------------------------------------------------------------------
 
-StepLoop::StepLoop(const Problem& problem, const NoiseModel& noise, const MethodParts& parts,
+void SyntheticOracle::initial_point(std::span<float> x) const {
+  std::fill(x.begin(), x.end(), static_cast<float>(x0_));
+}
+
+double SyntheticOracle::evaluate(std::span<const float> x, double& grad_norm) {
+  const double loss = problem_.loss_and_gradient(x, grad_) - problem_.optimal_loss();
+  grad_norm_ = l2_norm(grad_);
+  grad_norm = grad_norm_;
+  return loss;
+}
+
+void SyntheticOracle::agent_gradient(std::span<const float>, std::uint32_t agent,
+                                     const StreamAddress& address, std::span<float> out) {
+  RandomStream rng(address);
+  noise_.sample(grad_, grad_norm_, agent, rng, out);
+}
+
+StepLoop::StepLoop(std::unique_ptr<GradientOracle> oracle, const MethodParts& parts,
                    const Schedule& schedule, const TrainOptions& options, std::uint32_t run,
                    Communicator* communicator)
-    : problem_(problem),
-      noise_(noise),
+    : oracle_(std::move(oracle)),
       parts_(parts),
       schedule_(schedule),
       options_(options),
       run_(run),
       communicator_(communicator != nullptr && communicator->size() > 1 ? communicator
                                                                         : nullptr) {
-  const std::size_t d = problem.dim();
-  x_.assign(d, static_cast<float>(options.problem.x0));
-  grad_.resize(d);
+  const std::size_t d = oracle_->dim();
+  x_.resize(d);
+  oracle_->initial_point(x_);
   agent_grad_.resize(d);
   direction_.resize(d);
   const auto agents = static_cast<std::size_t>(options.workers);
@@ -46,16 +62,11 @@ StreamAddress StepLoop::address(std::uint32_t agent, std::uint32_t step) const {
   return StreamAddress{options_.seed, run_, agent, step, StreamPurpose::kGradientNoise};
 }
 
-double StepLoop::evaluate() {
-  const double loss = problem_.loss_and_gradient(x_, grad_) - problem_.optimal_loss();
-  grad_norm_ = l2_norm(grad_);
-  return loss;
-}
+double StepLoop::evaluate() { return oracle_->evaluate(x_, grad_norm_); }
 
 void StepLoop::encode_agent(std::uint32_t agent, std::uint32_t step, WireMessage& message) {
   const StreamAddress addr = address(agent, step);
-  RandomStream rng(addr);
-  noise_.sample(grad_, grad_norm_, agent, rng, agent_grad_);
+  oracle_->agent_gradient(x_, agent, addr, agent_grad_);
   AgentFilter* filter = filters_.empty() ? nullptr : filters_[agent].get();
   if (filter != nullptr) filter->before_encode(agent_grad_);
   parts_.compressor->encode(agent_grad_, addr, message);
@@ -119,9 +130,7 @@ void StepLoop::step(std::uint32_t step) {
     const auto [first, last] = own_agents();
     std::fill(direction_.begin(), direction_.end(), 0.0f);
     for (std::uint32_t i = first; i < last; ++i) {
-      const StreamAddress addr = address(i, step);
-      RandomStream rng(addr);
-      noise_.sample(grad_, grad_norm_, i, rng, agent_grad_);
+      oracle_->agent_gradient(x_, i, address(i, step), agent_grad_);
       for (std::size_t j = 0; j < x_.size(); ++j) direction_[j] += agent_grad_[j];
     }
     communicator_->allreduce_sum(direction_);
@@ -178,18 +187,16 @@ std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, 
                        : static_cast<std::size_t>(total);
 }
 
-void describe_run(const Problem& problem, const MethodParts& parts, const TrainOptions& options,
-                  TrainResult& result) {
-  const std::size_t d = problem.dim();
+void describe_run(std::size_t d, const std::string& description, double initial_loss,
+                  const MethodParts& parts, const TrainOptions& options, TrainResult& result) {
   result.dim = d;
-  result.problem_description = problem.describe();
+  result.problem_description = description;
   result.omega = parts.compressor->omega(d);
   result.logged_steps = logged_steps(options.steps, options.log_every);
   result.uplink_bits_per_step = parts.compressor->wire_bits(d);
   result.downlink_bits_per_step = parts.aggregator->downlink_bits(
       d, static_cast<std::size_t>(options.workers), *parts.compressor);
-  const std::vector<float> x0(d, static_cast<float>(options.problem.x0));
-  result.initial_loss = problem.loss(x0) - problem.optimal_loss();
+  result.initial_loss = initial_loss;
 }
 
 int resolved_threads(const TrainOptions& options) {
@@ -261,7 +268,9 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
   const std::unique_ptr<Schedule> schedule =
       make_schedule(options.schedule, total_steps, static_cast<std::uint64_t>(options.warmup));
 
-  describe_run(*problem, parts, options, result);
+  const std::vector<float> x0(d, static_cast<float>(options.problem.x0));
+  describe_run(d, problem->describe(), problem->loss(x0) - problem->optimal_loss(), parts, options,
+               result);
   CheckpointOptions checkpoints;
   checkpoints.dir = options.checkpoint_dir;
   checkpoints.every = options.checkpoint_every;
@@ -278,8 +287,9 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
   run_ensemble(
       options, threads,
       [&](std::uint32_t run) {
-        return std::make_unique<StepLoop>(*problem, noise, parts, *schedule, options, run,
-                                          distributed ? communicator : nullptr);
+        return std::make_unique<StepLoop>(
+            std::make_unique<SyntheticOracle>(*problem, noise, options.problem.x0), parts,
+            *schedule, options, run, distributed ? communicator : nullptr);
       },
       result, progress, &checkpoints);
   if (distributed) {

@@ -128,7 +128,9 @@ SdeResult simulate_sde(const TrainOptions& input, const SdeOptions& sde,
   out.covariance = model->covariance_description();
   out.integrator = probe->name();
   out.weak_order = probe->weak_order();
-  describe_run(*problem, parts, options, result);
+  const std::vector<float> x0(d, static_cast<float>(options.problem.x0));
+  describe_run(d, problem->describe(), problem->loss(x0) - problem->optimal_loss(), parts, options,
+               result);
   const int threads = resolved_threads(options);
   result.threads = threads;
   run_ensemble(

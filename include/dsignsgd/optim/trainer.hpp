@@ -21,6 +21,7 @@
 #include "dsignsgd/noise/noise_model.hpp"
 #include "dsignsgd/optim/ensemble.hpp"
 #include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/optim/oracle.hpp"
 #include "dsignsgd/optim/schedule.hpp"
 #include "dsignsgd/optim/train_options.hpp"
 
@@ -80,7 +81,7 @@ TrainResult train(const TrainOptions& options, const ProgressCallback& progress 
 /// The state and step of one run: replicated iterate x, N agents' filters and messages.
 class StepLoop final : public RunStepper {
  public:
-  StepLoop(const Problem& problem, const NoiseModel& noise, const MethodParts& parts,
+  StepLoop(std::unique_ptr<GradientOracle> oracle, const MethodParts& parts,
            const Schedule& schedule, const TrainOptions& options, std::uint32_t run,
            Communicator* communicator = nullptr);
 
@@ -107,14 +108,12 @@ class StepLoop final : public RunStepper {
   /// The agents this process encodes: all, or [rank·A, (rank+1)·A) under MPI.
   std::pair<std::uint32_t, std::uint32_t> own_agents() const;
 
-  const Problem& problem_;
-  const NoiseModel& noise_;
+  std::unique_ptr<GradientOracle> oracle_;
   const MethodParts& parts_;
   const Schedule& schedule_;
   const TrainOptions& options_;
   std::uint32_t run_;
   std::vector<float> x_;
-  std::vector<float> grad_;
   std::vector<float> agent_grad_;
   std::vector<float> decoded_;
   std::vector<float> direction_;
@@ -132,8 +131,8 @@ std::size_t estimate_memory_bytes(const TrainOptions& options, std::size_t dim, 
 void check_memory(const TrainOptions& options, std::size_t dim);
 /// Fills what a result says about its configuration: dimension, problem, ω, logged steps, bits
 /// per step, initial loss (shared by train and simulate_sde).
-void describe_run(const Problem& problem, const MethodParts& parts, const TrainOptions& options,
-                  TrainResult& result);
+void describe_run(std::size_t dim, const std::string& description, double initial_loss,
+                  const MethodParts& parts, const TrainOptions& options, TrainResult& result);
 /// Worker threads train() uses: --threads (0: all cores), at most one per run.
 int resolved_threads(const TrainOptions& options);
 
