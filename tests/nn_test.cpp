@@ -1,4 +1,7 @@
 // The Eigen models: gradients against finite differences, and training that lowers the loss.
+#include <algorithm>
+
+#include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/nn/model.hpp"
 #include "dsignsgd/random/stream.hpp"
 #include "test_support.hpp"
@@ -73,6 +76,86 @@ TEST(Models, GradientDescentLowersTheLossAndLearnsTheBlobs) {
     EXPECT_LT(loss, 0.5 * initial) << model->describe();
     // Bayes accuracy of these blobs is about 0.85; a fitted model gets close.
     EXPECT_GT(model->accuracy(params, data), 0.75) << model->describe();
+  }
+}
+
+}  // namespace
+}  // namespace dsignsgd
+
+#include <filesystem>
+
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/nn/data_problem.hpp"
+#include "dsignsgd/optim/trainer.hpp"
+
+namespace dsignsgd {
+namespace {
+
+/// Real data installed by scripts/install_data.sh (make test runs it first).
+TrainOptions data_run(const std::string& problem, const std::string& method) {
+  TrainOptions o;
+  o.problem.problem = problem;
+  o.data_dir = DSIGNSGD_DATA_DIR;
+  o.method = method;
+  o.noise = "none";
+  o.workers = 4;
+  o.batch = 16;
+  o.runs = 2;
+  o.seed = testing::test_seed(103);
+  return o;
+}
+
+TEST(DataProblems, TrainingLowersTheLossAndClassifiesTheTestSet) {
+  struct Case {
+    std::string problem, method;
+    double lr;
+    std::int64_t steps;
+    double min_accuracy;  ///< well below what these runs reach, far above chance
+  };
+  for (const Case& c : {Case{"breast-cancer-logreg", "dsignsgd", 0.001, 2000, 0.90},
+                        Case{"breast-cancer-logreg", "dsgd", 0.1, 2000, 0.90},
+                        Case{"digits-mlp", "dsignsgd", 0.002, 1500, 0.85},
+                        Case{"digits-logreg", "dcsgd", 0.05, 1500, 0.85}}) {
+    TrainOptions o = data_run(c.problem, c.method);
+    o.lr = c.lr;
+    o.steps = c.steps;
+    const TrainResult result = train(o);
+    const double final_loss = summarize_loss(result).final_loss.mean;
+    // The training loss (on the fixed evaluation rows) falls to a third of its start or less.
+    EXPECT_LT(final_loss, result.initial_loss / 3) << c.problem << " " << c.method;
+    const nlohmann::json metrics = summary_json(result)["final_metrics"];
+    EXPECT_GT(metrics["test_accuracy"]["mean"].get<double>(), c.min_accuracy)
+        << c.problem << " " << c.method;
+  }
+}
+
+TEST(DataProblems, AMissingDataSetSaysWhereItComesFrom) {
+  TrainOptions o = data_run("mnist-mlp", "dsignsgd");
+  o.data_dir = "/nonexistent";
+  try {
+    train(o);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("install_data.sh"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DataProblems, ShardsPartitionTheTrainingSet) {
+  for (const char* split : {"iid", "label-skew"}) {
+    TrainOptions o = data_run("digits-logreg", "dsgd");
+    o.split = split;
+    const auto problem = load_data_problem(o);
+    std::vector<int> seen(problem->train.samples, 0);
+    for (const auto& shard : problem->shards) {
+      for (std::size_t row : shard) ++seen[row];
+    }
+    EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; })) << split;
+    if (std::string(split) == "label-skew") {
+      // Agent 0 sees mostly the smallest labels.
+      int low = 0;
+      for (std::size_t row : problem->shards[0]) low += problem->train.labels[row] < 3;
+      EXPECT_GT(low, static_cast<int>(0.9 * problem->shards[0].size()));
+    }
   }
 }
 

@@ -12,6 +12,7 @@
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
+#include "dsignsgd/nn/data_problem.hpp"
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 
@@ -25,7 +26,9 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
 
   c.add_option("--method", o.method, "distributed method: " + methods)->capture_default_str();
   c.add_option("--compressor", o.compressor, compressors);
-  c.add_option("--problem", o.problem.problem, "quadratic | quartic | cosh")->capture_default_str();
+  std::string problems = "quadratic | quartic | cosh (synthetic) | data sets:";
+  for (const auto& name : data_problem_names()) problems += " " + name;
+  c.add_option("--problem", o.problem.problem, problems)->capture_default_str();
   c.add_option("--dim", o.problem.dim,
                "dimension d (default 10, or the length of --hessian diag:…)");
   c.add_option("--hessian", o.problem.hessian,
@@ -35,7 +38,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--x0", o.problem.x0, "start point, every coordinate")->capture_default_str();
   c.add_option("--x-star", o.problem.x_star, "minimizer, every coordinate")->capture_default_str();
   c.add_option("--noise", o.noise,
-               "none | gaussian:σ | student:ν:σ | cauchy:σ | affine:σ0:σ1 | relative:σ")
+               "none | gaussian:σ | student:ν:σ | cauchy:σ | affine:σ0:σ1 | relative:σ "
+               "(data problems: injected on top of the minibatch gradient; default none)")
       ->capture_default_str();
   c.add_option("--agent-scales", o.agent_scales, "per-agent noise multipliers s1,…,sN");
   c.add_option("--workers", o.workers, "number of agents N")->capture_default_str();
@@ -74,6 +78,13 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
       ->capture_default_str();
   c.add_option("--reduction", o.reduction,
                "mpi, dsgd: fixed (allgather, bit-identical to in-process) | allreduce (faster)")
+      ->capture_default_str();
+  c.add_option("--data-dir", o.data_dir, "data problems: directory of scripts/install_data.sh")
+      ->capture_default_str();
+  c.add_option("--hidden", o.hidden, "data problems: MLP hidden widths w1,w2,…")
+      ->capture_default_str();
+  c.add_option("--split", o.split, "data problems: iid | label-skew shards")->capture_default_str();
+  c.add_option("--eval-batch", o.eval_batch, "data problems: training rows of the per-step loss")
       ->capture_default_str();
   c.add_option("--checkpoint-every", o.checkpoint_every,
                "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
@@ -204,6 +215,12 @@ Runner add_train_command(CLI::App& app) {
   auto state = std::make_shared<TrainCommand>();
   CLI::App* c = app.add_subcommand("train", "run a distributed method with N in-process agents");
   add_train_options(*c, state->options);
+  // Data problems have natural minibatch noise: --noise defaults to none for them.
+  c->final_callback([state, c]() {
+    if (is_data_problem(state->options.problem.problem) && c->get_option("--noise")->count() == 0) {
+      state->options.noise = "none";
+    }
+  });
   c->add_option("--out", state->out, "write metrics.csv and summary.json into this directory");
   c->add_option("--config", state->config,
                 "TOML file with the same keys as the flags (flags on the command line win)");

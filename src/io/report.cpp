@@ -58,6 +58,22 @@ nlohmann::json communication_json(const TrainResult::Communication& c) {
           {"collective", c.collective}};
 }
 
+/// Mean and standard error across runs of each extra metric at the last logged step.
+nlohmann::json final_metrics_json(const TrainResult& result) {
+  nlohmann::json out = nlohmann::json::object();
+  const std::size_t extras = result.extra_metric_names.size();
+  if (extras == 0 || result.logged_steps.empty()) return out;
+  const std::size_t row = result.logged_steps.size() - 1;
+  for (std::size_t m = 0; m < extras; ++m) {
+    std::vector<double> values;
+    for (const RunTrace& run : result.runs) values.push_back(run.extra[row * extras + m]);
+    const SampleStatistics s = sample_statistics(values);
+    out[result.extra_metric_names[m]] = {{"mean", number_or_null(s.mean)},
+                                         {"stderr", number_or_null(s.stderr_)}};
+  }
+  return out;
+}
+
 }  // namespace
 
 SampleStatistics sample_statistics(std::vector<double> values) {
@@ -102,7 +118,11 @@ LossSummary summarize_loss(const TrainResult& result) {
 std::string metrics_csv(const TrainResult& result) {
   std::ostringstream out;
   out << "step,loss_mean,loss_std,loss_median,loss_p10,loss_p90,live_runs,grad_norm_mean,"
-         "uplink_bits_per_agent,downlink_bits_per_agent\n";
+         "uplink_bits_per_agent,downlink_bits_per_agent";
+  for (const std::string& name : result.extra_metric_names) out << ',' << name << "_mean";
+  out << '\n';
+  const std::size_t extras = result.extra_metric_names.size();
+  std::vector<double> extra(result.runs.size());
   std::vector<double> losses(result.runs.size());
   std::vector<double> norms(result.runs.size());
   for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
@@ -116,8 +136,14 @@ std::string metrics_csv(const TrainResult& result) {
     out << step << ',' << csv_number(loss.mean) << ',' << csv_number(loss.std) << ','
         << csv_number(loss.median) << ',' << csv_number(loss.p10) << ',' << csv_number(loss.p90)
         << ',' << loss.count << ',' << csv_number(norm.mean) << ','
-        << step * result.uplink_bits_per_step << ',' << step * result.downlink_bits_per_step
-        << '\n';
+        << step * result.uplink_bits_per_step << ',' << step * result.downlink_bits_per_step;
+    for (std::size_t m = 0; m < extras; ++m) {
+      for (std::size_t r = 0; r < result.runs.size(); ++r) {
+        extra[r] = result.runs[r].extra[row * extras + m];
+      }
+      out << ',' << csv_number(sample_statistics(extra).mean);
+    }
+    out << '\n';
   }
   return out.str();
 }
@@ -158,6 +184,7 @@ nlohmann::json summary_json(const TrainResult& result) {
       {"threads", result.threads},
       {"wall_seconds", result.wall_seconds},
       {"communication", communication_json(result.communication)},
+      {"final_metrics", final_metrics_json(result)},
   };
 }
 

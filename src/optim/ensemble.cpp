@@ -55,6 +55,7 @@ void save_checkpoint(const CheckpointOptions& c, std::uint32_t run, std::int64_t
   out.u64(complete ? 1 : 0);
   out.doubles(trace.loss);
   out.doubles(trace.grad_norm);
+  out.doubles(trace.extra);
   out.u64(row);
   out.f64(tail_sum);
   out.u64(trace.diverged ? 1 : 0);
@@ -101,6 +102,7 @@ Resumed load_checkpoint(const CheckpointOptions& c, std::uint32_t run, RunTrace&
     resumed.complete = in.u64() == 1;
     trace.loss = in.doubles();
     trace.grad_norm = in.doubles();
+    trace.extra = in.doubles();
     resumed.row = in.u64();
     resumed.tail_sum = in.f64();
     trace.diverged = in.u64() == 1;
@@ -156,6 +158,8 @@ void run_ensemble(const TrainOptions& options, int threads, const RunFactory& fa
     const std::size_t rows = result.logged_steps.size();
     trace.loss.assign(rows, std::numeric_limits<double>::quiet_NaN());
     trace.grad_norm.assign(rows, std::numeric_limits<double>::quiet_NaN());
+    const std::size_t extras = result.extra_metric_names.size();
+    trace.extra.assign(rows * extras, std::numeric_limits<double>::quiet_NaN());
     const std::unique_ptr<RunStepper> stepper = factory(run);
     RunStepper& loop = *stepper;
     double tail_sum = 0.0;
@@ -198,6 +202,11 @@ void run_ensemble(const TrainOptions& options, int threads, const RunFactory& fa
       if (row < rows && result.logged_steps[row] == k) {
         trace.loss[row] = loss;
         trace.grad_norm[row] = loop.grad_norm();
+        if (extras > 0) {
+          const std::vector<double> values = loop.extra_metrics();
+          std::copy(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(extras),
+                    trace.extra.begin() + static_cast<std::ptrdiff_t>(row * extras));
+        }
         ++row;
       }
       if (k >= tail_begin) tail_sum += loss;

@@ -8,6 +8,7 @@
 #include "dsignsgd/noise/noise_model.hpp"
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/schedule.hpp"
+#include "dsignsgd/nn/data_problem.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 
 namespace dsignsgd {
@@ -25,9 +26,26 @@ void TrainOptions::validate() const {
   }
   if (runs < 1) throw ConfigError("runs", std::to_string(runs), "must be >= 1");
   if (threads < 0) throw ConfigError("threads", std::to_string(threads), "must be >= 0");
-  problem.validate();
-  const std::size_t dim = problem.resolved_dim();
-  check_memory(*this, dim);
+  const bool data = is_data_problem(problem.problem);
+  if (data) {
+    if (split != "iid" && split != "label-skew") {
+      throw ConfigError("split", split, "must be iid or label-skew");
+    }
+    if (eval_batch < 1) throw ConfigError("eval-batch", std::to_string(eval_batch), "must be >= 1");
+    if (backend == "mpi") {
+      throw ConfigError("backend", backend, "data problems run in one process for now");
+    }
+  } else {
+    if (problem.problem != "quadratic" && problem.problem != "quartic" &&
+        problem.problem != "cosh") {
+      std::string names = "quadratic, quartic, cosh";
+      for (const std::string& name : data_problem_names()) names += ", " + name;
+      throw ConfigError("problem", problem.problem, "must be one of " + names);
+    }
+    problem.validate();
+  }
+  const std::size_t dim = data ? 1 : problem.resolved_dim();
+  if (!data) check_memory(*this, dim);
   make_method(*this, dim);  // method/compressor compatibility
   const NoiseSpec noise_spec = NoiseSpec::parse(noise);
   (void)noise_spec;
@@ -127,7 +145,11 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"divergence-factor", o.divergence_factor},
           {"backend", o.backend},
           {"agents-per-rank", o.agents_per_rank},
-          {"reduction", o.reduction}};
+          {"reduction", o.reduction},
+          {"data-dir", o.data_dir},
+          {"hidden", o.hidden},
+          {"split", o.split},
+          {"eval-batch", o.eval_batch}};
 }
 
 std::string options_fingerprint(const TrainOptions& options) {

@@ -12,6 +12,7 @@
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/checkpoint.hpp"
+#include "dsignsgd/nn/data_problem.hpp"
 #include "dsignsgd/core/spec.hpp"
 
 namespace dsignsgd {
@@ -250,14 +251,20 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
   result.options = input;
   TrainOptions& options = result.options;
   options.problem.seed = options.seed;
-  const std::size_t d = options.problem.resolved_dim();
+  // Data problems: the dimension is the model's parameter count, known once the data is loaded.
+  const bool data = is_data_problem(options.problem.problem);
+  const std::unique_ptr<DataProblem> data_problem = data ? load_data_problem(options) : nullptr;
+  const std::size_t d =
+      data ? data_problem->model->parameters() : options.problem.resolved_dim();
   options.problem.dim = d;
+  if (data && options.log_every == 0) options.log_every = std::max<std::int64_t>(1, options.steps / 20);
+  if (data) check_memory(options, d);
   const bool distributed = options.backend == "mpi";
   if (distributed) check_distribution(options, communicator);
   const int threads = distributed ? 1 : resolved_threads(options);
   result.threads = threads;
 
-  const std::unique_ptr<Problem> problem = make_problem(options.problem);
+  const std::unique_ptr<Problem> problem = data ? nullptr : make_problem(options.problem);
   MethodParts parts = make_method(options, d);
   options.compressor = parts.compressor->name();
   std::vector<double> scales;
@@ -268,9 +275,19 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
   const std::unique_ptr<Schedule> schedule =
       make_schedule(options.schedule, total_steps, static_cast<std::uint64_t>(options.warmup));
 
-  const std::vector<float> x0(d, static_cast<float>(options.problem.x0));
-  describe_run(d, problem->describe(), problem->loss(x0) - problem->optimal_loss(), parts, options,
-               result);
+  const auto make_oracle = [&](std::uint32_t run) -> std::unique_ptr<GradientOracle> {
+    if (data) return make_data_oracle(*data_problem, noise, options, run);
+    return std::make_unique<SyntheticOracle>(*problem, noise, options.problem.x0);
+  };
+  {
+    const std::unique_ptr<GradientOracle> first = make_oracle(0);
+    std::vector<float> x0(d);
+    first->initial_point(x0);
+    double unused = 0.0;
+    describe_run(d, data ? data_problem->description : problem->describe(),
+                 first->evaluate(x0, unused), parts, options, result);
+  }
+  if (data) result.extra_metric_names = {"test_loss", "test_accuracy"};
   CheckpointOptions checkpoints;
   checkpoints.dir = options.checkpoint_dir;
   checkpoints.every = options.checkpoint_every;
@@ -287,9 +304,8 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
   run_ensemble(
       options, threads,
       [&](std::uint32_t run) {
-        return std::make_unique<StepLoop>(
-            std::make_unique<SyntheticOracle>(*problem, noise, options.problem.x0), parts,
-            *schedule, options, run, distributed ? communicator : nullptr);
+        return std::make_unique<StepLoop>(make_oracle(run), parts, *schedule, options, run,
+                                          distributed ? communicator : nullptr);
       },
       result, progress, &checkpoints);
   if (distributed) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "dsignsgd/optim/train_options.hpp"
 
@@ -27,6 +28,8 @@ class RunStepper {
   virtual double grad_norm() const = 0;
   /// Advances from step k to k + 1.
   virtual void step(std::uint32_t k) = 0;
+  /// Extra metrics at a logged step (TrainResult::extra_metric_names); none by default.
+  virtual std::vector<double> extra_metrics() { return {}; }
   /// The state a checkpoint must hold to continue bit for bit (iterate, memories).
   virtual void save(class CheckpointWriter& out) const = 0;
   virtual void load(class CheckpointReader& in) = 0;

@@ -42,6 +42,10 @@ struct TrainOptions {
   double comm_timeout = 30.0;     ///< mpi: seconds a collective may take before the job ends
   std::string reduction = "fixed";  ///< mpi, dsgd: fixed (allgather, agent order, bit-identical)
                                     ///< | allreduce (MPI_Allreduce of fp32 sums, faster, not)
+  std::string data_dir = "data";     ///< data problems: where scripts/install_data.sh put them
+  std::string hidden = "128";         ///< data problems: MLP hidden widths "w1,w2,…"
+  std::string split = "iid";          ///< data problems: iid | label-skew shards
+  int eval_batch = 512;               ///< data problems: training rows of the per-step loss
   std::int64_t checkpoint_every = 0;  ///< write a checkpoint every K steps (0: only on SIGINT/SIGTERM)
   std::string checkpoint_dir;         ///< where checkpoints go (default: OUT/checkpoint)
   std::string resume;                 ///< continue from the checkpoints in this directory

@@ -31,6 +31,8 @@ namespace dsignsgd {
 struct RunTrace {
   std::vector<double> loss;       ///< f(x_k) − f* at the logged steps (NaN after divergence)
   std::vector<double> grad_norm;  ///< ||∇f(x_k)|| at the logged steps
+  /// Extra metrics at the logged steps, row-major: rows × TrainResult::extra_metric_names.
+  std::vector<double> extra;
   bool diverged = false;
   std::int64_t diverged_at = -1;  ///< first step whose loss was non-finite or above the bound
   double final_loss = 0.0;        ///< f(x_K) − f*
@@ -49,6 +51,8 @@ struct TrainResult {
   int threads = 1;
   double wall_seconds = 0.0;
   double initial_loss = 0.0;
+  /// Names of the extra metrics the runs recorded (data sets: test_loss, test_accuracy).
+  std::vector<std::string> extra_metric_names;
 
   /// Set when the agents lived in several processes (backend mpi).
   struct Communication {
@@ -88,6 +92,7 @@ class StepLoop final : public RunStepper {
   /// f(x) and ∇f(x) at the current iterate (computed once per step).
   double evaluate() override;
   double grad_norm() const override { return grad_norm_; }
+  std::vector<double> extra_metrics() override { return oracle_->metrics(x_); }
   /// Agent i's message for step k (needs evaluate() first).
   void encode_agent(std::uint32_t agent, std::uint32_t step, WireMessage& message);
   /// Aggregates the N messages and updates x.

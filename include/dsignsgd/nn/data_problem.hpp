@@ -1,0 +1,48 @@
+#pragma once
+/// @file
+/// Real models on real data as training problems (`--problem NAME`):
+///   breast-cancer-logreg  logistic regression, scikit-learn's breast cancer table (30 features)
+///   digits-logreg, digits-mlp   scikit-learn's 8×8 digits (64 features, 10 classes)
+///   mnist-logreg, mnist-mlp     MNIST 60k/10k
+///   fashion-mlp                 Fashion-MNIST 60k/10k
+/// The tables have no given split: a fixed 80/20 split (independent of --seed) is used, and
+/// their features are standardized with training statistics. The training set is sharded over
+/// the agents (`--split iid` round-robin after a fixed shuffle, or `label-skew`: sorted by label,
+/// contiguous blocks). Agent i's gradient is the model's mean gradient on a minibatch of --batch
+/// rows drawn with replacement from its shard by its own stream (natural minibatch noise),
+/// optionally plus injected noise from --noise (the papers' protocol).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dsignsgd/data/dataset.hpp"
+#include "dsignsgd/nn/model.hpp"
+#include "dsignsgd/optim/oracle.hpp"
+#include "dsignsgd/optim/train_options.hpp"
+
+namespace dsignsgd {
+
+bool is_data_problem(const std::string& name);
+std::vector<std::string> data_problem_names();
+
+/// The shared, read-only part of a data problem.
+struct DataProblem {
+  std::string description;
+  Dataset train;
+  Dataset test;
+  std::unique_ptr<Model> model;
+  std::vector<std::vector<std::size_t>> shards;  ///< training rows of each agent
+  std::vector<std::size_t> eval_rows;            ///< fixed training rows for the per-step loss
+};
+
+/// Loads data (from options.data_dir) and builds the model; throws ConfigError naming the
+/// missing file and the package or command that provides it.
+std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options);
+
+/// One run's oracle on a data problem; metrics(): test_loss, test_accuracy.
+std::unique_ptr<GradientOracle> make_data_oracle(const DataProblem& problem,
+                                                 const NoiseModel& noise,
+                                                 const TrainOptions& options, std::uint32_t run);
+
+}  // namespace dsignsgd

@@ -1,0 +1,197 @@
+#include "dsignsgd/nn/data_problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/random/stream.hpp"
+
+namespace dsignsgd {
+namespace {
+
+struct Entry {
+  const char* name;
+  const char* dataset;
+  bool mlp;
+};
+
+constexpr Entry kProblems[] = {
+    {"breast-cancer-logreg", "breast-cancer", false},
+    {"digits-logreg", "digits", false},
+    {"digits-mlp", "digits", true},
+    {"mnist-logreg", "mnist", false},
+    {"mnist-mlp", "mnist", true},
+    {"fashion-mlp", "fashion", true},
+};
+
+constexpr const char* kInstall = "run scripts/install_data.sh (make run and make test do)";
+
+/// A fixed permutation (independent of --seed) of 0..n−1.
+std::vector<std::size_t> fixed_permutation(std::size_t n, std::uint64_t salt) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  RandomStream rng(StreamAddress{0x5eed0000 + salt, 0, 0, 0, StreamPurpose::kSetup});
+  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.uniform_below(i)]);
+  return order;
+}
+
+Dataset subset(const Dataset& data, const std::vector<std::size_t>& rows) {
+  Dataset out;
+  out.name = data.name;
+  out.features = data.features;
+  out.classes = data.classes;
+  out.samples = rows.size();
+  for (std::size_t r : rows) {
+    out.x.insert(out.x.end(), data.row(r), data.row(r) + data.features);
+    out.labels.push_back(data.labels[r]);
+  }
+  return out;
+}
+
+/// 80/20 split of a table with standardized features.
+void split_table(const Dataset& all, Dataset& train, Dataset& test) {
+  const std::vector<std::size_t> order = fixed_permutation(all.samples, all.samples);
+  const std::size_t cut = all.samples * 4 / 5;
+  train = subset(all, std::vector<std::size_t>(order.begin(), order.begin() + cut));
+  test = subset(all, std::vector<std::size_t>(order.begin() + cut, order.end()));
+  standardize(train, test);
+}
+
+class DataOracle final : public GradientOracle {
+ public:
+  DataOracle(const DataProblem& problem, const NoiseModel& noise, const TrainOptions& options,
+             std::uint32_t run)
+      : problem_(problem), noise_(noise), options_(options), run_(run),
+        grad_(problem.model->parameters()), rows_(static_cast<std::size_t>(options.batch)) {}
+
+  std::size_t dim() const override { return problem_.model->parameters(); }
+
+  void initial_point(std::span<float> x) const override {
+    problem_.model->initialize(x, options_.seed * 1000003 + run_);
+  }
+
+  double evaluate(std::span<const float> x, double& grad_norm) override {
+    const double loss = problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, grad_);
+    double sum = 0.0;
+    for (float g : grad_) sum += static_cast<double>(g) * g;
+    grad_norm_ = std::sqrt(sum);
+    grad_norm = grad_norm_;
+    return loss;
+  }
+
+  void agent_gradient(std::span<const float> x, std::uint32_t agent, const StreamAddress& address,
+                      std::span<float> out) override {
+    const std::vector<std::size_t>& shard = problem_.shards[agent];
+    RandomStream rng(address);
+    for (std::size_t& row : rows_) row = shard[rng.uniform_below(shard.size())];
+    problem_.model->loss_and_gradient(x, problem_.train, rows_, out);
+    if (noise_.spec().kind != NoiseKind::kNone) {
+      // Injected noise on top of the minibatch gradient (the papers' protocol).
+      noisy_.assign(out.begin(), out.end());
+      noise_.sample(noisy_, grad_norm_, agent, rng, out);
+    }
+  }
+
+  std::vector<double> metrics(std::span<const float> x) override {
+    const double test_loss = problem_.model->loss_and_gradient(x, problem_.test, {}, {});
+    return {test_loss, problem_.model->accuracy(x, problem_.test)};
+  }
+
+ private:
+  const DataProblem& problem_;
+  const NoiseModel& noise_;
+  const TrainOptions& options_;
+  std::uint32_t run_;
+  std::vector<float> grad_;
+  std::vector<float> noisy_;
+  std::vector<std::size_t> rows_;
+  double grad_norm_ = 0.0;
+};
+
+}  // namespace
+
+bool is_data_problem(const std::string& name) {
+  return std::any_of(std::begin(kProblems), std::end(kProblems),
+                     [&](const Entry& e) { return name == e.name; });
+}
+
+std::vector<std::string> data_problem_names() {
+  std::vector<std::string> names;
+  for (const Entry& e : kProblems) names.emplace_back(e.name);
+  return names;
+}
+
+std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options) {
+  const Entry* entry = nullptr;
+  for (const Entry& e : kProblems) {
+    if (options.problem.problem == e.name) entry = &e;
+  }
+  if (entry == nullptr) throw ConfigError("problem", options.problem.problem, "is not a data problem");
+  const std::filesystem::path dir = options.data_dir;
+  auto problem = std::make_unique<DataProblem>();
+  const std::string dataset = entry->dataset;
+  if (dataset == "breast-cancer" || dataset == "digits") {
+    const std::filesystem::path file =
+        dir / "sklearn" / (dataset == "digits" ? "digits.csv.gz" : "breast_cancer.csv");
+    const Dataset all = load_csv(file, dataset == "digits" ? 0 : 1, kInstall);
+    split_table(all, problem->train, problem->test);
+  } else {
+    const std::filesystem::path sub = dir / (dataset == "mnist" ? "mnist" : "fashion-mnist");
+    const std::string gz = dataset == "mnist" ? "" : ".gz";
+    problem->train = load_idx(sub / ("train-images-idx3-ubyte" + gz),
+                              sub / ("train-labels-idx1-ubyte" + gz), kInstall);
+    problem->test = load_idx(sub / ("t10k-images-idx3-ubyte" + gz),
+                             sub / ("t10k-labels-idx1-ubyte" + gz), kInstall);
+  }
+  const std::size_t features = problem->train.features;
+  const std::size_t classes = std::max(problem->train.classes, problem->test.classes);
+  if (entry->mlp) {
+    std::vector<double> widths = parse_double_list(options.hidden, "hidden");
+    std::vector<std::size_t> hidden;
+    for (double w : widths) {
+      if (!(w >= 1 && w <= 65536 && w == std::floor(w))) {
+        throw ConfigError("hidden", options.hidden, "must be positive integer layer widths");
+      }
+      hidden.push_back(static_cast<std::size_t>(w));
+    }
+    problem->model = make_mlp(features, hidden, classes);
+  } else {
+    problem->model = make_softmax_regression(features, classes);
+  }
+  // Shards: a fixed shuffle, then round-robin (iid) or sorted by label in blocks (label-skew).
+  const std::size_t n = problem->train.samples;
+  const auto agents = static_cast<std::size_t>(options.workers);
+  if (n < agents) {
+    throw ConfigError("workers", std::to_string(agents),
+                      "exceeds the " + std::to_string(n) + " training rows");
+  }
+  std::vector<std::size_t> order = fixed_permutation(n, n + 1);
+  if (options.split == "label-skew") {
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return problem->train.labels[a] < problem->train.labels[b];
+    });
+  }
+  problem->shards.resize(agents);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t agent = options.split == "label-skew" ? i * agents / n : i % agents;
+    problem->shards[agent].push_back(order[i]);
+  }
+  const std::size_t eval = std::min<std::size_t>(static_cast<std::size_t>(options.eval_batch), n);
+  problem->eval_rows.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(eval));
+  std::sort(problem->eval_rows.begin(), problem->eval_rows.end());
+  problem->description = problem->model->describe() + " on " + dataset + " (" +
+                         std::to_string(n) + " train / " +
+                         std::to_string(problem->test.samples) + " test, " + options.split +
+                         " shards)";
+  return problem;
+}
+
+std::unique_ptr<GradientOracle> make_data_oracle(const DataProblem& problem,
+                                                 const NoiseModel& noise,
+                                                 const TrainOptions& options, std::uint32_t run) {
+  return std::make_unique<DataOracle>(problem, noise, options, run);
+}
+
+}  // namespace dsignsgd
