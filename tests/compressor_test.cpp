@@ -169,21 +169,40 @@ TEST(NaturalCompressor, KeepsPowersOfTwoExactly) {
   }
 }
 
-TEST(SignCompressor, PacksPlusOneForNonNegativeValues) {
+TEST(SignCompressor, PacksSignsAndSendsZerosAsFairCoins) {
   const std::uint64_t seed = test_seed(25);
   // Lengths around the 64-wide vector loop exercise both the vector body and the scalar tail.
   for (std::size_t d : {1u, 63u, 64u, 65u, 130u, 1000u}) {
     std::vector<float> v = gaussian_vector(d, seed + d);
-    v[0] = -0.0f;  // sign(±0) = +1 on the wire (v >= 0)
     const auto c = make_compressor("sign");
     WireMessage message;
-    c->encode(v, StreamAddress{}, message);
     std::vector<float> out(d);
-    c->decode(message, StreamAddress{}, out);
-    for (std::size_t j = 0; j < d; ++j) {
-      ASSERT_EQ(out[j], v[j] >= 0.0f ? 1.0f : -1.0f) << "d=" << d << " j=" << j;
+    const StreamAddress address{seed, 0, 0, static_cast<std::uint32_t>(d),
+                                StreamPurpose::kGradientNoise};
+    c->encode(v, address, message);
+    c->decode(message, address, out);
+    for (std::size_t j = 1; j < d; ++j) {  // v[0] is 0
+      ASSERT_EQ(out[j], v[j] > 0.0f ? 1.0f : -1.0f) << "d=" << d << " j=" << j;
     }
   }
+  // Exact zeros (±0) come out ±1 with probability ½ each (the papers' E sign(0) = 0).
+  constexpr std::size_t kDim = 1000;
+  std::vector<float> zeros(kDim, 0.0f);
+  for (std::size_t j = 0; j < kDim; j += 2) zeros[j] = -0.0f;
+  const auto c = make_compressor("sign");
+  WireMessage message;
+  std::vector<float> out(kDim);
+  double sum = 0.0;
+  constexpr int kTrials = 40;
+  for (int t = 0; t < kTrials; ++t) {
+    const StreamAddress address{seed, 1, 0, static_cast<std::uint32_t>(t),
+                                StreamPurpose::kGradientNoise};
+    c->encode(zeros, address, message);
+    c->decode(message, address, out);
+    for (float x : out) sum += x;
+  }
+  const double n = static_cast<double>(kDim) * kTrials;
+  EXPECT_NEAR(sum / n, 0.0, kZ / std::sqrt(n));
 }
 
 TEST(Compressor, RejectsMalformedMessages) {

@@ -1,5 +1,7 @@
 #include "dsignsgd/compress/bit_pack.hpp"
 
+#include "dsignsgd/random/stream.hpp"
+
 #include <immintrin.h>
 
 namespace dsignsgd {
@@ -7,20 +9,29 @@ namespace {
 
 constexpr std::size_t kPrefetchFloats = 4096;
 
-void pack_signs_scalar(const float* v, std::size_t begin, std::size_t d, std::uint8_t* out) {
-  // begin is a multiple of 8.
-  for (std::size_t j = begin; j < d; j += 8) {
-    std::uint8_t byte = 0;
-    const std::size_t end = j + 8 < d ? j + 8 : d;
+/// Replaces the bits of the zeros in a 64-coordinate word by coins.
+inline std::uint64_t flip_zeros(std::uint64_t word, std::uint64_t zeros, RandomStream& coins) {
+  return zeros == 0 ? word : (word & ~zeros) | (coins.next_u64() & zeros);
+}
+
+void pack_signs_scalar(const float* v, std::size_t begin, std::size_t d, std::uint8_t* out,
+                       RandomStream& coins) {
+  // begin is a multiple of 64.
+  for (std::size_t j = begin; j < d; j += 64) {
+    std::uint64_t word = 0;
+    std::uint64_t zeros = 0;
+    const std::size_t end = j + 64 < d ? j + 64 : d;
     for (std::size_t i = j; i < end; ++i) {
-      byte |= static_cast<std::uint8_t>((v[i] >= 0.0f ? 1u : 0u) << (i - j));
+      word |= static_cast<std::uint64_t>(v[i] >= 0.0f ? 1u : 0u) << (i - j);
+      zeros |= static_cast<std::uint64_t>(v[i] == 0.0f ? 1u : 0u) << (i - j);
     }
-    out[j / 8] = byte;
+    word = flip_zeros(word, zeros, coins);
+    std::memcpy(out + j / 8, &word, (end - j + 7) / 8);
   }
 }
 
 __attribute__((target("avx2"))) void pack_signs_avx2(const float* v, std::size_t d,
-                                                     std::uint8_t* out) {
+                                                     std::uint8_t* out, RandomStream& coins) {
   const __m256 zero = _mm256_setzero_ps();
   std::size_t j = 0;
   for (; j + 64 <= d; j += 64) {
@@ -28,19 +39,24 @@ __attribute__((target("avx2"))) void pack_signs_avx2(const float* v, std::size_t
       _mm_prefetch(reinterpret_cast<const char*>(v + j + kPrefetchFloats + line), _MM_HINT_T0);
     }
     std::uint64_t word = 0;
+    std::uint64_t zeros = 0;
     for (int block = 0; block < 8; ++block) {
       const __m256 x = _mm256_loadu_ps(v + j + 8 * block);
       const auto mask =
           static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ)));
+      const auto zero_mask =
+          static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(x, zero, _CMP_EQ_OQ)));
       word |= static_cast<std::uint64_t>(mask) << (8 * block);
+      zeros |= static_cast<std::uint64_t>(zero_mask) << (8 * block);
     }
+    word = flip_zeros(word, zeros, coins);
     std::memcpy(out + j / 8, &word, 8);
   }
-  pack_signs_scalar(v, j, d, out);
+  pack_signs_scalar(v, j, d, out, coins);
 }
 
 __attribute__((target("avx512f"))) void pack_signs_avx512(const float* v, std::size_t d,
-                                                          std::uint8_t* out) {
+                                                          std::uint8_t* out, RandomStream& coins) {
   const __m512 zero = _mm512_setzero_ps();
   std::size_t j = 0;
   for (; j + 64 <= d; j += 64) {
@@ -49,14 +65,24 @@ __attribute__((target("avx512f"))) void pack_signs_avx512(const float* v, std::s
     for (std::size_t line = 0; line < 64; line += 16) {
       _mm_prefetch(reinterpret_cast<const char*>(v + j + kPrefetchFloats + line), _MM_HINT_T0);
     }
-    const std::uint64_t m0 = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j), zero, _CMP_GE_OQ);
-    const std::uint64_t m1 = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j + 16), zero, _CMP_GE_OQ);
-    const std::uint64_t m2 = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j + 32), zero, _CMP_GE_OQ);
-    const std::uint64_t m3 = _mm512_cmp_ps_mask(_mm512_loadu_ps(v + j + 48), zero, _CMP_GE_OQ);
+    const __m512 x0 = _mm512_loadu_ps(v + j);
+    const __m512 x1 = _mm512_loadu_ps(v + j + 16);
+    const __m512 x2 = _mm512_loadu_ps(v + j + 32);
+    const __m512 x3 = _mm512_loadu_ps(v + j + 48);
+    const std::uint64_t m0 = _mm512_cmp_ps_mask(x0, zero, _CMP_GE_OQ);
+    const std::uint64_t m1 = _mm512_cmp_ps_mask(x1, zero, _CMP_GE_OQ);
+    const std::uint64_t m2 = _mm512_cmp_ps_mask(x2, zero, _CMP_GE_OQ);
+    const std::uint64_t m3 = _mm512_cmp_ps_mask(x3, zero, _CMP_GE_OQ);
+    const std::uint64_t z0 = _mm512_cmp_ps_mask(x0, zero, _CMP_EQ_OQ);
+    const std::uint64_t z1 = _mm512_cmp_ps_mask(x1, zero, _CMP_EQ_OQ);
+    const std::uint64_t z2 = _mm512_cmp_ps_mask(x2, zero, _CMP_EQ_OQ);
+    const std::uint64_t z3 = _mm512_cmp_ps_mask(x3, zero, _CMP_EQ_OQ);
     const std::uint64_t word = m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
-    std::memcpy(out + j / 8, &word, 8);
+    const std::uint64_t zeros = z0 | (z1 << 16) | (z2 << 32) | (z3 << 48);
+    const std::uint64_t packed = flip_zeros(word, zeros, coins);
+    std::memcpy(out + j / 8, &packed, 8);
   }
-  pack_signs_scalar(v, j, d, out);
+  pack_signs_scalar(v, j, d, out, coins);
 }
 
 const bool kHasAvx2 = __builtin_cpu_supports("avx2");
@@ -64,13 +90,13 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
 }  // namespace
 
-void pack_signs(std::span<const float> v, std::uint8_t* out) {
+void pack_signs(std::span<const float> v, std::uint8_t* out, RandomStream& coins) {
   if (kHasAvx512) {
-    pack_signs_avx512(v.data(), v.size(), out);
+    pack_signs_avx512(v.data(), v.size(), out, coins);
   } else if (kHasAvx2) {
-    pack_signs_avx2(v.data(), v.size(), out);
+    pack_signs_avx2(v.data(), v.size(), out, coins);
   } else {
-    pack_signs_scalar(v.data(), 0, v.size(), out);
+    pack_signs_scalar(v.data(), 0, v.size(), out, coins);
   }
 }
 

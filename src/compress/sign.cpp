@@ -28,11 +28,12 @@ std::size_t SignCompressor::wire_bits(std::size_t d) const {
   return detail::header_bits() + 8 * detail::bytes_for_bits(d);
 }
 
-void SignCompressor::encode(std::span<const float> v, const StreamAddress&,
+void SignCompressor::encode(std::span<const float> v, const StreamAddress& address,
                             WireMessage& out) const {
   std::uint8_t* payload =
       detail::begin_message(out, code(), v.size(), detail::bytes_for_bits(v.size()));
-  pack_signs(v, payload);
+  RandomStream coins(address.with_purpose(StreamPurpose::kCompression));
+  pack_signs(v, payload, coins);
 }
 
 void SignCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&, float weight,
@@ -48,12 +49,13 @@ std::size_t ScaledSignCompressor::wire_bits(std::size_t d) const {
   return detail::header_bits() + 32 + 8 * detail::bytes_for_bits(d);
 }
 
-void ScaledSignCompressor::encode(std::span<const float> v, const StreamAddress&,
+void ScaledSignCompressor::encode(std::span<const float> v, const StreamAddress& address,
                                   WireMessage& out) const {
   const std::size_t d = v.size();
   std::uint8_t* payload = detail::begin_message(out, code(), d, 4 + detail::bytes_for_bits(d));
   store_f32(payload, static_cast<float>(l1_norm(v) / static_cast<double>(d)));
-  pack_signs(v, payload + 4);
+  RandomStream coins(address.with_purpose(StreamPurpose::kCompression));
+  pack_signs(v, payload + 4, coins);
 }
 
 void ScaledSignCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&,

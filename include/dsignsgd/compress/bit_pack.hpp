@@ -1,8 +1,11 @@
 #pragma once
 /// @file
 /// Bit-level packing used by the wire formats. Bit j of a packed sign vector lives in byte j/8 at
-/// position j%8 (least significant first); bit set ⇔ v_j >= 0 ⇔ sign +1 (so sign(0) = +1 on the
-/// wire, and NaN packs as −1).
+/// position j%8 (least significant first); bit set ⇔ sign +1. A 1-bit message cannot carry
+/// sign(0) = 0, so an exact zero is sent as a fair coin (±1 with probability ½ each, from the
+/// sender's stream): unbiased like the papers' sign(0) = 0, where a fixed +1 would make every
+/// coordinate whose gradient is exactly 0 (dead ReLUs, always-black pixels) drift by −η each step.
+/// NaN packs as −1.
 
 #include <cstddef>
 #include <cstdint>
@@ -11,8 +14,12 @@
 
 namespace dsignsgd {
 
-/// Packs the signs of v into ceil(d/8) bytes (AVX2 when the CPU has it).
-void pack_signs(std::span<const float> v, std::uint8_t* out);
+class RandomStream;
+
+/// Packs the signs of v into ceil(d/8) bytes (AVX-512 or AVX2 when the CPU has them); exact
+/// zeros (±0) take a coin from `coins`, drawn 64 at a time for each block of 64 coordinates
+/// that holds a zero.
+void pack_signs(std::span<const float> v, std::uint8_t* out, RandomStream& coins);
 /// acc[j] += bit_j ? weight : −weight.
 void unpack_signs_accumulate(const std::uint8_t* bits, float weight, std::span<float> acc);
 /// counts[j] += bit_j (number of +1 votes).
