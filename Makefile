@@ -4,7 +4,7 @@
 BUILD_DIR ?= build
 JOBS      ?= $(shell nproc)
 OUT       ?= results/compare
-DEB_PACKAGES := cmake make g++ pkg-config npm libeigen3-dev libboost-math-dev libcli11-dev \
+DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli11-dev \
                 nlohmann-json3-dev libfmt-dev googletest libgtest-dev libbenchmark-dev \
                 libopenmpi-dev openmpi-bin zlib1g-dev
 
