@@ -86,6 +86,9 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--split", o.split, "data problems: iid | label-skew shards")->capture_default_str();
   c.add_option("--eval-batch", o.eval_batch, "data problems: training rows of the per-step loss")
       ->capture_default_str();
+  c.add_option("--weight-decay", o.weight_decay,
+               "data problems: λ; every agent's gradient gets + λ x (L2 regularization)")
+      ->capture_default_str();
   c.add_option("--checkpoint-every", o.checkpoint_every,
                "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
       ->capture_default_str();

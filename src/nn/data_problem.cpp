@@ -87,6 +87,10 @@ class DataOracle final : public GradientOracle {
     RandomStream rng(address);
     for (std::size_t& row : rows_) row = shard[rng.uniform_below(shard.size())];
     problem_.model->loss_and_gradient(x, problem_.train, rows_, out);
+    if (options_.weight_decay > 0.0) {  // ∇(λ‖x‖²/2), before any noise and compression
+      const auto decay = static_cast<float>(options_.weight_decay);
+      for (std::size_t k = 0; k < out.size(); ++k) out[k] += decay * x[k];
+    }
     if (noise_.spec().kind != NoiseKind::kNone) {
       // Injected noise on top of the minibatch gradient (the papers' protocol).
       noisy_.assign(out.begin(), out.end());

@@ -32,6 +32,9 @@ void TrainOptions::validate() const {
       throw ConfigError("split", split, "must be iid or label-skew");
     }
     if (eval_batch < 1) throw ConfigError("eval-batch", std::to_string(eval_batch), "must be >= 1");
+    if (!(weight_decay >= 0.0)) {
+      throw ConfigError("weight-decay", format_double(weight_decay), "must be >= 0");
+    }
     if (backend == "mpi") {
       throw ConfigError("backend", backend, "data problems run in one process for now");
     }
@@ -149,7 +152,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"data-dir", o.data_dir},
           {"hidden", o.hidden},
           {"split", o.split},
-          {"eval-batch", o.eval_batch}};
+          {"eval-batch", o.eval_batch},
+          {"weight-decay", o.weight_decay}};
 }
 
 std::string options_fingerprint(const TrainOptions& options) {

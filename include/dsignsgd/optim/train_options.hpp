@@ -46,6 +46,7 @@ struct TrainOptions {
   std::string hidden = "128";         ///< data problems: MLP hidden widths "w1,w2,…"
   std::string split = "iid";          ///< data problems: iid | label-skew shards
   int eval_batch = 512;               ///< data problems: training rows of the per-step loss
+  double weight_decay = 0.0;          ///< data problems: λ, each agent's gradient gets + λ x
   std::int64_t checkpoint_every = 0;  ///< write a checkpoint every K steps (0: only on SIGINT/SIGTERM)
   std::string checkpoint_dir;         ///< where checkpoints go (default: OUT/checkpoint)
   std::string resume;                 ///< continue from the checkpoints in this directory
