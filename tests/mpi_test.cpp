@@ -117,6 +117,23 @@ TEST(MpiBackend, InterruptedAndResumedJobEqualsTheUninterruptedOne) {
   }
 }
 
+TEST(MpiBackend, DataProblemsAreBitIdenticalToo) {
+  TrainOptions o = distributed_options("dsignsgd", "sign", 2);
+  o.problem.problem = "digits-mlp";
+  o.problem.dim = 0;
+  o.data_dir = DSIGNSGD_DATA_DIR;
+  o.noise = "none";
+  o.batch = 8;
+  o.lr = 0.002;
+  o.weight_decay = 1e-4;
+  TrainOptions local = o;
+  local.backend = "local";
+  const TrainResult expected = train(local);
+  const TrainResult result = train(o, {}, world);
+  EXPECT_EQ(metrics_csv(result), metrics_csv(expected));
+  EXPECT_EQ(result.extra_metric_names.size(), 2u);
+}
+
 TEST(MpiBackend, WorkersMustMatchRanksTimesAgentsPerRank) {
   TrainOptions o = distributed_options("dsgd", "identity", 1);
   o.workers = world->size() + 1;

@@ -35,9 +35,6 @@ void TrainOptions::validate() const {
     if (!(weight_decay >= 0.0)) {
       throw ConfigError("weight-decay", format_double(weight_decay), "must be >= 0");
     }
-    if (backend == "mpi") {
-      throw ConfigError("backend", backend, "data problems run in one process for now");
-    }
   } else {
     if (problem.problem != "quadratic" && problem.problem != "quartic" &&
         problem.problem != "cosh") {
