@@ -24,6 +24,11 @@ Runner add_scale_command(CLI::App& app);
 /// Registers every TrainOptions field as a flag on `command` (shared by train and compare).
 void add_train_options(CLI::App& command, TrainOptions& options);
 
+/// --out DIR, --config FILE (read by main before parsing) and --json, with what each command
+/// writes named in the help.
+void add_output_options(CLI::App& command, std::string& out, std::string& config, bool& json,
+                        const std::string& files);
+
 /// Throws ConfigError when out exists as a file or cannot be created; creates it otherwise.
 void prepare_out_dir(const std::string& out);
 

@@ -53,10 +53,7 @@ Runner add_sde_command(CLI::App& app) {
       "sde", "simulate the SDE model of a method (same flags and outputs as train)");
   add_train_options(*c, state->options);
   add_sde_options(*c, state->sde);
-  c->add_option("--out", state->out, "write metrics.csv and summary.json into this directory");
-  c->add_option("--config", state->config,
-                "TOML file with the same keys as the flags (flags on the command line win)");
-  c->add_flag("--json", state->json, "print summary.json to stdout");
+  add_output_options(*c, state->out, state->config, state->json, "metrics.csv and summary.json");
   return [state]() {
     state->options.validate();
     state->sde.validate();
@@ -68,12 +65,7 @@ Runner add_sde_command(CLI::App& app) {
                                        });
     bar.finish();
     const nlohmann::json summary = sde_json(sde, state->sde);
-    if (!state->out.empty()) {
-      std::filesystem::create_directories(state->out);
-      write_file_atomic(std::filesystem::path(state->out) / "metrics.csv", metrics_csv(sde.result));
-      write_file_atomic(std::filesystem::path(state->out) / "summary.json",
-                        summary.dump(2) + "\n");
-    }
+    if (!state->out.empty()) write_train_outputs(sde.result, state->out, &summary);
     if (state->json) {
       std::cout << summary.dump(2) << '\n';
       return 0;

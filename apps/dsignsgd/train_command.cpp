@@ -126,6 +126,14 @@ void print_brief_report(const TrainResult& result, std::ostream& out) {
 
 }  // namespace
 
+void add_output_options(CLI::App& command, std::string& out, std::string& config, bool& json,
+                        const std::string& files) {
+  command.add_option("--out", out, "write " + files + " into this directory");
+  command.add_option("--config", config,
+                     "TOML file with the same keys as the flags (flags on the command line win)");
+  command.add_flag("--json", json, "print the JSON report to stdout instead of the brief one");
+}
+
 void prepare_out_dir(const std::string& out) {
   if (out.empty()) return;
   std::error_code error;
@@ -224,10 +232,7 @@ Runner add_train_command(CLI::App& app) {
       state->options.noise = "none";
     }
   });
-  c->add_option("--out", state->out, "write metrics.csv and summary.json into this directory");
-  c->add_option("--config", state->config,
-                "TOML file with the same keys as the flags (flags on the command line win)");
-  c->add_flag("--json", state->json, "print summary.json to stdout instead of the brief report");
+  add_output_options(*c, state->out, state->config, state->json, "metrics.csv and summary.json");
   return [state]() { return run_train(*state); };
 }
 

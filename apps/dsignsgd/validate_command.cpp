@@ -29,9 +29,7 @@ Runner add_validate_command(CLI::App& app) {
   add_sde_options(*c, state->sde);
   c->add_option("--levels", state->validate.levels, "number of step sizes η, η/2, …")
       ->capture_default_str();
-  c->add_option("--out", state->out, "write validate.csv and validate.json into this directory");
-  c->add_option("--config", state->config, "TOML file with the same keys as the flags");
-  c->add_flag("--json", state->json, "print validate.json to stdout");
+  add_output_options(*c, state->out, state->config, state->json, "validate.csv and validate.json");
   return [state]() {
     state->options.validate();
     state->sde.validate();

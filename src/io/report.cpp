@@ -205,10 +205,12 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
   std::filesystem::rename(temporary, path);
 }
 
-void write_train_outputs(const TrainResult& result, const std::filesystem::path& out_dir) {
+void write_train_outputs(const TrainResult& result, const std::filesystem::path& out_dir,
+                         const nlohmann::json* summary) {
   std::filesystem::create_directories(out_dir);
   write_file_atomic(out_dir / "metrics.csv", metrics_csv(result));
-  write_file_atomic(out_dir / "summary.json", summary_json(result).dump(2) + "\n");
+  write_file_atomic(out_dir / "summary.json",
+                    (summary != nullptr ? *summary : summary_json(result)).dump(2) + "\n");
 }
 
 }  // namespace dsignsgd

@@ -40,7 +40,9 @@ nlohmann::json summary_json(const TrainResult& result);
 
 /// Writes content to path through a temporary file in the same directory and a rename.
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
-/// Creates out_dir and writes metrics.csv and summary.json into it.
-void write_train_outputs(const TrainResult& result, const std::filesystem::path& out_dir);
+/// Creates out_dir and writes metrics.csv and summary.json into it (`summary` defaults to
+/// summary_json(result); the SDE command passes its extended one).
+void write_train_outputs(const TrainResult& result, const std::filesystem::path& out_dir,
+                         const nlohmann::json* summary = nullptr);
 
 }  // namespace dsignsgd
