@@ -20,6 +20,7 @@ Runner add_sde_command(CLI::App& app);
 Runner add_predict_command(CLI::App& app);
 Runner add_validate_command(CLI::App& app);
 Runner add_scale_command(CLI::App& app);
+Runner add_reproduce_command(CLI::App& app);
 
 /// Registers every TrainOptions field as a flag on `command` (shared by train and compare).
 void add_train_options(CLI::App& command, TrainOptions& options);

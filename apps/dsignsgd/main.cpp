@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   add(cli::add_predict_command(app), "predict");
   add(cli::add_validate_command(app), "validate");
   add(cli::add_scale_command(app), "scale");
+  add(cli::add_reproduce_command(app), "reproduce");
   add(cli::add_compare_command(app), "compare");
   add(cli::add_compressor_command(app), "compressor");
   add(cli::add_bench_command(app), "bench");

@@ -1,0 +1,49 @@
+#pragma once
+/// @file
+/// `dsignsgd reproduce`: experiments that check the papers' claims and write a report with
+/// figures (gnuplot), tables of measured against predicted numbers with standard errors, a verdict
+/// line and the command that regenerates each. Shipped so far: `noise` (experiment 2 of issue 6).
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace dsignsgd {
+
+/// Least-squares slope of log y against log x, with its standard error from the residuals.
+struct SlopeFit {
+  double slope = 0.0;
+  double stderr_ = 0.0;
+};
+SlopeFit fit_log_log_slope(const std::vector<double>& x, const std::vector<double>& y);
+
+/// A claimed log-log slope holds when the fitted slope is within max(tolerance, 3 s.e.) of it.
+bool slope_claim_holds(const SlopeFit& fit, double claimed, double tolerance);
+
+struct ReproduceOptions {
+  bool quick = false;
+  std::uint64_t seed = 1;
+  std::filesystem::path out;
+  std::string command_line;  ///< echoed into the report
+};
+
+/// One experiment's section of the report.
+struct ExperimentReport {
+  std::string name;
+  std::string claim;
+  std::string markdown;          ///< table, verdict, command
+  std::vector<std::string> figures;  ///< file names (PNG) relative to the output directory
+  bool holds = false;
+};
+
+/// Names of the shipped experiments.
+std::vector<std::string> experiment_names();
+
+/// Runs `name` and writes its data and figures into options.out.
+ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options);
+
+/// Writes report.md and report.html for the experiments run.
+void write_report(const std::vector<ExperimentReport>& reports, const ReproduceOptions& options);
+
+}  // namespace dsignsgd
