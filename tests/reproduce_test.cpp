@@ -37,6 +37,24 @@ TEST(SlopeVerdict, RecoversKnownSlopesAndCanFail) {
   EXPECT_TRUE(slope_claim_holds(n, 2.0, 0.15));
 }
 
+TEST(Reproduce, QuickAgentsExperimentShowsTheLinearSpeedUp) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_agents_test";
+  std::filesystem::remove_all(out);
+  ReproduceOptions options;
+  options.quick = true;
+  options.seed = testing::test_seed(112);
+  options.out = out;
+  options.command_line = "dsignsgd reproduce agents --quick";
+  const ExperimentReport report = run_experiment("agents", options);
+  EXPECT_TRUE(report.holds) << report.markdown;
+  for (const char* file : {"agents.csv", "agents.png", "agents.svg"}) {
+    EXPECT_TRUE(std::filesystem::exists(out / file)) << file;
+  }
+  EXPECT_NE(report.markdown.find("| κ | N | η | steps |"), std::string::npos);
+  std::filesystem::remove_all(out);
+}
+
 TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
   const std::filesystem::path out =
       std::filesystem::temp_directory_path() / "dsignsgd_reproduce_test";
