@@ -55,6 +55,23 @@ TEST(Reproduce, QuickAgentsExperimentShowsTheLinearSpeedUp) {
   std::filesystem::remove_all(out);
 }
 
+TEST(Reproduce, StabilityExperimentFindsGdsStepSizeLimitOnlyInTheCorrectedModel) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_stability_test";
+  std::filesystem::remove_all(out);
+  ReproduceOptions options;
+  options.quick = true;
+  options.out = out;
+  options.command_line = "dsignsgd reproduce stability --quick";
+  const ExperimentReport report = run_experiment("stability", options);
+  EXPECT_TRUE(report.holds) << report.markdown;
+  // Above η = 2/λ only the stability model agrees with GD.
+  EXPECT_NE(report.markdown.find("| 2.1 |"), std::string::npos);
+  EXPECT_NE(report.markdown.find("| stability |"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(out / "stability.png"));
+  std::filesystem::remove_all(out);
+}
+
 TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
   const std::filesystem::path out =
       std::filesystem::temp_directory_path() / "dsignsgd_reproduce_test";
