@@ -23,6 +23,7 @@ build: configure
 
 run: build
 	$(BUILD_DIR)/apps/dsignsgd/dsignsgd compare --out $(OUT)
+	$(BUILD_DIR)/apps/dsignsgd/dsignsgd reproduce all --quick --out results/reproduce
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
