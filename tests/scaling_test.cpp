@@ -107,10 +107,7 @@ TEST(TrajectoryRule, SignSgdLinearSpeedUpGivesTheSameCurveInFewerSteps) {
   const TrainResult b = train(fast);
   ASSERT_EQ(a.logged_steps.size(), b.logged_steps.size());
   for (std::size_t row = 1; row < a.logged_steps.size(); ++row) {
-    std::vector<double> la, lb;
-    for (const RunTrace& r : a.runs) la.push_back(r.loss[row]);
-    for (const RunTrace& r : b.runs) lb.push_back(r.loss[row]);
-    const SampleStatistics sa = sample_statistics(la), sb = sample_statistics(lb);
+    const SampleStatistics sa = loss_statistics(a, row), sb = loss_statistics(b, row);
     // O(η) discretization differences: 3 % on top of the Monte Carlo error.
     EXPECT_NEAR(sa.mean, sb.mean, kZ * std::hypot(sa.stderr_, sb.stderr_) + 0.03 * sa.mean)
         << "t = " << base.lr * a.logged_steps[row];

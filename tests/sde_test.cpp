@@ -143,10 +143,8 @@ TEST_P(SdeMatchesAlgorithm, MeanLossCurvesAgreeWithinMonteCarloError) {
   const SdeResult continuous = simulate_sde(o, sde);
   // Compare the mean curves at the logged steps (6 rows): z-scores of independent estimates.
   for (std::size_t row = 0; row < discrete.logged_steps.size(); ++row) {
-    std::vector<double> a, b;
-    for (const RunTrace& r : discrete.runs) a.push_back(r.loss[row]);
-    for (const RunTrace& r : continuous.result.runs) b.push_back(r.loss[row]);
-    const SampleStatistics sa = sample_statistics(a), sb = sample_statistics(b);
+    const SampleStatistics sa = loss_statistics(discrete, row);
+    const SampleStatistics sb = loss_statistics(continuous.result, row);
     const double se = std::sqrt(sa.stderr_ * sa.stderr_ + sb.stderr_ * sb.stderr_);
     EXPECT_NEAR(sa.mean, sb.mean, kZ * se + 1e-12)
         << c.method << " step " << discrete.logged_steps[row];

@@ -98,6 +98,13 @@ SampleStatistics sample_statistics(std::vector<double> values) {
   return s;
 }
 
+SampleStatistics loss_statistics(const TrainResult& result, std::size_t row) {
+  std::vector<double> values;
+  values.reserve(result.runs.size());
+  for (const RunTrace& run : result.runs) values.push_back(run.loss[row]);
+  return sample_statistics(std::move(values));
+}
+
 LossSummary summarize_loss(const TrainResult& result) {
   LossSummary summary;
   std::vector<double> finals;

@@ -155,7 +155,6 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
   std::ostringstream csv;
   csv << "kappa,workers,lr,time,loss_mean,loss_stderr\n";
   std::vector<std::vector<SampleStatistics>> curves;
-  std::vector<double> times;
   for (std::size_t i = 0; i < kappas.size(); ++i) {
     const int kappa = kappas[i];
     TrainOptions o;
@@ -173,11 +172,8 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
     const TrainResult result = train(o);
     std::vector<SampleStatistics> curve;
     for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
-      std::vector<double> values;
-      for (const RunTrace& run : result.runs) values.push_back(run.loss[row]);
-      curve.push_back(sample_statistics(values));
+      curve.push_back(loss_statistics(result, row));
       const double t = o.lr * static_cast<double>(result.logged_steps[row]);
-      if (i == 0) times.push_back(t);
       csv << kappa << ',' << o.workers << ',' << o.lr << ',' << t << ',' << curve.back().mean
           << ',' << curve.back().stderr_ << '\n';
     }

@@ -10,13 +10,6 @@
 namespace dsignsgd {
 namespace {
 
-SampleStatistics row_statistics(const TrainResult& result, std::size_t row) {
-  std::vector<double> values;
-  values.reserve(result.runs.size());
-  for (const RunTrace& run : result.runs) values.push_back(run.loss[row]);
-  return sample_statistics(values);
-}
-
 double time_of_step(const TrainResult& result, std::int64_t step) {
   return result.options.lr * static_cast<double>(step);  // constant schedule (validated)
 }
@@ -52,8 +45,8 @@ ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
     result.sde = simulate_sde(o, sde, progress);
     const auto& steps = result.algorithm.logged_steps;
     for (std::size_t row = 0; row < steps.size(); ++row) {
-      const SampleStatistics a = row_statistics(result.algorithm, row);
-      const SampleStatistics b = row_statistics(result.sde.result, row);
+      const SampleStatistics a = loss_statistics(result.algorithm, row);
+      const SampleStatistics b = loss_statistics(result.sde.result, row);
       const double difference = std::abs(a.mean - b.mean);
       if (!(difference <= result.weak_error)) {  // NaN (all diverged) propagates
         result.weak_error = difference;
@@ -88,8 +81,8 @@ std::string validate_csv(const ValidateResult& result) {
   for (const ValidateLevel& level : result.levels) {
     const auto& steps = level.algorithm.logged_steps;
     for (std::size_t row = 0; row < steps.size(); ++row) {
-      const SampleStatistics a = row_statistics(level.algorithm, row);
-      const SampleStatistics b = row_statistics(level.sde.result, row);
+      const SampleStatistics a = loss_statistics(level.algorithm, row);
+      const SampleStatistics b = loss_statistics(level.sde.result, row);
       csv << level.lr * static_cast<double>(steps[row]) << ',' << level.lr << ',' << steps[row]
           << ',' << a.mean << ',' << a.mean - 1.96 * a.stderr_ << ','
           << a.mean + 1.96 * a.stderr_ << ',' << b.mean << ',' << b.mean - 1.96 * b.stderr_ << ','

@@ -24,6 +24,8 @@ struct SampleStatistics {
   double p90 = 0.0;
 };
 SampleStatistics sample_statistics(std::vector<double> values);
+/// Statistics across runs of the loss at logged row `row` (diverged runs are NaN and ignored).
+SampleStatistics loss_statistics(const TrainResult& result, std::size_t row);
 
 /// The numbers summary.json reports about the loss.
 struct LossSummary {
