@@ -6,7 +6,8 @@ JOBS      ?= $(shell nproc)
 OUT       ?= results/compare
 DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli11-dev \
                 nlohmann-json3-dev libfmt-dev googletest libgtest-dev libbenchmark-dev \
-                libopenmpi-dev openmpi-bin zlib1g-dev gnuplot-nox
+                libopenmpi-dev openmpi-bin zlib1g-dev gnuplot-nox \
+                libtorch-dev libopenblas0-pthread bible-kjv
 
 .PHONY: all deps configure build run test test-unit bench sanitize format clean
 all: build

@@ -24,7 +24,7 @@ void step_benchmark(benchmark::State& state, const char* method) {
                 o, 0);
   std::uint32_t k = 0;
   for (auto _ : state) {
-    loop.evaluate();
+    loop.evaluate(false);
     loop.step(k++);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(1));

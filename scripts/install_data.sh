@@ -4,6 +4,7 @@
 #   fashion-mnist/   links to Debian's dataset-fashion-mnist (gzipped IDX)
 #   sklearn/         breast_cancer.csv and digits.csv.gz from Debian's python3-sklearn .deb
 #                    (extracted, not installed: no SciPy stack needed)
+#   kjv/kjv.txt      the King James Bible from Debian's bible-kjv (`bible -f gen1:1-rev22:21`)
 # Idempotent: what is present is kept.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,5 +38,11 @@ if [ ! -f "$DATA_DIR/sklearn/breast_cancer.csv" ]; then
   mkdir -p "$DATA_DIR/sklearn"
   cp "$work"/x/usr/lib/python3/dist-packages/sklearn/datasets/data/{breast_cancer.csv,digits.csv.gz} \
      "$DATA_DIR/sklearn/"
+fi
+if [ ! -s "$DATA_DIR/kjv/kjv.txt" ]; then
+  "$here/install_deps.sh" bible-kjv
+  mkdir -p "$DATA_DIR/kjv"
+  bible -f gen1:1-rev22:21 > "$work/kjv.txt"
+  mv "$work/kjv.txt" "$DATA_DIR/kjv/kjv.txt"
 fi
 echo "data sets in $DATA_DIR: $(ls "$DATA_DIR" | tr '\n' ' ')"

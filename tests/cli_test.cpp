@@ -81,7 +81,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"--hessian diag:1,2 --dim 3", "--hessian 'diag:1,2'"},
                       BadInput{"--method dsignsgd --compressor randk:0.1", "--compressor"},
                       BadInput{"--no-such-flag 3", "no-such-flag"},
-                      BadInput{"--config /nonexistent/x.toml", "--config"}),
+                      BadInput{"--config /nonexistent/x.toml", "--config"},
+                      BadInput{"--problem digits-mlp --context 1", "--context '1'"}),
     [](const ::testing::TestParamInfo<BadInput>& info) {
       return "case" + std::to_string(info.index);
     });

@@ -2,6 +2,7 @@
 // a message naming the file and the problem.
 #include <zlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -118,6 +119,38 @@ TEST(CsvLoader, ReadsLabelsInTheLastColumnAndRefusesRaggedRows) {
   std::ofstream(path) << "1,x,0\n";
   EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("'x' is not a number"), std::string::npos);
   fs::remove(path);
+}
+
+TEST(TextLoader, CutsTrainingAndHeldOutWindowsOverASortedVocabulary) {
+  const fs::path path = temp_file("text.txt");
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "abcab\n";  // 600 characters, vocabulary {\n, a, b, c}
+  std::ofstream(path, std::ios::binary) << text;
+  const TextCorpus corpus = load_text_windows(path, 4, 3, 7);
+  EXPECT_EQ(corpus.vocabulary, std::string("\nabc"));
+  EXPECT_EQ(corpus.characters, 600u);
+  // Entropy of {\n: 1/6, a: 2/6, b: 2/6, c: 1/6}.
+  const double expected = -(2 * (1.0 / 6) * std::log2(1.0 / 6) + 2 * (2.0 / 6) * std::log2(2.0 / 6));
+  EXPECT_NEAR(corpus.unigram_entropy_bits, expected, 1e-12);
+  // Training windows of 5 tokens start every 3 characters inside the first 540 characters.
+  EXPECT_EQ(corpus.train.features, 5u);
+  EXPECT_EQ(corpus.train.classes, 4u);
+  EXPECT_EQ(corpus.train.samples, (540u - 5u) / 3u + 1u);
+  const std::string tokens = "\nabc";
+  for (std::size_t w = 0; w < corpus.train.samples; w += 17) {
+    for (std::size_t k = 0; k < 5; ++k) {
+      EXPECT_EQ(tokens[static_cast<std::size_t>(corpus.train.row(w)[k])], text[3 * w + k]);
+    }
+  }
+  // Held-out: 60 characters = 12 disjoint windows, thinned evenly to 7, all after the cut.
+  EXPECT_EQ(corpus.test.samples, 7u);
+  EXPECT_EQ(tokens[static_cast<std::size_t>(corpus.test.row(0)[0])], text[540]);
+  // Too short, or missing (naming the provider).
+  std::ofstream(path, std::ios::binary) << "abc";
+  EXPECT_NE(refusal([&] { load_text_windows(path, 4, 3, 7); }).find("at least"), std::string::npos);
+  fs::remove(path);
+  EXPECT_NE(refusal([&] { load_text_windows(path, 4, 3, 7, "bible-kjv"); }).find("bible-kjv"),
+            std::string::npos);
 }
 
 TEST(LibsvmLoader, ReadsSparseRowsWithOneBasedIndices) {

@@ -140,6 +140,16 @@ TEST(DataProblems, AMissingDataSetSaysWhereItComesFrom) {
   }
 }
 
+TEST(DataProblems, AModelNoComponentRegisteredIsAConfigErrorNamingTheFix) {
+  try {
+    make_registered_model("no-such-architecture", ModelShape{}, "some-problem");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.option(), "problem");
+    EXPECT_NE(std::string(e.what()).find("libtorch-dev"), std::string::npos) << e.what();
+  }
+}
+
 TEST(DataProblems, ShardsPartitionTheTrainingSet) {
   for (const char* split : {"iid", "label-skew"}) {
     TrainOptions o = data_run("digits-logreg", "dsgd");

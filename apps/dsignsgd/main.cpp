@@ -10,6 +10,9 @@
 #include "commands.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/version.hpp"
+#ifdef DSIGNSGD_HAVE_TORCH
+#include "dsignsgd/torch/torch_models.hpp"
+#endif
 
 namespace dsignsgd::cli {
 
@@ -37,6 +40,9 @@ void ProgressBar::finish() {
 
 int main(int argc, char** argv) {
   using namespace dsignsgd;
+#ifdef DSIGNSGD_HAVE_TORCH
+  register_torch_models();  // --problem fashion-cnn, mnist-cnn, kjv-transformer
+#endif
   CLI::App app{
       "dsignsgd: distributed SGD, compressed SGD and SignSGD with N agents, and their "
       "SDE analysis"};

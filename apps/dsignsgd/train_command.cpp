@@ -83,6 +83,11 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
       ->capture_default_str();
   c.add_option("--hidden", o.hidden, "data problems: MLP hidden widths w1,w2,…")
       ->capture_default_str();
+  c.add_option("--arch", o.arch,
+               "torch models: cnn channels=16:32,fc=0 | transformer width=64,layers=2,heads=4")
+      ->capture_default_str();
+  c.add_option("--context", o.context, "text problems: characters of context per window")
+      ->capture_default_str();
   c.add_option("--split", o.split, "data problems: iid | label-skew shards")->capture_default_str();
   c.add_option("--eval-batch", o.eval_batch, "data problems: training rows of the per-step loss")
       ->capture_default_str();

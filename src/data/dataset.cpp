@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -227,6 +228,57 @@ Dataset load_libsvm(const std::filesystem::path& path, std::size_t features) {
   }
   data.classes = label_ids.size();
   return data;
+}
+
+TextCorpus load_text_windows(const std::filesystem::path& path, std::size_t context,
+                             std::size_t stride, std::size_t max_test_windows,
+                             const std::string& provider) {
+  const std::vector<std::uint8_t> text = read_maybe_gzip(path, provider);
+  const std::size_t window = context + 1;
+  if (context == 0 || stride == 0 || max_test_windows == 0) {
+    fail(path, "needs a positive context, stride and number of test windows");
+  }
+  if (text.size() < 40 * window) {
+    fail(path, "holds " + std::to_string(text.size()) + " characters; at least " +
+                   std::to_string(40 * window) + " are needed for windows of " +
+                   std::to_string(window));
+  }
+  TextCorpus corpus;
+  corpus.characters = text.size();
+  std::array<std::size_t, 256> count{};
+  for (std::uint8_t c : text) ++count[c];
+  std::array<int, 256> token{};
+  for (int c = 0; c < 256; ++c) {
+    if (count[static_cast<std::size_t>(c)] == 0) continue;
+    token[static_cast<std::size_t>(c)] = static_cast<int>(corpus.vocabulary.size());
+    corpus.vocabulary.push_back(static_cast<char>(c));
+    const double p = static_cast<double>(count[static_cast<std::size_t>(c)]) /
+                     static_cast<double>(text.size());
+    corpus.unigram_entropy_bits -= p * std::log2(p);
+  }
+  const auto fill = [&](Dataset& data, const std::vector<std::size_t>& starts) {
+    data.name = path.filename().string();
+    data.features = window;
+    data.classes = corpus.vocabulary.size();
+    data.samples = starts.size();
+    data.x.reserve(starts.size() * window);
+    for (std::size_t start : starts) {
+      for (std::size_t k = 0; k < window; ++k) {
+        data.x.push_back(static_cast<float>(token[text[start + k]]));
+      }
+    }
+    data.labels.assign(starts.size(), 0);
+  };
+  const std::size_t cut = text.size() / 10 * 9;
+  std::vector<std::size_t> starts;
+  for (std::size_t s = 0; s + window <= cut; s += stride) starts.push_back(s);
+  fill(corpus.train, starts);
+  starts.clear();
+  const std::size_t available = (text.size() - cut) / window;
+  const std::size_t taken = std::min(available, max_test_windows);
+  for (std::size_t i = 0; i < taken; ++i) starts.push_back(cut + (i * available / taken) * window);
+  fill(corpus.test, starts);
+  return corpus;
 }
 
 void standardize(Dataset& fit, Dataset& other) {

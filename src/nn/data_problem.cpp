@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <numeric>
+#include <thread>
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
@@ -14,17 +18,25 @@ namespace {
 struct Entry {
   const char* name;
   const char* dataset;
-  bool mlp;
+  const char* architecture;  ///< logreg, mlp (Eigen, core) or a registered model (libtorch)
 };
 
 constexpr Entry kProblems[] = {
-    {"breast-cancer-logreg", "breast-cancer", false},
-    {"digits-logreg", "digits", false},
-    {"digits-mlp", "digits", true},
-    {"mnist-logreg", "mnist", false},
-    {"mnist-mlp", "mnist", true},
-    {"fashion-mlp", "fashion", true},
+    {"breast-cancer-logreg", "breast-cancer", "logreg"},
+    {"digits-logreg", "digits", "logreg"},
+    {"digits-mlp", "digits", "mlp"},
+    {"mnist-logreg", "mnist", "logreg"},
+    {"mnist-mlp", "mnist", "mlp"},
+    {"mnist-cnn", "mnist", "cnn"},
+    {"fashion-mlp", "fashion", "mlp"},
+    {"fashion-cnn", "fashion", "cnn"},
+    {"kjv-transformer", "kjv", "transformer"},
 };
+
+/// Text windows: training windows start every 16 characters; the validation loss is measured on
+/// at most 1024 windows of held-out text.
+constexpr std::size_t kTextStride = 16;
+constexpr std::size_t kTextTestWindows = 1024;
 
 constexpr const char* kInstall = "run scripts/install_data.sh (make run and make test do)";
 
@@ -72,7 +84,14 @@ class DataOracle final : public GradientOracle {
     problem_.model->initialize(x, options_.seed * 1000003 + run_);
   }
 
-  double evaluate(std::span<const float> x, double& grad_norm) override {
+  double evaluate(std::span<const float> x, bool want_grad_norm, double& grad_norm) override {
+    // The full-batch gradient (on the evaluation rows) costs three forward passes: only when its
+    // norm is reported or the injected noise scales with it (affine, relative).
+    const NoiseKind kind = noise_.spec().kind;
+    if (!want_grad_norm && kind != NoiseKind::kAffine && kind != NoiseKind::kRelative) {
+      grad_norm = std::numeric_limits<double>::quiet_NaN();
+      return problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, {});
+    }
     const double loss = problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, grad_);
     double sum = 0.0;
     for (float g : grad_) sum += static_cast<double>(g) * g;
@@ -99,8 +118,10 @@ class DataOracle final : public GradientOracle {
   }
 
   std::vector<double> metrics(std::span<const float> x) override {
-    const double test_loss = problem_.model->loss_and_gradient(x, problem_.test, {}, {});
-    return {test_loss, problem_.model->accuracy(x, problem_.test)};
+    const auto [test_loss, test_accuracy] = problem_.model->loss_and_accuracy(x, problem_.test);
+    std::vector<double> values{test_loss, test_accuracy};
+    if (problem_.text) values.push_back(test_loss / std::log(2.0));
+    return values;
   }
 
  private:
@@ -136,7 +157,23 @@ std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options) {
   const std::filesystem::path dir = options.data_dir;
   auto problem = std::make_unique<DataProblem>();
   const std::string dataset = entry->dataset;
-  if (dataset == "breast-cancer" || dataset == "digits") {
+  std::string note;
+  if (dataset == "kjv") {
+    TextCorpus corpus =
+        load_text_windows(dir / "kjv" / "kjv.txt", static_cast<std::size_t>(options.context),
+                          kTextStride, kTextTestWindows,
+                          "Debian's bible-kjv: scripts/install_data.sh writes it with "
+                          "`bible -f gen1:1-rev22:21`");
+    problem->train = std::move(corpus.train);
+    problem->test = std::move(corpus.test);
+    problem->text = true;
+    problem->unigram_entropy_bits = corpus.unigram_entropy_bits;
+    char buffer[160];
+    std::snprintf(buffer, sizeof buffer,
+                  "; %zu characters, vocabulary %zu, unigram entropy %.3f bits/char",
+                  corpus.characters, corpus.vocabulary.size(), corpus.unigram_entropy_bits);
+    note = buffer;
+  } else if (dataset == "breast-cancer" || dataset == "digits") {
     const std::filesystem::path file =
         dir / "sklearn" / (dataset == "digits" ? "digits.csv.gz" : "breast_cancer.csv");
     const Dataset all = load_csv(file, dataset == "digits" ? 0 : 1, kInstall);
@@ -151,7 +188,29 @@ std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options) {
   }
   const std::size_t features = problem->train.features;
   const std::size_t classes = std::max(problem->train.classes, problem->test.classes);
-  if (entry->mlp) {
+  const std::string architecture = entry->architecture;
+  if (architecture == "cnn" || architecture == "transformer") {
+    ModelShape shape;
+    shape.features = features;
+    shape.classes = classes;
+    if (architecture == "cnn") {
+      const auto side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(features))));
+      shape.height = side;
+      shape.width = side;
+    }
+    shape.arch = options.arch;
+    // Intra-op threads: the machine's cores shared by the runs that go in parallel and by the MPI
+    // ranks on this node (Open MPI tells each rank how many share its node).
+    const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const int run_threads =
+        std::min(options.threads > 0 ? options.threads : hardware, options.runs);
+    int local_ranks = 1;
+    if (const char* value = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) {
+      local_ranks = std::max(1, std::atoi(value));
+    }
+    shape.threads = std::max(1, hardware / std::max(1, run_threads * local_ranks));
+    problem->model = make_registered_model(architecture, shape, options.problem.problem);
+  } else if (architecture == "mlp") {
     std::vector<double> widths = parse_double_list(options.hidden, "hidden");
     std::vector<std::size_t> hidden;
     for (double w : widths) {
@@ -185,10 +244,13 @@ std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options) {
   const std::size_t eval = std::min<std::size_t>(static_cast<std::size_t>(options.eval_batch), n);
   problem->eval_rows.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(eval));
   std::sort(problem->eval_rows.begin(), problem->eval_rows.end());
+  const char* unit = problem->text ? " windows" : "";
   problem->description = problem->model->describe() + " on " + dataset + " (" +
-                         std::to_string(n) + " train / " +
-                         std::to_string(problem->test.samples) + " test, " + options.split +
-                         " shards)";
+                         std::to_string(n) + unit + " train / " +
+                         std::to_string(problem->test.samples) + unit + " test, " +
+                         options.split + " shards" + note + ")";
+  problem->metric_names = {"test_loss", "test_accuracy"};
+  if (problem->text) problem->metric_names.emplace_back("test_bits_per_char");
   return problem;
 }
 

@@ -193,13 +193,14 @@ void run_ensemble(const TrainOptions& options, int threads, const RunFactory& fa
           return;
         }
       }
-      const double loss = loop.evaluate();
+      const bool logged = row < rows && result.logged_steps[row] == k;
+      const double loss = loop.evaluate(logged);
       if (!std::isfinite(loss) || loss > bound) {
         trace.diverged = true;
         trace.diverged_at = k;
         break;
       }
-      if (row < rows && result.logged_steps[row] == k) {
+      if (logged) {
         trace.loss[row] = loss;
         trace.grad_norm[row] = loop.grad_norm();
         if (extras > 0) {

@@ -31,6 +31,9 @@ void TrainOptions::validate() const {
     if (split != "iid" && split != "label-skew") {
       throw ConfigError("split", split, "must be iid or label-skew");
     }
+    if (context < 2 || context > 4096) {
+      throw ConfigError("context", std::to_string(context), "must be in [2, 4096]");
+    }
     if (eval_batch < 1) throw ConfigError("eval-batch", std::to_string(eval_batch), "must be >= 1");
     if (!(weight_decay >= 0.0)) {
       throw ConfigError("weight-decay", format_double(weight_decay), "must be >= 0");
@@ -148,6 +151,8 @@ nlohmann::json options_json(const TrainOptions& o) {
           {"reduction", o.reduction},
           {"data-dir", o.data_dir},
           {"hidden", o.hidden},
+          {"arch", o.arch},
+          {"context", o.context},
           {"split", o.split},
           {"eval-batch", o.eval_batch},
           {"weight-decay", o.weight_decay}};

@@ -23,7 +23,8 @@ void SyntheticOracle::initial_point(std::span<float> x) const {
   std::fill(x.begin(), x.end(), static_cast<float>(x0_));
 }
 
-double SyntheticOracle::evaluate(std::span<const float> x, double& grad_norm) {
+double SyntheticOracle::evaluate(std::span<const float> x, bool /*want_grad_norm*/,
+                                 double& grad_norm) {
   const double loss = problem_.loss_and_gradient(x, grad_) - problem_.optimal_loss();
   grad_norm_ = l2_norm(grad_);
   grad_norm = grad_norm_;
@@ -63,7 +64,7 @@ StreamAddress StepLoop::address(std::uint32_t agent, std::uint32_t step) const {
   return StreamAddress{options_.seed, run_, agent, step, StreamPurpose::kGradientNoise};
 }
 
-double StepLoop::evaluate() { return oracle_->evaluate(x_, grad_norm_); }
+double StepLoop::evaluate(bool logged) { return oracle_->evaluate(x_, logged, grad_norm_); }
 
 void StepLoop::encode_agent(std::uint32_t agent, std::uint32_t step, WireMessage& message) {
   const StreamAddress addr = address(agent, step);
@@ -285,9 +286,9 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
     first->initial_point(x0);
     double unused = 0.0;
     describe_run(d, data ? data_problem->description : problem->describe(),
-                 first->evaluate(x0, unused), parts, options, result);
+                 first->evaluate(x0, false, unused), parts, options, result);
   }
-  if (data) result.extra_metric_names = {"test_loss", "test_accuracy"};
+  if (data) result.extra_metric_names = data_problem->metric_names;
   CheckpointOptions checkpoints;
   checkpoints.dir = options.checkpoint_dir;
   checkpoints.every = options.checkpoint_every;

@@ -46,7 +46,7 @@ class SdePath final : public RunStepper {
     increments_.resize(d * static_cast<std::size_t>(substeps));
   }
 
-  double evaluate() override {
+  double evaluate(bool /*logged*/) override {
     // Monte Carlo covariance draws are keyed by (path, step), like the algorithm's noise.
     model_rng_ =
         RandomStream(StreamAddress{options_.seed, path_, 0, next_step_, StreamPurpose::kSdeModel});

@@ -42,6 +42,23 @@ Dataset load_csv(const std::filesystem::path& path, std::size_t skip_lines,
 /// of first appearance after sorting.
 Dataset load_libsvm(const std::filesystem::path& path, std::size_t features = 0);
 
+/// A character-level corpus cut into windows of context + 1 token ids, stored as floats in
+/// Dataset::x (features = context + 1, classes = vocabulary size, labels unused): a model reads
+/// tokens 0..context−1 and predicts tokens 1..context.
+struct TextCorpus {
+  Dataset train;             ///< windows starting every `stride` characters of the first 90 %
+  Dataset test;              ///< non-overlapping windows of the last 10 %, evenly thinned
+  std::string vocabulary;    ///< token id → byte, sorted
+  double unigram_entropy_bits = 0.0;  ///< entropy of the character distribution (whole text)
+  std::size_t characters = 0;
+};
+
+/// Reads a text file (raw or gzip) into windows. Throws ConfigError (option "data") when the file
+/// is missing (naming `provider`), empty, or shorter than a few windows.
+TextCorpus load_text_windows(const std::filesystem::path& path, std::size_t context,
+                             std::size_t stride, std::size_t max_test_windows,
+                             const std::string& provider = "");
+
 /// Standardizes every feature to mean 0, variance 1 with statistics of `fit` (applied to both).
 void standardize(Dataset& fit, Dataset& other);
 

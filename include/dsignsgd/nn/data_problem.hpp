@@ -5,6 +5,9 @@
 ///   digits-logreg, digits-mlp   scikit-learn's 8×8 digits (64 features, 10 classes)
 ///   mnist-logreg, mnist-mlp     MNIST 60k/10k
 ///   fashion-mlp                 Fashion-MNIST 60k/10k
+///   mnist-cnn, fashion-cnn      a small CNN (libtorch component)
+///   kjv-transformer             a character-level causal transformer on the King James Bible
+///                               (libtorch component); metrics add test_bits_per_char
 /// The tables have no given split: a fixed 80/20 split (independent of --seed) is used, and
 /// their features are standardized with training statistics. The training set is sharded over
 /// the agents (`--split iid` round-robin after a fixed shuffle, or `label-skew`: sorted by label,
@@ -34,6 +37,9 @@ struct DataProblem {
   std::unique_ptr<Model> model;
   std::vector<std::vector<std::size_t>> shards;  ///< training rows of each agent
   std::vector<std::size_t> eval_rows;            ///< fixed training rows for the per-step loss
+  std::vector<std::string> metric_names;         ///< what the oracles' metrics() return
+  bool text = false;                             ///< rows are token windows (kjv-transformer)
+  double unigram_entropy_bits = 0.0;             ///< text: the baseline a model must beat
 };
 
 /// Loads data (from options.data_dir) and builds the model; throws ConfigError naming the

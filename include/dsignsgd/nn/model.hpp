@@ -5,9 +5,11 @@
 /// forward and backward are written out with Eigen and checked against finite differences.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dsignsgd/data/dataset.hpp"
@@ -28,6 +30,11 @@ class Model {
                                    std::span<float> grad) const = 0;
   /// Fraction of rows classified correctly (arg-max of the logits).
   virtual double accuracy(std::span<const float> params, const Dataset& data) const = 0;
+  /// Mean loss and accuracy over all rows of `data` (one pass where the model can).
+  virtual std::pair<double, double> loss_and_accuracy(std::span<const float> params,
+                                                      const Dataset& data) const {
+    return {loss_and_gradient(params, data, {}, {}), accuracy(params, data)};
+  }
 };
 
 /// Multinomial logistic regression (binary when classes = 2).
@@ -38,5 +45,23 @@ std::unique_ptr<Model> make_softmax_regression(std::size_t features, std::size_t
 /// params: for each layer ℓ, W_ℓ (out × in, row-major) then b_ℓ (out).
 std::unique_ptr<Model> make_mlp(std::size_t features, const std::vector<std::size_t>& hidden,
                                 std::size_t classes);
+
+/// What a model factory needs to know about the data it will see.
+struct ModelShape {
+  std::size_t features = 0;  ///< per row: pixels (images) or context + 1 token ids (text)
+  std::size_t classes = 0;   ///< classes, or the vocabulary size (text)
+  std::size_t height = 0, width = 0;  ///< image side lengths (0 when the rows are not images)
+  std::string arch;          ///< --arch: "key=value,…", model-specific (docs/DATA.md)
+  int threads = 1;           ///< intra-op threads each model call may use
+};
+
+/// Models from optional components (the libtorch CNN and transformer), registered by name at
+/// start-up (dsignsgd::register_torch_models()), so the core never includes their headers.
+using ModelFactory = std::function<std::unique_ptr<Model>(const ModelShape&)>;
+void register_model(const std::string& architecture, ModelFactory factory);
+bool has_registered_model(const std::string& architecture);
+/// Throws ConfigError (option "problem", naming `problem`) when no component registered it.
+std::unique_ptr<Model> make_registered_model(const std::string& architecture,
+                                             const ModelShape& shape, const std::string& problem);
 
 }  // namespace dsignsgd

@@ -22,9 +22,11 @@ struct TrainResult;
 class RunStepper {
  public:
   virtual ~RunStepper() = default;
-  /// f(x_k) − f* at the current state; also prepares what step() needs.
-  virtual double evaluate() = 0;
-  /// ||∇f(x_k)|| at the state of the last evaluate().
+  /// f(x_k) − f* at the current state; also prepares what step() needs. `logged`: the step is
+  /// written to metrics, so grad_norm() will be read (data problems skip the full gradient
+  /// otherwise unless their noise needs it).
+  virtual double evaluate(bool logged) = 0;
+  /// ||∇f(x_k)|| at the state of the last evaluate(true).
   virtual double grad_norm() const = 0;
   /// Advances from step k to k + 1.
   virtual void step(std::uint32_t k) = 0;

@@ -24,9 +24,10 @@ class GradientOracle {
   virtual std::size_t dim() const = 0;
   /// Writes the starting point.
   virtual void initial_point(std::span<float> x) const = 0;
-  /// The loss reported at x and ‖∇f(x)‖ (exact, or estimated on a fixed evaluation batch);
-  /// prepares agent_gradient at the same x.
-  virtual double evaluate(std::span<const float> x, double& grad_norm) = 0;
+  /// The loss reported at x and, when `want_grad_norm` (or when the noise needs it), ‖∇f(x)‖
+  /// (exact, or estimated on a fixed evaluation batch; NaN when skipped); prepares
+  /// agent_gradient at the same x.
+  virtual double evaluate(std::span<const float> x, bool want_grad_norm, double& grad_norm) = 0;
   /// Agent `agent`'s stochastic gradient at x; all randomness from `address` (gradient noise
   /// purpose, keyed by seed, run, agent and step).
   virtual void agent_gradient(std::span<const float> x, std::uint32_t agent,
@@ -43,7 +44,7 @@ class SyntheticOracle final : public GradientOracle {
       : problem_(problem), noise_(noise), x0_(x0), grad_(problem.dim()) {}
   std::size_t dim() const override { return problem_.dim(); }
   void initial_point(std::span<float> x) const override;
-  double evaluate(std::span<const float> x, double& grad_norm) override;
+  double evaluate(std::span<const float> x, bool want_grad_norm, double& grad_norm) override;
   void agent_gradient(std::span<const float> x, std::uint32_t agent, const StreamAddress& address,
                       std::span<float> out) override;
 

@@ -44,6 +44,8 @@ struct TrainOptions {
                                     ///< | allreduce (MPI_Allreduce of fp32 sums, faster, not)
   std::string data_dir = "data";     ///< data problems: where scripts/install_data.sh put them
   std::string hidden = "128";         ///< data problems: MLP hidden widths "w1,w2,…"
+  std::string arch;                   ///< torch models: "key=value,…" (docs/DATA.md), "" = defaults
+  int context = 64;                   ///< text problems: characters of context per window
   std::string split = "iid";          ///< data problems: iid | label-skew shards
   int eval_batch = 512;               ///< data problems: training rows of the per-step loss
   double weight_decay = 0.0;          ///< data problems: λ, each agent's gradient gets + λ x

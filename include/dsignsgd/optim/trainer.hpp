@@ -90,7 +90,7 @@ class StepLoop final : public RunStepper {
            Communicator* communicator = nullptr);
 
   /// f(x) and ∇f(x) at the current iterate (computed once per step).
-  double evaluate() override;
+  double evaluate(bool logged) override;
   double grad_norm() const override { return grad_norm_; }
   std::vector<double> extra_metrics() override { return oracle_->metrics(x_); }
   /// Agent i's message for step k (needs evaluate() first).
