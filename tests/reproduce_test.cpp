@@ -1,9 +1,12 @@
 // The reproduction suite: verdict computations on inputs with known answers, and a reduced run
 // whose report must hold every figure and table it promises.
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
 #include "test_support.hpp"
 
@@ -35,6 +38,76 @@ TEST(SlopeVerdict, RecoversKnownSlopesAndCanFail) {
   const SlopeFit n = fit_log_log_slope(x, noisy);
   EXPECT_GT(n.stderr_, 0.01);
   EXPECT_TRUE(slope_claim_holds(n, 2.0, 0.15));
+}
+
+TEST(TailIndexVerdict, HillRecoversParetoIndicesAndSeparatesFiniteFromInfiniteMeans) {
+  // Pareto samples X = U^(−1/α): P(X > x) = x^−α exactly, so Hill's estimate must find α.
+  const std::uint64_t seed = testing::test_seed(114);
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kSetup});
+  for (double alpha : {0.5, 0.75, 1.5, 3.0}) {
+    std::vector<double> samples(20000);
+    for (double& x : samples) x = std::pow(1.0 - rng.uniform(), -1.0 / alpha);
+    const TailIndex index = hill_tail_index(samples, 0.02);
+    EXPECT_EQ(index.used, 400u);
+    EXPECT_NEAR(index.alpha, alpha, 4.0 * index.stderr_) << "α = " << alpha;
+    EXPECT_NEAR(index.stderr_, alpha / 20.0, 0.2 * alpha / 20.0);
+    // The experiment's verdicts: infinite mean iff α + 2 s.e. < 1, finite iff α − 2 s.e. > 1.
+    EXPECT_EQ(index.alpha + 2.0 * index.stderr_ < 1.0, alpha < 1.0) << "α = " << alpha;
+    EXPECT_EQ(index.alpha - 2.0 * index.stderr_ > 1.0, alpha > 1.0) << "α = " << alpha;
+  }
+  // Light tails (exponential) give a large index; too few samples give NaN.
+  std::vector<double> light(20000);
+  for (double& x : light) x = 1.0 - std::log(1.0 - rng.uniform());
+  EXPECT_GT(hill_tail_index(light, 0.02).alpha, 3.0);
+  EXPECT_TRUE(std::isnan(hill_tail_index({1.0, 2.0, 3.0}, 0.02).alpha));
+}
+
+/// Runs one experiment's quick profile into a fresh directory; checks the files it promises.
+ExperimentReport quick_experiment(const std::string& name, std::uint64_t seed,
+                                  const std::vector<std::string>& files) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / ("dsignsgd_reproduce_" + name + "_test");
+  std::filesystem::remove_all(out);
+  ReproduceOptions options;
+  options.quick = true;
+  options.seed = testing::test_seed(seed);
+  options.out = out;
+  options.data_dir = DSIGNSGD_DATA_DIR;
+  options.command_line = "dsignsgd reproduce " + name + " --quick";
+  const ExperimentReport report = run_experiment(name, options);
+  for (const std::string& file : files) {
+    EXPECT_TRUE(std::filesystem::exists(out / file)) << name << ": " << file;
+  }
+  EXPECT_NE(report.markdown.find("Verdict: "), std::string::npos);
+  std::filesystem::remove_all(out);
+  return report;
+}
+
+TEST(Reproduce, QuickCompressionExperimentRestoresDsgdsFloorWithEveryRule) {
+  const ExperimentReport report = quick_experiment(
+      "compression", 115, {"compression.csv", "compression_rules.csv", "compression.png", "compression.svg"});
+  EXPECT_TRUE(report.holds) << report.markdown;
+  for (const char* rule : {"rule: lr", "rule: batch", "rule: workers"}) {
+    EXPECT_NE(report.markdown.find(rule), std::string::npos) << rule;
+  }
+}
+
+TEST(Reproduce, QuickTailsExperimentFindsInfiniteMeansOnlyForLinearMethodsBelowNuTwo) {
+  const ExperimentReport report = quick_experiment("tails", 116, {"tails.csv", "tails.png", "tails.svg"});
+  EXPECT_TRUE(report.holds) << report.markdown;
+  EXPECT_NE(report.markdown.find("no finite floor, as claimed"), std::string::npos);
+}
+
+TEST(Reproduce, QuickL0L1ExperimentSeparatesNormalizedFromScheduledSteps) {
+  const ExperimentReport report =
+      quick_experiment("l0l1", 117, {"l0l1_dcsgd.csv", "l0l1_dsignsgd.csv", "l0l1.png", "l0l1.svg"});
+  EXPECT_TRUE(report.holds) << report.markdown;
+}
+
+TEST(Reproduce, QuickRealDataExperimentOnTheDigitsMlp) {
+  const ExperimentReport report = quick_experiment(
+      "realdata", 118, {"realdata.csv", "realdata_bits.csv", "realdata.png", "realdata_bits.png"});
+  EXPECT_TRUE(report.holds) << report.markdown;
 }
 
 TEST(Reproduce, QuickAgentsExperimentShowsTheLinearSpeedUp) {

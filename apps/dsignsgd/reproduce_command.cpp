@@ -1,4 +1,8 @@
 // `dsignsgd reproduce [NAME|all] [--quick] --out DIR`: the papers' claims, checked, with figures.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "commands.hpp"
@@ -12,14 +16,20 @@ Runner add_reproduce_command(CLI::App& app) {
     bool quick = false;
     std::uint64_t seed = 1;
     std::string out = "results/reproduce";
+    std::string data_dir = "data";
   };
   auto state = std::make_shared<State>();
   CLI::App* c = app.add_subcommand(
       "reproduce", "run the papers' experiments and write report.md / report.html with figures");
-  c->add_option("name", state->name, "experiment (noise) or all")->capture_default_str();
+  c->add_option("name", state->name,
+                "experiment: sde, noise, compression, tails, agents, l0l1, realdata, stability, "
+                "or all")
+      ->capture_default_str();
   c->add_flag("--quick", state->quick, "the reduced profile");
   c->add_option("--seed", state->seed, "master seed")->capture_default_str();
   c->add_option("--out", state->out, "output directory")->capture_default_str();
+  c->add_option("--data-dir", state->data_dir, "realdata: directory of scripts/install_data.sh")
+      ->capture_default_str();
   return [state]() {
     std::vector<std::string> names =
         state->name == "all" ? experiment_names() : std::vector<std::string>{state->name};
@@ -27,14 +37,33 @@ Runner add_reproduce_command(CLI::App& app) {
     options.quick = state->quick;
     options.seed = state->seed;
     options.out = state->out;
+    options.data_dir = state->data_dir;
     options.command_line = "dsignsgd reproduce " + state->name + (state->quick ? " --quick" : "") +
                            " --seed " + std::to_string(state->seed) + " --out " + state->out;
     prepare_out_dir(state->out);
+    // Progress: the running configuration on one rewritten line when stderr is a terminal,
+    // one line per experiment otherwise (logs stay short).
+    const bool tty = ::isatty(STDERR_FILENO) == 1;
+    std::size_t index = 0;
+    const auto started = std::chrono::steady_clock::now();
+    const auto elapsed = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    };
+    if (tty) {
+      options.progress = [&](const std::string& what) {
+        std::fprintf(stderr, "\r\033[K[%zu/%zu %5.0f s] %s", index + 1, names.size(), elapsed(),
+                     what.c_str());
+        std::fflush(stderr);
+      };
+    }
     std::vector<ExperimentReport> reports;
-    for (const std::string& name : names) {
-      std::cerr << "experiment " << name << " …\n";
+    for (; index < names.size(); ++index) {
+      const std::string& name = names[index];
+      if (!tty) std::fprintf(stderr, "[%zu/%zu %5.0f s] %s …\n", index + 1, names.size(), elapsed(), name.c_str());
       reports.push_back(run_experiment(name, options));
-      std::cout << name << ": " << (reports.back().holds ? "holds" : "does not hold") << '\n';
+      if (tty) std::fprintf(stderr, "\r\033[K");
+      std::cout << name << ": " << (reports.back().holds ? "holds" : "does not hold") << " ("
+                << static_cast<int>(elapsed()) << " s)" << std::endl;
     }
     write_report(reports, options);
     std::cout << "report: " << state->out << "/report.md and report.html\n";

@@ -127,6 +127,19 @@ void print_brief_report(const TrainResult& result, std::ostream& out) {
   out << fmt::format(
       "  uplink      {:.4g} bits/coordinate/step per agent\n",
       static_cast<double>(result.uplink_bits_per_step) / static_cast<double>(result.dim));
+  if (result.training_samples > 0) {
+    out << fmt::format("  epochs      {:.3g} per run, {:.3g} s per epoch\n", result.epochs(),
+                       result.seconds_per_epoch());
+    const std::size_t extras = result.extra_metric_names.size();
+    if (extras > 0 && !result.logged_steps.empty()) {
+      std::string line;
+      for (std::size_t m = 0; m < extras; ++m) {
+        const SampleStatistics s = final_metric_statistics(result, m);
+        line += fmt::format("{}{} {:.4g}", m ? ", " : "", result.extra_metric_names[m], s.mean);
+      }
+      out << "  final       " << line << "\n";
+    }
+  }
 }
 
 }  // namespace

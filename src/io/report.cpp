@@ -63,11 +63,8 @@ nlohmann::json final_metrics_json(const TrainResult& result) {
   nlohmann::json out = nlohmann::json::object();
   const std::size_t extras = result.extra_metric_names.size();
   if (extras == 0 || result.logged_steps.empty()) return out;
-  const std::size_t row = result.logged_steps.size() - 1;
   for (std::size_t m = 0; m < extras; ++m) {
-    std::vector<double> values;
-    for (const RunTrace& run : result.runs) values.push_back(run.extra[row * extras + m]);
-    const SampleStatistics s = sample_statistics(values);
+    const SampleStatistics s = final_metric_statistics(result, m);
     out[result.extra_metric_names[m]] = {{"mean", number_or_null(s.mean)},
                                          {"stderr", number_or_null(s.stderr_)}};
   }
@@ -75,6 +72,14 @@ nlohmann::json final_metrics_json(const TrainResult& result) {
 }
 
 }  // namespace
+
+SampleStatistics final_metric_statistics(const TrainResult& result, std::size_t metric) {
+  const std::size_t extras = result.extra_metric_names.size();
+  const std::size_t row = result.logged_steps.size() - 1;
+  std::vector<double> values;
+  for (const RunTrace& run : result.runs) values.push_back(run.extra[row * extras + metric]);
+  return sample_statistics(values);
+}
 
 SampleStatistics sample_statistics(std::vector<double> values) {
   std::erase_if(values, [](double v) { return std::isnan(v); });
@@ -190,6 +195,8 @@ nlohmann::json summary_json(const TrainResult& result) {
       {"total_downlink_bits", steps * result.downlink_bits_per_step},
       {"threads", result.threads},
       {"wall_seconds", result.wall_seconds},
+      {"epochs", result.epochs()},
+      {"seconds_per_epoch", result.seconds_per_epoch()},
       {"communication", communication_json(result.communication)},
       {"final_metrics", final_metrics_json(result)},
   };

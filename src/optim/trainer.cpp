@@ -245,6 +245,19 @@ void check_distribution(const TrainOptions& options, Communicator* communicator)
   }
 }
 
+double TrainResult::epochs() const {
+  if (training_samples == 0) return 0.0;
+  return static_cast<double>(options.steps) * options.workers * options.batch /
+         static_cast<double>(training_samples);
+}
+
+double TrainResult::seconds_per_epoch() const {
+  const double e = epochs();
+  if (e <= 0.0) return 0.0;
+  // `threads` runs advance at once; each run's epochs cost wall × threads / runs.
+  return wall_seconds * threads / (static_cast<double>(options.runs) * e);
+}
+
 TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
                   Communicator* communicator, const std::function<bool(std::int64_t)>& should_stop) {
   input.validate();
@@ -288,7 +301,10 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
     describe_run(d, data ? data_problem->description : problem->describe(),
                  first->evaluate(x0, false, unused), parts, options, result);
   }
-  if (data) result.extra_metric_names = data_problem->metric_names;
+  if (data) {
+    result.extra_metric_names = data_problem->metric_names;
+    result.training_samples = data_problem->train.samples;
+  }
   CheckpointOptions checkpoints;
   checkpoints.dir = options.checkpoint_dir;
   checkpoints.every = options.checkpoint_every;

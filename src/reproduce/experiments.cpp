@@ -14,24 +14,12 @@
 #include "dsignsgd/sde/simulate.hpp"
 #include "dsignsgd/sde/validate.hpp"
 #include "dsignsgd/theory/predict.hpp"
+#include "experiment_support.hpp"
 
 namespace dsignsgd {
 namespace {
 
-std::string fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*g", digits, value);
-  return text;
-}
-
-/// Runs gnuplot on a script; the figure files appear only if it succeeds.
-void run_gnuplot(const std::filesystem::path& script) {
-  const std::string command = "gnuplot '" + script.string() + "' 2>&1";
-  if (std::system(command.c_str()) != 0) {
-    throw std::runtime_error("gnuplot failed on " + script.string() +
-                             " (install gnuplot-nox; make run does)");
-  }
-}
+using namespace reproduce_detail;
 
 /// Experiment 2 of issue 6: stationary floor against σ, measured and predicted; slopes 2 for
 /// DSGD and DCSGD, 1 for DSignSGD (SPEC §3).
@@ -125,21 +113,6 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
      << options.command_line << "`.\n";
   report.markdown = md.str();
   return report;
-}
-
-/// Writes the gnuplot script for PNG and SVG around `body` (the plot commands) and runs it.
-void plot(const ReproduceOptions& options, const std::string& stem, const std::string& body) {
-  std::ostringstream gp;
-  for (const char* format : {"png", "svg"}) {
-    gp << "set terminal "
-       << (std::string(format) == "png" ? "pngcairo size 800,560" : "svg size 800,560")
-       << " font ',11'\nset output '" << (options.out / (stem + "." + format)).string()
-       << "'\nset datafile separator ','\nset grid\n"
-       << body << "\n";
-  }
-  const std::filesystem::path script = options.out / (stem + ".gp");
-  write_file_atomic(script, gp.str());
-  run_gnuplot(script);
 }
 
 /// Experiment 5: DSignSGD under (η, N) → (κη, κN) follows the same curve in time t = kη, i.e.
@@ -413,13 +386,19 @@ bool slope_claim_holds(const SlopeFit& fit, double claimed, double tolerance) {
   return std::abs(fit.slope - claimed) <= std::max(tolerance, 3.0 * fit.stderr_);
 }
 
-std::vector<std::string> experiment_names() { return {"sde", "noise", "agents", "stability"}; }
+std::vector<std::string> experiment_names() {
+  return {"sde", "noise", "compression", "tails", "agents", "l0l1", "realdata", "stability"};
+}
 
 ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options) {
   std::filesystem::create_directories(options.out);
   if (name == "sde") return sde_versus_algorithm(options);
   if (name == "noise") return noise_resilience(options);
+  if (name == "compression") return compression_and_scaling(options);
+  if (name == "tails") return heavy_tails(options);
   if (name == "agents") return linear_speedup(options);
+  if (name == "l0l1") return l0l1_smoothness(options);
+  if (name == "realdata") return real_data(options);
   if (name == "stability") return stability_models(options);
   std::string names;
   for (const auto& n : experiment_names()) names += (names.empty() ? "" : ", ") + n;

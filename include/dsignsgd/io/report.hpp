@@ -26,6 +26,8 @@ struct SampleStatistics {
 SampleStatistics sample_statistics(std::vector<double> values);
 /// Statistics across runs of the loss at logged row `row` (diverged runs are NaN and ignored).
 SampleStatistics loss_statistics(const TrainResult& result, std::size_t row);
+/// Extra metric `metric` (TrainResult::extra_metric_names) at the last logged step, across runs.
+SampleStatistics final_metric_statistics(const TrainResult& result, std::size_t metric);
 
 /// The numbers summary.json reports about the loss.
 struct LossSummary {

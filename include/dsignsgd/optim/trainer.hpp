@@ -51,6 +51,12 @@ struct TrainResult {
   int threads = 1;
   double wall_seconds = 0.0;
   double initial_loss = 0.0;
+  /// Data problems: training rows; one epoch = this many samples over all agents (0 otherwise).
+  std::size_t training_samples = 0;
+  /// Epochs the runs went through (steps × N × B / training_samples) and wall time per epoch
+  /// and run (runs in parallel threads count as sharing the wall time). 0 without data.
+  double epochs() const;
+  double seconds_per_epoch() const;
   /// Names of the extra metrics the runs recorded (data sets: test_loss, test_accuracy).
   std::vector<std::string> extra_metric_names;
 

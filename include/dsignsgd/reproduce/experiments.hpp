@@ -2,7 +2,8 @@
 /// @file
 /// `dsignsgd reproduce`: experiments that check the papers' claims and write a report with
 /// figures (gnuplot), tables of measured against predicted numbers with standard errors, a verdict
-/// line and the command that regenerates each. Shipped so far: `noise` (experiment 2 of issue 6).
+/// line and the command that regenerates each: sde, noise, compression, tails, agents, l0l1,
+/// realdata, stability (experiments 1–8 of issue 6, docs/REPRODUCE.md).
 
 #include <filesystem>
 #include <functional>
@@ -21,11 +22,23 @@ SlopeFit fit_log_log_slope(const std::vector<double>& x, const std::vector<doubl
 /// A claimed log-log slope holds when the fitted slope is within max(tolerance, 3 s.e.) of it.
 bool slope_claim_holds(const SlopeFit& fit, double claimed, double tolerance);
 
+/// Hill's estimator of the tail index α of positive samples (P(X > x) ~ x^−α) from the largest
+/// top_fraction of them, with its asymptotic standard error α/√k. NaN with fewer than 10 in the top.
+struct TailIndex {
+  double alpha = 0.0;
+  double stderr_ = 0.0;
+  std::size_t used = 0;
+};
+TailIndex hill_tail_index(std::vector<double> samples, double top_fraction);
+
 struct ReproduceOptions {
   bool quick = false;
   std::uint64_t seed = 1;
   std::filesystem::path out;
   std::string command_line;  ///< echoed into the report
+  std::string data_dir = "data";  ///< real-data experiment: where scripts/install_data.sh put it
+  /// Told what each experiment is doing (one short line per configuration); may be empty.
+  std::function<void(const std::string&)> progress;
 };
 
 /// One experiment's section of the report.

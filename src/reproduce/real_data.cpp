@@ -1,0 +1,220 @@
+// Experiment 7 of `dsignsgd reproduce`: the noise-resilience claims on real models and data —
+// test accuracy against injected noise scale for DSGD, DCSGD (rand-k) and DSignSGD on the digits
+// MLP (and, in the full profile with the libtorch component, the Fashion-MNIST CNN), and the
+// training loss against bits sent.
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <tuple>
+#include <sstream>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/nn/model.hpp"
+#include "dsignsgd/optim/trainer.hpp"
+#include "experiment_support.hpp"
+
+namespace dsignsgd::reproduce_detail {
+namespace {
+
+struct Method {
+  const char* label;
+  const char* method;
+  const char* compressor;
+  double lr;
+};
+
+struct Outcome {
+  SampleStatistics accuracy;  ///< over the runs that did not diverge
+  int diverged = 0;
+  int runs = 0;
+};
+
+/// The same settings as scripts/noise_sweep.sh: N = 4, B = 16, λ = 10⁻⁴ and per-method step
+/// sizes tuned once without injected noise.
+TrainOptions real_data_options(const std::string& problem, const Method& m,
+                               const ReproduceOptions& options) {
+  TrainOptions o;
+  o.problem.problem = problem;
+  o.data_dir = options.data_dir;
+  o.method = m.method;
+  o.compressor = m.compressor;
+  o.lr = m.lr;
+  o.workers = 4;
+  o.batch = 16;
+  o.weight_decay = 1e-4;
+  o.eval_batch = 256;
+  o.threads = 0;
+  return o;
+}
+
+Outcome run_outcome(const TrainOptions& o) {
+  const TrainResult result = train(o);
+  Outcome out;
+  out.runs = o.runs;
+  std::vector<double> accuracies;
+  const std::size_t extras = result.extra_metric_names.size();
+  const std::size_t last = result.logged_steps.size() - 1;
+  for (const RunTrace& run : result.runs) {
+    if (run.diverged) {
+      ++out.diverged;
+      continue;
+    }
+    accuracies.push_back(run.extra[last * extras + 1]);  // test_accuracy
+  }
+  out.accuracy = sample_statistics(accuracies);
+  return out;
+}
+
+}  // namespace
+
+ExperimentReport real_data(const ReproduceOptions& options) {
+  ExperimentReport report;
+  report.name = "realdata";
+  report.claim = "On real models and data, heavy-tailed noise breaks DSGD and DCSGD but not "
+                 "DSignSGD, and unbiased compression makes DCSGD the first to degrade under "
+                 "Gaussian noise ([A]).";
+  if (!std::filesystem::exists(std::filesystem::path(options.data_dir) / "sklearn" / "digits.csv.gz")) {
+    throw ConfigError("data-dir", options.data_dir,
+                      "has no sklearn/digits.csv.gz: run scripts/install_data.sh (make run does)");
+  }
+  const Method methods[] = {{"DSGD", "dsgd", "identity", 0.05},
+                            {"DCSGD rand-k 0.1 (ω = 9)", "dcsgd", "randk:0.1", 0.05},
+                            {"DSignSGD", "dsignsgd", "sign", 0.002}};
+  struct Problem {
+    std::string name;
+    std::string label;
+    std::int64_t steps;
+    int runs;
+    std::vector<double> sigmas;
+  };
+  std::vector<Problem> problems = {
+      {"digits-mlp", "digits MLP 64-128-10", options.quick ? 800 : 1500, options.quick ? 2 : 4,
+       options.quick ? std::vector<double>{0.1, 1.0, 10.0}
+                     : std::vector<double>{0.01, 0.1, 0.3, 1.0, 3.0, 10.0}}};
+  if (!options.quick && has_registered_model("cnn")) {
+    problems.push_back({"fashion-cnn", "Fashion-MNIST CNN", 1000, 1, {0.1, 1.0}});
+  }
+  // Rows are written grouped by problem, noise and method so that gnuplot draws one line each.
+  std::map<std::tuple<std::string, std::string, int, double>, std::string> rows;
+  std::ostringstream table;
+  table << "| problem | noise | σ | " << methods[0].label << " | " << methods[1].label << " | "
+        << methods[2].label << " |\n|---|---|---|---|---|---|\n";
+  bool tails_hold = true, compression_holds = true;
+  std::uint64_t salt = 0;
+  for (const Problem& p : problems) {
+    for (const char* kind : {"gaussian", "cauchy"}) {
+      for (double sigma : p.sigmas) {
+        table << "| " << p.label << " | " << kind << " | " << sigma;
+        Outcome outcomes[3];
+        for (int i = 0; i < 3; ++i) {
+          note(options, "realdata: " + p.name + ", " + kind + " σ = " + format_double(sigma) + ", " +
+                            methods[i].method);
+          TrainOptions o = real_data_options(p.name, methods[i], options);
+          o.noise = std::string(kind) + ":" + format_double(sigma);
+          o.steps = p.steps;
+          o.runs = p.runs;
+          o.log_every = p.steps;
+          o.seed = options.seed + 100 * salt++;
+          outcomes[i] = run_outcome(o);
+          const Outcome& r = outcomes[i];
+          std::ostringstream line;
+          line << p.name << ',' << kind << ',' << sigma << ',' << methods[i].method << ','
+               << r.accuracy.mean << ',' << r.accuracy.stderr_ << ',' << r.diverged << ','
+               << r.runs << '\n';
+          rows[{p.name, kind, i, sigma}] = line.str();
+          table << " | "
+                << (r.accuracy.count ? fixed(r.accuracy.mean, 3) : std::string("—"))
+                << (r.diverged ? " (" + std::to_string(r.diverged) + "/" +
+                                     std::to_string(r.runs) + " diverged)"
+                               : std::string());
+        }
+        table << " |\n";
+        // The checks, on the digits MLP at σ = 1 where [A]'s regimes separate.
+        if (p.name == "digits-mlp" && sigma == 1.0) {
+          const Outcome& sign = outcomes[2];
+          if (std::string(kind) == "cauchy") {
+            for (int i = 0; i < 2; ++i) {
+              const Outcome& o = outcomes[i];
+              const bool broken = 2 * o.diverged >= o.runs ||
+                                  (o.accuracy.count > 0 && o.accuracy.mean < sign.accuracy.mean);
+              tails_hold = tails_hold && broken;
+            }
+            tails_hold = tails_hold && sign.diverged == 0 && sign.accuracy.mean > 0.5;
+          } else {
+            const Outcome& dsgd = outcomes[0];
+            const Outcome& dcsgd = outcomes[1];
+            const double se = std::hypot(dsgd.accuracy.stderr_, dcsgd.accuracy.stderr_);
+            compression_holds = dcsgd.diverged == 0 && dsgd.diverged == 0 &&
+                                dcsgd.accuracy.mean < dsgd.accuracy.mean - 2.0 * se;
+          }
+        }
+      }
+    }
+  }
+  std::ostringstream csv;
+  csv << "problem,noise,sigma,method,accuracy,stderr,diverged,runs\n";
+  for (const auto& [key, line] : rows) csv << line;
+  write_file_atomic(options.out / "realdata.csv", csv.str());
+
+  // Loss against bits sent, without injected noise (minibatch noise only).
+  std::ostringstream bits;
+  bits << "method,bits_per_agent,loss\n";
+  for (const Method& m : methods) {
+    note(options, std::string("realdata: loss against bits, ") + m.method);
+    TrainOptions o = real_data_options("digits-mlp", m, options);
+    o.noise = "none";
+    o.steps = options.quick ? 800 : 1500;
+    o.runs = 1;
+    o.log_every = o.steps / 40;
+    o.seed = options.seed + 100 * salt++;
+    const TrainResult result = train(o);
+    for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
+      const double sent = static_cast<double>(result.logged_steps[row]) *
+                          static_cast<double>(result.uplink_bits_per_step);
+      bits << m.method << ',' << sent << ',' << result.runs[0].loss[row] << '\n';
+    }
+  }
+  write_file_atomic(options.out / "realdata_bits.csv", bits.str());
+
+  const std::string data = (options.out / "realdata.csv").string();
+  plot(options, "realdata",
+       "set multiplot layout 1,2\nset logscale x\nset yrange [0:1]\nset key bottom left font ',9'\n"
+       "set xlabel 'injected noise scale σ'\nset ylabel 'test accuracy (live runs)'\n"
+       "set title 'digits MLP, Gaussian noise' font ',10'\n"
+       "plot for [m in 'dsgd dcsgd dsignsgd'] '" + data +
+           "' using ((strcol(1) eq 'digits-mlp' && strcol(2) eq 'gaussian' && strcol(4) eq m) ? $3 "
+           ": 1/0):5:6 with yerrorlines pt 7 title m\n"
+           "set title 'digits MLP, Cauchy noise (missing = all runs diverged)' font ',10'\n"
+           "plot for [m in 'dsgd dcsgd dsignsgd'] '" + data +
+           "' using ((strcol(1) eq 'digits-mlp' && strcol(2) eq 'cauchy' && strcol(4) eq m && "
+           "$7 < $8) ? $3 : 1/0):5:6 with yerrorlines pt 7 title m\nunset multiplot");
+  plot(options, "realdata_bits",
+       "set logscale xy\nset key top right\nset xlabel 'bits sent per agent'\n"
+       "set ylabel 'training loss (fixed evaluation rows)'\n"
+       "set title 'digits MLP, N = 4, B = 16, no injected noise: loss against communication'\n"
+       "plot for [m in 'dsgd dcsgd dsignsgd'] '" + (options.out / "realdata_bits.csv").string() +
+           "' using (strcol(1) eq m && $2 > 0 ? $2 : 1/0):3 with lines lw 2 title m");
+  report.figures = {"realdata.png", "realdata_bits.png"};
+  report.holds = tails_hold && compression_holds;
+  std::ostringstream md;
+  md << "Settings of `scripts/noise_sweep.sh`: N = 4, B = 16, λ = 10⁻⁴, η = 0.05 (DSGD, DCSGD) and "
+        "0.002 (DSignSGD); test accuracy at the last step, mean over the runs that did not "
+        "diverge.\n\n"
+     << table.str()
+     << "\nChecks on the digits MLP at σ = 1: under Cauchy noise DSGD and DCSGD lose half their "
+        "runs or fall below DSignSGD, which loses none: "
+     << (tails_hold ? "**holds**" : "**does not hold**")
+     << "; under Gaussian noise DCSGD is below DSGD by more than 2 s.e.: "
+     << (compression_holds ? "**holds**" : "**does not hold**")
+     << ".\n\nNot part of the verdict, shown as measured: at large Gaussian σ with a fixed budget "
+        "DSignSGD falls behind (its effective step shrinks like 1/σ; docs/DATA.md)."
+     << (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")
+     << "\n\nVerdict: " << (report.holds ? "holds" : "does not hold")
+     << ".\n\nData: `realdata.csv`, `realdata_bits.csv`. Regenerate with `" << options.command_line
+     << "`.\n";
+  report.markdown = md.str();
+  return report;
+}
+
+}  // namespace dsignsgd::reproduce_detail

@@ -1,0 +1,429 @@
+// Experiments 3 (compression and scaling rules), 4 (heavy tails) and 6 ((L0,L1)-smoothness) of
+// `dsignsgd reproduce`: the robustness claims of [A] and [B] on synthetic problems.
+#include <algorithm>
+#include <functional>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/optim/trainer.hpp"
+#include "dsignsgd/theory/predict.hpp"
+#include "dsignsgd/theory/scaling.hpp"
+#include "experiment_support.hpp"
+
+namespace dsignsgd::reproduce_detail {
+namespace {
+
+/// The quadratic of SPEC §3 that experiments 2–4 share: d = 16, λ ∈ [0.5, 2], N = 4, η = 0.01.
+TrainOptions quadratic_base(const ReproduceOptions& options) {
+  TrainOptions o;
+  o.problem.dim = 16;
+  o.problem.hessian = "linspace:0.5:2";
+  o.problem.x0 = 0.0;  // start at x*: the runs measure the stationary floor, not a transient
+  o.workers = 4;
+  o.lr = 0.01;
+  o.noise = "gaussian:1";
+  o.steps = options.quick ? 10000 : 40000;
+  o.runs = options.quick ? 8 : 16;
+  return o;
+}
+
+/// Measured and predicted floors agree when within 3 combined s.e. plus 5 % (the small-η
+/// closed forms are exact for DSGD/DCSGD; the margin covers the tail's autocorrelation).
+bool floor_agrees(const SampleStatistics& measured, double predicted) {
+  return std::abs(measured.mean - predicted) <= 3.0 * measured.stderr_ + 0.05 * predicted;
+}
+
+}  // namespace
+
+/// Experiment 3: DCSGD's floor against ω (slope 1 in 1 + ω), and the scaling rules of
+/// `dsignsgd scale` bringing a compressed run back to DSGD's floor.
+ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
+  ExperimentReport report;
+  report.name = "compression";
+  report.claim = "DCSGD's stationary loss grows like (1 + ω); the scaling rules B → (1+ω)B, "
+                 "N → (1+ω)N or η → η/(1+ω) bring it back to DSGD's ([A], SPEC §3).";
+  // Part 1: floors against ω with rand-k, k/d = 1, 1/2, 1/4, 1/8, 1/16 (ω = d/k − 1).
+  const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125, 0.0625};
+  std::ostringstream csv;
+  csv << "omega,measured,stderr,predicted\n";
+  std::ostringstream table;
+  table << "| compressor | ω | measured floor | s.e. | predicted |\n|---|---|---|---|---|\n";
+  std::vector<double> one_plus_omega, floors;
+  bool agree = true;
+  for (std::size_t i = 0; i < fractions.size(); ++i) {
+    TrainOptions o = quadratic_base(options);
+    o.method = i == 0 ? "dsgd" : "dcsgd";
+    o.compressor = i == 0 ? "identity" : "randk:" + format_double(fractions[i]);
+    o.seed = options.seed + 100 * i;
+    note(options, "compression: " + o.compressor);
+    const SampleStatistics tail = summarize_loss(train(o)).tail_loss;
+    const double predicted = predict(o, {})["stationary_loss"].get<double>();
+    const double omega = 1.0 / fractions[i] - 1.0;
+    one_plus_omega.push_back(1.0 + omega);
+    floors.push_back(tail.mean);
+    agree = agree && floor_agrees(tail, predicted);
+    csv << omega << ',' << tail.mean << ',' << tail.stderr_ << ',' << predicted << '\n';
+    table << "| " << (i == 0 ? "identity (DSGD)" : o.compressor) << " | " << omega << " | "
+          << fixed(tail.mean, 5) << " | " << fixed(tail.stderr_, 2) << " | " << fixed(predicted, 5)
+          << " |\n";
+  }
+  write_file_atomic(options.out / "compression.csv", csv.str());
+  const SlopeFit fit = fit_log_log_slope(one_plus_omega, floors);
+  const bool slope_holds = slope_claim_holds(fit, 1.0, 0.1);
+
+  // Part 2: the scaling rules. Base: DSGD; changed: DCSGD rand-k 1/8 (ω = 7).
+  TrainOptions base = quadratic_base(options);
+  base.method = "dsgd";
+  base.compressor = "identity";
+  TrainOptions changed = base;
+  changed.method = "dcsgd";
+  changed.compressor = "randk:0.125";
+  const ScalingPlan plan =
+      plan_scaling(base, changed, {"method", "compressor"}, ScalingInvariant::kFloor);
+  std::ostringstream rules_csv;
+  rules_csv << "configuration,measured,stderr,predicted\n";
+  std::ostringstream rules;
+  rules << "| configuration | N | B | η | measured floor | s.e. | predicted | back at DSGD's? |\n"
+           "|---|---|---|---|---|---|---|---|\n";
+  base.seed = options.seed + 7000;
+  const SampleStatistics base_floor = summarize_loss(train(base)).tail_loss;
+  const auto row = [&](const std::string& label, const TrainOptions& o, const SampleStatistics& s,
+                       double predicted, const std::string& verdict) {
+    rules << "| " << label << " | " << o.workers << " | " << o.batch << " | " << o.lr << " | "
+          << fixed(s.mean, 5) << " | " << fixed(s.stderr_, 2) << " | " << fixed(predicted, 5)
+          << " | " << verdict << " |\n";
+    rules_csv << label << ',' << s.mean << ',' << s.stderr_ << ',' << predicted << '\n';
+  };
+  row("DSGD (base)", base, base_floor, plan.base_floor, "reference");
+  changed.seed = options.seed + 7001;
+  const SampleStatistics changed_floor = summarize_loss(train(changed)).tail_loss;
+  row("DCSGD ω = 7, unchanged", changed, changed_floor, plan.changed_floor,
+      fixed(changed_floor.mean / base_floor.mean, 3) + "× DSGD's");
+  bool rules_hold = !plan.rules.empty();
+  std::uint64_t salt = 7002;
+  for (const ScalingRule& rule : plan.rules) {
+    TrainOptions adjusted = rule.adjusted;
+    adjusted.seed = options.seed + salt++;
+    note(options, "compression: scaling rule " + rule.adjust);
+    // A smaller η reaches its floor more slowly: run long enough for the same time horizon.
+    adjusted.steps = static_cast<std::int64_t>(
+        std::ceil(static_cast<double>(base.steps) * base.lr / adjusted.lr));
+    const SampleStatistics s = summarize_loss(train(adjusted)).tail_loss;
+    const double se = std::hypot(s.stderr_, base_floor.stderr_);
+    // The rules solve for the smallest B or N (or the η) reaching DSGD's floor: at or below it.
+    const bool back = s.mean - base_floor.mean <= 3.0 * se + 0.05 * base_floor.mean;
+    rules_hold = rules_hold && back;
+    row("DCSGD ω = 7, rule: " + rule.adjust, adjusted, s, rule.predicted,
+        back ? "yes (" + fixed(s.mean / base_floor.mean, 3) + "×)"
+             : "**no** (" + fixed(s.mean / base_floor.mean, 3) + "×)");
+  }
+  write_file_atomic(options.out / "compression_rules.csv", rules_csv.str());
+
+  plot(options, "compression",
+       "set logscale xy\nset key top left\nset xlabel '1 + ω (rand-k, ω = d/k − 1)'\n"
+       "set ylabel 'stationary loss (tail average)'\n"
+       "set title 'DCSGD on the quadratic d = 16, N = 4, η = 0.01, Gaussian σ = 1'\n"
+       "set xrange [0.8:24]\n"
+       "set label 'fitted slope " + fixed(fit.slope, 3) + " (claim 1)' at 1.2," +
+           fixed(floors.back(), 4) + "\n"
+           "plot '" + (options.out / "compression.csv").string() +
+           "' using (1+$1):2:3 with yerrorbars pt 7 title 'measured', '' using (1+$1):4 with lines "
+           "dt 2 title 'predicted (1+ω)σ² closed form'");
+  report.figures = {"compression.png"};
+  report.holds = agree && slope_holds && rules_hold;
+  std::ostringstream md;
+  md << table.str() << "\nSlope of log floor against log(1 + ω): " << fixed(fit.slope, 3) << " ± "
+     << fixed(fit.stderr_, 2) << " (claimed 1): " << (slope_holds ? "**holds**" : "**does not hold**")
+     << "; every floor within 3 s.e. + 5 % of its prediction: " << (agree ? "yes" : "**no**")
+     << ".\n\nScaling rules (`dsignsgd scale`, keep = floor) for DSGD → DCSGD rand-k 1/8, each run "
+        "measured (a smaller η runs proportionally more steps):\n\n"
+     << rules.str()
+     << "\nCriterion: floor − DSGD's ≤ 3 s.e. + 5 % (the rules solve for the smallest B or N, or "
+        "the η, that reaches DSGD's floor). Verdict: "
+     << (report.holds ? "holds" : "does not hold")
+     << ".\n\nData: `compression.csv`, `compression_rules.csv`. Regenerate with `"
+     << options.command_line << "`.\n";
+  report.markdown = md.str();
+  return report;
+}
+
+/// Experiment 4: Student-t noise with ν ∈ {1, 1.5, 2, 3, ∞} at scale σ = 1. Whether a method has
+/// a finite floor E f is a question about the tail of the stationary loss distribution: E f < ∞
+/// iff the tail index of f exceeds 1. DSGD/DCSGD are linear filters of the noise, so f = Σ λ x²/2
+/// inherits tail index ν/2 (< 1 for ν < 2); DSignSGD's steps are bounded, so its f is light-tailed.
+/// The experiment estimates the index with Hill's estimator on the pooled logged losses.
+ExperimentReport heavy_tails(const ReproduceOptions& options) {
+  ExperimentReport report;
+  report.name = "tails";
+  report.claim = "Under Student-t noise with ν ≤ 2 DSGD and DCSGD have no finite stationary loss, "
+                 "while DSignSGD keeps one set by σ and ℓ_ν ([A], SPEC §3).";
+  struct Method {
+    const char* label;
+    const char* method;
+    const char* compressor;
+  };
+  const Method methods[] = {{"DSGD", "dsgd", "identity"},
+                            {"DCSGD rand-k (ω = 3)", "dcsgd", "randk:0.25"},
+                            {"DSignSGD", "dsignsgd", "sign"}};
+  const std::vector<std::string> nus = {"1", "1.5", "2", "3", "inf"};
+  std::ostringstream csv;
+  csv << "method,nu,tail_index,stderr,expected_index,tail_mean,tail_stderr,predicted\n";
+  std::ostringstream table;
+  table << "| method | ν | tail index of f (Hill) | asymptotic index | E f finite? | tail average | "
+           "predicted floor | verdict |\n|---|---|---|---|---|---|---|---|\n";
+  bool all = true;
+  std::uint64_t salt = 0;
+  for (const Method& m : methods) {
+    for (const std::string& nu : nus) {
+      TrainOptions o = quadratic_base(options);
+      o.problem.dim = 10;
+      o.method = m.method;
+      o.compressor = m.compressor;
+      o.noise = nu == "inf" ? "gaussian:1" : "student:" + nu + ":1";
+      o.steps = options.quick ? 20000 : 80000;
+      o.log_every = 20;  // ≈ one relaxation time 1/(ηλ_max) = 50 steps between samples / 2.5
+      o.runs = options.quick ? 16 : 32;
+      o.divergence_factor = 1e300;  // a loss without a mean is the point, not an error
+      o.seed = options.seed + 1000 * salt++;
+      note(options, std::string("tails: ") + m.method + ", ν = " + nu);
+      const TrainResult result = train(o);
+      std::vector<double> samples;
+      std::vector<double> tails;
+      for (const RunTrace& run : result.runs) {
+        for (std::size_t row = 1; row < run.loss.size(); ++row) {
+          if (std::isfinite(run.loss[row])) samples.push_back(run.loss[row]);
+        }
+        tails.push_back(run.tail_loss);
+      }
+      const TailIndex index = hill_tail_index(samples, 0.02);
+      const SampleStatistics tail = sample_statistics(tails);
+      const nlohmann::json prediction = predict(o, {})["stationary_loss"];
+      const double predicted = prediction.is_number() ? prediction.get<double>() : std::nan("");
+      const double nu_value = nu == "inf" ? INFINITY : std::stod(nu);
+      const bool sign = std::string(m.method) == "dsignsgd";
+      const double expected = sign ? INFINITY : nu_value / 2.0;
+      const bool infinite_mean = index.alpha + 2.0 * index.stderr_ < 1.0;
+      const bool finite_mean = index.alpha - 2.0 * index.stderr_ > 1.0;
+      std::string verdict;
+      if (sign) {
+        const bool ok = finite_mean &&
+                        std::abs(tail.mean - predicted) <= 3.0 * tail.stderr_ + 0.1 * predicted;
+        verdict = ok ? "floor, at its prediction" : "**no floor / off the prediction**";
+        all = all && ok;
+      } else if (nu_value < 2.0) {
+        verdict = infinite_mean ? "no finite floor, as claimed" : "**not resolved as infinite**";
+        all = all && infinite_mean;
+      } else if (nu_value == 2.0) {
+        verdict = "borderline (index 1): not judged";
+      } else {
+        verdict = finite_mean ? "finite floor, as expected" : "**not resolved as finite**";
+        all = all && finite_mean;
+      }
+      csv << m.method << ',' << nu << ',' << index.alpha << ',' << index.stderr_ << ','
+          << expected << ',' << tail.mean << ',' << tail.stderr_ << ',' << predicted << '\n';
+      table << "| " << m.label << " | " << (nu == "inf" ? "∞ (Gaussian)" : nu) << " | "
+            << fixed(index.alpha, 3) << " ± " << fixed(index.stderr_, 2) << " | "
+            << (std::isinf(expected) ? "∞ (light)" : fixed(expected, 3)) << " | "
+            << (finite_mean ? "yes" : infinite_mean ? "**no**" : "unresolved") << " | "
+            << fixed(tail.mean, 4) << " ± " << fixed(tail.stderr_, 2) << " | "
+            << (std::isnan(predicted) ? "none" : fixed(predicted, 4)) << " | " << verdict << " |\n";
+    }
+  }
+  write_file_atomic(options.out / "tails.csv", csv.str());
+  plot(options, "tails",
+       "set logscale y\nset key top left\nset xlabel 'Student-t degrees of freedom ν (6 = Gaussian)'\n"
+       "set ylabel 'tail index of the stationary loss (Hill, ± 2 s.e.)'\n"
+       "set title 'Heavy tails, quadratic d = 10, N = 4, η = 0.01, σ = 1: E f < ∞ iff index > 1'\n"
+       "set xtics ('1' 1, '1.5' 1.5, '2' 2, '3' 3, '∞' 6)\nset xrange [0.8:6.5]\n"
+       "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 3 lw 2\n"
+       "nu(s) = (s eq 'inf') ? 6 : real(s)\n"
+       "plot for [m in 'dsgd dcsgd dsignsgd'] '" + (options.out / "tails.csv").string() +
+           "' using (strcol(1) eq m ? nu(strcol(2)) : 1/0):3:($3-2*$4):($3+2*$4) with yerrorlines "
+           "pt 7 title m, (x < 5 ? x/2 : 1/0) with lines dt 2 lc 'black' title 'ν/2 (linear filter of t_ν)'");
+  report.figures = {"tails.png"};
+  report.holds = all;
+  std::ostringstream md;
+  md << "E f is finite iff the stationary loss has a tail index above 1. DSGD and DCSGD are linear "
+        "filters of the noise, so their f inherits index ν/2; DSignSGD's bounded steps give a "
+        "light tail. Hill's estimator on the top 2 % of the pooled logged losses (every 20th step "
+        "of R runs; runs are never stopped for divergence here):\n\n"
+     << table.str()
+     << "\nCriteria: \"no finite floor\" = index + 2 s.e. < 1; \"finite\" = index − 2 s.e. > 1; "
+        "DSignSGD's tail average also within 3 s.e. + 10 % of its closed form Σ ησ/(2ℓ_νN(2 − "
+        "ηℓ_νλ/σ)). ν = 2 (index exactly 1) is shown, not judged. At ν = 3 the estimate sits "
+        "above the asymptotic 1.5: the top 2 % of a filtered t₃ sum is still in its Gaussian-like "
+        "body — the conclusion (finite) is the same. The tail averages of DSGD/DCSGD "
+        "at ν < 2 are finite numbers only because every run is finite; they grow with the "
+        "horizon.\n\nVerdict: "
+     << (all ? "holds" : "does not hold") << ".\n\nData: `tails.csv`. Regenerate with `"
+     << options.command_line << "`.\n";
+  report.markdown = md.str();
+  return report;
+}
+
+/// Experiment 6: [B]'s (L0,L1)-smoothness findings on the quartic Σ x⁴/4 (‖∇²f‖ ≤ L0 + L1‖∇f‖
+/// with no global L): DCSGD with a decaying schedule loses more runs as ω grows while normalized
+/// DCSGD converges at every ω (N = 8, relative noise); DSignSGD under Cauchy noise stalls at a
+/// floor with a constant step and keeps converging with η/√(k+1).
+ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
+  ExperimentReport report;
+  report.name = "l0l1";
+  report.claim = "Under (L0,L1)-smoothness a pre-scheduled decaying step is not enough for DCSGD "
+                 "as ω grows, normalized DCSGD converges; DSignSGD with Cauchy noise stalls at a "
+                 "floor at constant η and converges with 1/√(k+1) ([B], SPEC §3).";
+  const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125};
+  std::ostringstream csv;
+  csv << "method,omega,diverged,runs,final_mean,final_stderr\n";
+  std::ostringstream table;
+  table << "| method | ω | diverged runs | final f (live runs) |\n|---|---|---|---|\n";
+  bool part_a = true;
+  int dcsgd_diverged_last = 0, dcsgd_diverged_first = 0;
+  std::uint64_t salt = 0;
+  for (const char* method : {"dcsgd", "normalized-dcsgd"}) {
+    for (std::size_t i = 0; i < fractions.size(); ++i) {
+      TrainOptions o;
+      o.problem.problem = "quartic";
+      o.problem.dim = 8;
+      o.problem.x0 = 2.0;
+      o.method = method;
+      o.compressor = fractions[i] == 1.0 ? "identity" : "randk:" + format_double(fractions[i]);
+      o.workers = 8;
+      o.noise = "relative:1";
+      o.lr = 0.1;
+      o.schedule = "invsqrt";
+      o.steps = options.quick ? 20000 : 40000;
+      o.runs = options.quick ? 16 : 32;
+      o.seed = options.seed + 100 * salt++;
+      note(options, std::string("l0l1: ") + method + ", " + o.compressor);
+      const TrainResult result = train(o);
+      const LossSummary s = summarize_loss(result);
+      const double omega = 1.0 / fractions[i] - 1.0;
+      csv << method << ',' << omega << ',' << s.diverged_runs << ',' << o.runs << ','
+          << s.final_loss.mean << ',' << s.final_loss.stderr_ << '\n';
+      table << "| " << method << " | " << omega << " | " << s.diverged_runs << " / " << o.runs
+            << " | " << (s.final_loss.count ? fixed(s.final_loss.mean, 3) : std::string("—"))
+            << " |\n";
+      if (std::string(method) == "dcsgd") {
+        if (i == 0) dcsgd_diverged_first = s.diverged_runs;
+        if (i + 1 == fractions.size()) dcsgd_diverged_last = s.diverged_runs;
+      } else {
+        // Converges: no run lost and the loss far below f(x0) = 32.
+        part_a = part_a && s.diverged_runs == 0 && s.final_loss.mean < 1e-3;
+      }
+    }
+  }
+  part_a = part_a && dcsgd_diverged_last >= std::max(1, dcsgd_diverged_first + 1) &&
+           4 * dcsgd_diverged_last >= 16;  // at the largest ω a quarter of the runs or more
+  write_file_atomic(options.out / "l0l1_dcsgd.csv", csv.str());
+
+  // Part B: DSignSGD, Cauchy noise, constant step against η/√(k+1).
+  std::ostringstream curves;
+  curves << "schedule,step,loss_mean,loss_stderr\n";
+  std::ostringstream sign_table;
+  sign_table << "| schedule | mean f over steps K/4–K/2 | over 3K/4–K | ratio | verdict |\n"
+                "|---|---|---|---|---|\n";
+  bool part_b = true;
+  double const_floor = 0.0;
+  for (const char* schedule : {"const", "invsqrt"}) {
+    TrainOptions o;
+    o.problem.problem = "quartic";
+    o.problem.dim = 8;
+    o.problem.x0 = 2.0;
+    o.method = "dsignsgd";
+    o.workers = 8;
+    o.noise = "cauchy:1";
+    o.lr = 0.1;
+    o.schedule = schedule;
+    o.steps = options.quick ? 8000 : 40000;
+    o.log_every = o.steps / 40;
+    o.runs = options.quick ? 16 : 32;
+    o.seed = options.seed + 5000 + 100 * salt++;
+    note(options, std::string("l0l1: dsignsgd, ") + schedule);
+    const TrainResult result = train(o);
+    double q2 = 0.0, q4 = 0.0;
+    int n2 = 0, n4 = 0;
+    for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
+      const SampleStatistics s = loss_statistics(result, row);
+      const double k = static_cast<double>(result.logged_steps[row]);
+      curves << schedule << ',' << result.logged_steps[row] << ',' << s.mean << ',' << s.stderr_
+             << '\n';
+      if (k > 0.25 * o.steps && k <= 0.5 * o.steps) q2 += s.mean, ++n2;
+      if (k > 0.75 * o.steps) q4 += s.mean, ++n4;
+    }
+    q2 /= n2;
+    q4 /= n4;
+    const double ratio = q4 / q2;
+    bool ok = false;
+    if (std::string(schedule) == "const") {
+      const_floor = q4;
+      ok = ratio > 0.75 && ratio < 1.33;  // stalled
+    } else {
+      ok = ratio < 0.75 && q4 < const_floor / 3.0;  // still decreasing, below the floor
+    }
+    part_b = part_b && ok;
+    sign_table << "| " << (std::string(schedule) == "const" ? "constant η = 0.1" : "0.1/√(k+1)")
+               << " | " << fixed(q2, 4) << " | " << fixed(q4, 4) << " | " << fixed(ratio, 3)
+               << " | "
+               << (std::string(schedule) == "const" ? (ok ? "stalls at a floor" : "**does not stall**")
+                                                    : (ok ? "keeps converging" : "**stalls**"))
+               << " |\n";
+  }
+  write_file_atomic(options.out / "l0l1_dsignsgd.csv", curves.str());
+  plot(options, "l0l1",
+       "set multiplot layout 1,2\nset logscale y\nset key top left font ',9'\n"
+       "set xlabel 'ω (rand-k)'\nset ylabel 'diverged runs (+1, log)'\n"
+       "set title 'quartic, N = 8, relative noise, η/√(k+1)' font ',10'\n"
+       "plot for [m in 'dcsgd normalized-dcsgd'] '" + (options.out / "l0l1_dcsgd.csv").string() +
+           "' using (strcol(1) eq m ? $2 : 1/0):($3+1) with linespoints pt 7 title m\n"
+           "set key top right\nset xlabel 'step k (thousands)'\nset ylabel 'mean f (± s.e.)'\n"
+           "set title 'DSignSGD, Cauchy noise, N = 8' font ',10'\n"
+           "plot for [s in 'const invsqrt'] '" + (options.out / "l0l1_dsignsgd.csv").string() +
+           "' using (strcol(1) eq s ? $2/1000 : 1/0):3:4 with yerrorlines pt 7 ps 0.4 title s\n"
+           "unset multiplot");
+  report.figures = {"l0l1.png"};
+  report.holds = part_a && part_b;
+  std::ostringstream md;
+  md << "Quartic f = Σ x_j⁴/4, d = 8, x0 = 2 (f = 32), N = 8 agents, relative noise σ1 = 1 "
+        "(N(0, ‖∇f‖²)), η = 0.1 with η_k = 1/√(k+1):\n\n"
+     << table.str()
+     << "\nCriterion: normalized DCSGD loses no run and ends below 10⁻³ at every ω; DCSGD loses "
+        "more runs at the largest ω than at ω = 0, and at least a quarter of them: "
+     << (part_a ? "**holds**" : "**does not hold**")
+     << ".\n\nDSignSGD under Cauchy noise (σ = 1), same problem:\n\n"
+     << sign_table.str()
+     << "\nCriterion: constant η: ratio within [0.75, 1.33]; 1/√(k+1): ratio below 0.75 and its "
+        "late loss below a third of the constant-step floor: "
+     << (part_b ? "**holds**" : "**does not hold**") << ".\n\nVerdict: "
+     << (report.holds ? "holds" : "does not hold")
+     << ".\n\nData: `l0l1_dcsgd.csv`, `l0l1_dsignsgd.csv`. Regenerate with `"
+     << options.command_line << "`.\n";
+  report.markdown = md.str();
+  return report;
+}
+
+}  // namespace dsignsgd::reproduce_detail
+
+namespace dsignsgd {
+
+TailIndex hill_tail_index(std::vector<double> samples, double top_fraction) {
+  TailIndex out;
+  std::erase_if(samples, [](double v) { return !(v > 0.0) || !std::isfinite(v); });
+  const auto k = static_cast<std::size_t>(top_fraction * static_cast<double>(samples.size()));
+  if (k < 10 || k >= samples.size()) {
+    out.alpha = out.stderr_ = std::nan("");
+    return out;
+  }
+  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(k),
+                   samples.end(), std::greater<>());
+  const double threshold = samples[k];  // the (k+1)-th largest
+  double sum = 0.0;
+  for (std::size_t i = 0; i < k; ++i) sum += std::log(samples[i] / threshold);
+  out.alpha = static_cast<double>(k) / sum;
+  out.stderr_ = out.alpha / std::sqrt(static_cast<double>(k));
+  out.used = k;
+  return out;
+}
+
+}  // namespace dsignsgd
