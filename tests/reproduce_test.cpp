@@ -62,6 +62,54 @@ TEST(TailIndexVerdict, HillRecoversParetoIndicesAndSeparatesFiniteFromInfiniteMe
   EXPECT_TRUE(std::isnan(hill_tail_index({1.0, 2.0, 3.0}, 0.02).alpha));
 }
 
+TEST(Verdicts, EachRuleAcceptsItsClaimAndRejectsTheOpposite) {
+  // Floors against predictions: 3 s.e. plus a relative allowance, no more.
+  EXPECT_TRUE(verdict::matches_prediction(1.04, 0.01, 1.0, 0.05));
+  EXPECT_TRUE(verdict::matches_prediction(1.07, 0.01, 1.0, 0.05));   // 0.07 ≤ 0.03 + 0.05
+  EXPECT_FALSE(verdict::matches_prediction(1.09, 0.01, 1.0, 0.05));  // 0.09 > 0.08
+  EXPECT_FALSE(verdict::matches_prediction(8.0, 0.1, 1.0, 0.05));    // DCSGD ω = 7 unscaled
+  // Scaling rules: one-sided — far below is fine (a rule may overshoot), above is not.
+  EXPECT_TRUE(verdict::at_or_below(0.009, 0.0002, 0.010, 0.0002));
+  EXPECT_TRUE(verdict::at_or_below(0.0105, 0.0001, 0.010, 0.0001));
+  EXPECT_FALSE(verdict::at_or_below(0.08, 0.001, 0.010, 0.0002));
+  EXPECT_FALSE(verdict::at_or_below(0.0115, 0.0001, 0.010, 0.0001));
+  // Curves: 4.5 s.e. + 5 %.
+  EXPECT_TRUE(verdict::curves_agree(1.0, 0.01, 1.08, 0.01));
+  EXPECT_FALSE(verdict::curves_agree(1.0, 0.01, 1.2, 0.01));
+  // Schedules: a flat late/early ratio is a stall, a falling one with a low end is convergence.
+  EXPECT_TRUE(verdict::stalled(0.020, 0.021));
+  EXPECT_FALSE(verdict::stalled(0.020, 0.005));
+  EXPECT_TRUE(verdict::converging(0.012, 0.005, 0.02));
+  EXPECT_FALSE(verdict::converging(0.012, 0.011, 0.02));  // not falling
+  EXPECT_FALSE(verdict::converging(0.030, 0.015, 0.02));  // falling but above the stalled floor
+  // Heavy tails on real data.
+  EXPECT_TRUE(verdict::breaks(2, 2, 0, 0.0, 0.75));     // every run diverged
+  EXPECT_TRUE(verdict::breaks(1, 2, 1, 0.88, 0.75));    // half the runs
+  EXPECT_TRUE(verdict::breaks(0, 4, 4, 0.70, 0.75));    // all alive but below the robust method
+  EXPECT_FALSE(verdict::breaks(0, 4, 4, 0.90, 0.75));   // alive and better: does not break
+}
+
+TEST(Reproduce, ASecondRunWithTheSameSeedWritesTheSameNumbers) {
+  const std::filesystem::path out =
+      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_repeat_test";
+  std::string first;
+  for (int round = 0; round < 2; ++round) {
+    std::filesystem::remove_all(out);
+    ReproduceOptions options;
+    options.quick = true;
+    options.seed = 5;
+    options.out = out;
+    run_experiment("compression", options);
+    std::ifstream in(out / "compression_rules.csv");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (round == 0) first = text.str();
+    else EXPECT_EQ(text.str(), first);
+  }
+  EXPECT_GT(first.size(), 100u);
+  std::filesystem::remove_all(out);
+}
+
 /// Runs one experiment's quick profile into a fresh directory; checks the files it promises.
 ExperimentReport quick_experiment(const std::string& name, std::uint64_t seed,
                                   const std::vector<std::string>& files) {

@@ -60,10 +60,12 @@ Runner add_reproduce_command(CLI::App& app) {
     for (; index < names.size(); ++index) {
       const std::string& name = names[index];
       if (!tty) std::fprintf(stderr, "[%zu/%zu %5.0f s] %s …\n", index + 1, names.size(), elapsed(), name.c_str());
+      const double before = elapsed();
       reports.push_back(run_experiment(name, options));
       if (tty) std::fprintf(stderr, "\r\033[K");
-      std::cout << name << ": " << (reports.back().holds ? "holds" : "does not hold") << " ("
-                << static_cast<int>(elapsed()) << " s)" << std::endl;
+      std::printf("%s: %s (%.1f s)\n", name.c_str(),
+                  reports.back().holds ? "holds" : "does not hold", elapsed() - before);
+      std::fflush(stdout);
     }
     write_report(reports, options);
     std::cout << "report: " << state->out << "/report.md and report.html\n";

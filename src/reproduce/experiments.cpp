@@ -168,7 +168,7 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
       worst_relative = std::max(worst_relative, difference / a.mean);
       worst_z = std::max(worst_z, difference / se);
       // Monte Carlo error (4.5 s.e.) plus the O(η) gap between the method and its SDE (5 %).
-      ok = ok && difference <= 4.5 * se + 0.05 * a.mean;
+      ok = ok && verdict::curves_agree(a.mean, a.stderr_, b.mean, b.stderr_);
     }
     all = all && ok;
     table << "| " << kappas[i] << " | " << 2 * kappas[i] << " | " << 0.005 * kappas[i] << " | "
@@ -385,6 +385,36 @@ SlopeFit fit_log_log_slope(const std::vector<double>& x, const std::vector<doubl
 bool slope_claim_holds(const SlopeFit& fit, double claimed, double tolerance) {
   return std::abs(fit.slope - claimed) <= std::max(tolerance, 3.0 * fit.stderr_);
 }
+
+namespace verdict {
+
+bool matches_prediction(double mean, double stderr_, double predicted, double relative) {
+  return std::abs(mean - predicted) <= 3.0 * stderr_ + relative * std::abs(predicted);
+}
+
+bool at_or_below(double adjusted, double adjusted_stderr, double reference,
+                 double reference_stderr) {
+  return adjusted - reference <= 3.0 * std::hypot(adjusted_stderr, reference_stderr) + 0.05 * reference;
+}
+
+bool curves_agree(double a, double a_stderr, double b, double b_stderr) {
+  return std::abs(a - b) <= 4.5 * std::hypot(a_stderr, b_stderr) + 0.05 * a;
+}
+
+bool stalled(double early, double late) {
+  const double ratio = late / early;
+  return ratio > 0.75 && ratio < 1.33;
+}
+
+bool converging(double early, double late, double stalled_floor) {
+  return late / early < 0.75 && late < stalled_floor / 3.0;
+}
+
+bool breaks(int diverged, int runs, std::size_t live, double accuracy, double robust_accuracy) {
+  return 2 * diverged >= runs || (live > 0 && accuracy < robust_accuracy);
+}
+
+}  // namespace verdict
 
 std::vector<std::string> experiment_names() {
   return {"sde", "noise", "compression", "tails", "agents", "l0l1", "realdata", "stability"};

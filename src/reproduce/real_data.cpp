@@ -136,9 +136,8 @@ ExperimentReport real_data(const ReproduceOptions& options) {
           if (std::string(kind) == "cauchy") {
             for (int i = 0; i < 2; ++i) {
               const Outcome& o = outcomes[i];
-              const bool broken = 2 * o.diverged >= o.runs ||
-                                  (o.accuracy.count > 0 && o.accuracy.mean < sign.accuracy.mean);
-              tails_hold = tails_hold && broken;
+              tails_hold = tails_hold && verdict::breaks(o.diverged, o.runs, o.accuracy.count,
+                                                         o.accuracy.mean, sign.accuracy.mean);
             }
             tails_hold = tails_hold && sign.diverged == 0 && sign.accuracy.mean > 0.5;
           } else {

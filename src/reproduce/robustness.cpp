@@ -29,10 +29,10 @@ TrainOptions quadratic_base(const ReproduceOptions& options) {
   return o;
 }
 
-/// Measured and predicted floors agree when within 3 combined s.e. plus 5 % (the small-η
-/// closed forms are exact for DSGD/DCSGD; the margin covers the tail's autocorrelation).
+/// Measured and predicted floors agree when within 3 s.e. plus 5 % (the small-η closed forms are
+/// exact for DSGD/DCSGD; the margin covers the tail's autocorrelation).
 bool floor_agrees(const SampleStatistics& measured, double predicted) {
-  return std::abs(measured.mean - predicted) <= 3.0 * measured.stderr_ + 0.05 * predicted;
+  return verdict::matches_prediction(measured.mean, measured.stderr_, predicted, 0.05);
 }
 
 }  // namespace
@@ -111,9 +111,9 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
     adjusted.steps = static_cast<std::int64_t>(
         std::ceil(static_cast<double>(base.steps) * base.lr / adjusted.lr));
     const SampleStatistics s = summarize_loss(train(adjusted)).tail_loss;
-    const double se = std::hypot(s.stderr_, base_floor.stderr_);
     // The rules solve for the smallest B or N (or the η) reaching DSGD's floor: at or below it.
-    const bool back = s.mean - base_floor.mean <= 3.0 * se + 0.05 * base_floor.mean;
+    const bool back =
+        verdict::at_or_below(s.mean, s.stderr_, base_floor.mean, base_floor.stderr_);
     rules_hold = rules_hold && back;
     row("DCSGD ω = 7, rule: " + rule.adjust, adjusted, s, rule.predicted,
         back ? "yes (" + fixed(s.mean / base_floor.mean, 3) + "×)"
@@ -208,8 +208,8 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
       const bool finite_mean = index.alpha - 2.0 * index.stderr_ > 1.0;
       std::string verdict;
       if (sign) {
-        const bool ok = finite_mean &&
-                        std::abs(tail.mean - predicted) <= 3.0 * tail.stderr_ + 0.1 * predicted;
+        const bool ok =
+            finite_mean && verdict::matches_prediction(tail.mean, tail.stderr_, predicted, 0.1);
         verdict = ok ? "floor, at its prediction" : "**no floor / off the prediction**";
         all = all && ok;
       } else if (nu_value < 2.0) {
@@ -358,9 +358,9 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
     bool ok = false;
     if (std::string(schedule) == "const") {
       const_floor = q4;
-      ok = ratio > 0.75 && ratio < 1.33;  // stalled
+      ok = verdict::stalled(q2, q4);
     } else {
-      ok = ratio < 0.75 && q4 < const_floor / 3.0;  // still decreasing, below the floor
+      ok = verdict::converging(q2, q4, const_floor);
     }
     part_b = part_b && ok;
     sign_table << "| " << (std::string(schedule) == "const" ? "constant η = 0.1" : "0.1/√(k+1)")
