@@ -124,7 +124,10 @@ ExperimentReport real_data(const ReproduceOptions& options) {
                << r.runs << '\n';
           rows[{p.name, kind, i, sigma}] = line.str();
           table << " | "
-                << (r.accuracy.count ? fixed(r.accuracy.mean, 3) : std::string("—"))
+                << (r.accuracy.count > 1
+                        ? fixed(r.accuracy.mean, 3) + " ± " + fixed(r.accuracy.stderr_, 1)
+                    : r.accuracy.count ? fixed(r.accuracy.mean, 3)
+                                       : std::string("—"))
                 << (r.diverged ? " (" + std::to_string(r.diverged) + "/" +
                                      std::to_string(r.runs) + " diverged)"
                                : std::string());
@@ -198,7 +201,7 @@ ExperimentReport real_data(const ReproduceOptions& options) {
   report.holds = tails_hold && compression_holds;
   std::ostringstream md;
   md << "Settings of `scripts/noise_sweep.sh`: N = 4, B = 16, λ = 10⁻⁴, η = 0.05 (DSGD, DCSGD) and "
-        "0.002 (DSignSGD); test accuracy at the last step, mean over the runs that did not "
+        "0.002 (DSignSGD); test accuracy at the last step, mean ± s.e. over the runs that did not "
         "diverge.\n\n"
      << table.str()
      << "\nChecks on the digits MLP at σ = 1: under Cauchy noise DSGD and DCSGD lose half their "

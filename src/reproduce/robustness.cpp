@@ -285,7 +285,7 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
   std::ostringstream csv;
   csv << "method,omega,diverged,runs,final_mean,final_stderr\n";
   std::ostringstream table;
-  table << "| method | ω | diverged runs | final f (live runs) |\n|---|---|---|---|\n";
+  table << "| method | ω | diverged runs | final f (live runs, ± s.e.) |\n|---|---|---|---|\n";
   bool part_a = true;
   int dcsgd_diverged_last = 0, dcsgd_diverged_first = 0;
   std::uint64_t salt = 0;
@@ -311,7 +311,10 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
       csv << method << ',' << omega << ',' << s.diverged_runs << ',' << o.runs << ','
           << s.final_loss.mean << ',' << s.final_loss.stderr_ << '\n';
       table << "| " << method << " | " << omega << " | " << s.diverged_runs << " / " << o.runs
-            << " | " << (s.final_loss.count ? fixed(s.final_loss.mean, 3) : std::string("—"))
+            << " | "
+            << (s.final_loss.count
+                    ? fixed(s.final_loss.mean, 3) + " ± " + fixed(s.final_loss.stderr_, 1)
+                    : std::string("—"))
             << " |\n";
       if (std::string(method) == "dcsgd") {
         if (i == 0) dcsgd_diverged_first = s.diverged_runs;
