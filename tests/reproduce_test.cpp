@@ -133,7 +133,7 @@ ExperimentReport quick_experiment(const std::string& name, std::uint64_t seed,
 
 TEST(Reproduce, QuickCompressionExperimentRestoresDsgdsFloorWithEveryRule) {
   const ExperimentReport report = quick_experiment(
-      "compression", 115, {"compression.csv", "compression_rules.csv", "compression.png", "compression.svg"});
+      "compression", 115, {"compression.csv", "compression_rules.csv", "compression.png", "compression.svg", "compression_rules.png"});
   EXPECT_TRUE(report.holds) << report.markdown;
   for (const char* rule : {"rule: lr", "rule: batch", "rule: workers"}) {
     EXPECT_NE(report.markdown.find(rule), std::string::npos) << rule;
