@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("dsignsgd_ckpt_" + name);
+  const fs::path dir = testing::scratch_path("ckpt_" + name);
   fs::remove_all(dir);
   return dir;
 }

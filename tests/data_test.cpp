@@ -17,9 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_file(const std::string& name) {
-  return fs::temp_directory_path() /
-         ("dsignsgd_data_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-          "_" + name);
+  return testing::scratch_path(
+      "data_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+      name);
 }
 
 void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {

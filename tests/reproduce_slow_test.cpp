@@ -12,7 +12,7 @@ namespace {
 ExperimentReport quick_experiment(const std::string& name, std::uint64_t seed,
                                   const std::vector<std::string>& files) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / ("dsignsgd_reproduce_" + name + "_test");
+      testing::scratch_path("reproduce_" + name);
   std::filesystem::remove_all(out);
   ReproduceOptions options;
   options.quick = true;
@@ -44,7 +44,7 @@ TEST(Reproduce, QuickRealDataExperimentOnTheDigitsMlp) {
 
 TEST(ReproduceSlow, SdeExperimentFindsFirstOrderWeakErrorsForEveryCase) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_sde_test";
+      testing::scratch_path("reproduce_sde_test");
   std::filesystem::remove_all(out);
   ReproduceOptions options;
   options.quick = true;

@@ -91,7 +91,7 @@ TEST(Verdicts, EachRuleAcceptsItsClaimAndRejectsTheOpposite) {
 
 TEST(Reproduce, ASecondRunWithTheSameSeedWritesTheSameNumbers) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_repeat_test";
+      testing::scratch_path("reproduce_repeat_test");
   std::string first;
   for (int round = 0; round < 2; ++round) {
     std::filesystem::remove_all(out);
@@ -114,7 +114,7 @@ TEST(Reproduce, ASecondRunWithTheSameSeedWritesTheSameNumbers) {
 ExperimentReport quick_experiment(const std::string& name, std::uint64_t seed,
                                   const std::vector<std::string>& files) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / ("dsignsgd_reproduce_" + name + "_test");
+      testing::scratch_path("reproduce_" + name);
   std::filesystem::remove_all(out);
   ReproduceOptions options;
   options.quick = true;
@@ -148,7 +148,7 @@ TEST(Reproduce, QuickL0L1ExperimentSeparatesNormalizedFromScheduledSteps) {
 
 TEST(Reproduce, QuickAgentsExperimentShowsTheLinearSpeedUp) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_agents_test";
+      testing::scratch_path("reproduce_agents_test");
   std::filesystem::remove_all(out);
   ReproduceOptions options;
   options.quick = true;
@@ -166,7 +166,7 @@ TEST(Reproduce, QuickAgentsExperimentShowsTheLinearSpeedUp) {
 
 TEST(Reproduce, StabilityExperimentFindsGdsStepSizeLimitOnlyInTheCorrectedModel) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_stability_test";
+      testing::scratch_path("reproduce_stability_test");
   std::filesystem::remove_all(out);
   ReproduceOptions options;
   options.quick = true;
@@ -183,7 +183,7 @@ TEST(Reproduce, StabilityExperimentFindsGdsStepSizeLimitOnlyInTheCorrectedModel)
 
 TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
   const std::filesystem::path out =
-      std::filesystem::temp_directory_path() / "dsignsgd_reproduce_test";
+      testing::scratch_path("reproduce_test");
   std::filesystem::remove_all(out);
   ReproduceOptions options;
   options.quick = true;

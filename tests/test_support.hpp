@@ -2,9 +2,12 @@
 // Shared helpers for the tests: the seed every randomized test prints, and Monte Carlo bounds.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 
@@ -19,6 +22,13 @@ inline std::uint64_t test_seed(std::uint64_t fallback) {
   std::cout << "[ seed     ] " << (info ? info->name() : "?") << " seed=" << seed << std::endl;
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
   return seed;
+}
+
+/// A scratch path in the temporary directory, unique to this process: two builds' suites (say
+/// Release and the sanitizer build) may run the same test at the same time.
+inline std::filesystem::path scratch_path(const std::string& name) {
+  return std::filesystem::temp_directory_path() /
+         ("dsignsgd_" + name + "_" + std::to_string(::getpid()));
 }
 
 /// Two-sided z threshold used throughout: P(|Z| > 4.5) ≈ 7e-6 per comparison.
