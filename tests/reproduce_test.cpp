@@ -8,10 +8,13 @@
 
 #include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
+#include "reproduce_support.hpp"
 #include "test_support.hpp"
 
 namespace dsignsgd {
 namespace {
+
+using testing::quick_experiment;
 
 TEST(SlopeVerdict, RecoversKnownSlopesAndCanFail) {
   const std::vector<double> x = {0.25, 0.5, 1, 2, 4};
@@ -110,27 +113,6 @@ TEST(Reproduce, ASecondRunWithTheSameSeedWritesTheSameNumbers) {
   std::filesystem::remove_all(out);
 }
 
-/// Runs one experiment's quick profile into a fresh directory; checks the files it promises.
-ExperimentReport quick_experiment(const std::string& name, std::uint64_t seed,
-                                  const std::vector<std::string>& files) {
-  const std::filesystem::path out =
-      testing::scratch_path("reproduce_" + name);
-  std::filesystem::remove_all(out);
-  ReproduceOptions options;
-  options.quick = true;
-  options.seed = testing::test_seed(seed);
-  options.out = out;
-  options.data_dir = DSIGNSGD_DATA_DIR;
-  options.command_line = "dsignsgd reproduce " + name + " --quick";
-  const ExperimentReport report = run_experiment(name, options);
-  for (const std::string& file : files) {
-    EXPECT_TRUE(std::filesystem::exists(out / file)) << name << ": " << file;
-  }
-  EXPECT_NE(report.markdown.find("Verdict: "), std::string::npos);
-  std::filesystem::remove_all(out);
-  return report;
-}
-
 TEST(Reproduce, QuickCompressionExperimentRestoresDsgdsFloorWithEveryRule) {
   const ExperimentReport report = quick_experiment(
       "compression", 115, {"compression.csv", "compression_rules.csv", "compression.png", "compression.svg", "compression_rules.png"});
@@ -147,38 +129,18 @@ TEST(Reproduce, QuickL0L1ExperimentSeparatesNormalizedFromScheduledSteps) {
 }
 
 TEST(Reproduce, QuickAgentsExperimentShowsTheLinearSpeedUp) {
-  const std::filesystem::path out =
-      testing::scratch_path("reproduce_agents_test");
-  std::filesystem::remove_all(out);
-  ReproduceOptions options;
-  options.quick = true;
-  options.seed = testing::test_seed(112);
-  options.out = out;
-  options.command_line = "dsignsgd reproduce agents --quick";
-  const ExperimentReport report = run_experiment("agents", options);
+  const ExperimentReport report =
+      quick_experiment("agents", 112, {"agents.csv", "agents.png", "agents.svg"});
   EXPECT_TRUE(report.holds) << report.markdown;
-  for (const char* file : {"agents.csv", "agents.png", "agents.svg"}) {
-    EXPECT_TRUE(std::filesystem::exists(out / file)) << file;
-  }
   EXPECT_NE(report.markdown.find("| κ | N | η | steps |"), std::string::npos);
-  std::filesystem::remove_all(out);
 }
 
 TEST(Reproduce, StabilityExperimentFindsGdsStepSizeLimitOnlyInTheCorrectedModel) {
-  const std::filesystem::path out =
-      testing::scratch_path("reproduce_stability_test");
-  std::filesystem::remove_all(out);
-  ReproduceOptions options;
-  options.quick = true;
-  options.out = out;
-  options.command_line = "dsignsgd reproduce stability --quick";
-  const ExperimentReport report = run_experiment("stability", options);
+  const ExperimentReport report = quick_experiment("stability", 1, {"stability.png"});
   EXPECT_TRUE(report.holds) << report.markdown;
   // Above η = 2/λ only the stability model agrees with GD.
   EXPECT_NE(report.markdown.find("| 2.1 |"), std::string::npos);
   EXPECT_NE(report.markdown.find("| stability |"), std::string::npos);
-  EXPECT_TRUE(std::filesystem::exists(out / "stability.png"));
-  std::filesystem::remove_all(out);
 }
 
 TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {

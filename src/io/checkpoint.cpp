@@ -55,27 +55,20 @@ double CheckpointReader::f64() {
   raw(&value, 8);
   return value;
 }
+template <class T>
+std::vector<T> CheckpointReader::array() {
+  const std::uint64_t size = u64();
+  if (size > payload_.size()) throw std::runtime_error("checkpoint truncated");
+  std::vector<T> values(size);
+  raw(values.data(), sizeof(T) * size);
+  return values;
+}
 std::string CheckpointReader::string() {
-  const std::uint64_t size = u64();
-  if (size > payload_.size()) throw std::runtime_error("checkpoint truncated");
-  std::string value(size, '\0');
-  raw(value.data(), size);
-  return value;
+  const std::vector<char> bytes = array<char>();
+  return {bytes.begin(), bytes.end()};
 }
-std::vector<float> CheckpointReader::floats() {
-  const std::uint64_t size = u64();
-  if (size > payload_.size()) throw std::runtime_error("checkpoint truncated");
-  std::vector<float> values(size);
-  raw(values.data(), 4 * size);
-  return values;
-}
-std::vector<double> CheckpointReader::doubles() {
-  const std::uint64_t size = u64();
-  if (size > payload_.size()) throw std::runtime_error("checkpoint truncated");
-  std::vector<double> values(size);
-  raw(values.data(), 8 * size);
-  return values;
-}
+std::vector<float> CheckpointReader::floats() { return array<float>(); }
+std::vector<double> CheckpointReader::doubles() { return array<double>(); }
 
 void write_checkpoint_file(const std::filesystem::path& path,
                            const std::vector<std::uint8_t>& payload) {

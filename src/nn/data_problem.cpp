@@ -10,6 +10,7 @@
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/optim/trainer.hpp"
 #include "dsignsgd/random/stream.hpp"
 
 namespace dsignsgd {
@@ -202,8 +203,7 @@ std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options) {
     // Intra-op threads: the machine's cores shared by the runs that go in parallel and by the MPI
     // ranks on this node (Open MPI tells each rank how many share its node).
     const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int run_threads =
-        std::min(options.threads > 0 ? options.threads : hardware, options.runs);
+    const int run_threads = resolved_threads(options);
     int local_ranks = 1;
     if (const char* value = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) {
       local_ranks = std::max(1, std::atoi(value));

@@ -44,7 +44,6 @@ TrainOptions real_data_options(const std::string& problem, const Method& m,
   o.batch = 16;
   o.weight_decay = 1e-4;
   o.eval_batch = 256;
-  o.threads = 0;
   return o;
 }
 

@@ -42,6 +42,9 @@ class CheckpointReader {
 
  private:
   void raw(void* data, std::size_t size);
+  /// A length-prefixed array of T (refused when the length exceeds what is left).
+  template <class T>
+  std::vector<T> array();
   std::vector<std::uint8_t> payload_;
   std::size_t position_ = 0;
 };
