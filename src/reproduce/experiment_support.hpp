@@ -43,6 +43,11 @@ inline void plot(const ReproduceOptions& options, const std::string& stem, const
   run_gnuplot(script);
 }
 
+/// An experiment's closing line: where its data is and the command that regenerates it.
+inline std::string data_and_command(const std::string& data, const ReproduceOptions& options) {
+  return "Data: " + data + ". Regenerate with `" + options.command_line + "`.\n";
+}
+
 /// Tells the progress display what runs now.
 inline void note(const ReproduceOptions& options, const std::string& what) {
   if (options.progress) options.progress(what);

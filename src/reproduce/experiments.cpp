@@ -109,8 +109,7 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
   std::ostringstream md;
   md << table.str() << "\nSlopes of log floor against log σ (least squares over σ):\n\n"
      << verdicts.str() << "\nVerdict: " << (all ? "holds" : "does not hold")
-     << ".\n\nData: `noise.csv`; figure `noise.png` / `noise.svg`. Regenerate with `"
-     << options.command_line << "`.\n";
+     << ".\n\n" << data_and_command("`noise.csv`; figure `noise.png` / `noise.svg`", options);
   report.markdown = md.str();
   return report;
 }
@@ -192,8 +191,7 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
         "at equal times t = kη.\n\n"
      << table.str() << "\nCriterion at every logged time: |Δ mean| ≤ 4.5 s.e. + 5 % (the O(η) gap "
         "between the method and its SDE).\n\nVerdict: "
-     << (all ? "holds" : "does not hold") << ".\n\nData: `agents.csv`. Regenerate with `"
-     << options.command_line << "`.\n";
+     << (all ? "holds" : "does not hold") << ".\n\n" << data_and_command("`agents.csv`", options);
   report.markdown = md.str();
   return report;
 }
@@ -265,9 +263,8 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
   std::ostringstream md;
   md << table.str() << "\nVerdict: " << (all ? "holds" : "does not hold")
      << " (the stability model grows exactly where GD does, the other two never grow). The same "
-        "model is far less accurate at small η than the classic one (docs/SDE.md).\n\nData: "
-        "`stability.csv`. Regenerate with `"
-     << options.command_line << "`.\n";
+        "model is far less accurate at small η than the classic one (docs/SDE.md).\n\n"
+     << data_and_command("`stability.csv`", options);
   report.markdown = md.str();
   return report;
 }
@@ -351,8 +348,8 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
         "times, algorithm against SDE (no drift correction, 8 substeps, same horizon T = 2); the "
         "order is the least-squares slope over the three η. Criterion: resolved (every error "
         "above 2 s.e.) and order within 1 ± 0.35.\n\nVerdict: "
-     << (all ? "holds" : "does not hold") << ".\n\nData: `sde_weak_error.csv`, " << curve_files
-     << ". Regenerate with `" << options.command_line << "`.\n";
+     << (all ? "holds" : "does not hold") << ".\n\n"
+     << data_and_command("`sde_weak_error.csv`, " + curve_files, options);
   report.markdown = md.str();
   return report;
 }

@@ -212,8 +212,7 @@ ExperimentReport real_data(const ReproduceOptions& options) {
         "DSignSGD falls behind (its effective step shrinks like 1/σ; docs/DATA.md)."
      << (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")
      << "\n\nVerdict: " << (report.holds ? "holds" : "does not hold")
-     << ".\n\nData: `realdata.csv`, `realdata_bits.csv`. Regenerate with `" << options.command_line
-     << "`.\n";
+     << ".\n\n" << data_and_command("`realdata.csv`, `realdata_bits.csv`", options);
   report.markdown = md.str();
   return report;
 }

@@ -156,8 +156,7 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
      << "\nCriterion: floor − DSGD's ≤ 3 s.e. + 5 % (the rules solve for the smallest B or N, or "
         "the η, that reaches DSGD's floor). Verdict: "
      << (report.holds ? "holds" : "does not hold")
-     << ".\n\nData: `compression.csv`, `compression_rules.csv`. Regenerate with `"
-     << options.command_line << "`.\n";
+     << ".\n\n" << data_and_command("`compression.csv`, `compression_rules.csv`", options);
   report.markdown = md.str();
   return report;
 }
@@ -278,8 +277,7 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
         "body — the conclusion (finite) is the same. The tail averages of DSGD/DCSGD "
         "at ν < 2 are finite numbers only because every run is finite; they grow with the "
         "horizon.\n\nVerdict: "
-     << (all ? "holds" : "does not hold") << ".\n\nData: `tails.csv`. Regenerate with `"
-     << options.command_line << "`.\n";
+     << (all ? "holds" : "does not hold") << ".\n\n" << data_and_command("`tails.csv`", options);
   report.markdown = md.str();
   return report;
 }
@@ -421,8 +419,7 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
         "late loss below a third of the constant-step floor: "
      << (part_b ? "**holds**" : "**does not hold**") << ".\n\nVerdict: "
      << (report.holds ? "holds" : "does not hold")
-     << ".\n\nData: `l0l1_dcsgd.csv`, `l0l1_dsignsgd.csv`. Regenerate with `"
-     << options.command_line << "`.\n";
+     << ".\n\n" << data_and_command("`l0l1_dcsgd.csv`, `l0l1_dsignsgd.csv`", options);
   report.markdown = md.str();
   return report;
 }
