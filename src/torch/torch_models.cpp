@@ -85,19 +85,8 @@ class TorchModel : public Model {
   double loss_and_gradient(std::span<const float> params, const Dataset& data,
                            std::span<const std::size_t> rows,
                            std::span<float> grad) const override {
+    if (grad.empty()) return without_autograd(params, data, rows).first;
     pin_threads();
-    if (grad.empty()) {
-      const torch::NoGradGuard no_grad;
-      double total = 0.0;
-      const std::size_t m = rows.empty() ? data.samples : rows.size();
-      for (std::size_t begin = 0; begin < m; begin += eval_block_) {
-        const std::size_t count = std::min(eval_block_, m - begin);
-        const auto [logits, targets] = forward(params, data, rows, begin, count, false);
-        total += torch::cross_entropy_loss(logits, targets).item<double>() *
-                 static_cast<double>(count);
-      }
-      return total / static_cast<double>(m);
-    }
     const torch::Tensor flat = wrap(params, true);
     const std::size_t m = rows.empty() ? data.samples : rows.size();
     const auto [logits, targets] = forward_on(flat, data, rows, 0, m);
@@ -113,20 +102,7 @@ class TorchModel : public Model {
 
   std::pair<double, double> loss_and_accuracy(std::span<const float> params,
                                               const Dataset& data) const override {
-    pin_threads();
-    const torch::NoGradGuard no_grad;
-    double loss = 0.0;
-    double correct = 0.0;
-    double total = 0.0;
-    for (std::size_t begin = 0; begin < data.samples; begin += eval_block_) {
-      const std::size_t count = std::min(eval_block_, data.samples - begin);
-      const auto [logits, targets] = forward(params, data, {}, begin, count, false);
-      const auto n = static_cast<double>(targets.size(0));
-      loss += torch::cross_entropy_loss(logits, targets).item<double>() * n;
-      correct += logits.argmax(1).eq(targets).sum().item<double>();
-      total += n;
-    }
-    return {loss / total, correct / total};
+    return without_autograd(params, data, {});
   }
 
  protected:
@@ -150,12 +126,26 @@ class TorchModel : public Model {
                                                              std::size_t begin,
                                                              std::size_t count) const = 0;
 
-  std::pair<torch::Tensor, torch::Tensor> forward(std::span<const float> params,
-                                                  const Dataset& data,
-                                                  std::span<const std::size_t> rows,
-                                                  std::size_t begin, std::size_t count,
-                                                  bool requires_grad) const {
-    return forward_on(wrap(params, requires_grad), data, rows, begin, count);
+  /// Mean loss and accuracy (per predicted target) over `rows` (all rows when empty), in blocks
+  /// of eval_block_ rows so that the temporaries stay bounded.
+  std::pair<double, double> without_autograd(std::span<const float> params, const Dataset& data,
+                                             std::span<const std::size_t> rows) const {
+    pin_threads();
+    const torch::NoGradGuard no_grad;
+    const torch::Tensor flat = wrap(params, false);
+    const std::size_t m = rows.empty() ? data.samples : rows.size();
+    double loss = 0.0;
+    double correct = 0.0;
+    double total = 0.0;
+    for (std::size_t begin = 0; begin < m; begin += eval_block_) {
+      const std::size_t count = std::min(eval_block_, m - begin);
+      const auto [logits, targets] = forward_on(flat, data, rows, begin, count);
+      const auto n = static_cast<double>(targets.size(0));
+      loss += torch::cross_entropy_loss(logits, targets).item<double>() * n;
+      correct += logits.argmax(1).eq(targets).sum().item<double>();
+      total += n;
+    }
+    return {loss / total, correct / total};
   }
 
   /// The rows' features as a (count × features) float tensor (a copy).
@@ -193,14 +183,14 @@ class Cnn final : public TorchModel {
     c2_ = channels[1];
     fc_ = fc[0];
     const auto side = static_cast<std::int64_t>(shape.height);
-    flat_features_ = c2_ * (side / 4) * (side / 4);
+    const std::int64_t flat_features = c2_ * (side / 4) * (side / 4);
     const auto classes = static_cast<std::int64_t>(shape.classes);
     layout_.add("conv1.weight", {c1_, 1, 5, 5}, Slot::Init::kNormal, std::sqrt(2.0 / 25.0));
     layout_.add("conv1.bias", {c1_}, Slot::Init::kZero);
     layout_.add("conv2.weight", {c2_, c1_, 5, 5}, Slot::Init::kNormal,
                 std::sqrt(2.0 / (25.0 * static_cast<double>(c1_))));
     layout_.add("conv2.bias", {c2_}, Slot::Init::kZero);
-    std::int64_t in = flat_features_;
+    std::int64_t in = flat_features;
     if (fc_ > 0) {
       layout_.add("fc.weight", {fc_, in}, Slot::Init::kNormal, std::sqrt(2.0 / static_cast<double>(in)));
       layout_.add("fc.bias", {fc_}, Slot::Init::kZero);
@@ -250,7 +240,7 @@ class Cnn final : public TorchModel {
   }
 
   ModelShape shape_;
-  std::int64_t c1_ = 0, c2_ = 0, fc_ = 0, flat_features_ = 0;
+  std::int64_t c1_ = 0, c2_ = 0, fc_ = 0;
 };
 
 class Transformer final : public TorchModel {
