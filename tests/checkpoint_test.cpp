@@ -55,7 +55,35 @@ TEST_P(Resume, GivesExactlyTheUninterruptedTrajectory) {
   periodic.checkpoint_dir = (dir / "periodic").string();
   periodic.checkpoint_every = 50;
   EXPECT_EQ(metrics_csv(train(periodic)), uninterrupted);
+  // A job that completes leaves no checkpoint behind: neither the periodic ones nor those it
+  // resumed from in its own directory.
+  EXPECT_FALSE(fs::exists(dir / "periodic"));
+  EXPECT_FALSE(fs::exists(dir / "run-000000.rank-0000.ckpt"));
   fs::remove_all(dir);
+}
+
+TEST(Checkpoints, AreOnlyWrittenWhereAsked) {
+  TrainOptions o = options_for("signum", "sign");
+  // A stop without a checkpoint directory interrupts the job and writes nothing anywhere.
+  const fs::path cwd = fs::current_path();
+  const fs::path sandbox = fresh_dir("nowhere");
+  fs::create_directories(sandbox);
+  fs::current_path(sandbox);
+  EXPECT_THROW(train(o, {}, nullptr, [](std::int64_t k) { return k == 50; }), Interrupted);
+  o.checkpoint_every = 0;
+  train(o);
+  fs::current_path(cwd);
+  EXPECT_TRUE(fs::is_empty(sandbox)) << "a run without --checkpoint-dir wrote into the working "
+                                        "directory";
+  fs::remove_all(sandbox);
+  // Periodic checkpoints need a directory.
+  o.checkpoint_every = 10;
+  try {
+    train(o);
+    ADD_FAILURE() << "--checkpoint-every without a directory was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.option(), "checkpoint-every");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -22,8 +22,8 @@ struct Outcome {
   std::string output;  // stdout and stderr
 };
 
-Outcome run(const std::string& args) {
-  const std::string command = std::string(DSIGNSGD_CLI) + " " + args + " 2>&1";
+Outcome run_command(const std::string& shell_command) {
+  const std::string command = "(" + shell_command + ") 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed"};
   std::string output;
@@ -31,6 +31,13 @@ Outcome run(const std::string& args) {
   while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+Outcome run(const std::string& args) { return run_command(std::string(DSIGNSGD_CLI) + " " + args); }
+
+/// Runs the program with `dir` as its working directory.
+Outcome run_in(const fs::path& dir, const std::string& args) {
+  return run_command("cd '" + dir.string() + "' && " + std::string(DSIGNSGD_CLI) + " " + args);
 }
 
 fs::path fresh_dir(const std::string& name) {
@@ -61,6 +68,25 @@ TEST_P(BadInputExitsTwo, WithAMessageNamingTheOptionAndNothingOnDisk) {
   // One message, not a cascade.
   EXPECT_LE(std::count(outcome.output.begin(), outcome.output.end(), '\n'), 2) << outcome.output;
   EXPECT_FALSE(fs::exists(out)) << "bad input must leave nothing in --out";
+}
+
+TEST(Cli, TrainWithoutOutWritesNothingToTheWorkingDirectory) {
+  const fs::path sandbox = fresh_dir("cwd");
+  fs::create_directories(sandbox);
+  const Outcome outcome = run_in(sandbox, "train --steps 50 --runs 2 --dim 5");
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_TRUE(fs::is_empty(sandbox)) << "train without --out left files in the working directory";
+  const fs::path out = sandbox / "out";
+  const Outcome with_out =
+      run_in(sandbox, "train --steps 50 --runs 2 --dim 5 --checkpoint-every 10 --out " +
+                          out.string());
+  EXPECT_EQ(with_out.exit_code, 0) << with_out.output;
+  EXPECT_TRUE(fs::exists(out / "metrics.csv"));
+  EXPECT_FALSE(fs::exists(out / "checkpoint")) << "a finished job must not leave checkpoints";
+  const Outcome nowhere = run_in(sandbox, "train --steps 50 --runs 2 --checkpoint-every 10");
+  EXPECT_EQ(nowhere.exit_code, 2) << nowhere.output;
+  EXPECT_NE(nowhere.output.find("--checkpoint-every '10'"), std::string::npos) << nowhere.output;
+  fs::remove_all(sandbox);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -182,10 +182,10 @@ std::atomic<bool> stop_requested{false};
 extern "C" void request_stop(int) { stop_requested = true; }
 
 int run_train(TrainCommand& state) {
-  state.options.validate();
   if (state.options.checkpoint_dir.empty() && !state.out.empty()) {
     state.options.checkpoint_dir = (std::filesystem::path(state.out) / "checkpoint").string();
   }
+  state.options.validate();
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   std::unique_ptr<MpiSession> mpi;
@@ -215,8 +215,11 @@ int run_train(TrainCommand& state) {
   } catch (const Interrupted& e) {
     bar.finish();
     if (rank == 0) {
-      std::cerr << "dsignsgd: " << e.what() << "; continue with the same flags and --resume "
-                << state.options.checkpoint_dir << '\n';
+      std::cerr << "dsignsgd: " << e.what();
+      if (!state.options.checkpoint_dir.empty()) {
+        std::cerr << "; continue with the same flags and --resume " << state.options.checkpoint_dir;
+      }
+      std::cerr << '\n';
     }
     return 130;
   } catch (const CommunicationError& e) {

@@ -183,11 +183,15 @@ void run_ensemble(const TrainOptions& options, int threads, const RunFactory& fa
       steps_done -= static_cast<std::uint64_t>(first) - reported;
     }
     const bool checkpointing = checkpoints != nullptr && !checkpoints->dir.empty();
+    const bool stoppable = checkpoints != nullptr && checkpoints->should_stop;
     for (std::int64_t k = first; k <= options.steps; ++k) {
-      if (checkpointing && k < options.steps) {
-        const bool stop = checkpoints->should_stop && checkpoints->should_stop(k);
-        const bool periodic = checkpoints->every > 0 && k > first && k % checkpoints->every == 0;
-        if (stop || periodic) save_checkpoint(*checkpoints, run, k, false, trace, row, tail_sum, &loop);
+      if ((checkpointing || stoppable) && k < options.steps) {
+        const bool stop = stoppable && checkpoints->should_stop(k);
+        const bool periodic = checkpointing && checkpoints->every > 0 && k > first &&
+                              k % checkpoints->every == 0;
+        if (checkpointing && (stop || periodic)) {
+          save_checkpoint(*checkpoints, run, k, false, trace, row, tail_sum, &loop);
+        }
         if (stop) {
           interrupted = true;
           return;
@@ -261,7 +265,22 @@ void run_ensemble(const TrainOptions& options, int threads, const RunFactory& fa
   for (auto& worker : workers) worker.join();
   if (failure) std::rethrow_exception(failure);
   if (interrupted) {
-    throw Interrupted("stopped on request; checkpoints written to " + checkpoints->dir.string());
+    throw Interrupted(checkpoints->dir.empty()
+                          ? std::string("stopped on request; no checkpoint was written (give --out "
+                                        "or --checkpoint-dir to be able to resume)")
+                          : "stopped on request; checkpoints written to " +
+                                checkpoints->dir.string());
+  }
+  // The job is complete: its checkpoints have served their purpose. This rank removes the files
+  // it wrote (and the directory once it is empty); a directory only read from (--resume) stays.
+  if (checkpoints != nullptr && !checkpoints->dir.empty()) {
+    std::error_code ignored;
+    for (int run = 0; run < options.runs; ++run) {
+      std::filesystem::remove(
+          checkpoint_path(checkpoints->dir, static_cast<std::uint32_t>(run), checkpoints->rank),
+          ignored);
+    }
+    std::filesystem::remove(checkpoints->dir, ignored);  // only succeeds when empty
   }
   if (progress) progress(grand_total, grand_total);
   result.wall_seconds =

@@ -109,6 +109,11 @@ void TrainOptions::validate() const {
   if (checkpoint_every < 0) {
     throw ConfigError("checkpoint-every", std::to_string(checkpoint_every), "must be >= 0");
   }
+  if (checkpoint_every > 0 && checkpoint_dir.empty()) {
+    throw ConfigError("checkpoint-every", std::to_string(checkpoint_every),
+                      "needs a place for the checkpoints: give --out (they go to OUT/checkpoint) "
+                      "or --checkpoint-dir");
+  }
   if (!resume.empty() && !std::filesystem::is_directory(resume)) {
     throw ConfigError("resume", resume, "is not a directory of checkpoints");
   }

@@ -313,9 +313,6 @@ TrainResult train(const TrainOptions& input, const ProgressCallback& progress,
   checkpoints.rank = distributed ? communicator->rank() : 0;
   checkpoints.ranks = distributed ? communicator->size() : 1;
   checkpoints.should_stop = should_stop;
-  if (checkpoints.dir.empty() && (options.checkpoint_every > 0 || should_stop)) {
-    checkpoints.dir = "dsignsgd-checkpoint";
-  }
   const std::uint64_t sent_before = distributed ? communicator->bytes_sent() : 0;
   const std::uint64_t received_before = distributed ? communicator->bytes_received() : 0;
   run_ensemble(
