@@ -16,12 +16,13 @@ void step_benchmark(benchmark::State& state, const char* method) {
   o.problem.dim = static_cast<std::size_t>(state.range(0));
   o.workers = static_cast<int>(state.range(1));
   o.noise = "gaussian:1";
-  const auto problem = make_problem(o.problem);
-  const MethodParts parts = make_method(o, o.problem.dim);
-  const NoiseModel noise(NoiseSpec::parse(o.noise), {}, 1);
-  const auto schedule = make_schedule("const", 1, 0);
-  StepLoop loop(std::make_unique<SyntheticOracle>(*problem, noise, o.problem.x0), parts, *schedule,
-                o, 0);
+  const RunPlan plan = make_run_plan(o);
+  const auto problem = make_problem(plan.problem);
+  const MethodParts parts = make_method(plan, plan.dim());
+  const NoiseModel noise(plan.noise, {}, 1);
+  const auto schedule = make_schedule(plan.schedule, 1);
+  StepLoop loop(std::make_unique<SyntheticOracle>(*problem, noise, plan.problem.x0), parts,
+                *schedule, plan, 0, make_exchange(plan, nullptr, 0));
   std::uint32_t k = 0;
   for (auto _ : state) {
     loop.evaluate(false);
@@ -29,7 +30,7 @@ void step_benchmark(benchmark::State& state, const char* method) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(1));
   state.counters["uplink_bits_per_agent"] =
-      static_cast<double>(parts.compressor->wire_bits(o.problem.dim));
+      static_cast<double>(parts.compressor->wire_bits(plan.dim()));
 }
 
 void agents_and_dims(benchmark::internal::Benchmark* b) {

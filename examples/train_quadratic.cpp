@@ -23,7 +23,7 @@ int main() {
     options.compressor = compressor;
     const TrainResult result = train(options);
     const LossSummary loss = summarize_loss(result);
-    const auto eigenvalues = make_problem(result.options.problem)->hessian_eigenvalues();
+    const auto eigenvalues = make_problem(result.plan.problem)->hessian_eigenvalues();
     const FloorPrediction predicted =
         dcsgd_randk_floor(eigenvalues, 1.0, result.omega, options.workers, options.lr);
     std::printf("%-11s ω = %-4g floor %.5f ± %.5f   predicted %.5f\n", compressor, result.omega,

@@ -5,6 +5,7 @@
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 #include "test_support.hpp"
 
@@ -36,8 +37,8 @@ TrainOptions options_for(const std::string& method, const std::string& compresso
 /// Interrupts at `stop_at` (every run), then resumes; returns the resumed metrics.
 std::string interrupted_then_resumed(TrainOptions o, const fs::path& dir, std::int64_t stop_at) {
   o.checkpoint_dir = dir.string();
-  EXPECT_THROW(train(o, {}, nullptr, [stop_at](std::int64_t k) { return k == stop_at; }),
-               Interrupted);
+  StopWhen stop([stop_at](std::int64_t k) { return k == stop_at; });
+  EXPECT_THROW(train(o, {&stop}), Interrupted);
   o.resume = dir.string();
   return metrics_csv(train(o));
 }
@@ -69,7 +70,8 @@ TEST(Checkpoints, AreOnlyWrittenWhereAsked) {
   const fs::path sandbox = fresh_dir("nowhere");
   fs::create_directories(sandbox);
   fs::current_path(sandbox);
-  EXPECT_THROW(train(o, {}, nullptr, [](std::int64_t k) { return k == 50; }), Interrupted);
+  StopWhen stop([](std::int64_t k) { return k == 50; });
+  EXPECT_THROW(train(o, {&stop}), Interrupted);
   o.checkpoint_every = 0;
   train(o);
   fs::current_path(cwd);
@@ -100,8 +102,8 @@ class DamagedCheckpoint : public ::testing::Test {
     dir_ = fresh_dir(std::string("damaged_") +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
     options_.checkpoint_dir = dir_.string();
-    EXPECT_THROW(train(options_, {}, nullptr, [](std::int64_t k) { return k == 100; }),
-                 Interrupted);
+    StopWhen stop([](std::int64_t k) { return k == 100; });
+    EXPECT_THROW(train(options_, {&stop}), Interrupted);
     file_ = dir_ / "run-000000.rank-0000.ckpt";
     ASSERT_TRUE(fs::exists(file_));
   }

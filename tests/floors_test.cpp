@@ -51,7 +51,7 @@ TEST_P(StationaryFloor, MatchesTheClosedForm) {
   ASSERT_EQ(loss.diverged_runs, 0);
 
   const NoiseSpec noise = NoiseSpec::parse(c.noise);
-  const std::vector<double> lambda = make_problem(result.options.problem)->hessian_eigenvalues();
+  const std::vector<double> lambda = make_problem(result.plan.problem)->hessian_eigenvalues();
   FloorPrediction predicted;
   double model_error = 0.0;
   if (c.method == "dsgd") {

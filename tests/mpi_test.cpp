@@ -7,6 +7,7 @@
 #include "dsignsgd/comm/mpi.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 
 namespace dsignsgd {
@@ -109,7 +110,8 @@ TEST(MpiBackend, InterruptedAndResumedJobEqualsTheUninterruptedOne) {
     std::vector<std::uint64_t> sync(static_cast<std::size_t>(world->size()));
     world->allgather_u64(0, sync);  // everyone waits for the clean directory
     o.checkpoint_dir = dir;
-    EXPECT_THROW(train(o, {}, world, [](std::int64_t k) { return k == 32; }), Interrupted);
+    StopWhen stop([](std::int64_t k) { return k == 32; });
+    EXPECT_THROW(train(o, {&stop}, world), Interrupted);
     o.resume = dir;
     o.checkpoint_dir.clear();
     EXPECT_EQ(metrics_csv(train(o, {}, world)), expected) << method;
@@ -120,7 +122,7 @@ TEST(MpiBackend, InterruptedAndResumedJobEqualsTheUninterruptedOne) {
 TEST(MpiBackend, DataProblemsAreBitIdenticalToo) {
   TrainOptions o = distributed_options("dsignsgd", "sign", 2);
   o.problem.problem = "digits-mlp";
-  o.problem.dim = 0;
+  o.problem.dim.reset();  // the model's
   o.data_dir = DSIGNSGD_DATA_DIR;
   o.noise = "none";
   o.batch = 8;

@@ -154,7 +154,8 @@ TEST(DataProblems, ShardsPartitionTheTrainingSet) {
   for (const char* split : {"iid", "label-skew"}) {
     TrainOptions o = data_run("digits-logreg", "dsgd");
     o.split = split;
-    const auto problem = load_data_problem(o);
+    const RunPlan plan = make_run_plan(o);
+    const auto problem = load_data_problem(plan.problem.name, plan.data, plan.workers, 1);
     std::vector<int> seen(problem->train.samples, 0);
     for (const auto& shard : problem->shards) {
       for (std::size_t row : shard) ++seen[row];

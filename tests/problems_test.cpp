@@ -60,9 +60,9 @@ TEST(Problems, SpectraFollowTheirDefinition) {
   EXPECT_NEAR(log[2], 10.0, 1e-13);
   ProblemOptions o;
   o.hessian = "diag:1,2,5";
-  EXPECT_EQ(o.resolved_dim(), 3u);
+  EXPECT_EQ(ProblemSpec::resolve(o).dim, 3u);
   o.dim = 4;
-  EXPECT_THROW(o.validate(), ConfigError);
+  EXPECT_THROW(ProblemSpec::resolve(o), ConfigError);
 }
 
 TEST(Problems, RotatedQuadraticKeepsItsEigenvalues) {

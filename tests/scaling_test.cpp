@@ -27,6 +27,7 @@ TrainOptions base_options(const std::string& method, double lr) {
 }
 
 SampleStatistics tail_of(const TrainOptions& o) { return summarize_loss(train(o)).tail_loss; }
+SampleStatistics tail_of(const RunPlan& o) { return summarize_loss(train(o)).tail_loss; }
 
 struct FloorCase {
   std::string method;
@@ -99,7 +100,7 @@ TEST(TrajectoryRule, SignSgdLinearSpeedUpGivesTheSameCurveInFewerSteps) {
   changed.workers = 16;
   const ScalingPlan plan = plan_scaling(base, changed, {"workers"}, ScalingInvariant::kTrajectory);
   ASSERT_EQ(plan.rules.size(), 1u);
-  TrainOptions fast = plan.rules[0].adjusted;
+  RunPlan fast = plan.rules[0].adjusted;
   EXPECT_DOUBLE_EQ(fast.lr, 0.02);
   EXPECT_EQ(fast.steps, 1000);
   fast.log_every = 100;  // the same times as the base's rows

@@ -11,6 +11,7 @@
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
 #include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 #include "dsignsgd/theory/stationary.hpp"
 
@@ -26,11 +27,11 @@ struct CompareCommand {
 
 /// The predicted floor for a configuration, or NaN when SPEC §3 has none.
 double predicted_floor(const TrainResult& result) {
-  const TrainOptions& o = result.options;
-  const NoiseSpec noise = NoiseSpec::parse(o.noise);
-  const Method method = method_from_string(o.method);
-  const std::vector<double> eigenvalues = make_problem(o.problem)->hessian_eigenvalues();
-  if (eigenvalues.empty() || o.schedule != "const") return std::nan("");
+  const RunPlan& o = result.plan;
+  const NoiseSpec& noise = o.noise;
+  const Method method = o.method;
+  const std::vector<double> eigenvalues = make_problem(seeded_problem(o))->hessian_eigenvalues();
+  if (eigenvalues.empty() || o.schedule.kind != ScheduleKind::kConst) return std::nan("");
   FloorPrediction prediction;
   if (method == Method::kDsignsgd) {
     const double sigma = noise.kind == NoiseKind::kGaussian
@@ -46,7 +47,7 @@ double predicted_floor(const TrainResult& result) {
     if (!std::isfinite(variance)) return std::numeric_limits<double>::infinity();
     if (method == Method::kDsgd) {
       prediction = dsgd_floor(eigenvalues, variance, o.workers, o.lr);
-    } else if (method == Method::kDcsgd && o.compressor.rfind("randk", 0) == 0) {
+    } else if (method == Method::kDcsgd && o.compressor->code() == CompressorCode::kRandK) {
       prediction = dcsgd_randk_floor(eigenvalues, variance, result.omega, o.workers, o.lr);
     } else {
       return std::nan("");
@@ -74,7 +75,7 @@ Runner add_compare_command(CLI::App& app) {
   base.steps = 4000;
   base.runs = 16;
   base.problem.x0 = 1.0;
-  c->add_option("--dim", base.problem.dim, "dimension d")->capture_default_str();
+  c->add_option("--dim", base.problem.dim, "dimension d (default 100)");
   c->add_option("--hessian", base.problem.hessian, "quadratic spectrum")->capture_default_str();
   c->add_option("--workers", base.workers, "agents N")->capture_default_str();
   c->add_option("--lr", base.lr, "learning rate η")->capture_default_str();
@@ -99,32 +100,30 @@ Runner add_compare_command(CLI::App& app) {
       cases.push_back({"dcsgd", state->randk, noise});
       cases.push_back({"dsignsgd", "sign", noise});
     }
-    for (const Case& item : cases) {  // validate everything before running anything
+    std::vector<RunPlan> plans;  // resolve everything before running anything
+    for (const Case& item : cases) {
       TrainOptions options = state->base;
       options.method = item.method;
       options.compressor = item.compressor;
       options.noise = item.noise;
-      options.validate();
+      plans.push_back(make_run_plan(options));
     }
     prepare_out_dir(state->out);
     std::ostringstream csv;
     csv << "method,compressor,noise,tail_loss_mean,tail_loss_stderr,predicted_floor,"
            "diverged_runs,runs,uplink_bits_per_coordinate\n";
     std::cout << fmt::format("quadratic {} d = {}, N = {}, η = {}, K = {}, R = {}, x0 = {}\n\n",
-                             state->base.problem.hessian, state->base.problem.dim,
+                             state->base.problem.hessian, plans.front().problem.dim,
                              state->base.workers, state->base.lr, state->base.steps,
                              state->base.runs, state->base.problem.x0);
     std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>9} {:>10}\n", "method",
                              "compressor", "noise", "tail loss ± s.e.", "predicted", "diverged",
                              "bits/coord");
-    for (const Case& item : cases) {
-      TrainOptions options = state->base;
-      options.method = item.method;
-      options.compressor = item.compressor;
-      options.noise = item.noise;
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+      const Case& item = cases[c];
       ProgressBar bar(item.method + " " + item.noise);
-      const TrainResult result = train(
-          options, [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+      OnProgress progress([&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+      const TrainResult result = train(plans[c], {&progress});
       bar.finish();
       const std::string name = item.method + "_" + item.noise.substr(0, item.noise.find(':'));
       write_train_outputs(result, std::filesystem::path(state->out) / name);
@@ -137,11 +136,13 @@ Runner add_compare_command(CLI::App& app) {
               ? "all diverged"
               : fmt::format("{:.4g} ± {:.2g}", loss.tail_loss.mean, loss.tail_loss.stderr_);
       std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>5}/{:<3} {:>10.3f}\n",
-                               item.method, result.options.compressor, item.noise, measured,
-                               format_value(predicted), loss.diverged_runs, options.runs, bits);
-      csv << fmt::format("{},{},{},{},{},{},{},{},{}\n", item.method, result.options.compressor,
-                         item.noise, loss.tail_loss.mean, loss.tail_loss.stderr_, predicted,
-                         loss.diverged_runs, options.runs, bits);
+                               item.method, result.plan.compressor->name(), item.noise, measured,
+                               format_value(predicted), loss.diverged_runs, result.plan.runs,
+                               bits);
+      csv << fmt::format("{},{},{},{},{},{},{},{},{}\n", item.method,
+                         result.plan.compressor->name(), item.noise, loss.tail_loss.mean,
+                         loss.tail_loss.stderr_, predicted, loss.diverged_runs, result.plan.runs,
+                         bits);
     }
     write_file_atomic(std::filesystem::path(state->out) / "compare.csv", csv.str());
     std::cout << "\npredicted: SPEC §3 floors (DSGD, DCSGD rand-k exact; DSignSGD linear phase);"

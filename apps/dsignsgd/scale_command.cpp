@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/trainer.hpp"
 #include "dsignsgd/theory/scaling.hpp"
 
 namespace dsignsgd::cli {
@@ -25,8 +26,8 @@ void parse_train_arguments(TrainOptions& options, const std::vector<std::string>
   }
 }
 
-nlohmann::json verify_json(const TrainOptions& options, SampleStatistics& tail) {
-  const TrainResult result = train(options);
+nlohmann::json verify_json(const RunPlan& plan, SampleStatistics& tail) {
+  const TrainResult result = train(plan);
   tail = summarize_loss(result).tail_loss;
   return {{"tail_loss_mean", tail.mean}, {"tail_loss_stderr", tail.stderr_},
           {"diverged_runs", summarize_loss(result).diverged_runs}};
@@ -80,7 +81,7 @@ Runner add_scale_command(CLI::App& app) {
     const ScalingPlan plan = plan_scaling(base, changed, keys, invariant);
     nlohmann::json out = scaling_json(plan);
     if (state->verify) {
-      const auto with_runs = [&](TrainOptions o) {
+      const auto with_runs = [&](RunPlan o) {
         if (state->runs > 0) o.runs = state->runs;
         return o;
       };
@@ -98,7 +99,7 @@ Runner add_scale_command(CLI::App& app) {
       std::cout << out.dump(2) << '\n';
       return 0;
     }
-    std::cout << fmt::format("keep the {} of {} after {}\n", state->keep, base.method,
+    std::cout << fmt::format("keep the {} of {} after {}\n", state->keep, to_string(plan.base.method),
                              fmt::join(state->changes, ", "));
     if (invariant == ScalingInvariant::kFloor) {
       std::cout << fmt::format("  predicted floor: base {:.5g}, after the change {:.5g}\n",

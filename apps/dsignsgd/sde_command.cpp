@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/sde/simulate.hpp"
 
 namespace dsignsgd::cli {
@@ -35,15 +36,15 @@ void add_sde_options(CLI::App& c, SdeOptions& sde) {
                "(default: exact for rand-k, surrogate otherwise)");
 }
 
-nlohmann::json sde_json(const SdeResult& sde, const SdeOptions& options) {
+nlohmann::json sde_json(const SdeResult& sde, const SdePlan& plan) {
   nlohmann::json json = summary_json(sde.result);
   json["command"] = "sde";
   json["sde"] = {{"model", sde.model},
                  {"covariance", sde.covariance},
                  {"integrator", sde.integrator},
                  {"weak_order", sde.weak_order},
-                 {"drift_correction", options.drift_correction},
-                 {"substeps", options.substeps}};
+                 {"drift_correction", to_string(plan.drift_correction)},
+                 {"substeps", plan.substeps}};
   return json;
 }
 
@@ -55,35 +56,32 @@ Runner add_sde_command(CLI::App& app) {
   add_sde_options(*c, state->sde);
   add_output_options(*c, state->out, state->config, state->json, "metrics.csv and summary.json");
   return [state]() {
-    state->options.validate();
-    state->sde.validate();
+    const RunPlan plan = make_run_plan(state->options);
+    const SdePlan sde_plan = SdePlan::resolve(state->sde, plan);
     prepare_out_dir(state->out);
     ProgressBar bar("sde");
-    const SdeResult sde = simulate_sde(state->options, state->sde,
-                                       [&bar](std::uint64_t done, std::uint64_t total) {
-                                         bar.update(done, total);
-                                       });
+    OnProgress progress([&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+    const SdeResult sde = simulate_sde(plan, sde_plan, {&progress});
     bar.finish();
-    const nlohmann::json summary = sde_json(sde, state->sde);
+    const nlohmann::json summary = sde_json(sde, sde_plan);
     if (!state->out.empty()) write_train_outputs(sde.result, state->out, &summary);
     if (state->json) {
       std::cout << summary.dump(2) << '\n';
       return 0;
     }
     const LossSummary loss = summarize_loss(sde.result);
+    const RunPlan& p = sde.result.plan;
     std::cout << fmt::format("SDE of {} ({}), {} with {} substep(s), drift correction {}\n",
-                             sde.model, sde.covariance, sde.integrator, state->sde.substeps,
-                             state->sde.drift_correction);
+                             sde.model, sde.covariance, sde.integrator, sde_plan.substeps,
+                             to_string(sde_plan.drift_correction));
     std::cout << fmt::format("  d = {}, N = {}, noise {}, {} paths × {} steps ({:.2f} s)\n",
-                             sde.result.dim, sde.result.options.workers, sde.result.options.noise,
-                             sde.result.options.runs, sde.result.options.steps,
+                             sde.result.dim, p.workers, p.noise.to_string(), p.runs, p.steps,
                              sde.result.wall_seconds);
     std::cout << fmt::format("  final loss  {:.6g} ± {:.2g}\n", loss.final_loss.mean,
                              loss.final_loss.stderr_);
     std::cout << fmt::format("  tail loss   {:.6g} ± {:.2g}\n", loss.tail_loss.mean,
                              loss.tail_loss.stderr_);
-    std::cout << fmt::format("  diverged    {} of {} paths\n", loss.diverged_runs,
-                             sde.result.options.runs);
+    std::cout << fmt::format("  diverged    {} of {} paths\n", loss.diverged_runs, p.runs);
     return 0;
   };
 }

@@ -14,6 +14,7 @@
 #include "dsignsgd/io/report.hpp"
 #include "dsignsgd/nn/data_problem.hpp"
 #include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 
 namespace dsignsgd::cli {
@@ -28,9 +29,11 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--compressor", o.compressor, compressors);
   std::string problems = "quadratic | quartic | cosh (synthetic) | data sets:";
   for (const auto& name : data_problem_names()) problems += " " + name;
+
   c.add_option("--problem", o.problem.problem, problems)->capture_default_str();
   c.add_option("--dim", o.problem.dim,
-               "dimension d (default 10, or the length of --hessian diag:…)");
+               "dimension d (default 10, or the length of --hessian diag:…; data problems: the "
+               "model's)");
   c.add_option("--hessian", o.problem.hessian,
                "quadratic spectrum: identity | diag:a,b,… | linspace:a:b | logspace:a:b")
       ->capture_default_str();
@@ -39,8 +42,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--x-star", o.problem.x_star, "minimizer, every coordinate")->capture_default_str();
   c.add_option("--noise", o.noise,
                "none | gaussian:σ | student:ν:σ | cauchy:σ | affine:σ0:σ1 | relative:σ "
-               "(data problems: injected on top of the minibatch gradient; default none)")
-      ->capture_default_str();
+               "(default gaussian:1; data problems: injected on top of the minibatch gradient, "
+               "default none)");
   c.add_option("--agent-scales", o.agent_scales, "per-agent noise multipliers s1,…,sN");
   c.add_option("--workers", o.workers, "number of agents N")->capture_default_str();
   c.add_option("--batch", o.batch, "batch size B (noise = mean of B draws)")->capture_default_str();
@@ -53,8 +56,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--tail-fraction", o.tail_fraction,
                "tail_loss averages the loss over the last q·K steps")
       ->capture_default_str();
-  c.add_option("--log-every", o.log_every, "metrics row every E steps (0: about 200 rows)")
-      ->capture_default_str();
+  c.add_option("--log-every", o.log_every,
+               "metrics row every E steps (default: about 200 rows; data problems: about 20)");
   c.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
   c.add_option("--momentum", o.momentum, "β of signum")->capture_default_str();
   c.add_option("--normalization", o.normalization,
@@ -62,10 +65,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
       ->capture_default_str();
   c.add_option("--l0", o.l0, "L0 of the adaptive normalization")->capture_default_str();
   c.add_option("--l1", o.l1, "L1 of the adaptive normalization")->capture_default_str();
-  c.add_option("--sigma0", o.sigma0, "σ0 of the adaptive normalization (<0: from --noise)")
-      ->capture_default_str();
-  c.add_option("--sigma1", o.sigma1, "σ1 of the adaptive normalization (<0: from --noise)")
-      ->capture_default_str();
+  c.add_option("--sigma0", o.sigma0, "σ0 of the adaptive normalization (default: from --noise)");
+  c.add_option("--sigma1", o.sigma1, "σ1 of the adaptive normalization (default: from --noise)");
   c.add_option("--norm-floor", o.norm_floor, "normalized step divides by max(||ĝ||, floor)")
       ->capture_default_str();
   c.add_option("--backend", o.backend,
@@ -97,7 +98,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--checkpoint-every", o.checkpoint_every,
                "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
       ->capture_default_str();
-  c.add_option("--checkpoint-dir", o.checkpoint_dir, "checkpoint directory (default: OUT/checkpoint)");
+  c.add_option("--checkpoint-dir", o.checkpoint_dir,
+               "checkpoint directory (default: OUT/checkpoint; none without --out)");
   c.add_option("--resume", o.resume, "continue from the checkpoints in this directory");
   c.add_option("--divergence-factor", o.divergence_factor,
                "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
@@ -112,35 +114,6 @@ struct TrainCommand {
   std::string config;
   bool json = false;
 };
-
-void print_brief_report(const TrainResult& result, std::ostream& out) {
-  const LossSummary loss = summarize_loss(result);
-  out << fmt::format("{} with {} on {}, d = {}, N = {}, noise {}, {} runs × {} steps ({:.2f} s)\n",
-                     result.options.method, result.options.compressor, result.problem_description,
-                     result.dim, result.options.workers, result.options.noise, result.options.runs,
-                     result.options.steps, result.wall_seconds);
-  out << fmt::format("  final loss  {:.6g} ± {:.2g}\n", loss.final_loss.mean,
-                     loss.final_loss.stderr_);
-  out << fmt::format("  tail loss   {:.6g} ± {:.2g}  (last {:g}% of steps)\n", loss.tail_loss.mean,
-                     loss.tail_loss.stderr_, 100 * result.options.tail_fraction);
-  out << fmt::format("  diverged    {} of {} runs\n", loss.diverged_runs, result.options.runs);
-  out << fmt::format(
-      "  uplink      {:.4g} bits/coordinate/step per agent\n",
-      static_cast<double>(result.uplink_bits_per_step) / static_cast<double>(result.dim));
-  if (result.training_samples > 0) {
-    out << fmt::format("  epochs      {:.3g} per run, {:.3g} s per epoch\n", result.epochs(),
-                       result.seconds_per_epoch());
-    const std::size_t extras = result.extra_metric_names.size();
-    if (extras > 0 && !result.logged_steps.empty()) {
-      std::string line;
-      for (std::size_t m = 0; m < extras; ++m) {
-        const SampleStatistics s = final_metric_statistics(result, m);
-        line += fmt::format("{}{} {:.4g}", m ? ", " : "", result.extra_metric_names[m], s.mean);
-      }
-      out << "  final       " << line << "\n";
-    }
-  }
-}
 
 }  // namespace
 
@@ -165,17 +138,29 @@ void prepare_out_dir(const std::string& out) {
 namespace {
 
 /// Test hook for the fault-tolerance tests: DSIGNSGD_FAULT="RANK:STEP:kill|stop" makes rank RANK
-/// kill or stop itself once it has done about STEP steps.
-void maybe_inject_fault(int rank, std::uint64_t done) {
-  static const char* spec = std::getenv("DSIGNSGD_FAULT");
-  if (spec == nullptr) return;
-  int fault_rank = -1;
-  unsigned long long step = 0;
-  char kind[8] = {};
-  if (std::sscanf(spec, "%d:%llu:%7s", &fault_rank, &step, kind) != 3) return;
-  if (fault_rank != rank || done < step) return;
-  std::raise(std::string(kind) == "stop" ? SIGSTOP : SIGKILL);
-}
+/// kill or stop itself before step STEP.
+class InjectFault final : public EnsembleCallback {
+ public:
+  explicit InjectFault(int rank) {
+    const char* spec = std::getenv("DSIGNSGD_FAULT");
+    int fault_rank = -1;
+    long long step = 0;
+    char kind[8] = {};
+    if (spec == nullptr || std::sscanf(spec, "%d:%lld:%7s", &fault_rank, &step, kind) != 3) return;
+    armed_ = fault_rank == rank;
+    step_ = step;
+    signal_ = std::string(kind) == "stop" ? SIGSTOP : SIGKILL;
+  }
+  bool armed() const { return armed_; }
+  void before_step(const RunState& state, bool) override {
+    if (state.step >= step_) std::raise(signal_);
+  }
+
+ private:
+  bool armed_ = false;
+  std::int64_t step_ = 0;
+  int signal_ = SIGKILL;
+};
 
 std::atomic<bool> stop_requested{false};
 
@@ -185,39 +170,31 @@ int run_train(TrainCommand& state) {
   if (state.options.checkpoint_dir.empty() && !state.out.empty()) {
     state.options.checkpoint_dir = (std::filesystem::path(state.out) / "checkpoint").string();
   }
-  state.options.validate();
+  const RunPlan plan = make_run_plan(state.options);
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   std::unique_ptr<MpiSession> mpi;
-  if (state.options.backend == "mpi") mpi = std::make_unique<MpiSession>(state.options.comm_timeout);
-  const int rank = mpi ? mpi->communicator().rank() : 0;
+  if (plan.backend == Backend::kMpi) mpi = std::make_unique<MpiSession>(plan.comm_timeout);
+  Communicator* communicator = mpi ? &mpi->communicator() : nullptr;
+  const int rank = mpi ? communicator->rank() : 0;
   if (rank == 0) prepare_out_dir(state.out);
   ProgressBar bar(rank == 0 ? "train" : "");
-  const auto progress = [&](std::uint64_t done, std::uint64_t total) {
+  OnProgress progress([&](std::uint64_t done, std::uint64_t total) {
     if (rank == 0) bar.update(done, total);
-    maybe_inject_fault(rank, done);
-  };
-  // Every rank must stop at the same step: under MPI the flags are combined every 16 steps.
-  Communicator* communicator = mpi ? &mpi->communicator() : nullptr;
-  const auto should_stop = [communicator](std::int64_t step) {
-    if (communicator == nullptr) return stop_requested.load();
-    if (step % 16 != 0) return false;
-    std::vector<std::uint64_t> flags(static_cast<std::size_t>(communicator->size()));
-    communicator->allgather_u64(stop_requested.load() ? 1 : 0, flags);
-    for (std::uint64_t flag : flags) {
-      if (flag != 0) return true;
-    }
-    return false;
-  };
+  });
+  CollectiveStop stop(stop_requested, communicator);  // every rank stops at the same step
+  InjectFault fault(rank);
+  Callbacks callbacks{&progress, &stop};
+  if (fault.armed()) callbacks.push_back(&fault);
   TrainResult result;
   try {
-    result = train(state.options, progress, communicator, should_stop);
+    result = train(plan, callbacks, communicator);
   } catch (const Interrupted& e) {
     bar.finish();
     if (rank == 0) {
       std::cerr << "dsignsgd: " << e.what();
-      if (!state.options.checkpoint_dir.empty()) {
-        std::cerr << "; continue with the same flags and --resume " << state.options.checkpoint_dir;
+      if (!plan.checkpoint_dir.empty()) {
+        std::cerr << "; continue with the same flags and --resume " << plan.checkpoint_dir.string();
       }
       std::cerr << '\n';
     }
@@ -233,7 +210,7 @@ int run_train(TrainCommand& state) {
   if (state.json) {
     std::cout << summary_json(result).dump(2) << '\n';
   } else {
-    print_brief_report(result, std::cout);
+    std::cout << brief_report(result);
     if (!state.out.empty()) {
       std::cout << "  wrote       " << state.out << "/{metrics.csv,summary.json}\n";
     }
@@ -247,12 +224,6 @@ Runner add_train_command(CLI::App& app) {
   auto state = std::make_shared<TrainCommand>();
   CLI::App* c = app.add_subcommand("train", "run a distributed method with N in-process agents");
   add_train_options(*c, state->options);
-  // Data problems have natural minibatch noise: --noise defaults to none for them.
-  c->final_callback([state, c]() {
-    if (is_data_problem(state->options.problem.problem) && c->get_option("--noise")->count() == 0) {
-      state->options.noise = "none";
-    }
-  });
   add_output_options(*c, state->out, state->config, state->json, "metrics.csv and summary.json");
   return [state]() { return run_train(*state); };
 }

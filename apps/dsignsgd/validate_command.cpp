@@ -5,7 +5,9 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/sde/validate.hpp"
 
 namespace dsignsgd::cli {
@@ -31,15 +33,17 @@ Runner add_validate_command(CLI::App& app) {
       ->capture_default_str();
   add_output_options(*c, state->out, state->config, state->json, "validate.csv and validate.json");
   return [state]() {
-    state->options.validate();
-    state->sde.validate();
+    const RunPlan plan = make_run_plan(state->options);
+    const SdePlan sde = SdePlan::resolve(state->sde, plan);
+    if (state->validate.levels < 2 || state->validate.levels > 8) {
+      throw ConfigError("levels", std::to_string(state->validate.levels), "must be in [2, 8]");
+    }
     prepare_out_dir(state->out);
     ProgressBar bar("validate");
-    const ValidateResult result =
-        validate_sde(state->options, state->sde, state->validate,
-                     [&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+    OnProgress progress([&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+    const ValidateResult result = validate_sde(plan, sde, state->validate, {&progress});
     bar.finish();
-    const nlohmann::json json = validate_json(result, state->sde);
+    const nlohmann::json json = validate_json(result, sde);
     if (!state->out.empty()) {
       write_file_atomic(std::filesystem::path(state->out) / "validate.csv", validate_csv(result));
       write_file_atomic(std::filesystem::path(state->out) / "validate.json", json.dump(2) + "\n");
@@ -48,9 +52,9 @@ Runner add_validate_command(CLI::App& app) {
       std::cout << json.dump(2) << '\n';
       return 0;
     }
-    std::cout << fmt::format("{} vs its SDE ({}, {} × {} substeps)\n", state->options.method,
-                             result.levels.front().sde.covariance, state->sde.integrator,
-                             state->sde.substeps);
+    std::cout << fmt::format("{} vs its SDE ({}, {} × {} substeps)\n", to_string(plan.method),
+                             result.levels.front().sde.covariance, to_string(sde.integrator),
+                             sde.substeps);
     std::cout << fmt::format("{:>10} {:>8} {:>14} {:>12} {:>8}\n", "eta", "steps", "weak error",
                              "s.e.", "at t");
     for (const ValidateLevel& level : result.levels) {

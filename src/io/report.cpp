@@ -1,7 +1,5 @@
 #include "dsignsgd/io/report.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -13,15 +11,6 @@
 
 namespace dsignsgd {
 namespace {
-
-double quantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return std::nan("");
-  const double position = q * static_cast<double>(sorted.size() - 1);
-  const auto lower = static_cast<std::size_t>(std::floor(position));
-  const std::size_t upper = std::min(lower + 1, sorted.size() - 1);
-  const double fraction = position - static_cast<double>(lower);
-  return sorted[lower] + fraction * (sorted[upper] - sorted[lower]);
-}
 
 nlohmann::json number_or_null(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
@@ -73,60 +62,6 @@ nlohmann::json final_metrics_json(const TrainResult& result) {
 
 }  // namespace
 
-SampleStatistics final_metric_statistics(const TrainResult& result, std::size_t metric) {
-  const std::size_t extras = result.extra_metric_names.size();
-  const std::size_t row = result.logged_steps.size() - 1;
-  std::vector<double> values;
-  for (const RunTrace& run : result.runs) values.push_back(run.extra[row * extras + metric]);
-  return sample_statistics(values);
-}
-
-SampleStatistics sample_statistics(std::vector<double> values) {
-  std::erase_if(values, [](double v) { return std::isnan(v); });
-  SampleStatistics s;
-  s.count = values.size();
-  if (values.empty()) {
-    s.mean = s.std = s.stderr_ = s.median = s.p10 = s.p90 = std::nan("");
-    return s;
-  }
-  double sum = 0.0;
-  for (double v : values) sum += v;
-  s.mean = sum / static_cast<double>(values.size());
-  double squares = 0.0;
-  for (double v : values) squares += (v - s.mean) * (v - s.mean);
-  s.std = values.size() > 1 ? std::sqrt(squares / static_cast<double>(values.size() - 1)) : 0.0;
-  s.stderr_ = s.std / std::sqrt(static_cast<double>(values.size()));
-  std::sort(values.begin(), values.end());
-  s.median = quantile(values, 0.5);
-  s.p10 = quantile(values, 0.1);
-  s.p90 = quantile(values, 0.9);
-  return s;
-}
-
-SampleStatistics loss_statistics(const TrainResult& result, std::size_t row) {
-  std::vector<double> values;
-  values.reserve(result.runs.size());
-  for (const RunTrace& run : result.runs) values.push_back(run.loss[row]);
-  return sample_statistics(std::move(values));
-}
-
-LossSummary summarize_loss(const TrainResult& result) {
-  LossSummary summary;
-  std::vector<double> finals;
-  std::vector<double> tails;
-  for (const RunTrace& run : result.runs) {
-    if (run.diverged) {
-      ++summary.diverged_runs;
-      continue;
-    }
-    finals.push_back(run.final_loss);
-    tails.push_back(run.tail_loss);
-  }
-  summary.final_loss = sample_statistics(finals);
-  summary.tail_loss = sample_statistics(tails);
-  return summary;
-}
-
 std::string metrics_csv(const TrainResult& result) {
   std::ostringstream out;
   out << "step,loss_mean,loss_std,loss_median,loss_p10,loss_p90,live_runs,grad_norm_mean,"
@@ -163,16 +98,13 @@ std::string metrics_csv(const TrainResult& result) {
 nlohmann::json summary_json(const TrainResult& result) {
   const LossSummary loss = summarize_loss(result);
   const auto d = static_cast<double>(result.dim);
-  const auto steps = static_cast<std::uint64_t>(result.options.steps);
-  const int runs = result.options.runs;
-  const char* status = loss.diverged_runs == 0      ? "ok"
-                       : loss.diverged_runs == runs ? "all_diverged"
-                                                    : "some_diverged";
+  const auto steps = static_cast<std::uint64_t>(result.plan.steps);
+  const int runs = result.plan.runs;
   return {
       {"command", "train"},
       {"version", kVersion},
       {"git_commit", kGitCommit},
-      {"config", options_json(result.options)},
+      {"config", plan_json(result.plan)},
       {"problem_description", result.problem_description},
       {"dim", result.dim},
       {"omega_declared", number_or_null(result.omega)},
@@ -180,13 +112,13 @@ nlohmann::json summary_json(const TrainResult& result) {
       {"final_loss_mean", number_or_null(loss.final_loss.mean)},
       {"final_loss_stderr", number_or_null(loss.final_loss.stderr_)},
       {"final_loss", statistics_json(loss.final_loss)},
-      {"tail_fraction", result.options.tail_fraction},
+      {"tail_fraction", result.plan.tail_fraction},
       {"tail_loss_mean", number_or_null(loss.tail_loss.mean)},
       {"tail_loss_stderr", number_or_null(loss.tail_loss.stderr_)},
       {"tail_loss", statistics_json(loss.tail_loss)},
       {"runs", runs},
       {"diverged_runs", loss.diverged_runs},
-      {"status", status},
+      {"status", to_string(result.termination())},
       {"uplink_bits_per_step_per_agent", result.uplink_bits_per_step},
       {"uplink_bits_per_coordinate", static_cast<double>(result.uplink_bits_per_step) / d},
       {"downlink_bits_per_step", result.downlink_bits_per_step},
@@ -200,23 +132,6 @@ nlohmann::json summary_json(const TrainResult& result) {
       {"communication", communication_json(result.communication)},
       {"final_metrics", final_metrics_json(result)},
   };
-}
-
-void write_file_atomic(const std::filesystem::path& path, const std::string& content) {
-  std::filesystem::path temporary = path;
-  temporary += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + temporary.string());
-    out << content;
-    out.flush();
-    if (!out) {
-      out.close();
-      std::filesystem::remove(temporary);
-      throw std::runtime_error("error while writing " + temporary.string());
-    }
-  }
-  std::filesystem::rename(temporary, path);
 }
 
 void write_train_outputs(const TrainResult& result, const std::filesystem::path& out_dir,

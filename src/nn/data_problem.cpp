@@ -5,12 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <thread>
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
-#include "dsignsgd/optim/trainer.hpp"
 #include "dsignsgd/random/stream.hpp"
 
 namespace dsignsgd {
@@ -74,15 +74,15 @@ void split_table(const Dataset& all, Dataset& train, Dataset& test) {
 
 class DataOracle final : public GradientOracle {
  public:
-  DataOracle(const DataProblem& problem, const NoiseModel& noise, const TrainOptions& options,
-             std::uint32_t run)
-      : problem_(problem), noise_(noise), options_(options), run_(run),
-        grad_(problem.model->parameters()), rows_(static_cast<std::size_t>(options.batch)) {}
+  DataOracle(const DataProblem& problem, const NoiseModel& noise, int batch, double weight_decay,
+             std::uint64_t seed, std::uint32_t run)
+      : problem_(problem), noise_(noise), weight_decay_(weight_decay), seed_(seed), run_(run),
+        grad_(problem.model->parameters()), rows_(static_cast<std::size_t>(batch)) {}
 
   std::size_t dim() const override { return problem_.model->parameters(); }
 
   void initial_point(std::span<float> x) const override {
-    problem_.model->initialize(x, options_.seed * 1000003 + run_);
+    problem_.model->initialize(x, seed_ * 1000003 + run_);
   }
 
   double evaluate(std::span<const float> x, bool want_grad_norm, double& grad_norm) override {
@@ -107,8 +107,8 @@ class DataOracle final : public GradientOracle {
     RandomStream rng(address);
     for (std::size_t& row : rows_) row = shard[rng.uniform_below(shard.size())];
     problem_.model->loss_and_gradient(x, problem_.train, rows_, out);
-    if (options_.weight_decay > 0.0) {  // ∇(λ‖x‖²/2), before any noise and compression
-      const auto decay = static_cast<float>(options_.weight_decay);
+    if (weight_decay_ > 0.0) {  // ∇(λ‖x‖²/2), before any noise and compression
+      const auto decay = static_cast<float>(weight_decay_);
       for (std::size_t k = 0; k < out.size(); ++k) out[k] += decay * x[k];
     }
     if (noise_.spec().kind != NoiseKind::kNone) {
@@ -128,7 +128,8 @@ class DataOracle final : public GradientOracle {
  private:
   const DataProblem& problem_;
   const NoiseModel& noise_;
-  const TrainOptions& options_;
+  double weight_decay_;
+  std::uint64_t seed_;
   std::uint32_t run_;
   std::vector<float> grad_;
   std::vector<float> noisy_;
@@ -136,12 +137,27 @@ class DataOracle final : public GradientOracle {
   double grad_norm_ = 0.0;
 };
 
-}  // namespace
+class DataSource final : public ProblemSource {
+ public:
+  DataSource(std::unique_ptr<DataProblem> problem, const DataSpec& data,
+             const ProblemContext& context)
+      : problem_(std::move(problem)), weight_decay_(data.weight_decay), context_(context) {}
+  std::size_t dim() const override { return problem_->model->parameters(); }
+  std::string describe() const override { return problem_->description; }
+  std::unique_ptr<GradientOracle> make_oracle(std::uint32_t run) const override {
+    return std::make_unique<DataOracle>(*problem_, *context_.noise, context_.batch, weight_decay_,
+                                        context_.seed, run);
+  }
+  std::vector<std::string> metric_names() const override { return problem_->metric_names; }
+  std::size_t training_samples() const override { return problem_->train.samples; }
 
-bool is_data_problem(const std::string& name) {
-  return std::any_of(std::begin(kProblems), std::end(kProblems),
-                     [&](const Entry& e) { return name == e.name; });
-}
+ private:
+  std::unique_ptr<DataProblem> problem_;
+  double weight_decay_;
+  ProblemContext context_;
+};
+
+}  // namespace
 
 std::vector<std::string> data_problem_names() {
   std::vector<std::string> names;
@@ -149,19 +165,20 @@ std::vector<std::string> data_problem_names() {
   return names;
 }
 
-std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options) {
+std::unique_ptr<DataProblem> load_data_problem(const std::string& name, const DataSpec& data,
+                                               int workers, int run_threads) {
   const Entry* entry = nullptr;
   for (const Entry& e : kProblems) {
-    if (options.problem.problem == e.name) entry = &e;
+    if (name == e.name) entry = &e;
   }
-  if (entry == nullptr) throw ConfigError("problem", options.problem.problem, "is not a data problem");
-  const std::filesystem::path dir = options.data_dir;
+  if (entry == nullptr) throw ConfigError("problem", name, "is not a data problem");
+  const std::filesystem::path dir = data.data_dir;
   auto problem = std::make_unique<DataProblem>();
   const std::string dataset = entry->dataset;
   std::string note;
   if (dataset == "kjv") {
     TextCorpus corpus =
-        load_text_windows(dir / "kjv" / "kjv.txt", static_cast<std::size_t>(options.context),
+        load_text_windows(dir / "kjv" / "kjv.txt", static_cast<std::size_t>(data.context),
                           kTextStride, kTextTestWindows,
                           "Debian's bible-kjv: scripts/install_data.sh writes it with "
                           "`bible -f gen1:1-rev22:21`");
@@ -199,65 +216,70 @@ std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options) {
       shape.height = side;
       shape.width = side;
     }
-    shape.arch = options.arch;
+    shape.arch = data.arch;
     // Intra-op threads: the machine's cores shared by the runs that go in parallel and by the MPI
     // ranks on this node (Open MPI tells each rank how many share its node).
     const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    const int run_threads = resolved_threads(options);
     int local_ranks = 1;
     if (const char* value = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) {
       local_ranks = std::max(1, std::atoi(value));
     }
     shape.threads = std::max(1, hardware / std::max(1, run_threads * local_ranks));
-    problem->model = make_registered_model(architecture, shape, options.problem.problem);
+    problem->model = make_registered_model(architecture, shape, name);
   } else if (architecture == "mlp") {
-    std::vector<double> widths = parse_double_list(options.hidden, "hidden");
-    std::vector<std::size_t> hidden;
-    for (double w : widths) {
-      if (!(w >= 1 && w <= 65536 && w == std::floor(w))) {
-        throw ConfigError("hidden", options.hidden, "must be positive integer layer widths");
-      }
-      hidden.push_back(static_cast<std::size_t>(w));
-    }
-    problem->model = make_mlp(features, hidden, classes);
+    problem->model = make_mlp(features, data.hidden, classes);
   } else {
     problem->model = make_softmax_regression(features, classes);
   }
   // Shards: a fixed shuffle, then round-robin (iid) or sorted by label in blocks (label-skew).
   const std::size_t n = problem->train.samples;
-  const auto agents = static_cast<std::size_t>(options.workers);
+  const auto agents = static_cast<std::size_t>(workers);
   if (n < agents) {
     throw ConfigError("workers", std::to_string(agents),
                       "exceeds the " + std::to_string(n) + " training rows");
   }
   std::vector<std::size_t> order = fixed_permutation(n, n + 1);
-  if (options.split == "label-skew") {
+  const bool skew = data.split == DataSplit::kLabelSkew;
+  if (skew) {
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
       return problem->train.labels[a] < problem->train.labels[b];
     });
   }
   problem->shards.resize(agents);
   for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t agent = options.split == "label-skew" ? i * agents / n : i % agents;
+    const std::size_t agent = skew ? i * agents / n : i % agents;
     problem->shards[agent].push_back(order[i]);
   }
-  const std::size_t eval = std::min<std::size_t>(static_cast<std::size_t>(options.eval_batch), n);
+  const std::size_t eval = std::min<std::size_t>(static_cast<std::size_t>(data.eval_batch), n);
   problem->eval_rows.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(eval));
   std::sort(problem->eval_rows.begin(), problem->eval_rows.end());
   const char* unit = problem->text ? " windows" : "";
   problem->description = problem->model->describe() + " on " + dataset + " (" +
                          std::to_string(n) + unit + " train / " +
                          std::to_string(problem->test.samples) + unit + " test, " +
-                         options.split + " shards" + note + ")";
+                         to_string(data.split) + " shards" + note + ")";
   problem->metric_names = {"test_loss", "test_accuracy"};
   if (problem->text) problem->metric_names.emplace_back("test_bits_per_char");
   return problem;
 }
 
-std::unique_ptr<GradientOracle> make_data_oracle(const DataProblem& problem,
-                                                 const NoiseModel& noise,
-                                                 const TrainOptions& options, std::uint32_t run) {
-  return std::make_unique<DataOracle>(problem, noise, options, run);
+void register_data_problems() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const Entry& e : kProblems) {
+      ProblemEntry entry;
+      entry.name = e.name;
+      entry.has_data = true;
+      entry.default_log_rows = 20;
+      entry.make = [](const ProblemSpec& spec, const DataSpec& data,
+                      const ProblemContext& context) -> std::unique_ptr<ProblemSource> {
+        return std::make_unique<DataSource>(
+            load_data_problem(spec.name, data, context.workers, context.run_threads), data,
+            context);
+      };
+      register_problem(std::move(entry));
+    }
+  });
 }
 
 }  // namespace dsignsgd

@@ -3,8 +3,7 @@
 #include <cmath>
 
 #include "dsignsgd/core/config_error.hpp"
-#include "dsignsgd/noise/noise_model.hpp"
-#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/optim/run_plan.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -63,42 +62,10 @@ std::string default_compressor(Method method) {
   }
 }
 
-MethodParts make_method(const TrainOptions& options, std::size_t dim) {
+MethodParts make_method(const RunPlan& plan, std::size_t dim) {
   MethodParts parts;
-  parts.method = method_from_string(options.method);
-  const std::string compressor_spec =
-      options.compressor.empty() ? default_compressor(parts.method) : options.compressor;
-  parts.compressor = make_compressor(compressor_spec);
-  const std::string given = parts.compressor->name();
-
-  const auto require = [&](const std::string& wanted) {
-    if (given != wanted) {
-      throw ConfigError("compressor", compressor_spec,
-                        "--method " + options.method + " sends " + wanted +
-                            " messages; use --compressor " + wanted +
-                            " (or --method dcsgd for other compressors)");
-    }
-  };
-  switch (parts.method) {
-    case Method::kDsgd:
-      require("identity");
-      break;
-    case Method::kDsignsgd:
-    case Method::kMajority:
-    case Method::kSignum:
-      require("sign");
-      break;
-    case Method::kDcsgd:
-    case Method::kNormalizedDcsgd:
-      if (given == "sign") {
-        throw ConfigError("compressor", compressor_spec,
-                          "sign messages need a sign method: use --method dsignsgd");
-      }
-      break;
-    case Method::kEfSignsgd:
-      break;
-  }
-
+  parts.method = plan.method;
+  parts.compressor = plan.compressor;
   if (parts.method == Method::kMajority) {
     parts.aggregator = std::make_unique<MajorityVoteAggregator>();
   } else {
@@ -106,7 +73,7 @@ MethodParts make_method(const TrainOptions& options, std::size_t dim) {
   }
 
   if (parts.method == Method::kSignum) {
-    const double beta = options.momentum;
+    const double beta = plan.settings.momentum;
     parts.filter_factory = [beta](std::size_t d) {
       return std::make_unique<MomentumFilter>(d, beta);
     };
@@ -115,23 +82,18 @@ MethodParts make_method(const TrainOptions& options, std::size_t dim) {
   }
 
   if (parts.method == Method::kNormalizedDcsgd) {
-    if (options.normalization == "plain") {
-      parts.step_rule = std::make_unique<NormalizedStep>(options.norm_floor);
+    if (plan.settings.normalization == Normalization::kPlain) {
+      parts.step_rule = std::make_unique<NormalizedStep>(plan.settings.norm_floor);
     } else {
-      const NoiseSpec noise = NoiseSpec::parse(options.noise);
       AdaptiveStepConstants constants;
-      constants.l0 = options.l0;
-      constants.l1 = options.l1;
-      const bool affine = noise.kind == NoiseKind::kAffine;
-      constants.sigma0 = options.sigma0 >= 0 ? options.sigma0 : (affine ? noise.sigma0 : 0.0);
-      constants.sigma1 = options.sigma1 >= 0                  ? options.sigma1
-                         : affine                             ? noise.sigma1
-                         : noise.kind == NoiseKind::kRelative ? noise.sigma
-                                                              : 0.0;
+      constants.l0 = plan.settings.l0;
+      constants.l1 = plan.settings.l1;
+      constants.sigma0 = plan.settings.sigma0;
+      constants.sigma1 = plan.settings.sigma1;
       const double omega = parts.compressor->omega(dim);
       constants.omega = std::isnan(omega) ? 0.0 : omega;
       constants.dim = dim;
-      constants.agents = static_cast<std::size_t>(options.workers);
+      constants.agents = static_cast<std::size_t>(plan.workers);
       parts.step_rule = std::make_unique<AdaptiveNormalizedStep>(constants);
     }
   } else {

@@ -60,24 +60,53 @@ class WarmupSchedule final : public Schedule {
 
 }  // namespace
 
-std::unique_ptr<Schedule> make_schedule(const std::string& name, std::uint64_t total_steps,
-                                        std::uint64_t warmup_steps) {
-  std::unique_ptr<Schedule> schedule;
-  if (name == "const") {
-    schedule = std::make_unique<ConstantSchedule>();
-  } else if (name == "invsqrt") {
-    schedule = std::make_unique<InverseSqrtSchedule>();
-  } else if (name == "inv") {
-    schedule = std::make_unique<InverseSchedule>();
-  } else if (name == "cosine") {
-    schedule = std::make_unique<CosineSchedule>(total_steps);
-  } else {
-    throw ConfigError("schedule", name, "must be one of const, invsqrt, inv, cosine");
+std::string to_string(ScheduleKind kind) {
+  switch (kind) {
+    case ScheduleKind::kConst:
+      return "const";
+    case ScheduleKind::kInvSqrt:
+      return "invsqrt";
+    case ScheduleKind::kInv:
+      return "inv";
+    case ScheduleKind::kCosine:
+      return "cosine";
   }
-  if (warmup_steps > 0) {
-    schedule = std::make_unique<WarmupSchedule>(std::move(schedule), warmup_steps);
+  return "?";
+}
+
+ScheduleKind schedule_kind_from_string(const std::string& name) {
+  for (ScheduleKind kind : {ScheduleKind::kConst, ScheduleKind::kInvSqrt, ScheduleKind::kInv,
+                            ScheduleKind::kCosine}) {
+    if (name == to_string(kind)) return kind;
+  }
+  throw ConfigError("schedule", name, "must be one of const, invsqrt, inv, cosine");
+}
+
+std::unique_ptr<Schedule> make_schedule(const ScheduleSpec& spec, std::uint64_t total_steps) {
+  std::unique_ptr<Schedule> schedule;
+  switch (spec.kind) {
+    case ScheduleKind::kConst:
+      schedule = std::make_unique<ConstantSchedule>();
+      break;
+    case ScheduleKind::kInvSqrt:
+      schedule = std::make_unique<InverseSqrtSchedule>();
+      break;
+    case ScheduleKind::kInv:
+      schedule = std::make_unique<InverseSchedule>();
+      break;
+    case ScheduleKind::kCosine:
+      schedule = std::make_unique<CosineSchedule>(total_steps);
+      break;
+  }
+  if (spec.warmup > 0) {
+    schedule = std::make_unique<WarmupSchedule>(std::move(schedule), spec.warmup);
   }
   return schedule;
+}
+
+std::unique_ptr<Schedule> make_schedule(const std::string& name, std::uint64_t total_steps,
+                                        std::uint64_t warmup_steps) {
+  return make_schedule(ScheduleSpec{schedule_kind_from_string(name), warmup_steps}, total_steps);
 }
 
 }  // namespace dsignsgd

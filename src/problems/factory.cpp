@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -15,94 +16,125 @@ constexpr std::size_t kMaxRotatedDim = 8192;  // dense d×d Hessian
 
 }  // namespace
 
-std::vector<double> parse_spectrum(const std::string& hessian, std::size_t dim) {
-  const Spec spec = parse_spec(hessian);
+Spectrum Spectrum::parse(const std::string& text) {
+  const Spec spec = parse_spec(text);
+  Spectrum out;
+  out.text = text;
   if (spec.name == "identity") {
     require_arg_count(spec, 0, "hessian", "identity");
-    return std::vector<double>(dim, 1.0);
-  }
-  if (spec.name == "diag") {
+    out.kind = Kind::kIdentity;
+  } else if (spec.name == "diag") {
     require_arg_count(spec, 1, "hessian", "diag:a,b,c");
-    std::vector<double> values = parse_double_list(spec.args[0], "hessian");
-    if (dim != 0 && values.size() != dim) {
-      throw ConfigError("hessian", hessian,
-                        "has " + std::to_string(values.size()) + " eigenvalues but --dim is " +
-                            std::to_string(dim));
-    }
-    return values;
-  }
-  if (spec.name == "linspace" || spec.name == "logspace") {
+    out.kind = Kind::kDiag;
+    out.values = parse_double_list(spec.args[0], "hessian");
+  } else if (spec.name == "linspace" || spec.name == "logspace") {
     require_arg_count(spec, 2, "hessian", spec.name + ":a:b");
-    const double a = parse_double(spec.args[0], "hessian");
-    const double b = parse_double(spec.args[1], "hessian");
-    std::vector<double> values(dim);
-    for (std::size_t j = 0; j < dim; ++j) {
-      const double t = dim == 1 ? 0.0 : static_cast<double>(j) / static_cast<double>(dim - 1);
-      const double e = a + (b - a) * t;
-      values[j] = spec.name == "linspace" ? e : std::pow(10.0, e);
-    }
-    return values;
+    out.kind = spec.name == "linspace" ? Kind::kLinspace : Kind::kLogspace;
+    out.a = parse_double(spec.args[0], "hessian");
+    out.b = parse_double(spec.args[1], "hessian");
+  } else {
+    throw ConfigError("hessian", text,
+                      "must be one of identity, diag:a,b,..., linspace:a:b, logspace:a:b");
   }
-  throw ConfigError("hessian", hessian,
-                    "must be one of identity, diag:a,b,..., linspace:a:b, logspace:a:b");
+  // Checks the eigenvalues without materializing d of them (d may be huge and refused later).
+  std::vector<double> extremes = out.values;
+  if (out.kind == Kind::kLinspace) extremes = {out.a, out.b};
+  for (double lambda : extremes) {
+    if (!(lambda >= 0.0)) {
+      throw ConfigError("hessian", text, "eigenvalues must be >= 0 (f bounded below)");
+    }
+  }
+  return out;
 }
 
-std::size_t ProblemOptions::resolved_dim() const {
-  if (dim != 0) return dim;
-  const Spec spec = parse_spec(hessian);
-  if (spec.name == "diag" && spec.args.size() == 1) {
-    return parse_double_list(spec.args[0], "hessian").size();
-  }
-  return kDefaultDim;
+std::optional<std::size_t> Spectrum::implied_dim() const {
+  if (kind == Kind::kDiag) return values.size();
+  return std::nullopt;
 }
 
-void ProblemOptions::validate() const {
-  if (problem != "quadratic" && problem != "quartic" && problem != "cosh") {
-    throw ConfigError("problem", problem, "must be one of quadratic, quartic, cosh");
+std::vector<double> Spectrum::eigenvalues(std::size_t dim) const {
+  switch (kind) {
+    case Kind::kIdentity:
+      return std::vector<double>(dim, 1.0);
+    case Kind::kDiag:
+      return values;
+    case Kind::kLinspace:
+    case Kind::kLogspace:
+      break;
   }
-  const std::size_t d = resolved_dim();
-  if (d == 0) throw ConfigError("dim", "0", "must be >= 1");
-  if (d > std::numeric_limits<std::uint32_t>::max()) {
-    throw ConfigError("dim", std::to_string(d), "must be < 2^32");
+  std::vector<double> out(dim);
+  for (std::size_t j = 0; j < dim; ++j) {
+    const double t = dim == 1 ? 0.0 : static_cast<double>(j) / static_cast<double>(dim - 1);
+    const double e = a + (b - a) * t;
+    out[j] = kind == Kind::kLinspace ? e : std::pow(10.0, e);
   }
-  if (!std::isfinite(x0)) throw ConfigError("x0", format_double(x0), "must be finite");
-  if (!std::isfinite(x_star)) throw ConfigError("x-star", format_double(x_star), "must be finite");
-  if (problem == "quadratic") {
-    // Checks the spectrum without materializing d eigenvalues (d may be huge and refused later).
-    const Spec spec = parse_spec(hessian);
-    std::vector<double> spectrum;
-    if (spec.name == "linspace" || spec.name == "logspace") {
-      require_arg_count(spec, 2, "hessian", spec.name + ":a:b");
-      const double a = parse_double(spec.args[0], "hessian");
-      const double b = parse_double(spec.args[1], "hessian");
-      if (spec.name == "linspace") spectrum = {a, b};
-    } else {
-      spectrum = parse_spectrum(hessian, spec.name == "identity" ? 1 : d);
-    }
-    for (double lambda : spectrum) {
-      if (!(lambda >= 0.0)) {
-        throw ConfigError("hessian", hessian, "eigenvalues must be >= 0 (f bounded below)");
-      }
-    }
-    if (rotate && d > kMaxRotatedDim) {
-      throw ConfigError("rotate", "true",
-                        "a rotated Hessian is dense; needs --dim <= " +
-                            std::to_string(kMaxRotatedDim) + " (got " + std::to_string(d) + ")");
-    }
-  } else if (hessian != "identity") {
-    throw ConfigError("hessian", hessian, "only applies to --problem quadratic");
+  return out;
+}
+
+std::vector<double> parse_spectrum(const std::string& hessian, std::size_t dim) {
+  const Spectrum spectrum = Spectrum::parse(hessian);
+  if (spectrum.kind == Spectrum::Kind::kDiag && dim != 0 && spectrum.values.size() != dim) {
+    throw ConfigError("hessian", hessian,
+                      "has " + std::to_string(spectrum.values.size()) +
+                          " eigenvalues but --dim is " + std::to_string(dim));
   }
+  return spectrum.eigenvalues(dim);
+}
+
+std::vector<std::string> synthetic_problem_names() { return {"quadratic", "quartic", "cosh"}; }
+
+ProblemSpec ProblemSpec::resolve(const ProblemOptions& options) {
+  const std::vector<std::string> names = synthetic_problem_names();
+  if (std::find(names.begin(), names.end(), options.problem) == names.end()) {
+    throw ConfigError("problem", options.problem, "must be one of quadratic, quartic, cosh");
+  }
+  ProblemSpec spec;
+  spec.name = options.problem;
+  spec.rotate = options.rotate;
+  spec.x_star = options.x_star;
+  spec.x0 = options.x0;
+  spec.seed = options.seed;
+  if (spec.name == "quadratic") {
+    spec.spectrum = Spectrum::parse(options.hessian);
+  } else if (options.hessian != "identity") {
+    throw ConfigError("hessian", options.hessian, "only applies to --problem quadratic");
+  }
+  const std::optional<std::size_t> implied = spec.spectrum.implied_dim();
+  if (options.dim && implied && *options.dim != *implied) {
+    throw ConfigError("hessian", options.hessian,
+                      "has " + std::to_string(*implied) + " eigenvalues but --dim is " +
+                          std::to_string(*options.dim));
+  }
+  spec.dim = options.dim ? *options.dim : implied.value_or(kDefaultDim);
+  if (spec.dim == 0) throw ConfigError("dim", "0", "must be >= 1");
+  if (spec.dim > std::numeric_limits<std::uint32_t>::max()) {
+    throw ConfigError("dim", std::to_string(spec.dim), "must be < 2^32");
+  }
+  if (!std::isfinite(spec.x0)) throw ConfigError("x0", format_double(spec.x0), "must be finite");
+  if (!std::isfinite(spec.x_star)) {
+    throw ConfigError("x-star", format_double(spec.x_star), "must be finite");
+  }
+  if (spec.rotate && spec.name == "quadratic" && spec.dim > kMaxRotatedDim) {
+    throw ConfigError("rotate", "true",
+                      "a rotated Hessian is dense; needs --dim <= " +
+                          std::to_string(kMaxRotatedDim) + " (got " + std::to_string(spec.dim) +
+                          ")");
+  }
+  return spec;
+}
+
+std::unique_ptr<Problem> make_problem(const ProblemSpec& spec) {
+  const std::size_t d = spec.dim;
+  if (spec.name == "quartic") return std::make_unique<Quartic>(d, spec.x_star);
+  if (spec.name == "cosh") return std::make_unique<Cosh>(d, spec.x_star);
+  std::vector<double> spectrum = spec.spectrum.eigenvalues(d);
+  Eigen::MatrixXd rotation;
+  if (spec.rotate) rotation = random_rotation(d, spec.seed);
+  return std::make_unique<Quadratic>(std::move(spectrum), spec.x_star, std::move(rotation));
 }
 
 std::unique_ptr<Problem> make_problem(const ProblemOptions& options) {
-  options.validate();
-  const std::size_t d = options.resolved_dim();
-  if (options.problem == "quartic") return std::make_unique<Quartic>(d, options.x_star);
-  if (options.problem == "cosh") return std::make_unique<Cosh>(d, options.x_star);
-  std::vector<double> spectrum = parse_spectrum(options.hessian, d);
-  Eigen::MatrixXd rotation;
-  if (options.rotate) rotation = random_rotation(d, options.seed);
-  return std::make_unique<Quadratic>(std::move(spectrum), options.x_star, std::move(rotation));
+  return make_problem(ProblemSpec::resolve(options));
 }
 
 }  // namespace dsignsgd

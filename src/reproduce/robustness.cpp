@@ -89,7 +89,7 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
            "|---|---|---|---|---|---|---|---|\n";
   base.seed = options.seed + 7000;
   const SampleStatistics base_floor = summarize_loss(train(base)).tail_loss;
-  const auto row = [&](const std::string& label, const TrainOptions& o, const SampleStatistics& s,
+  const auto row = [&](const std::string& label, const auto& o, const SampleStatistics& s,
                        double predicted, const std::string& verdict) {
     rules << "| " << label << " | " << o.workers << " | " << o.batch << " | " << o.lr << " | "
           << fixed(s.mean, 5) << " | " << fixed(s.stderr_, 2) << " | " << fixed(predicted, 5)
@@ -107,7 +107,7 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
   bool rules_hold = !plan.rules.empty();
   std::uint64_t salt = 7002;
   for (const ScalingRule& rule : plan.rules) {
-    TrainOptions adjusted = rule.adjusted;
+    RunPlan adjusted = rule.adjusted;
     adjusted.seed = options.seed + salt++;
     note(options, "compression: scaling rule " + rule.adjust);
     // A smaller η reaches its floor more slowly: run long enough for the same time horizon.

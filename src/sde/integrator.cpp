@@ -97,10 +97,19 @@ class Platen2 final : public SdeIntegrator {
 
 }  // namespace
 
-std::unique_ptr<SdeIntegrator> make_integrator(const std::string& name) {
-  if (name == "euler") return std::make_unique<EulerMaruyama>();
-  if (name == "platen2") return std::make_unique<Platen2>();
+std::string to_string(IntegratorKind kind) {
+  return kind == IntegratorKind::kEuler ? "euler" : "platen2";
+}
+
+IntegratorKind integrator_from_string(const std::string& name) {
+  if (name == "euler") return IntegratorKind::kEuler;
+  if (name == "platen2") return IntegratorKind::kPlaten2;
   throw ConfigError("integrator", name, "must be euler or platen2");
+}
+
+std::unique_ptr<SdeIntegrator> make_integrator(IntegratorKind kind) {
+  if (kind == IntegratorKind::kEuler) return std::make_unique<EulerMaruyama>();
+  return std::make_unique<Platen2>();
 }
 
 }  // namespace dsignsgd

@@ -9,24 +9,23 @@
 #include "dsignsgd/core/fast_math.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/optim/method.hpp"
-#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/optim/run_plan.hpp"
 #include "dsignsgd/random/batch.hpp"
 #include "dsignsgd/sde/sde_model.hpp"
 
 namespace dsignsgd {
 namespace {
 
-std::vector<double> agent_scales_of(const TrainOptions& options) {
-  std::vector<double> scales(static_cast<std::size_t>(options.workers), 1.0);
-  if (!options.agent_scales.empty()) scales = parse_double_list(options.agent_scales, "agent-scales");
-  return scales;
+std::vector<double> agent_scales_of(const RunPlan& plan) {
+  if (!plan.agent_scales.empty()) return plan.agent_scales;
+  return std::vector<double>(static_cast<std::size_t>(plan.workers), 1.0);
 }
 
 // ---- DSGD and DCSGD ---------------------------------------------------------------------------
 
 class GradientSde final : public SdeModel {
  public:
-  GradientSde(NoiseModel noise, int agents, std::unique_ptr<Compressor> compressor,
+  GradientSde(NoiseModel noise, int agents, std::shared_ptr<const Compressor> compressor,
               CompressionCovariance covariance)
       : noise_(std::move(noise)),
         agents_(agents),
@@ -142,7 +141,7 @@ class GradientSde final : public SdeModel {
   static constexpr int kMonteCarloDraws = 4;
   NoiseModel noise_;
   int agents_;
-  std::unique_ptr<Compressor> compressor_;  ///< null: DSGD
+  std::shared_ptr<const Compressor> compressor_;  ///< null: DSGD
   CompressionCovariance covariance_;
   double mean_square_scale_ = 1.0;
 };
@@ -449,25 +448,23 @@ void SdeSystem::evaluate(std::span<const float> x, double step_size, SdeCoeffici
   if (!drift_only) model_.diffusion(step_size, c, rng);
 }
 
-std::unique_ptr<SdeModel> make_sde_model(const TrainOptions& options, std::size_t dim,
-                                         CompressionCovariance covariance) {
-  const Method method = method_from_string(options.method);
-  const NoiseSpec spec = NoiseSpec::parse(options.noise);
-  NoiseModel noise(spec, agent_scales_of(options), options.batch);
+std::unique_ptr<SdeModel> make_sde_model(const RunPlan& plan, CompressionCovariance covariance) {
+  const Method method = plan.method;
+  const NoiseSpec& spec = plan.noise;
+  NoiseModel noise(spec, agent_scales_of(plan), plan.batch);
   switch (method) {
     case Method::kDsgd:
     case Method::kDcsgd: {
       if (!std::isfinite(spec.coordinate_variance(1.0))) {
-        throw ConfigError("noise", options.noise,
-                          "the " + options.method +
+        throw ConfigError("noise", spec.to_string(),
+                          "the " + to_string(method) +
                               " SDE needs finite noise variance (Student-t with ν > 2); under "
                               "heavier tails it has no diffusion limit — run `train` instead");
       }
       if (method == Method::kDsgd) {
-        return std::make_unique<GradientSde>(std::move(noise), options.workers, nullptr, covariance);
+        return std::make_unique<GradientSde>(std::move(noise), plan.workers, nullptr, covariance);
       }
-      auto compressor = make_compressor(options.compressor.empty() ? default_compressor(method)
-                                                                   : options.compressor);
+      const std::shared_ptr<const Compressor>& compressor = plan.compressor;
       if (!compressor->unbiased()) {
         throw ConfigError("compressor", compressor->name(),
                           "the DCSGD SDE models unbiased compressors only");
@@ -479,21 +476,19 @@ std::unique_ptr<SdeModel> make_sde_model(const TrainOptions& options, std::size_
                           "is available for randk only; use surrogate or monte-carlo for " +
                               compressor->name());
       }
-      (void)dim;
-      return std::make_unique<GradientSde>(std::move(noise), options.workers,
-                                           std::move(compressor), covariance);
+      return std::make_unique<GradientSde>(std::move(noise), plan.workers, compressor, covariance);
     }
     case Method::kDsignsgd:
     case Method::kMajority:
-      if (spec.kind == NoiseKind::kStudent && options.batch > 1) {
-        throw ConfigError("batch", std::to_string(options.batch),
+      if (spec.kind == NoiseKind::kStudent && plan.batch > 1) {
+        throw ConfigError("batch", std::to_string(plan.batch),
                           "the sign SDE needs the law of the batch-mean noise: with Student-t "
                           "noise only --batch 1 has a closed form");
       }
-      return std::make_unique<SignSde>(std::move(noise), options.workers,
+      return std::make_unique<SignSde>(std::move(noise), plan.workers,
                                        method == Method::kMajority);
     default:
-      throw ConfigError("method", options.method,
+      throw ConfigError("method", to_string(method),
                         "has no SDE model yet (models: dsgd, dcsgd, dsignsgd, majority)");
   }
 }

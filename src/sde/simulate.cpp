@@ -4,28 +4,30 @@
 #include <cmath>
 
 #include "dsignsgd/core/config_error.hpp"
-#include "dsignsgd/io/checkpoint.hpp"
+#include "dsignsgd/optim/checkpoint.hpp"
 #include "dsignsgd/optim/schedule.hpp"
 #include "dsignsgd/sde/integrator.hpp"
 
 namespace dsignsgd {
 
-void SdeOptions::validate() const {
-  drift_correction_from_string(drift_correction);
-  make_integrator(integrator);
-  if (substeps < 1 || substeps > 1024 || !std::has_single_bit(static_cast<unsigned>(substeps))) {
-    throw ConfigError("substeps", std::to_string(substeps), "must be a power of two in [1, 1024]");
+SdePlan SdePlan::resolve(const SdeOptions& options, const RunPlan& plan) {
+  SdePlan out;
+  out.drift_correction = drift_correction_from_string(options.drift_correction);
+  out.integrator = integrator_from_string(options.integrator);
+  const int m = options.substeps;
+  if (m < 1 || m > 1024 || !std::has_single_bit(static_cast<unsigned>(m))) {
+    throw ConfigError("substeps", std::to_string(m), "must be a power of two in [1, 1024]");
   }
-  if (!compression_covariance.empty()) compression_covariance_from_string(compression_covariance);
-}
-
-CompressionCovariance resolved_covariance(const SdeOptions& sde, const std::string& compressor) {
-  if (!sde.compression_covariance.empty()) {
-    return compression_covariance_from_string(sde.compression_covariance);
+  out.substeps = m;
+  if (!options.compression_covariance.empty()) {
+    out.covariance = compression_covariance_from_string(options.compression_covariance);
+  } else {
+    const CompressorCode code = plan.compressor->code();
+    out.covariance = code == CompressorCode::kRandK || code == CompressorCode::kIdentity
+                         ? CompressionCovariance::kExact
+                         : CompressionCovariance::kSurrogate;
   }
-  const bool exact = compressor.empty() || compressor.rfind("randk", 0) == 0 ||
-                     compressor == "identity";
-  return exact ? CompressionCovariance::kExact : CompressionCovariance::kSurrogate;
+  return out;
 }
 
 namespace {
@@ -33,23 +35,23 @@ namespace {
 class SdePath final : public RunStepper {
  public:
   SdePath(const SdeSystem& system, std::unique_ptr<SdeIntegrator> integrator,
-          const Schedule& schedule, const TrainOptions& options, int substeps, std::uint32_t path)
+          const Schedule& schedule, const RunPlan& plan, int substeps, std::uint32_t path)
       : system_(system),
         integrator_(std::move(integrator)),
         schedule_(schedule),
-        options_(options),
+        plan_(plan),
         substeps_(substeps),
         path_(path),
-        model_rng_(StreamAddress{options.seed, path, 0, 0, StreamPurpose::kSdeModel}) {
+        model_rng_(StreamAddress{plan.seed, path, 0, 0, StreamPurpose::kSdeModel}) {
     const std::size_t d = system.problem().dim();
-    x_.assign(d, static_cast<float>(options.problem.x0));
+    x_.assign(d, static_cast<float>(plan.problem.x0));
     increments_.resize(d * static_cast<std::size_t>(substeps));
   }
 
   double evaluate(bool /*logged*/) override {
     // Monte Carlo covariance draws are keyed by (path, step), like the algorithm's noise.
     model_rng_ =
-        RandomStream(StreamAddress{options_.seed, path_, 0, next_step_, StreamPurpose::kSdeModel});
+        RandomStream(StreamAddress{plan_.seed, path_, 0, next_step_, StreamPurpose::kSdeModel});
     system_.evaluate(x_, current_step_size(), c_, model_rng_);
     return c_.loss;
   }
@@ -64,10 +66,10 @@ class SdePath final : public RunStepper {
   }
 
   void step(std::uint32_t k) override {
-    const double dt = options_.lr * schedule_.multiplier(k);
+    const double dt = plan_.lr * schedule_.multiplier(k);
     const double h = dt / substeps_;
     const std::size_t d = x_.size();
-    brownian_increments(options_.seed, path_, k, dt, d, substeps_, increments_);
+    brownian_increments(plan_.seed, path_, k, dt, d, substeps_, increments_);
     for (int m = 0; m < substeps_; ++m) {
       if (m > 0) system_.evaluate(x_, dt, c_, model_rng_);
       integrator_->substep(system_, x_, dt, h,
@@ -77,12 +79,12 @@ class SdePath final : public RunStepper {
   }
 
  private:
-  double current_step_size() const { return options_.lr * schedule_.multiplier(next_step_); }
+  double current_step_size() const { return plan_.lr * schedule_.multiplier(next_step_); }
 
   const SdeSystem& system_;
   std::unique_ptr<SdeIntegrator> integrator_;
   const Schedule& schedule_;
-  const TrainOptions& options_;
+  const RunPlan& plan_;
   int substeps_;
   std::uint32_t path_;
   std::uint32_t next_step_ = 0;
@@ -94,52 +96,54 @@ class SdePath final : public RunStepper {
 
 }  // namespace
 
-SdeResult simulate_sde(const TrainOptions& input, const SdeOptions& sde,
-                       const ProgressCallback& progress) {
-  input.validate();
-  sde.validate();
+SdeResult simulate_sde(const TrainOptions& options, const SdeOptions& sde,
+                       const Callbacks& callbacks) {
+  const RunPlan plan = make_run_plan(options);
+  return simulate_sde(plan, SdePlan::resolve(sde, plan), callbacks);
+}
+
+SdeResult simulate_sde(const RunPlan& input, const SdePlan& sde, const Callbacks& callbacks) {
   SdeResult out;
   TrainResult& result = out.result;
-  result.options = input;
-  TrainOptions& options = result.options;
-  options.problem.seed = options.seed;
-  const std::size_t d = options.problem.resolved_dim();
-  options.problem.dim = d;
-  const MethodParts parts = make_method(options, d);
-  options.compressor = parts.compressor->name();
-
-  const CompressionCovariance covariance = resolved_covariance(sde, options.compressor);
-  const std::unique_ptr<Problem> problem = make_problem(options.problem);
-  const std::unique_ptr<SdeModel> model = make_sde_model(options, d, covariance);
-  const SdeSystem system(*problem, *model, drift_correction_from_string(sde.drift_correction));
+  result.plan = input;
+  const RunPlan& plan = result.plan;
+  if (plan.has_data) {
+    throw ConfigError("problem", plan.problem.name,
+                      "has no SDE model: the SDE side needs a synthetic problem (quadratic, "
+                      "quartic, cosh)");
+  }
+  const std::size_t d = plan.problem.dim;
+  const MethodParts parts = make_method(plan, d);
+  const std::unique_ptr<Problem> problem = make_problem(seeded_problem(plan));
+  const std::unique_ptr<SdeModel> model = make_sde_model(plan, sde.covariance);
+  const SdeSystem system(*problem, *model, sde.drift_correction);
   const std::unique_ptr<SdeIntegrator> probe = make_integrator(sde.integrator);
   if (probe->weak_order() == 2 && !model->additive_noise() &&
       !(model->coordinatewise_diffusion() && problem->separable())) {
-    throw ConfigError("integrator", sde.integrator,
+    throw ConfigError("integrator", to_string(sde.integrator),
                       "is weak order 2 only for additive noise or coordinate-wise diffusion on a "
                       "separable problem; this model (" + model->covariance_description() +
                           (problem->separable() ? "" : ", rotated problem") + ") needs euler");
   }
-  const auto total_steps = static_cast<std::uint64_t>(options.steps);
   const std::unique_ptr<Schedule> schedule =
-      make_schedule(options.schedule, total_steps, static_cast<std::uint64_t>(options.warmup));
+      make_schedule(plan.schedule, static_cast<std::uint64_t>(plan.steps));
 
   out.model = model->name();
   out.covariance = model->covariance_description();
   out.integrator = probe->name();
   out.weak_order = probe->weak_order();
-  const std::vector<float> x0(d, static_cast<float>(options.problem.x0));
-  describe_run(d, problem->describe(), problem->loss(x0) - problem->optimal_loss(), parts, options,
+  const std::vector<float> x0(d, static_cast<float>(plan.problem.x0));
+  describe_run(d, problem->describe(), problem->loss(x0) - problem->optimal_loss(), parts, plan,
                result);
-  const int threads = resolved_threads(options);
+  const int threads = resolved_threads(plan);
   result.threads = threads;
   run_ensemble(
-      options, threads,
+      plan, threads,
       [&](std::uint32_t path) {
-        return std::make_unique<SdePath>(system, make_integrator(sde.integrator), *schedule,
-                                         options, sde.substeps, path);
+        return std::make_unique<SdePath>(system, make_integrator(sde.integrator), *schedule, plan,
+                                         sde.substeps, path);
       },
-      result, progress);
+      result, callbacks);
   return out;
 }
 

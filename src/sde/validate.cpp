@@ -4,45 +4,51 @@
 #include <sstream>
 
 #include "dsignsgd/core/config_error.hpp"
-#include "dsignsgd/io/report.hpp"
 #include "dsignsgd/version.hpp"
 
 namespace dsignsgd {
 namespace {
 
 double time_of_step(const TrainResult& result, std::int64_t step) {
-  return result.options.lr * static_cast<double>(step);  // constant schedule (validated)
+  return result.plan.lr * static_cast<double>(step);  // constant schedule (validated)
 }
 
 }  // namespace
 
 ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
-                            const ValidateOptions& validate, const ProgressCallback& progress) {
-  options.validate();
-  sde.validate();
+                            const ValidateOptions& validate, const Callbacks& callbacks) {
+  const RunPlan plan = make_run_plan(options);
+  return validate_sde(plan, SdePlan::resolve(sde, plan), validate, callbacks);
+}
+
+ValidateResult validate_sde(const RunPlan& plan, const SdePlan& sde,
+                            const ValidateOptions& validate, const Callbacks& callbacks) {
   if (validate.levels < 2 || validate.levels > 8) {
     throw ConfigError("levels", std::to_string(validate.levels), "must be in [2, 8]");
   }
-  if (options.schedule != "const" || options.warmup != 0) {
-    throw ConfigError("schedule", options.schedule,
+  if (plan.schedule.kind != ScheduleKind::kConst || plan.schedule.warmup != 0) {
+    throw ConfigError("schedule", to_string(plan.schedule.kind),
                       "validate compares at equal times t = k η and needs --schedule const "
                       "without warm-up");
   }
-  const std::int64_t rows = options.log_every > 0 ? options.steps / options.log_every : 50;
-  const std::int64_t every = std::max<std::int64_t>(1, options.steps / std::max<std::int64_t>(rows, 1));
+  // About 50 rows unless --log-every was given.
+  const std::int64_t rows = plan.log_every_given ? plan.steps / plan.log_every : 50;
+  const std::int64_t every =
+      std::max<std::int64_t>(1, plan.steps / std::max<std::int64_t>(rows, 1));
   ValidateResult out;
   for (int level = 0; level < validate.levels; ++level) {
     const std::int64_t factor = std::int64_t{1} << level;
-    TrainOptions o = options;
-    o.lr = options.lr / static_cast<double>(factor);
-    o.steps = options.steps * factor;
-    o.log_every = every * factor;  // the same times at every level
-    o.validate();
+    RunPlan p = plan;
+    p.lr = plan.lr / static_cast<double>(factor);
+    p.steps = plan.steps * factor;
+    p.log_every = every * factor;  // the same times at every level
+    p.log_every_given = true;
+    check_memory(p, p.problem.dim);
     ValidateLevel result;
-    result.lr = o.lr;
-    result.steps = o.steps;
-    result.algorithm = train(o, progress);
-    result.sde = simulate_sde(o, sde, progress);
+    result.lr = p.lr;
+    result.steps = p.steps;
+    result.algorithm = train(p, callbacks);
+    result.sde = simulate_sde(p, sde, callbacks);
     const auto& steps = result.algorithm.logged_steps;
     for (std::size_t row = 0; row < steps.size(); ++row) {
       const SampleStatistics a = loss_statistics(result.algorithm, row);
@@ -92,7 +98,7 @@ std::string validate_csv(const ValidateResult& result) {
   return csv.str();
 }
 
-nlohmann::json validate_json(const ValidateResult& result, const SdeOptions& sde) {
+nlohmann::json validate_json(const ValidateResult& result, const SdePlan& sde) {
   nlohmann::json etas = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();
   nlohmann::json stderrs = nlohmann::json::array();
@@ -107,13 +113,13 @@ nlohmann::json validate_json(const ValidateResult& result, const SdeOptions& sde
   return {{"command", "validate"},
           {"version", kVersion},
           {"git_commit", kGitCommit},
-          {"config", options_json(first.algorithm.options)},
+          {"config", plan_json(first.algorithm.plan)},
           {"sde",
            {{"model", first.sde.model},
             {"covariance", first.sde.covariance},
             {"integrator", first.sde.integrator},
             {"substeps", sde.substeps},
-            {"drift_correction", sde.drift_correction}}},
+            {"drift_correction", to_string(sde.drift_correction)}}},
           {"eta", etas},
           {"weak_error", errors},
           {"weak_error_stderr", stderrs},

@@ -6,7 +6,7 @@
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/noise/noise_model.hpp"
-#include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/optim/run_plan.hpp"
 #include "dsignsgd/theory/stationary.hpp"
 
 namespace dsignsgd {
@@ -142,36 +142,41 @@ nlohmann::json sign_method(const Setting& s, bool majority) {
 }  // namespace
 
 nlohmann::json predict(const TrainOptions& options, const PredictOptions& predict_options) {
-  options.validate();
+  return predict(make_run_plan(options), predict_options);
+}
+
+nlohmann::json predict(const RunPlan& plan, const PredictOptions& predict_options) {
   if (!(predict_options.epsilon > 0.0)) {
     throw ConfigError("epsilon", format_double(predict_options.epsilon), "must be > 0");
   }
-  const std::size_t d = options.problem.resolved_dim();
-  TrainOptions resolved = options;
-  resolved.problem.dim = d;
-  const Method method = method_from_string(options.method);
-  const MethodParts parts = make_method(resolved, d);
-  const std::unique_ptr<Problem> problem = make_problem(resolved.problem);
+  if (plan.has_data) {
+    throw ConfigError("problem", plan.problem.name,
+                      "has no closed-form predictions: predict needs a synthetic problem "
+                      "(quadratic, quartic, cosh)");
+  }
+  const std::size_t d = plan.problem.dim;
+  const Method method = plan.method;
+  const std::unique_ptr<Problem> problem = make_problem(seeded_problem(plan));
 
   Setting s;
-  s.noise = NoiseSpec::parse(options.noise);
-  s.agents = options.workers;
-  s.batch = options.batch;
-  s.lr = options.lr;
-  s.constant_schedule = options.schedule == "const" && options.warmup == 0;
+  s.noise = plan.noise;
+  s.agents = plan.workers;
+  s.batch = plan.batch;
+  s.lr = plan.lr;
+  s.constant_schedule = plan.schedule.kind == ScheduleKind::kConst && plan.schedule.warmup == 0;
   s.eigenvalues = problem->hessian_eigenvalues();
   s.quadratic = !s.eigenvalues.empty();
   for (double lambda : s.eigenvalues) s.lambda_max = std::max(s.lambda_max, lambda);
-  if (!options.agent_scales.empty()) {
-    s.agent_scales = parse_double_list(options.agent_scales, "agent-scales");
+  if (!plan.agent_scales.empty()) {
+    s.agent_scales = plan.agent_scales;
     double sum = 0.0;
     for (double scale : s.agent_scales) sum += scale * scale;
     s.mean_square_scale = sum / s.agent_scales.size();
   }
 
   nlohmann::json out = {{"command", "predict"},
-                        {"method", options.method},
-                        {"compressor", parts.compressor->name()},
+                        {"method", to_string(method)},
+                        {"compressor", plan.compressor->name()},
                         {"problem", problem->describe()},
                         {"dim", d},
                         {"noise", s.noise.to_string()},
@@ -189,9 +194,10 @@ nlohmann::json predict(const TrainOptions& options, const PredictOptions& predic
                                   "value");
     for (const char* name : {"dsgd", "dcsgd", "dsignsgd", "majority"}) methods[name] = none;
   } else {
-    const std::string dcsgd_compressor =
-        method == Method::kDcsgd ? parts.compressor->name() : default_compressor(Method::kDcsgd);
-    const auto dcsgd_parts = make_compressor(dcsgd_compressor);
+    const std::shared_ptr<const Compressor> dcsgd_parts =
+        method == Method::kDcsgd ? plan.compressor
+                                 : std::shared_ptr<const Compressor>(
+                                       make_compressor(default_compressor(Method::kDcsgd)));
     methods["dsgd"] = gradient_method(s, false, 0.0, "identity");
     methods["dcsgd"] = gradient_method(s, true, dcsgd_parts->omega(d), dcsgd_parts->name());
     methods["dcsgd"]["compressor"] = dcsgd_parts->name();
@@ -211,19 +217,19 @@ nlohmann::json predict(const TrainOptions& options, const PredictOptions& predic
     if (methods[key].contains("reason")) out["reason"] = methods[key]["reason"];
   } else {
     out["stationary_loss"] = nullptr;
-    out["reason"] = "no closed-form floor for " + options.method;
+    out["reason"] = "no closed-form floor for " + to_string(method);
   }
 
   // [B]'s step bounds for (L0, L1)-smooth problems.
   const SmoothnessConstants smooth = problem->smoothness();
   if (smooth.l1 > 0.0) {  // not L-smooth: [B]'s setting, with the problem's own constants
-    std::vector<float> x0(d, static_cast<float>(options.problem.x0));
+    std::vector<float> x0(d, static_cast<float>(plan.problem.x0));
     std::vector<float> grad(d);
     problem->loss_and_gradient(x0, grad);
     double norm = 0.0;
     for (float g : grad) norm += static_cast<double>(g) * g;
     norm = std::sqrt(norm);
-    const double omega = std::isnan(parts.compressor->omega(d)) ? 0.0 : parts.compressor->omega(d);
+    const double omega = std::isnan(plan.compressor->omega(d)) ? 0.0 : plan.compressor->omega(d);
     const double s0 = s.noise.kind == NoiseKind::kAffine ? s.noise.sigma0 : 0.0;
     const double s1 = s.noise.kind == NoiseKind::kAffine     ? s.noise.sigma1
                       : s.noise.kind == NoiseKind::kRelative ? s.noise.sigma

@@ -7,7 +7,6 @@
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
-#include "dsignsgd/io/report.hpp"
 #include "dsignsgd/noise/noise_model.hpp"
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/theory/predict.hpp"
@@ -18,44 +17,39 @@ namespace {
 constexpr int kMaxInteger = 1 << 16;  // search bound for B and N
 
 /// The closed-form floor of a configuration, NaN when there is none.
-double floor_of(const TrainOptions& options) {
-  const nlohmann::json p = predict(options, {});
+double floor_of(const RunPlan& plan) {
+  const nlohmann::json p = predict(plan, {});
   if (!p["stationary_loss"].is_number()) return std::nan("");
   if (p.contains("stability") && !p["stability"]["in_range"].get<bool>()) return std::nan("");
   return p["stationary_loss"].get<double>();
 }
 
-std::string reason_of(const TrainOptions& options) {
-  const nlohmann::json p = predict(options, {});
+std::string reason_of(const RunPlan& plan) {
+  const nlohmann::json p = predict(plan, {});
   return p.contains("reason") ? p["reason"].get<std::string>() : "no closed-form floor";
 }
 
-bool is_sign(const TrainOptions& o) {
-  const Method m = method_from_string(o.method);
-  return m == Method::kDsignsgd || m == Method::kMajority;
+bool is_sign(const RunPlan& o) {
+  return o.method == Method::kDsignsgd || o.method == Method::kMajority;
 }
 
-double omega_of(const TrainOptions& o) {
-  const std::size_t d = o.problem.resolved_dim();
-  const auto compressor = make_compressor(
-      o.compressor.empty() ? default_compressor(method_from_string(o.method)) : o.compressor);
-  const double omega = compressor->omega(d);
+double omega_of(const RunPlan& o) {
+  const double omega = o.compressor->omega(o.problem.dim);
   return std::isnan(omega) ? 0.0 : omega;
 }
 
 /// Per-coordinate variance of one draw (Gaussian family, Student ν > 2) or the scale σ.
-double noise_level(const TrainOptions& o, bool sign) {
-  const NoiseSpec spec = NoiseSpec::parse(o.noise);
-  return sign ? spec.sigma : spec.coordinate_variance(0.0);
+double noise_level(const RunPlan& o, bool sign) {
+  return sign ? o.noise.sigma : o.noise.coordinate_variance(0.0);
 }
 
-ScalingRule floor_rule_lr(const TrainOptions& changed, double target) {
+ScalingRule floor_rule_lr(const RunPlan& changed, double target) {
   // The floor increases with η (within the stability range): bisection on [0, η_max).
   ScalingRule rule;
   rule.adjust = "lr";
   double lo = 0.0;
   double hi = changed.lr;
-  TrainOptions probe = changed;
+  RunPlan probe = changed;
   // Grow hi until the floor exceeds the target or the model leaves its range.
   for (int i = 0; i < 60; ++i) {
     probe.lr = hi;
@@ -85,9 +79,9 @@ ScalingRule floor_rule_lr(const TrainOptions& changed, double target) {
 }
 
 /// Smallest integer value of batch or workers whose floor is at most target.
-std::optional<ScalingRule> floor_rule_integer(const TrainOptions& changed, double target,
+std::optional<ScalingRule> floor_rule_integer(const RunPlan& changed, double target,
                                               const std::string& knob) {
-  TrainOptions probe = changed;
+  RunPlan probe = changed;
   int& value = knob == "batch" ? probe.batch : probe.workers;
   const int start = value;
   // Floors decrease with B and N; exponential then binary search for the first value <= target.
@@ -124,17 +118,17 @@ void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys)
   plan.base_floor = floor_of(plan.base);
   plan.changed_floor = floor_of(plan.changed);
   if (std::isnan(plan.base_floor)) {
-    throw ConfigError("from", plan.base.method,
+    throw ConfigError("from", to_string(plan.base.method),
                       "the base configuration has no closed-form floor (" + reason_of(plan.base) +
                           "); no floor rule applies");
   }
   if (std::isnan(plan.changed_floor)) {
-    throw ConfigError("change", plan.changed.method,
+    throw ConfigError("change", to_string(plan.changed.method),
                       "the changed configuration has no closed-form floor (" +
                           reason_of(plan.changed) + ")");
   }
   const bool sign = is_sign(plan.changed);
-  const NoiseSpec noise = NoiseSpec::parse(plan.changed.noise);
+  const NoiseSpec& noise = plan.changed.noise;
   const auto touched = [&](const std::string& key) {
     return std::find(changed_keys.begin(), changed_keys.end(), key) != changed_keys.end();
   };
@@ -160,10 +154,6 @@ void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys)
       plan.no_rule.push_back("batch: with Student-t noise the batch mean has no closed-form law");
       continue;
     }
-    if (std::string(knob) == "workers" && method_from_string(plan.changed.method) ==
-                                               Method::kMajority) {
-      // The majority floor does decrease with N, but only like 1/√N; search anyway.
-    }
     auto rule = floor_rule_integer(plan.changed, plan.base_floor, knob);
     if (!rule) {
       plan.no_rule.push_back(std::string(knob) + ": no value up to 65536 reaches the base floor" +
@@ -175,7 +165,7 @@ void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys)
                        " <= the base floor; to first order " + knob + "' = " + knob + " · " +
                        (sign && std::string(knob) == "batch" ? "(floor_changed / floor_base)²"
                                                              : "floor_changed / floor_base");
-    const bool majority = method_from_string(plan.changed.method) == Method::kMajority;
+    const bool majority = plan.changed.method == Method::kMajority;
     rule->limits = std::string(knob) == "batch"
                        ? "B draws per agent per step cost B× the computation"
                    : majority ? "majority vote's floor falls only like 1/√N (κ_N ≈ √(2N/π))"
@@ -185,19 +175,20 @@ void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys)
 }
 
 void plan_trajectory(ScalingPlan& plan, const std::vector<std::string>& changed_keys) {
-  const TrainOptions& b = plan.base;
-  const TrainOptions& c = plan.changed;
+  const RunPlan& b = plan.base;
+  const RunPlan& c = plan.changed;
   const bool sign = is_sign(c);
   const auto touched = [&](const std::string& key) {
     return std::find(changed_keys.begin(), changed_keys.end(), key) != changed_keys.end();
   };
   if (sign != is_sign(b)) {
-    throw ConfigError("change", c.method, "a trajectory rule needs the same kind of method");
+    throw ConfigError("change", to_string(c.method),
+                      "a trajectory rule needs the same kind of method");
   }
   if (sign) {
     // Invariants: η/N (diffusion) and σ/√B (drift through m).
     if (touched("noise") || touched("batch")) {
-      throw ConfigError("change", c.noise,
+      throw ConfigError("change", c.noise.to_string(),
                         "DSignSGD's drift −m(∇f; σ/√B) changes with σ and B: no trajectory rule "
                         "keeps it (use --keep floor)");
     }
@@ -240,7 +231,8 @@ void plan_trajectory(ScalingPlan& plan, const std::vector<std::string>& changed_
   const double q_changed =
       c.lr * (1.0 + omega_of(c)) * noise_level(c, false) / (c.workers * c.batch);
   if (!std::isfinite(q_base) || !std::isfinite(q_changed)) {
-    throw ConfigError("change", c.noise, "infinite noise variance: the SDE has no diffusion limit");
+    throw ConfigError("change", c.noise.to_string(),
+                      "infinite noise variance: the SDE has no diffusion limit");
   }
   const double ratio = q_changed / q_base;  // diffusion² grew by this factor
   const bool compressed = omega_of(c) > 0.0 || omega_of(b) > 0.0;
@@ -306,8 +298,11 @@ ScalingInvariant scaling_invariant_from_string(const std::string& name) {
 
 ScalingPlan plan_scaling(const TrainOptions& base, const TrainOptions& changed,
                          const std::vector<std::string>& changed_keys, ScalingInvariant invariant) {
-  base.validate();
-  changed.validate();
+  return plan_scaling(make_run_plan(base), make_run_plan(changed), changed_keys, invariant);
+}
+
+ScalingPlan plan_scaling(const RunPlan& base, const RunPlan& changed,
+                         const std::vector<std::string>& changed_keys, ScalingInvariant invariant) {
   ScalingPlan plan;
   plan.invariant = invariant;
   plan.base = base;
@@ -331,8 +326,8 @@ nlohmann::json scaling_json(const ScalingPlan& plan) {
   };
   return {{"command", "scale"},
           {"keep", plan.invariant == ScalingInvariant::kFloor ? "floor" : "trajectory"},
-          {"base", options_json(plan.base)},
-          {"changed", options_json(plan.changed)},
+          {"base", plan_json(plan.base)},
+          {"changed", plan_json(plan.changed)},
           {"base_floor", floor(plan.base_floor)},
           {"changed_floor", floor(plan.changed_floor)},
           {"rules", rules},

@@ -21,13 +21,9 @@
 
 #include "dsignsgd/data/dataset.hpp"
 #include "dsignsgd/nn/model.hpp"
-#include "dsignsgd/optim/oracle.hpp"
-#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/problems/source.hpp"
 
 namespace dsignsgd {
-
-bool is_data_problem(const std::string& name);
-std::vector<std::string> data_problem_names();
 
 /// The shared, read-only part of a data problem.
 struct DataProblem {
@@ -42,13 +38,16 @@ struct DataProblem {
   double unigram_entropy_bits = 0.0;             ///< text: the baseline a model must beat
 };
 
-/// Loads data (from options.data_dir) and builds the model; throws ConfigError naming the
-/// missing file and the package or command that provides it.
-std::unique_ptr<DataProblem> load_data_problem(const TrainOptions& options);
+/// The data problems' names, in the order the docs list them.
+std::vector<std::string> data_problem_names();
 
-/// One run's oracle on a data problem; metrics(): test_loss, test_accuracy.
-std::unique_ptr<GradientOracle> make_data_oracle(const DataProblem& problem,
-                                                 const NoiseModel& noise,
-                                                 const TrainOptions& options, std::uint32_t run);
+/// Loads data (from data.data_dir) and builds the model of problem `name` for N = `workers`
+/// agents; `run_threads` runs go at once (libtorch models share the remaining cores). Throws
+/// ConfigError naming the missing file and the package or command that provides it.
+std::unique_ptr<DataProblem> load_data_problem(const std::string& name, const DataSpec& data,
+                                               int workers, int run_threads);
+
+/// Registers every data problem (problems/source.hpp) under its name; idempotent.
+void register_data_problems();
 
 }  // namespace dsignsgd

@@ -1,22 +1,24 @@
 #pragma once
 /// @file
-/// The ensemble driver shared by the algorithm (`train`) and the SDE simulator (`simulate_sde`):
+/// The ensemble runner shared by the algorithm (`train`) and the SDE simulator (`simulate_sde`):
 /// R independent runs on a pool of threads, the loss logged at the same steps, divergence
-/// detection, tail averages — so both write the same metrics.csv and summary.json.
+/// detection and tail averages — so both write the same metrics.csv and summary.json. What
+/// varies around the loop (progress display, checkpoints, stopping on a signal, early stop,
+/// fault injection in tests) is passed in as callbacks, ensmallen style.
 
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/optim/train_result.hpp"
 
 namespace dsignsgd {
 
-struct TrainResult;
+class CheckpointWriter;
+class CheckpointReader;
 
 /// One independent run the driver advances: the algorithm (StepLoop) or an SDE path.
 class RunStepper {
@@ -33,40 +35,71 @@ class RunStepper {
   /// Extra metrics at a logged step (TrainResult::extra_metric_names); none by default.
   virtual std::vector<double> extra_metrics() { return {}; }
   /// The state a checkpoint must hold to continue bit for bit (iterate, memories).
-  virtual void save(class CheckpointWriter& out) const = 0;
-  virtual void load(class CheckpointReader& in) = 0;
+  virtual void save(CheckpointWriter& out) const = 0;
+  virtual void load(CheckpointReader& in) = 0;
 };
 
-/// Checkpointing of an ensemble (see io/checkpoint.hpp).
-struct CheckpointOptions {
-  std::filesystem::path dir;     ///< where checkpoints go; empty: none are written
-  std::int64_t every = 0;        ///< also every K steps (0: only on interruption and at run ends)
-  std::filesystem::path resume;  ///< continue from these checkpoints; empty: fresh start
-  std::string fingerprint;       ///< resolved configuration; a resume must match it
-  int rank = 0;
-  int ranks = 1;
-  /// Polled before every step in the run's thread (collectively under MPI): true = stop now.
-  std::function<bool(std::int64_t step)> should_stop;
+/// One run as the callbacks see it: its trace so far and where it stands. A callback that
+/// restores a run (resume) sets every field.
+struct RunState {
+  std::uint32_t run = 0;
+  std::int64_t step = 0;      ///< the next step to evaluate
+  RunTrace* trace = nullptr;  ///< logged rows so far
+  std::size_t row = 0;        ///< next logged row
+  double tail_sum = 0.0;      ///< sum of the losses in the tail window so far
+  RunStepper* stepper = nullptr;
+  std::int64_t first_step = 0;  ///< where this run started (the restored step on resume)
+  bool complete = false;        ///< restored a run that had already finished
 };
 
-/// The job stopped on request (SIGINT/SIGTERM) after writing checkpoints.
+/// What the ensemble is about to run (for callbacks that check before any work).
+struct EnsembleInfo {
+  std::int64_t steps = 0;
+  int runs = 0;
+};
+
+/// Hooks around the loop; every method has a do-nothing default. Hooks that take a RunState run
+/// in that run's thread (several at once); progress() runs in the calling thread.
+class EnsembleCallback {
+ public:
+  virtual ~EnsembleCallback() = default;
+  /// Before any run starts; may refuse (throw ConfigError).
+  virtual void begin_job(const EnsembleInfo&) {}
+  /// Before a run's first step; may restore its state (resume).
+  virtual void begin_run(RunState&) {}
+  /// Before evaluating step state.step (< K): true asks the whole job to stop here.
+  virtual bool stop_requested(const RunState&) { return false; }
+  /// Before evaluating step state.step (< K), after the stop requests were asked (`stopping`:
+  /// the job stops at this step) — periodic and final checkpoints.
+  virtual void before_step(const RunState&, bool /*stopping*/) {}
+  /// After the loss of step state.step was recorded: true ends this run here (early stop).
+  virtual bool end_run_early(const RunState&, double /*loss*/) { return false; }
+  /// A run finished (all its steps, diverged or stopped early).
+  virtual void end_run(const RunState&) {}
+  /// The job ended; `interrupted`: a stop was requested.
+  virtual void end_job(bool /*interrupted*/) {}
+  /// Steps done over all runs, total.
+  virtual void progress(std::uint64_t /*done*/, std::uint64_t /*total*/) {}
+};
+
+using Callbacks = std::vector<EnsembleCallback*>;
+
+/// The job stopped on request (a callback's stop_requested) after the callbacks saw the stop.
 class Interrupted : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 using RunFactory = std::function<std::unique_ptr<RunStepper>(std::uint32_t run)>;
-/// Progress: (steps done over all runs, total steps). Called from the calling thread only.
-using ProgressCallback = std::function<void(std::uint64_t, std::uint64_t)>;
 
-/// Which steps are logged: 0, E, 2E, … and K (E = log_every, or about K/200 when 0).
+/// Which steps are logged: 0, E, 2E, … and K.
 std::vector<std::int64_t> logged_steps(std::int64_t steps, std::int64_t every);
 
-/// Runs options.runs steppers made by `factory` (run r only uses streams keyed by r) for
-/// options.steps steps on `threads` threads. Needs result.logged_steps and result.initial_loss;
-/// fills result.runs and result.wall_seconds. Rethrows the first exception a run threw.
-void run_ensemble(const TrainOptions& options, int threads, const RunFactory& factory,
-                  TrainResult& result, const ProgressCallback& progress,
-                  const CheckpointOptions* checkpoints = nullptr);
+/// Runs plan.runs steppers made by `factory` (run r only uses streams keyed by r) for plan.steps
+/// steps on `threads` threads. Needs result.logged_steps and result.initial_loss; fills
+/// result.runs and result.wall_seconds. Rethrows the first exception a run threw; throws
+/// Interrupted when a callback asked to stop.
+void run_ensemble(const RunPlan& plan, int threads, const RunFactory& factory, TrainResult& result,
+                  const Callbacks& callbacks = {});
 
 }  // namespace dsignsgd

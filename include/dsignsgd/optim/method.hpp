@@ -35,18 +35,19 @@ std::vector<std::string> method_names();
 /// The compressor a method uses when --compressor is not given.
 std::string default_compressor(Method method);
 
-struct TrainOptions;
+struct RunPlan;
 
-/// The pieces one step is made of, built from validated options.
+/// The pieces one step is made of, built from a run plan.
 struct MethodParts {
   Method method = Method::kDsignsgd;
-  std::unique_ptr<Compressor> compressor;
+  std::shared_ptr<const Compressor> compressor;
   std::unique_ptr<Aggregator> aggregator;
   AgentFilterFactory filter_factory;  ///< empty: no per-agent filter
   std::unique_ptr<StepRule> step_rule;
 };
 
-/// Throws ConfigError when the method and compressor do not fit together.
-MethodParts make_method(const TrainOptions& options, std::size_t dim);
+/// The aggregator, agent filter and step rule of plan.method around plan.compressor, for
+/// dimension `dim` (the adaptive step's constants depend on it).
+MethodParts make_method(const RunPlan& plan, std::size_t dim);
 
 }  // namespace dsignsgd

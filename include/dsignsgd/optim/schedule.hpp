@@ -20,7 +20,19 @@ class Schedule {
   virtual double multiplier(std::uint64_t k) const = 0;
 };
 
-/// Throws ConfigError for option "schedule" (or "warmup").
+enum class ScheduleKind { kConst, kInvSqrt, kInv, kCosine };
+std::string to_string(ScheduleKind kind);
+/// Throws ConfigError for option "schedule".
+ScheduleKind schedule_kind_from_string(const std::string& name);
+
+/// A schedule as resolved: its kind and the warm-up steps.
+struct ScheduleSpec {
+  ScheduleKind kind = ScheduleKind::kConst;
+  std::uint64_t warmup = 0;  ///< linear warm-up steps
+};
+
+std::unique_ptr<Schedule> make_schedule(const ScheduleSpec& spec, std::uint64_t total_steps);
+/// Parses the name, then builds (throws ConfigError for option "schedule").
 std::unique_ptr<Schedule> make_schedule(const std::string& name, std::uint64_t total_steps,
                                         std::uint64_t warmup_steps);
 

@@ -1,12 +1,14 @@
 #pragma once
 /// @file
-/// Every option of a training run. Field names follow the command-line flags and config keys
-/// (flag --tail-fraction ⇔ key tail-fraction ⇔ field tail_fraction); defaults are in-class.
+/// Every option of a training run as the user gives it (strings for the component specs). Field
+/// names follow the command-line flags and config keys (flag --tail-fraction ⇔ key tail-fraction
+/// ⇔ field tail_fraction); defaults are in-class, and a default that depends on other options is
+/// an unset std::optional. make_run_plan (optim/run_plan.hpp) parses this once into the typed
+/// RunPlan every command runs.
 
 #include <cstdint>
+#include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "dsignsgd/problems/problem.hpp"
 
@@ -16,7 +18,9 @@ struct TrainOptions {
   std::string method = "dsignsgd";      ///< see method_names()
   std::string compressor;               ///< empty: the method's default
   ProblemOptions problem;               ///< --problem --dim --hessian --rotate --x0 --x-star
-  std::string noise = "gaussian:1";     ///< none | gaussian:σ | student:ν:σ | cauchy:σ | …
+  /// none | gaussian:σ | student:ν:σ | cauchy:σ | …; unset: gaussian:1, or none for data problems
+  /// (their minibatch gradients are noisy already)
+  std::optional<std::string> noise;
   std::string agent_scales;             ///< "s1,…,sN" per-agent noise multipliers; empty: all 1
   int workers = 4;                      ///< N agents, >= 1
   int batch = 1;                        ///< B draws averaged per gradient, >= 1
@@ -27,14 +31,15 @@ struct TrainOptions {
   int runs = 8;                         ///< R independent runs, >= 1
   std::uint64_t seed = 1;               ///< master seed
   double tail_fraction = 0.5;           ///< q in (0, 1]: tail average over the last q·K steps
-  std::int64_t log_every = 0;           ///< metrics row every E steps; 0: about 200 rows
+  std::optional<std::int64_t> log_every;  ///< metrics row every E steps; unset: about 200 rows
+                                          ///< (data problems: about 20)
   int threads = 0;                      ///< worker threads; 0: all cores
   double momentum = 0.9;                ///< β in [0, 1) for signum
   std::string normalization = "plain";  ///< normalized-dcsgd: plain | adaptive
   double l0 = 1.0;                      ///< adaptive normalization constants ([B] Thm 4.2)
   double l1 = 1.0;
-  double sigma0 = -1.0;  ///< < 0: taken from an affine noise spec (else 0)
-  double sigma1 = -1.0;
+  std::optional<double> sigma0;  ///< unset: taken from an affine noise spec (else 0)
+  std::optional<double> sigma1;  ///< unset: from an affine or relative noise spec (else 0)
   double norm_floor = 1e-12;       ///< normalized step: divide by max(||ĝ||, floor)
   double divergence_factor = 1e8;  ///< diverged when f > factor · max(f(x0), 1) or not finite
   std::string backend = "local";  ///< local (N agents in this process) | mpi (A agents per rank)
@@ -50,17 +55,12 @@ struct TrainOptions {
   int eval_batch = 512;               ///< data problems: training rows of the per-step loss
   double weight_decay = 0.0;          ///< data problems: λ, each agent's gradient gets + λ x
   std::int64_t checkpoint_every = 0;  ///< write a checkpoint every K steps (0: only on SIGINT/SIGTERM)
-  std::string checkpoint_dir;         ///< where checkpoints go (default: OUT/checkpoint)
+  std::string checkpoint_dir;         ///< where checkpoints go (CLI: OUT/checkpoint); "" = none
   std::string resume;                 ///< continue from the checkpoints in this directory
 
-  /// Throws ConfigError naming the first invalid option.
+  /// Checks every field on its own (ranges, names of choices); throws ConfigError naming the
+  /// first invalid option: "invalid --lr '0': must be > 0 and finite". Builds nothing.
   void validate() const;
 };
-
-/// The full configuration with the flag names as keys (summary.json's "config").
-nlohmann::json options_json(const TrainOptions& options);
-
-/// A canonical text of everything that determines a run's numbers (ranks compare its hash).
-std::string options_fingerprint(const TrainOptions& options);
 
 }  // namespace dsignsgd

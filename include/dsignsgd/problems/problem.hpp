@@ -46,26 +46,60 @@ class Problem {
   virtual std::vector<double> hessian_eigenvalues() const { return {}; }
 };
 
-/// Options shared by the problem factory; keys match the CLI flags.
+/// A quadratic's spectrum as given by --hessian ("identity", "diag:a,b,…", "linspace:a:b",
+/// "logspace:a:b"), parsed once. The eigenvalues themselves are made only for a dimension.
+struct Spectrum {
+  enum class Kind { kIdentity, kDiag, kLinspace, kLogspace };
+  Kind kind = Kind::kIdentity;
+  double a = 1.0;              ///< linspace / logspace: first end point (logspace: exponent)
+  double b = 1.0;              ///< last end point
+  std::vector<double> values;  ///< diag: the eigenvalues
+  std::string text = "identity";
+
+  /// Throws ConfigError for option "hessian" (form, numbers, negative eigenvalues).
+  static Spectrum parse(const std::string& text);
+  /// diag:… fixes the dimension; the other forms do not.
+  std::optional<std::size_t> implied_dim() const;
+  /// λ_1 … λ_d (λ_j = a + (b − a)(j/(d−1)) for linspace, 10^that for logspace).
+  std::vector<double> eigenvalues(std::size_t dim) const;
+};
+
+/// What the user typed for a problem (flags --problem --dim --hessian --rotate --x0 --x-star).
 struct ProblemOptions {
-  std::string problem = "quadratic";  ///< quadratic | quartic | cosh
-  std::size_t dim = 0;                ///< 0: take it from --hessian diag:… or default to 10
+  std::string problem = "quadratic";  ///< quadratic | quartic | cosh | a data problem
+  std::optional<std::size_t> dim;     ///< unset: from --hessian diag:…, else 10
   std::string hessian = "identity";   ///< identity | diag:a,b,… | linspace:a:b | logspace:a:b
   bool rotate = false;                ///< random orthogonal rotation of the Hessian (quadratic)
   double x_star = 0.0;                ///< every coordinate of the minimizer
   double x0 = 1.0;                    ///< every coordinate of the start point
   std::uint64_t seed = 0;             ///< seed of the rotation
-
-  /// Throws ConfigError naming the option that is invalid.
-  void validate() const;
-  /// The dimension after taking --hessian diag:… into account.
-  std::size_t resolved_dim() const;
 };
 
-/// Builds the problem; throws ConfigError on invalid options.
+/// A synthetic problem, resolved: every field parsed and checked, the dimension decided.
+struct ProblemSpec {
+  std::string name = "quadratic";  ///< quadratic | quartic | cosh (or a data problem's name)
+  /// d of a synthetic problem. A data problem's dimension is its model's parameter count, known
+  /// once its data is loaded (ProblemSource::dim()); here it stays 0.
+  std::size_t dim = 10;
+  Spectrum spectrum;
+  bool rotate = false;
+  double x_star = 0.0;
+  double x0 = 1.0;
+  std::uint64_t seed = 0;  ///< seed of the rotation
+
+  /// Parses and checks a synthetic problem's options; throws ConfigError naming the option.
+  static ProblemSpec resolve(const ProblemOptions& options);
+};
+
+/// The names of the synthetic problems.
+std::vector<std::string> synthetic_problem_names();
+
+/// Builds the problem.
+std::unique_ptr<Problem> make_problem(const ProblemSpec& spec);
+/// Resolves, then builds (throws ConfigError on invalid options).
 std::unique_ptr<Problem> make_problem(const ProblemOptions& options);
 
-/// Eigenvalues d from a --hessian specification (identity | diag | linspace | logspace).
+/// Eigenvalues from a --hessian specification for dimension d (d = 0: diag's own length).
 std::vector<double> parse_spectrum(const std::string& hessian, std::size_t dim);
 
 }  // namespace dsignsgd

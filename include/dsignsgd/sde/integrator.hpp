@@ -43,7 +43,11 @@ class SdeIntegrator {
                        std::span<const float> dw, SdeCoefficients& c, RandomStream& rng) = 0;
 };
 
+enum class IntegratorKind { kEuler, kPlaten2 };
+std::string to_string(IntegratorKind kind);
 /// "euler" or "platen2"; throws ConfigError for option "integrator".
-std::unique_ptr<SdeIntegrator> make_integrator(const std::string& name);
+IntegratorKind integrator_from_string(const std::string& name);
+
+std::unique_ptr<SdeIntegrator> make_integrator(IntegratorKind kind);
 
 }  // namespace dsignsgd

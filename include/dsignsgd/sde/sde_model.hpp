@@ -106,11 +106,10 @@ class SdeSystem {
   DriftCorrection correction_;
 };
 
-struct TrainOptions;
+struct RunPlan;
 
-/// The SDE model of options.method (dsgd, dcsgd, dsignsgd, majority); throws ConfigError when
+/// The SDE model of plan.method (dsgd, dcsgd, dsignsgd, majority); throws ConfigError when
 /// the method has none or the noise makes it undefined (DSGD/DCSGD under infinite variance).
-std::unique_ptr<SdeModel> make_sde_model(const TrainOptions& options, std::size_t dim,
-                                         CompressionCovariance covariance);
+std::unique_ptr<SdeModel> make_sde_model(const RunPlan& plan, CompressionCovariance covariance);
 
 }  // namespace dsignsgd

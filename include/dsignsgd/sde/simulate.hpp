@@ -6,10 +6,12 @@
 #include <string>
 
 #include "dsignsgd/optim/trainer.hpp"
+#include "dsignsgd/sde/integrator.hpp"
 #include "dsignsgd/sde/sde_model.hpp"
 
 namespace dsignsgd {
 
+/// The SDE flags as typed (--drift-correction --integrator --substeps --compression-covariance).
 struct SdeOptions {
   /// none | classic | stability. Default classic: it has the smallest weak error against the
   /// discrete methods in `validate` (docs/SDE.md); stability reproduces GD's step-size limit.
@@ -18,13 +20,18 @@ struct SdeOptions {
   int substeps = 1;                          ///< M substeps per discrete step (power of two)
   std::string compression_covariance = "";   ///< exact | surrogate | monte-carlo; "" = exact
                                              ///< for rand-k/identity, surrogate otherwise
-
-  /// Throws ConfigError naming the first invalid option.
-  void validate() const;
 };
 
-/// The covariance mode used for `compressor` when the user left it empty.
-CompressionCovariance resolved_covariance(const SdeOptions& sde, const std::string& compressor);
+/// The SDE options, parsed and resolved against a run plan (the covariance mode by compressor).
+struct SdePlan {
+  DriftCorrection drift_correction = DriftCorrection::kClassic;
+  IntegratorKind integrator = IntegratorKind::kEuler;
+  int substeps = 1;
+  CompressionCovariance covariance = CompressionCovariance::kExact;
+
+  /// Throws ConfigError naming the first invalid option.
+  static SdePlan resolve(const SdeOptions& options, const RunPlan& plan);
+};
 
 struct SdeResult {
   TrainResult result;            ///< same layout as train()'s
@@ -34,9 +41,11 @@ struct SdeResult {
   int weak_order = 1;
 };
 
-/// Simulates options.runs paths of the SDE of options.method; throws ConfigError on invalid
-/// options or combinations without a model.
+/// Simulates plan.runs paths of the SDE of plan.method; throws ConfigError for combinations
+/// without a model.
+SdeResult simulate_sde(const RunPlan& plan, const SdePlan& sde, const Callbacks& callbacks = {});
+/// Resolves both, then simulates.
 SdeResult simulate_sde(const TrainOptions& options, const SdeOptions& sde,
-                       const ProgressCallback& progress = {});
+                       const Callbacks& callbacks = {});
 
 }  // namespace dsignsgd

@@ -34,13 +34,15 @@ struct ValidateResult {
   bool resolved = true;  ///< false when some weak error is below 2 standard errors
 };
 
-/// Throws ConfigError on invalid options. `progress` reports each run's progress.
+/// Throws ConfigError on invalid options. `callbacks` see every run (progress).
+ValidateResult validate_sde(const RunPlan& plan, const SdePlan& sde,
+                            const ValidateOptions& validate, const Callbacks& callbacks = {});
+/// Resolves both, then validates.
 ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
-                            const ValidateOptions& validate,
-                            const ProgressCallback& progress = {});
+                            const ValidateOptions& validate, const Callbacks& callbacks = {});
 
 /// time, eta, step, algorithm mean/lo/hi, sde mean/lo/hi (95 % bands = ±1.96 s.e.).
 std::string validate_csv(const ValidateResult& result);
-nlohmann::json validate_json(const ValidateResult& result, const SdeOptions& sde);
+nlohmann::json validate_json(const ValidateResult& result, const SdePlan& sde);
 
 }  // namespace dsignsgd

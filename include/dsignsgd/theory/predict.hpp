@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/optim/run_plan.hpp"
 
 namespace dsignsgd {
 
@@ -16,6 +16,8 @@ struct PredictOptions {
 };
 
 /// Throws ConfigError on invalid options.
+nlohmann::json predict(const RunPlan& plan, const PredictOptions& predict_options);
+/// make_run_plan(options), then predict.
 nlohmann::json predict(const TrainOptions& options, const PredictOptions& predict_options);
 
 }  // namespace dsignsgd

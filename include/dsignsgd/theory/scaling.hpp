@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/optim/run_plan.hpp"
 
 namespace dsignsgd {
 
@@ -30,7 +30,7 @@ ScalingInvariant scaling_invariant_from_string(const std::string& name);
 
 struct ScalingRule {
   std::string adjust;        ///< lr | batch | workers
-  TrainOptions adjusted;     ///< the changed configuration with the knob set
+  RunPlan adjusted;          ///< the changed configuration with the knob set
   double predicted = 0.0;    ///< predicted floor of `adjusted` (keep = floor)
   bool exact = false;        ///< true when the invariant holds exactly in the model
   std::string derivation;    ///< one line: which formula, solved for what
@@ -39,8 +39,8 @@ struct ScalingRule {
 
 struct ScalingPlan {
   ScalingInvariant invariant = ScalingInvariant::kFloor;
-  TrainOptions base;
-  TrainOptions changed;       ///< base with the change, knobs untouched
+  RunPlan base;
+  RunPlan changed;            ///< base with the change, knobs untouched
   double base_floor = 0.0;    ///< keep = floor: predicted floors
   double changed_floor = 0.0;
   std::vector<ScalingRule> rules;
@@ -49,6 +49,9 @@ struct ScalingPlan {
 
 /// `changed_keys` names the options the change touched (they are not adjusted). Throws
 /// ConfigError when no rule applies (e.g. no closed form for the configuration).
+ScalingPlan plan_scaling(const RunPlan& base, const RunPlan& changed,
+                         const std::vector<std::string>& changed_keys, ScalingInvariant invariant);
+/// Resolves both option sets, then plans.
 ScalingPlan plan_scaling(const TrainOptions& base, const TrainOptions& changed,
                          const std::vector<std::string>& changed_keys, ScalingInvariant invariant);
 

@@ -1,4 +1,4 @@
-#include "dsignsgd/io/checkpoint.hpp"
+#include "dsignsgd/optim/checkpoint.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -6,7 +6,7 @@
 #include <iterator>
 
 #include "dsignsgd/core/config_error.hpp"
-#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/core/atomic_file.hpp"
 
 namespace dsignsgd {
 namespace {

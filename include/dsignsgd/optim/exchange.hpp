@@ -1,0 +1,61 @@
+#pragma once
+/// @file
+/// How the agents' messages meet, chosen by the driver so that the step itself is only the
+/// update rule (docs/METHODS.md):
+///
+///   local      all N agents live in this process; the aggregator reads their messages
+///   allgather  this rank encodes agents [rank·A, (rank+1)·A); the encoded messages are
+///              gathered in agent order and every rank aggregates all N of them — bit-identical
+///              to the in-process run
+///   allreduce  DSGD only: each rank sums its agents' fp32 gradients, MPI_Allreduce sums the
+///              ranks' sums (summation order up to MPI: not bit-identical), ĝ = Σ / N
+///
+/// An exchange belongs to one run (it keeps that run's transport buffers).
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/optim/aggregator.hpp"
+
+namespace dsignsgd {
+
+class Communicator;
+struct RunPlan;
+
+/// The agents whose messages this process encodes: [first, last).
+struct AgentRange {
+  std::uint32_t first = 0;
+  std::uint32_t last = 0;
+  std::uint32_t size() const { return last - first; }
+};
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual AgentRange local_agents() const = 0;
+  /// messages[local_agents()] hold this process's encoded messages of the step whose server
+  /// stream is `server`; writes the aggregated direction ĝ (the same on every rank).
+  virtual void reduce(std::span<WireMessage> messages, const Aggregator& aggregator,
+                      const Compressor& compressor, const StreamAddress& server,
+                      std::span<float> direction) = 0;
+};
+
+/// What one step of a plan's exchange costs on the wire, as declared (the communicator counts
+/// what was actually handed to the transport).
+struct ExchangeCost {
+  std::string collective;                    ///< how the messages travel, for summary.json
+  std::uint64_t declared_sent_per_step = 0;  ///< bytes this rank hands to the transport
+  std::uint64_t declared_received_per_step = 0;
+};
+
+/// The exchange a plan asks for: local without a communicator of several ranks, else allgather
+/// or allreduce (plan.reduction). `message_bytes` is one agent's encoded message.
+std::unique_ptr<Exchange> make_exchange(const RunPlan& plan, Communicator* communicator,
+                                        std::size_t message_bytes);
+ExchangeCost exchange_cost(const RunPlan& plan, std::size_t dim, std::size_t message_bytes);
+
+}  // namespace dsignsgd

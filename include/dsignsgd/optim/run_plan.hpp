@@ -1,0 +1,130 @@
+#pragma once
+/// @file
+/// The typed run plan: every option of a run parsed exactly once. `make_run_plan` turns the
+/// options a user typed (TrainOptions: strings such as "randk:0.1", "student:3:1", "cosine")
+/// into enums, numbers and built components; train, sde, predict, validate, scale, compare and
+/// reproduce all take the plan, so no spec string is parsed anywhere else and every command
+/// resolves defaults the same way.
+///
+/// Components and their resolved form:
+///   problem      ProblemSpec (synthetic: dimension and spectrum decided) + DataSpec
+///   noise        NoiseSpec + per-agent scales
+///   method       Method + MethodSettings (momentum, normalization, adaptive constants)
+///   compressor   the built Compressor (stateless; shared by every run and agent)
+///   schedule     ScheduleSpec
+///   backend      Backend, Reduction, agents per rank, timeout
+///   output       checkpoint directory, period, resume directory
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/optim/schedule.hpp"
+#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/problems/source.hpp"
+
+namespace dsignsgd {
+
+enum class Backend { kLocal, kMpi };
+std::string to_string(Backend backend);
+/// Throws ConfigError for option "backend".
+Backend backend_from_string(const std::string& name);
+
+/// How DSGD's gradients travel under MPI: the allgather of encoded messages in agent order
+/// (bit-identical to the in-process run) or MPI_Allreduce of fp32 sums (faster, not identical).
+enum class Reduction { kFixed, kAllreduce };
+std::string to_string(Reduction reduction);
+/// Throws ConfigError for option "reduction".
+Reduction reduction_from_string(const std::string& name);
+
+/// normalized-dcsgd's step rule: η/‖ĝ‖ (plain) or [B] Theorem 4.2's adaptive step.
+enum class Normalization { kPlain, kAdaptive };
+std::string to_string(Normalization normalization);
+/// Throws ConfigError for option "normalization".
+Normalization normalization_from_string(const std::string& name);
+
+/// The method's own settings, resolved.
+struct MethodSettings {
+  double momentum = 0.9;  ///< β of signum
+  Normalization normalization = Normalization::kPlain;
+  double l0 = 1.0;  ///< adaptive normalization constants ([B] Thm 4.2)
+  double l1 = 1.0;
+  double sigma0 = 0.0;  ///< resolved from --sigma0 or the affine noise spec
+  double sigma1 = 0.0;  ///< resolved from --sigma1 or the affine / relative noise spec
+  double norm_floor = 1e-12;
+};
+
+struct RunPlan {
+  // problem
+  ProblemSpec problem;
+  bool has_data = false;  ///< a registered data problem (problem.dim is its model's, once built)
+  DataSpec data;
+  // noise
+  NoiseSpec noise;
+  std::vector<double> agent_scales;  ///< empty: every agent at scale 1
+  // method
+  Method method = Method::kDsignsgd;
+  std::shared_ptr<const Compressor> compressor;
+  MethodSettings settings;
+  ScheduleSpec schedule;
+  int workers = 4;
+  int batch = 1;
+  double lr = 0.01;
+  // ensemble
+  std::int64_t steps = 1000;
+  int runs = 8;
+  std::uint64_t seed = 1;
+  double tail_fraction = 0.5;
+  std::int64_t log_every = 5;  ///< resolved: the flag, or steps / (about 200 or 20 rows)
+  bool log_every_given = false;  ///< the user chose log_every (validate has its own default)
+  int threads = 0;             ///< requested worker threads; 0: all cores (resolved_threads)
+  double divergence_factor = 1e8;
+  // backend
+  Backend backend = Backend::kLocal;
+  int agents_per_rank = 1;
+  double comm_timeout = 30.0;
+  Reduction reduction = Reduction::kFixed;
+  // output
+  std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
+  std::int64_t checkpoint_every = 0;
+  std::filesystem::path resume;  ///< empty: a fresh start
+
+  /// The problem's dimension when it is known from the options (synthetic problems).
+  std::size_t dim() const { return problem.dim; }
+};
+
+/// Validates the options, parses every spec once and resolves every default. Throws ConfigError
+/// naming the option, the value and the constraint. For synthetic problems it also checks that
+/// the run fits in memory (data problems: train() does, once the model's size is known).
+RunPlan make_run_plan(const TrainOptions& options);
+
+/// plan.problem with its rotation keyed by plan.seed (the one seed of a run: a plan whose seed is
+/// changed gets a new rotation, as a fresh make_run_plan would).
+ProblemSpec seeded_problem(const RunPlan& plan);
+
+/// Registers the built-in problems of every kind (data problems from nn/); idempotent. Called by
+/// make_run_plan; the CLI calls it before listing problem names.
+void register_builtin_problems();
+
+/// The configuration with the flag names as keys (summary.json's "config"): every resolved
+/// value, defaults included.
+nlohmann::json plan_json(const RunPlan& plan);
+/// A canonical text of everything that determines a run's numbers (ranks compare its hash,
+/// checkpoints store it).
+std::string plan_fingerprint(const RunPlan& plan);
+
+/// Worker threads: --threads (0: all cores), at most one per run; 1 under MPI.
+int resolved_threads(const RunPlan& plan);
+/// Approximate memory a run needs.
+std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int threads);
+/// Throws ConfigError for option "dim" when the estimate exceeds 80 % of physical memory.
+void check_memory(const RunPlan& plan, std::size_t dim);
+
+}  // namespace dsignsgd

@@ -1,0 +1,300 @@
+#include "dsignsgd/optim/run_plan.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/nn/data_problem.hpp"
+
+namespace dsignsgd {
+namespace {
+
+template <class Enum, std::size_t N>
+Enum enum_from_string(const std::string& name, const Enum (&values)[N], const char* option) {
+  std::string list;
+  for (Enum value : values) {
+    if (name == to_string(value)) return value;
+    list += (list.empty() ? "" : " or ") + to_string(value);
+  }
+  throw ConfigError(option, name, "must be " + list);
+}
+
+constexpr Backend kBackends[] = {Backend::kLocal, Backend::kMpi};
+constexpr Reduction kReductions[] = {Reduction::kFixed, Reduction::kAllreduce};
+constexpr Normalization kNormalizations[] = {Normalization::kPlain, Normalization::kAdaptive};
+
+std::size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return std::numeric_limits<std::size_t>::max();
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
+}
+
+std::string gib(std::size_t bytes) {
+  return format_double(std::round(static_cast<double>(bytes) / (1 << 30) * 100.0) / 100.0) +
+         " GiB";
+}
+
+/// The problem names for a message: "quadratic, quartic, cosh, digits-logreg, …".
+std::string problem_list() {
+  std::string names;
+  for (const std::string& name : problem_names()) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
+DataSpec resolve_data(const TrainOptions& o) {
+  DataSpec data;
+  data.data_dir = o.data_dir;
+  data.arch = o.arch;
+  data.context = o.context;
+  data.split = data_split_from_string(o.split);
+  data.eval_batch = o.eval_batch;
+  data.weight_decay = o.weight_decay;
+  data.hidden.clear();
+  for (double w : parse_double_list(o.hidden, "hidden")) {
+    if (!(w >= 1 && w <= 65536 && w == std::floor(w))) {
+      throw ConfigError("hidden", o.hidden, "must be positive integer layer widths");
+    }
+    data.hidden.push_back(static_cast<std::size_t>(w));
+  }
+  return data;
+}
+
+/// Checks that the method sends the messages of the compressor it was given.
+void check_method_compressor(Method method, const Compressor& compressor,
+                             const std::string& spec) {
+  const std::string given = compressor.name();
+  const auto require = [&](const std::string& wanted) {
+    if (given != wanted) {
+      throw ConfigError("compressor", spec,
+                        "--method " + to_string(method) + " sends " + wanted +
+                            " messages; use --compressor " + wanted +
+                            " (or --method dcsgd for other compressors)");
+    }
+  };
+  switch (method) {
+    case Method::kDsgd:
+      require("identity");
+      break;
+    case Method::kDsignsgd:
+    case Method::kMajority:
+    case Method::kSignum:
+      require("sign");
+      break;
+    case Method::kDcsgd:
+    case Method::kNormalizedDcsgd:
+      if (given == "sign") {
+        throw ConfigError("compressor", spec,
+                          "sign messages need a sign method: use --method dsignsgd");
+      }
+      break;
+    case Method::kEfSignsgd:
+      break;
+  }
+}
+
+}  // namespace
+
+std::string to_string(Backend backend) { return backend == Backend::kLocal ? "local" : "mpi"; }
+Backend backend_from_string(const std::string& name) {
+  return enum_from_string(name, kBackends, "backend");
+}
+std::string to_string(Reduction reduction) {
+  return reduction == Reduction::kFixed ? "fixed" : "allreduce";
+}
+Reduction reduction_from_string(const std::string& name) {
+  return enum_from_string(name, kReductions, "reduction");
+}
+std::string to_string(Normalization normalization) {
+  return normalization == Normalization::kPlain ? "plain" : "adaptive";
+}
+Normalization normalization_from_string(const std::string& name) {
+  return enum_from_string(name, kNormalizations, "normalization");
+}
+
+void register_builtin_problems() { register_data_problems(); }
+
+RunPlan make_run_plan(const TrainOptions& o) {
+  register_builtin_problems();
+  o.validate();
+  RunPlan plan;
+  plan.method = method_from_string(o.method);
+
+  // Problem.
+  const ProblemEntry* entry = find_problem(o.problem.problem);
+  if (entry == nullptr) {
+    throw ConfigError("problem", o.problem.problem, "must be one of " + problem_list());
+  }
+  plan.has_data = entry->has_data;
+  if (plan.has_data) {
+    plan.problem.name = o.problem.problem;
+    plan.problem.dim = 0;  // the model's parameter count, known when its source is built
+    plan.problem.x0 = o.problem.x0;
+    plan.problem.x_star = o.problem.x_star;
+    plan.problem.seed = o.seed;
+    plan.data = resolve_data(o);
+  } else {
+    ProblemOptions problem = o.problem;
+    problem.seed = o.seed;
+    plan.problem = ProblemSpec::resolve(problem);
+  }
+
+  // Noise.
+  plan.noise = NoiseSpec::parse(o.noise.value_or(plan.has_data ? "none" : "gaussian:1"));
+  if (!o.agent_scales.empty()) {
+    plan.agent_scales = parse_double_list(o.agent_scales, "agent-scales");
+    if (plan.agent_scales.size() != static_cast<std::size_t>(o.workers)) {
+      throw ConfigError("agent-scales", o.agent_scales,
+                        "needs one scale per agent (" + std::to_string(o.workers) + ")");
+    }
+    for (double s : plan.agent_scales) {
+      if (s < 0.0) throw ConfigError("agent-scales", o.agent_scales, "scales must be >= 0");
+    }
+  }
+
+  // Method and compressor.
+  const std::string compressor_spec =
+      o.compressor.empty() ? default_compressor(plan.method) : o.compressor;
+  plan.compressor = make_compressor(compressor_spec);
+  check_method_compressor(plan.method, *plan.compressor, compressor_spec);
+  MethodSettings& m = plan.settings;
+  m.momentum = o.momentum;
+  m.normalization = normalization_from_string(o.normalization);
+  m.l0 = o.l0;
+  m.l1 = o.l1;
+  if (plan.method == Method::kNormalizedDcsgd && m.normalization == Normalization::kAdaptive &&
+      m.l0 == 0.0 && m.l1 == 0.0) {
+    throw ConfigError("l0", "0", "L0 and L1 cannot both be 0");
+  }
+  const bool affine = plan.noise.kind == NoiseKind::kAffine;
+  m.sigma0 = o.sigma0.value_or(affine ? plan.noise.sigma0 : 0.0);
+  m.sigma1 = o.sigma1.value_or(affine ? plan.noise.sigma1
+                               : plan.noise.kind == NoiseKind::kRelative ? plan.noise.sigma
+                                                                         : 0.0);
+  m.norm_floor = o.norm_floor;
+  plan.schedule.kind = schedule_kind_from_string(o.schedule);
+  plan.schedule.warmup = static_cast<std::uint64_t>(o.warmup);
+  plan.workers = o.workers;
+  plan.batch = o.batch;
+  plan.lr = o.lr;
+
+  // Ensemble.
+  plan.steps = o.steps;
+  plan.runs = o.runs;
+  plan.seed = o.seed;
+  plan.tail_fraction = o.tail_fraction;
+  plan.log_every =
+      o.log_every.value_or(std::max<std::int64_t>(1, o.steps / entry->default_log_rows));
+  plan.log_every_given = o.log_every.has_value();
+  plan.threads = o.threads;
+  plan.divergence_factor = o.divergence_factor;
+
+  // Backend.
+  plan.backend = backend_from_string(o.backend);
+  plan.agents_per_rank = o.agents_per_rank;
+  plan.comm_timeout = o.comm_timeout;
+  plan.reduction = reduction_from_string(o.reduction);
+  if (plan.reduction == Reduction::kAllreduce && plan.method != Method::kDsgd) {
+    throw ConfigError("reduction", o.reduction,
+                      "applies to --method dsgd only (the other methods exchange compressed "
+                      "messages)");
+  }
+
+  // Output.
+  plan.checkpoint_dir = o.checkpoint_dir;
+  plan.checkpoint_every = o.checkpoint_every;
+  plan.resume = o.resume;
+  if (!plan.resume.empty() && !std::filesystem::is_directory(plan.resume)) {
+    throw ConfigError("resume", o.resume, "is not a directory of checkpoints");
+  }
+  if (!plan.has_data) check_memory(plan, plan.problem.dim);
+  return plan;
+}
+
+nlohmann::json plan_json(const RunPlan& p) {
+  const MethodSettings& m = p.settings;
+  return {{"method", to_string(p.method)},
+          {"compressor", p.compressor->name()},
+          {"problem", p.problem.name},
+          {"dim", p.problem.dim},
+          {"hessian", p.problem.spectrum.text},
+          {"rotate", p.problem.rotate},
+          {"x0", p.problem.x0},
+          {"x-star", p.problem.x_star},
+          {"noise", p.noise.to_string()},
+          {"agent-scales", p.agent_scales},
+          {"workers", p.workers},
+          {"batch", p.batch},
+          {"lr", p.lr},
+          {"schedule", to_string(p.schedule.kind)},
+          {"warmup", p.schedule.warmup},
+          {"steps", p.steps},
+          {"runs", p.runs},
+          {"seed", p.seed},
+          {"tail-fraction", p.tail_fraction},
+          {"log-every", p.log_every},
+          {"momentum", m.momentum},
+          {"normalization", to_string(m.normalization)},
+          {"l0", m.l0},
+          {"l1", m.l1},
+          {"sigma0", m.sigma0},
+          {"sigma1", m.sigma1},
+          {"norm-floor", m.norm_floor},
+          {"divergence-factor", p.divergence_factor},
+          {"backend", to_string(p.backend)},
+          {"agents-per-rank", p.agents_per_rank},
+          {"reduction", to_string(p.reduction)},
+          {"data-dir", p.data.data_dir.string()},
+          {"hidden", p.data.hidden},
+          {"arch", p.data.arch},
+          {"context", p.data.context},
+          {"split", to_string(p.data.split)},
+          {"eval-batch", p.data.eval_batch},
+          {"weight-decay", p.data.weight_decay}};
+}
+
+ProblemSpec seeded_problem(const RunPlan& plan) {
+  ProblemSpec spec = plan.problem;
+  spec.seed = plan.seed;
+  return spec;
+}
+
+std::string plan_fingerprint(const RunPlan& plan) { return plan_json(plan).dump(); }
+
+int resolved_threads(const RunPlan& plan) {
+  if (plan.backend == Backend::kMpi) return 1;  // the runs go one after another on every rank
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  return std::min(plan.threads > 0 ? plan.threads : static_cast<int>(hardware), plan.runs);
+}
+
+std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int threads) {
+  const auto d = static_cast<double>(dim);
+  const auto n = static_cast<double>(plan.workers);
+  // Per active run: x, grad, agent grad, decoded, direction, N filter states, N messages (<= 8d).
+  const double per_run = d * 4.0 * 5.0 + n * d * 4.0 + n * (d * 8.0 + 64.0);
+  double total = per_run * threads;
+  if (plan.problem.rotate) total += 2.0 * d * d * 8.0;
+  const double bound = static_cast<double>(std::numeric_limits<std::size_t>::max()) / 2;
+  return total > bound ? std::numeric_limits<std::size_t>::max() / 2
+                       : static_cast<std::size_t>(total);
+}
+
+void check_memory(const RunPlan& plan, std::size_t dim) {
+  const int threads = resolved_threads(plan);
+  const std::size_t needed = estimate_memory_bytes(plan, dim, threads);
+  const std::size_t available = physical_memory_bytes();
+  if (needed > available / 10 * 8) {
+    throw ConfigError("dim", std::to_string(dim),
+                      "needs about " + gib(needed) + " of memory with " +
+                          std::to_string(plan.workers) + " workers and " +
+                          std::to_string(threads) + " threads; the machine has " + gib(available));
+  }
+}
+
+}  // namespace dsignsgd
