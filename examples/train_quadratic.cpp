@@ -25,7 +25,7 @@ int main() {
     const LossSummary loss = summarize_loss(result);
     const auto eigenvalues = make_problem(result.plan.problem)->hessian_eigenvalues();
     const FloorPrediction predicted =
-        dcsgd_randk_floor(eigenvalues, 1.0, result.omega, options.workers, options.lr);
+        dcsgd_randk_floor(eigenvalues, 1.0, result.omega, options.workers, result.plan.lr);
     std::printf("%-11s ω = %-4g floor %.5f ± %.5f   predicted %.5f\n", compressor, result.omega,
                 loss.tail_loss.mean, loss.tail_loss.stderr_, predicted.value);
   }

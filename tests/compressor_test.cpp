@@ -4,6 +4,7 @@
 
 #include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/compress/compressors.hpp"
+#include "dsignsgd/compress/measure.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "test_support.hpp"
 
@@ -21,48 +22,10 @@ std::vector<float> gaussian_vector(std::size_t d, std::uint64_t seed) {
   return v;
 }
 
-struct MonteCarlo {
-  double max_bias_z = 0.0;  ///< max_j |mean_j − v_j| / (s_j/√T)
-  double error_mean = 0.0;  ///< mean ||C(v) − v||²
-  double error_stderr = 0.0;
-};
-
-MonteCarlo compress_many(const Compressor& c, const std::vector<float>& v, int trials,
-                         std::uint64_t seed) {
-  const std::size_t d = v.size();
-  std::vector<double> sum(d, 0.0), sum_sq(d, 0.0);
-  std::vector<float> out(d);
-  WireMessage message;
-  double err = 0.0, err_sq = 0.0;
-  for (int t = 0; t < trials; ++t) {
-    const StreamAddress address{seed, 3, 1, static_cast<std::uint32_t>(t),
-                                StreamPurpose::kGradientNoise};
-    c.encode(v, address, message);
-    c.decode(message, address, out);
-    double e = 0.0;
-    for (std::size_t j = 0; j < d; ++j) {
-      sum[j] += out[j];
-      sum_sq[j] += static_cast<double>(out[j]) * out[j];
-      e += (static_cast<double>(out[j]) - v[j]) * (static_cast<double>(out[j]) - v[j]);
-    }
-    err += e;
-    err_sq += e * e;
-  }
-  MonteCarlo mc;
-  for (std::size_t j = 0; j < d; ++j) {
-    const double mean = sum[j] / trials;
-    const double var = std::max(0.0, sum_sq[j] / trials - mean * mean) * trials / (trials - 1);
-    const double deviation = std::abs(mean - v[j]);
-    const double rounding = 1e-5 * std::abs(v[j]) + 1e-30;  // fp32 decode rounding
-    const double z = var > 0 ? std::max(0.0, deviation - rounding) / std::sqrt(var / trials)
-                     : deviation > rounding ? std::numeric_limits<double>::infinity()
-                                            : 0.0;
-    mc.max_bias_z = std::max(mc.max_bias_z, z);
-  }
-  mc.error_mean = err / trials;
-  mc.error_stderr =
-      std::sqrt(std::max(0.0, err_sq / trials - mc.error_mean * mc.error_mean) / (trials - 1));
-  return mc;
+/// T compressions of v (library: compress/measure.hpp).
+CompressorMeasurement compress_many(const Compressor& c, const std::vector<float>& v, int trials,
+                                    std::uint64_t seed) {
+  return measure_compressor(c, v, trials, StreamAddress{seed, 3, 1, 0, StreamPurpose::kGradientNoise});
 }
 
 double norm_sq(const std::vector<float>& v) {
@@ -78,7 +41,7 @@ TEST_P(UnbiasedCompressor, IsUnbiasedAndWithinItsOmega) {
   const auto c = make_compressor(GetParam());
   ASSERT_TRUE(c->unbiased());
   const std::vector<float> v = gaussian_vector(60, seed);
-  const MonteCarlo mc = compress_many(*c, v, 20000, seed);
+  const CompressorMeasurement mc = compress_many(*c, v, 20000, seed);
   EXPECT_LT(mc.max_bias_z, kZ) << GetParam();
   const double bound = c->omega(v.size()) * norm_sq(v);
   EXPECT_LE(mc.error_mean, bound + kZ * mc.error_stderr) << GetParam();
@@ -94,7 +57,7 @@ TEST(RandKCompressor, VarianceEqualsOmegaExactly) {
   for (const char* spec : {"randk:0.1", "randk:0.3"}) {
     const auto c = make_compressor(spec);
     const std::vector<float> v = gaussian_vector(50, seed);
-    const MonteCarlo mc = compress_many(*c, v, 20000, seed);
+    const CompressorMeasurement mc = compress_many(*c, v, 20000, seed);
     EXPECT_NEAR(mc.error_mean, c->omega(50) * norm_sq(v), kZ * mc.error_stderr) << spec;
   }
 }

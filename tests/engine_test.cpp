@@ -134,13 +134,13 @@ TEST(Engine, DivergenceIsAnOutcomeNotACrash) {
   o.lr = 3.0;  // η λ_max = 6 > 2: GD diverges
   const TrainResult result = train(o);
   const LossSummary summary = summarize_loss(result);
-  EXPECT_EQ(summary.diverged_runs, o.runs);
+  EXPECT_EQ(summary.diverged_runs, o.runs.value());
   for (const RunTrace& run : result.runs) {
     EXPECT_TRUE(run.diverged);
     EXPECT_GT(run.diverged_at, 0);
   }
   const nlohmann::json json = summary_json(result);
-  EXPECT_EQ(json["diverged_runs"], o.runs);
+  EXPECT_EQ(json["diverged_runs"], o.runs.value());
   EXPECT_TRUE(json["final_loss_mean"].is_null());
   EXPECT_EQ(json["status"], "all_diverged");
 }
@@ -157,8 +157,8 @@ TEST(Engine, HeavyTailedDsgdDivergesInSomeRunsWhileTheOthersGoOn) {
   o.divergence_factor = 1e5;
   const LossSummary summary = summarize_loss(train(o));
   EXPECT_GT(summary.diverged_runs, 0);
-  EXPECT_LT(summary.diverged_runs, o.runs);
-  EXPECT_EQ(summary.final_loss.count, static_cast<std::size_t>(o.runs - summary.diverged_runs));
+  EXPECT_LT(summary.diverged_runs, o.runs.value());
+  EXPECT_EQ(summary.final_loss.count, static_cast<std::size_t>(o.runs.value() - summary.diverged_runs));
 }
 
 TEST(Engine, EveryMethodConvergesWithoutNoise) {

@@ -81,7 +81,7 @@ TEST(MpiBackend, SignMessagesCostOneBitPerCoordinatePlusHeader) {
   const TrainResult result = train(o, {}, world);
   if (world->size() == 1) GTEST_SKIP() << "nothing is sent with one rank";
   const double per_step = static_cast<double>(result.communication.bytes_sent) /
-                          static_cast<double>(o.runs * o.steps);
+                          static_cast<double>(o.runs.value() * o.steps.value());
   EXPECT_DOUBLE_EQ(per_step, 4096 / 8 + 8);  // 1 bit per coordinate + the 8-byte header
 }
 

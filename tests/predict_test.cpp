@@ -41,7 +41,7 @@ TEST_P(PredictedFloor, MatchesALongSimulation) {
   const PredictCase& c = GetParam();
   TrainOptions o = quadratic_case(c.method, c.noise, c.workers, c.lr);
   o.seed = test_seed(71);
-  const nlohmann::json prediction = predict(o, {});
+  const nlohmann::json prediction = prediction_json(predict(o, {}));
   ASSERT_TRUE(prediction["stationary_loss"].is_number()) << prediction.dump(2);
   ASSERT_TRUE(prediction["regime"]["valid"].get<bool>());
   const double predicted = prediction["stationary_loss"].get<double>();
@@ -74,7 +74,7 @@ TEST(Predict, StabilityLimitSeparatesConvergenceFromDivergence) {
     o.steps = 3000;
     o.runs = 4;
     o.seed = test_seed(72);
-    const double lr_max = predict(o, {})["stability"]["lr_max"].get<double>();
+    const double lr_max = prediction_json(predict(o, {}))["stability"]["lr_max"].get<double>();
     o.lr = 0.9 * lr_max;
     EXPECT_EQ(summarize_loss(train(o)).diverged_runs, 0) << method;
     o.lr = 1.1 * lr_max;
@@ -85,7 +85,7 @@ TEST(Predict, StabilityLimitSeparatesConvergenceFromDivergence) {
 
 TEST(Predict, HeavyTailsHaveNoFloorForDsgdButOneForSignSgd) {
   TrainOptions o = quadratic_case("dsgd", "cauchy:1", 4, 0.01);
-  const nlohmann::json prediction = predict(o, {});
+  const nlohmann::json prediction = prediction_json(predict(o, {}));
   EXPECT_TRUE(prediction["stationary_loss"].is_null());
   EXPECT_FALSE(prediction["methods"]["dsgd"]["finite_floor"].get<bool>());
   EXPECT_FALSE(prediction["methods"]["dcsgd"]["finite_floor"].get<bool>());
@@ -105,19 +105,19 @@ TEST(Predict, HeavyTailsHaveNoFloorForDsgdButOneForSignSgd) {
 TEST(Predict, SaysSoWhereThereIsNoClosedForm) {
   TrainOptions o = quadratic_case("dcsgd", "gaussian:1", 4, 0.01);
   o.compressor = "qsgd:4";
-  nlohmann::json prediction = predict(o, {});
+  nlohmann::json prediction = prediction_json(predict(o, {}));
   EXPECT_TRUE(prediction["stationary_loss"].is_null());
   EXPECT_NE(prediction["reason"].get<std::string>().find("qsgd"), std::string::npos);
   o.compressor = "";
   o.problem.problem = "quartic";
   o.problem.hessian = "identity";
-  prediction = predict(o, {});
+  prediction = prediction_json(predict(o, {}));
   EXPECT_TRUE(prediction["stationary_loss"].is_null());
   EXPECT_TRUE(prediction.contains("l0l1"));
   EXPECT_TRUE(prediction["l0l1"]["theorem_4_3"]["lr_max"].is_null());
   o.problem.problem = "quadratic";
   o.schedule = "invsqrt";
-  EXPECT_TRUE(predict(o, {})["stationary_loss"].is_null());
+  EXPECT_TRUE(prediction_json(predict(o, {}))["stationary_loss"].is_null());
 }
 
 TEST(MajorityVote, SlopeMatchesTheBinomialFormula) {

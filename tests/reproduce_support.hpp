@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "dsignsgd/plot/gnuplot.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
 #include "test_support.hpp"
 
@@ -20,6 +21,7 @@ inline ExperimentReport quick_experiment(const std::string& name, std::uint64_t 
   options.out = out;
   options.data_dir = DSIGNSGD_DATA_DIR;
   options.command_line = "dsignsgd reproduce " + name + " --quick";
+  options.render_figure = render_gnuplot;
   const ExperimentReport report = run_experiment(name, options);
   for (const std::string& file : files) {
     EXPECT_TRUE(std::filesystem::exists(out / file)) << name << ": " << file;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "dsignsgd/random/stream.hpp"
+#include "dsignsgd/plot/gnuplot.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
 #include "reproduce_support.hpp"
 #include "test_support.hpp"
@@ -152,6 +153,7 @@ TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
   options.seed = testing::test_seed(111);
   options.out = out;
   options.command_line = "dsignsgd reproduce noise --quick";
+  options.render_figure = render_gnuplot;
   const ExperimentReport report = run_experiment("noise", options);
   write_report({report}, options);
   EXPECT_TRUE(report.holds) << report.markdown;

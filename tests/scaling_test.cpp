@@ -111,7 +111,7 @@ TEST(TrajectoryRule, SignSgdLinearSpeedUpGivesTheSameCurveInFewerSteps) {
     const SampleStatistics sa = loss_statistics(a, row), sb = loss_statistics(b, row);
     // O(η) discretization differences: 3 % on top of the Monte Carlo error.
     EXPECT_NEAR(sa.mean, sb.mean, kZ * std::hypot(sa.stderr_, sb.stderr_) + 0.03 * sa.mean)
-        << "t = " << base.lr * a.logged_steps[row];
+        << "t = " << a.plan.lr * a.logged_steps[row];
   }
 }
 

@@ -62,7 +62,7 @@ OuMoments ou_moments(double lambda, double s2, double x0, double T, int substeps
 TEST(OrnsteinUhlenbeck, SchemesMatchTheirMomentsAndConvergeAtTheirWeakOrder) {
   const std::uint64_t seed = test_seed(61);
   const TrainOptions o = ornstein_uhlenbeck(seed);
-  const double s2 = 0.01 * o.lr;  // σ² η / N
+  const double s2 = 0.01 * o.lr.value();  // σ² η / N
   for (const char* integrator : {"euler", "platen2"}) {
     std::vector<double> errors;
     std::vector<double> stderrs;
@@ -184,8 +184,8 @@ TEST(DriftCorrection, ParabolaFollowsTheClosedFormsOfEachModel) {
     o.lr = lr;
     o.steps = 10;
     o.runs = 1;
-    const double t = lr * o.steps;
-    const double gd = 0.5 * std::pow(1.0 - lr, 2 * o.steps);
+    const double t = lr * o.steps.value();
+    const double gd = 0.5 * std::pow(1.0 - lr, 2 * o.steps.value());
     const TrainResult discrete = train(o);
     EXPECT_NEAR(discrete.runs[0].final_loss, gd, 1e-5 * gd + 1e-30);  // fp32 iterate
     for (const auto& [name, c] : {std::pair{"none", 1.0}, std::pair{"classic", 1.0 + lr / 2},

@@ -10,10 +10,9 @@
 #include "commands.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
-#include "dsignsgd/noise/noise_model.hpp"
 #include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/optim/trainer.hpp"
-#include "dsignsgd/theory/stationary.hpp"
+#include "dsignsgd/theory/predict.hpp"
 
 namespace dsignsgd::cli {
 namespace {
@@ -25,35 +24,12 @@ struct CompareCommand {
   std::string out = "results/compare";
 };
 
-/// The predicted floor for a configuration, or NaN when SPEC §3 has none.
+/// The predicted floor of a run (theory/predict), ∞ when the noise leaves no finite floor, NaN
+/// when SPEC §3 has no closed form.
 double predicted_floor(const TrainResult& result) {
-  const RunPlan& o = result.plan;
-  const NoiseSpec& noise = o.noise;
-  const Method method = o.method;
-  const std::vector<double> eigenvalues = make_problem(seeded_problem(o))->hessian_eigenvalues();
-  if (eigenvalues.empty() || o.schedule.kind != ScheduleKind::kConst) return std::nan("");
-  FloorPrediction prediction;
-  if (method == Method::kDsignsgd) {
-    const double sigma = noise.kind == NoiseKind::kGaussian
-                             ? noise.sigma / std::sqrt(static_cast<double>(o.batch))
-                             : noise.sigma;
-    if (noise.kind != NoiseKind::kGaussian && noise.kind != NoiseKind::kCauchy &&
-        noise.kind != NoiseKind::kStudent) {
-      return std::nan("");
-    }
-    prediction = dsignsgd_floor(eigenvalues, sigma, noise.small_signal_slope(), o.workers, o.lr);
-  } else {
-    const double variance = noise.coordinate_variance(0.0) / o.batch;
-    if (!std::isfinite(variance)) return std::numeric_limits<double>::infinity();
-    if (method == Method::kDsgd) {
-      prediction = dsgd_floor(eigenvalues, variance, o.workers, o.lr);
-    } else if (method == Method::kDcsgd && o.compressor->code() == CompressorCode::kRandK) {
-      prediction = dcsgd_randk_floor(eigenvalues, variance, result.omega, o.workers, o.lr);
-    } else {
-      return std::nan("");
-    }
-  }
-  return prediction.value;
+  const MethodFloor floor = predict(result.plan).floor;
+  if (floor.finite_floor == false) return std::numeric_limits<double>::infinity();
+  return floor.value_or_nan();
 }
 
 std::string format_value(double value) {
@@ -78,9 +54,9 @@ Runner add_compare_command(CLI::App& app) {
   c->add_option("--dim", base.problem.dim, "dimension d (default 100)");
   c->add_option("--hessian", base.problem.hessian, "quadratic spectrum")->capture_default_str();
   c->add_option("--workers", base.workers, "agents N")->capture_default_str();
-  c->add_option("--lr", base.lr, "learning rate η")->capture_default_str();
-  c->add_option("--steps", base.steps, "iterations K")->capture_default_str();
-  c->add_option("--runs", base.runs, "independent runs R")->capture_default_str();
+  c->add_option("--lr", base.lr, "learning rate η (default 0.01)");
+  c->add_option("--steps", base.steps, "iterations K (default 4000)");
+  c->add_option("--runs", base.runs, "independent runs R (default 16)");
   c->add_option("--seed", base.seed, "master seed")->capture_default_str();
   c->add_option("--threads", base.threads, "worker threads (0: all cores)");
   c->add_option("--sigma", state->sigma, "noise scale σ of both noises")->capture_default_str();
@@ -114,8 +90,8 @@ Runner add_compare_command(CLI::App& app) {
            "diverged_runs,runs,uplink_bits_per_coordinate\n";
     std::cout << fmt::format("quadratic {} d = {}, N = {}, η = {}, K = {}, R = {}, x0 = {}\n\n",
                              state->base.problem.hessian, plans.front().problem.dim,
-                             state->base.workers, state->base.lr, state->base.steps,
-                             state->base.runs, state->base.problem.x0);
+                             plans.front().workers, plans.front().lr, plans.front().steps,
+                             plans.front().runs, plans.front().problem.x0);
     std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>9} {:>10}\n", "method",
                              "compressor", "noise", "tail loss ± s.e.", "predicted", "diverged",
                              "bits/coord");

@@ -20,7 +20,7 @@ Runner add_predict_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--config", state->config, "TOML file with the same keys as the flags");
   return [state]() {
-    std::cout << predict(state->options, state->predict).dump(2) << '\n';
+    std::cout << prediction_json(predict(state->options, state->predict)).dump(2) << '\n';
     return 0;
   };
 }

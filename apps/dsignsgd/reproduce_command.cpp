@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dsignsgd/plot/gnuplot.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
 
 namespace dsignsgd::cli {
@@ -38,6 +39,7 @@ Runner add_reproduce_command(CLI::App& app) {
     options.seed = state->seed;
     options.out = state->out;
     options.data_dir = state->data_dir;
+    options.render_figure = render_gnuplot;
     options.command_line = "dsignsgd reproduce " + state->name + (state->quick ? " --quick" : "") +
                            " --seed " + std::to_string(state->seed) + " --out " + state->out;
     prepare_out_dir(state->out);

@@ -46,12 +46,13 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
                "default none)");
   c.add_option("--agent-scales", o.agent_scales, "per-agent noise multipliers s1,…,sN");
   c.add_option("--workers", o.workers, "number of agents N")->capture_default_str();
-  c.add_option("--batch", o.batch, "batch size B (noise = mean of B draws)")->capture_default_str();
-  c.add_option("--lr", o.lr, "learning rate η")->capture_default_str();
-  c.add_option("--schedule", o.schedule, "const | invsqrt | inv | cosine")->capture_default_str();
-  c.add_option("--warmup", o.warmup, "linear warm-up steps")->capture_default_str();
-  c.add_option("--steps", o.steps, "iterations K")->capture_default_str();
-  c.add_option("--runs", o.runs, "independent runs R")->capture_default_str();
+  // Defaults in brackets; data problems take their recipe for the method (docs/DATA.md) first.
+  c.add_option("--batch", o.batch, "batch size B (noise = mean of B draws) [1]");
+  c.add_option("--lr", o.lr, "learning rate η [0.01]");
+  c.add_option("--schedule", o.schedule, "const | invsqrt | inv | cosine [const]");
+  c.add_option("--warmup", o.warmup, "linear warm-up steps [0]");
+  c.add_option("--steps", o.steps, "iterations K [1000]");
+  c.add_option("--runs", o.runs, "independent runs R [8]");
   c.add_option("--seed", o.seed, "master seed")->capture_default_str();
   c.add_option("--tail-fraction", o.tail_fraction,
                "tail_loss averages the loss over the last q·K steps")
@@ -90,11 +91,10 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--context", o.context, "text problems: characters of context per window")
       ->capture_default_str();
   c.add_option("--split", o.split, "data problems: iid | label-skew shards")->capture_default_str();
-  c.add_option("--eval-batch", o.eval_batch, "data problems: training rows of the per-step loss")
-      ->capture_default_str();
+  c.add_option("--eval-batch", o.eval_batch,
+               "data problems: training rows of the per-step loss [512]");
   c.add_option("--weight-decay", o.weight_decay,
-               "data problems: λ; every agent's gradient gets + λ x (L2 regularization)")
-      ->capture_default_str();
+               "data problems: λ; every agent's gradient gets + λ x (L2 regularization) [0]");
   c.add_option("--checkpoint-every", o.checkpoint_every,
                "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
       ->capture_default_str();
@@ -178,6 +178,9 @@ int run_train(TrainCommand& state) {
   Communicator* communicator = mpi ? &mpi->communicator() : nullptr;
   const int rank = mpi ? communicator->rank() : 0;
   if (rank == 0) prepare_out_dir(state.out);
+  if (rank == 0 && !state.json && !plan.from_recipe.empty()) {
+    std::cout << "defaults: " << recipe_summary(plan) << std::endl;
+  }
   ProgressBar bar(rank == 0 ? "train" : "");
   OnProgress progress([&](std::uint64_t done, std::uint64_t total) {
     if (rank == 0) bar.update(done, total);

@@ -48,14 +48,14 @@ std::string problem_list() {
   return names;
 }
 
-DataSpec resolve_data(const TrainOptions& o) {
+DataSpec resolve_data(const TrainOptions& o, int eval_batch, double weight_decay) {
   DataSpec data;
   data.data_dir = o.data_dir;
   data.arch = o.arch;
   data.context = o.context;
   data.split = data_split_from_string(o.split);
-  data.eval_batch = o.eval_batch;
-  data.weight_decay = o.weight_decay;
+  data.eval_batch = eval_batch;
+  data.weight_decay = weight_decay;
   data.hidden.clear();
   for (double w : parse_double_list(o.hidden, "hidden")) {
     if (!(w >= 1 && w <= 65536 && w == std::floor(w))) {
@@ -132,13 +132,37 @@ RunPlan make_run_plan(const TrainOptions& o) {
     throw ConfigError("problem", o.problem.problem, "must be one of " + problem_list());
   }
   plan.has_data = entry->has_data;
+  // Options the user left unset: the problem's recipe for this method, else the general default.
+  const std::optional<Recipe> recipe =
+      entry->recipe ? entry->recipe(o.method) : std::optional<Recipe>();
+  const auto pick = [&](const auto& given, const auto& from_recipe, auto fallback,
+                        const char* key) {
+    using T = decltype(fallback);
+    if (given) return static_cast<T>(*given);
+    if (recipe && from_recipe) {
+      plan.from_recipe.emplace_back(key);
+      return static_cast<T>(*from_recipe);
+    }
+    return fallback;
+  };
+  const Recipe none;
+  const Recipe& r = recipe ? *recipe : none;
+  plan.batch = pick(o.batch, r.batch, 1, "batch");
+  plan.lr = pick(o.lr, r.lr, 0.01, "lr");
+  const std::string schedule = pick(o.schedule, r.schedule, std::string("const"), "schedule");
+  const std::int64_t warmup = pick(o.warmup, r.warmup, std::int64_t{0}, "warmup");
+  plan.steps = pick(o.steps, r.steps, std::int64_t{1000}, "steps");
+  plan.runs = pick(o.runs, r.runs, 8, "runs");
+  const double weight_decay = pick(o.weight_decay, r.weight_decay, 0.0, "weight-decay");
+  const int eval_batch = pick(o.eval_batch, r.eval_batch, 512, "eval-batch");
+  if (!plan.from_recipe.empty()) plan.recipe_result = r.result;
   if (plan.has_data) {
     plan.problem.name = o.problem.problem;
     plan.problem.dim = 0;  // the model's parameter count, known when its source is built
     plan.problem.x0 = o.problem.x0;
     plan.problem.x_star = o.problem.x_star;
     plan.problem.seed = o.seed;
-    plan.data = resolve_data(o);
+    plan.data = resolve_data(o, eval_batch, weight_decay);
   } else {
     ProblemOptions problem = o.problem;
     problem.seed = o.seed;
@@ -178,19 +202,15 @@ RunPlan make_run_plan(const TrainOptions& o) {
                                : plan.noise.kind == NoiseKind::kRelative ? plan.noise.sigma
                                                                          : 0.0);
   m.norm_floor = o.norm_floor;
-  plan.schedule.kind = schedule_kind_from_string(o.schedule);
-  plan.schedule.warmup = static_cast<std::uint64_t>(o.warmup);
+  plan.schedule.kind = schedule_kind_from_string(schedule);
+  plan.schedule.warmup = static_cast<std::uint64_t>(warmup);
   plan.workers = o.workers;
-  plan.batch = o.batch;
-  plan.lr = o.lr;
 
   // Ensemble.
-  plan.steps = o.steps;
-  plan.runs = o.runs;
   plan.seed = o.seed;
   plan.tail_fraction = o.tail_fraction;
   plan.log_every =
-      o.log_every.value_or(std::max<std::int64_t>(1, o.steps / entry->default_log_rows));
+      o.log_every.value_or(std::max<std::int64_t>(1, plan.steps / entry->default_log_rows));
   plan.log_every_given = o.log_every.has_value();
   plan.threads = o.threads;
   plan.divergence_factor = o.divergence_factor;
@@ -256,13 +276,33 @@ nlohmann::json plan_json(const RunPlan& p) {
           {"context", p.data.context},
           {"split", to_string(p.data.split)},
           {"eval-batch", p.data.eval_batch},
-          {"weight-decay", p.data.weight_decay}};
+          {"weight-decay", p.data.weight_decay},
+          {"recipe", p.from_recipe.empty()
+                         ? nlohmann::json(nullptr)
+                         : nlohmann::json{{"options", p.from_recipe},
+                                          {"reached", p.recipe_result},
+                                          {"source", "docs/DATA.md"}}}};
 }
 
 ProblemSpec seeded_problem(const RunPlan& plan) {
   ProblemSpec spec = plan.problem;
   spec.seed = plan.seed;
   return spec;
+}
+
+std::string recipe_summary(const RunPlan& plan) {
+  if (plan.from_recipe.empty()) return "";
+  const nlohmann::json config = plan_json(plan);
+  std::string text;
+  for (const std::string& key : plan.from_recipe) {
+    const nlohmann::json& value = config[key];
+    text += (text.empty() ? "" : ", ") + key + " " +
+            (value.is_string() ? value.get<std::string>()
+             : value.is_number_float() ? format_double(value.get<double>())
+                                       : value.dump());
+  }
+  return text + " (the recipe of docs/DATA.md for " + plan.problem.name + " with " +
+         to_string(plan.method) + ": " + plan.recipe_result + ")";
 }
 
 std::string plan_fingerprint(const RunPlan& plan) { return plan_json(plan).dump(); }

@@ -20,15 +20,17 @@ void TrainOptions::validate() const {
   const auto text = [](auto value) { return std::to_string(value); };
   require(workers >= 1, "workers", text(workers), "must be >= 1");
   require(workers <= (1 << 20), "workers", text(workers), "must be <= 2^20");
-  require(runs >= 1, "runs", text(runs), "must be >= 1");
+  if (runs) require(*runs >= 1, "runs", text(*runs), "must be >= 1");
   require(threads >= 0, "threads", text(threads), "must be >= 0");
   require(context >= 2 && context <= 4096, "context", text(context), "must be in [2, 4096]");
-  require(eval_batch >= 1, "eval-batch", text(eval_batch), "must be >= 1");
-  require(weight_decay >= 0.0, "weight-decay", format_double(weight_decay), "must be >= 0");
-  require(batch >= 1, "batch", text(batch), "must be >= 1");
-  require(lr > 0.0 && std::isfinite(lr), "lr", format_double(lr), "must be > 0 and finite");
-  require(steps >= 1 && steps < kMaxSteps, "steps", text(steps), "must be in [1, 2^32)");
-  require(warmup >= 0, "warmup", text(warmup), "must be >= 0");
+  if (eval_batch) require(*eval_batch >= 1, "eval-batch", text(*eval_batch), "must be >= 1");
+  if (weight_decay) {
+    require(*weight_decay >= 0.0, "weight-decay", format_double(*weight_decay), "must be >= 0");
+  }
+  if (batch) require(*batch >= 1, "batch", text(*batch), "must be >= 1");
+  if (lr) require(*lr > 0.0 && std::isfinite(*lr), "lr", format_double(*lr), "must be > 0 and finite");
+  if (steps) require(*steps >= 1 && *steps < kMaxSteps, "steps", text(*steps), "must be in [1, 2^32)");
+  if (warmup) require(*warmup >= 0, "warmup", text(*warmup), "must be >= 0");
   require(tail_fraction > 0.0 && tail_fraction <= 1.0, "tail-fraction",
           format_double(tail_fraction), "must be in (0, 1]");
   if (log_every) require(*log_every >= 1, "log-every", text(*log_every), "must be >= 1");

@@ -1,6 +1,6 @@
 #pragma once
-// What the experiments of `dsignsgd reproduce` share: number formatting, gnuplot figures, and the
-// experiments defined outside experiments.cpp.
+// What the experiments of `dsignsgd reproduce` share: number formatting, gnuplot scripts (rendered
+// by the caller), and the experiments defined outside experiments.cpp.
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,13 +19,10 @@ inline std::string fixed(double value, int digits) {
   return text;
 }
 
-/// Runs gnuplot on a script; the figure files appear only if it succeeds.
-inline void run_gnuplot(const std::filesystem::path& script) {
-  const std::string command = "gnuplot '" + script.string() + "' 2>&1";
-  if (std::system(command.c_str()) != 0) {
-    throw std::runtime_error("gnuplot failed on " + script.string() +
-                             " (install gnuplot-nox; make run does)");
-  }
+/// Hands a gnuplot script to the caller's renderer (ReproduceOptions::render_figure); without
+/// one the script and its data stay, and no figure is made.
+inline void render(const ReproduceOptions& options, const std::filesystem::path& script) {
+  if (options.render_figure) options.render_figure(script);
 }
 
 /// Writes the gnuplot script for PNG and SVG around `body` (the plot commands) and runs it.
@@ -40,7 +37,7 @@ inline void plot(const ReproduceOptions& options, const std::string& stem, const
   }
   const std::filesystem::path script = options.out / (stem + ".gp");
   write_file_atomic(script, gp.str());
-  run_gnuplot(script);
+  render(options, script);
 }
 
 /// An experiment's closing line: where its data is and the command that regenerates it.

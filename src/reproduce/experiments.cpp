@@ -66,7 +66,7 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
       // with σ and the fitted slope would carry no Monte Carlo error at all.
       o.seed = options.seed + 1000 * i;
       const SampleStatistics tail = summarize_loss(train(o)).tail_loss;
-      const double predicted = predict(o, {})["stationary_loss"].get<double>();
+      const double predicted = predict(o).floor.stationary_loss.value();
       measured.push_back(tail.mean);
       csv << m.method << ',' << sigma << ',' << tail.mean << ',' << tail.stderr_ << ','
           << predicted << '\n';
@@ -103,7 +103,7 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
           "predicted'\n";
   }
   write_file_atomic(script, gp.str());
-  run_gnuplot(script);
+  render(options, script);
   report.figures = {"noise.png"};
   report.holds = all;
   std::ostringstream md;
@@ -145,8 +145,8 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
     std::vector<SampleStatistics> curve;
     for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
       curve.push_back(loss_statistics(result, row));
-      const double t = o.lr * static_cast<double>(result.logged_steps[row]);
-      csv << kappa << ',' << o.workers << ',' << o.lr << ',' << t << ',' << curve.back().mean
+      const double t = result.plan.lr * static_cast<double>(result.logged_steps[row]);
+      csv << kappa << ',' << o.workers << ',' << result.plan.lr << ',' << t << ',' << curve.back().mean
           << ',' << curve.back().stderr_ << '\n';
     }
     curves.push_back(curve);
@@ -355,63 +355,6 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
 }
 
 }  // namespace
-
-SlopeFit fit_log_log_slope(const std::vector<double>& x, const std::vector<double>& y) {
-  const auto n = static_cast<double>(x.size());
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double lx = std::log(x[i]), ly = std::log(y[i]);
-    sx += lx;
-    sy += ly;
-    sxx += lx * lx;
-    sxy += lx * ly;
-  }
-  SlopeFit fit;
-  const double denominator = n * sxx - sx * sx;
-  fit.slope = (n * sxy - sx * sy) / denominator;
-  const double intercept = (sy - fit.slope * sx) / n;
-  double residual = 0.0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double r = std::log(y[i]) - intercept - fit.slope * std::log(x[i]);
-    residual += r * r;
-  }
-  fit.stderr_ = x.size() > 2 ? std::sqrt(residual / (n - 2) * n / denominator) : 0.0;
-  return fit;
-}
-
-bool slope_claim_holds(const SlopeFit& fit, double claimed, double tolerance) {
-  return std::abs(fit.slope - claimed) <= std::max(tolerance, 3.0 * fit.stderr_);
-}
-
-namespace verdict {
-
-bool matches_prediction(double mean, double stderr_, double predicted, double relative) {
-  return std::abs(mean - predicted) <= 3.0 * stderr_ + relative * std::abs(predicted);
-}
-
-bool at_or_below(double adjusted, double adjusted_stderr, double reference,
-                 double reference_stderr) {
-  return adjusted - reference <= 3.0 * std::hypot(adjusted_stderr, reference_stderr) + 0.05 * reference;
-}
-
-bool curves_agree(double a, double a_stderr, double b, double b_stderr) {
-  return std::abs(a - b) <= 4.5 * std::hypot(a_stderr, b_stderr) + 0.05 * a;
-}
-
-bool stalled(double early, double late) {
-  const double ratio = late / early;
-  return ratio > 0.75 && ratio < 1.33;
-}
-
-bool converging(double early, double late, double stalled_floor) {
-  return late / early < 0.75 && late < stalled_floor / 3.0;
-}
-
-bool breaks(int diverged, int runs, std::size_t live, double accuracy, double robust_accuracy) {
-  return 2 * diverged >= runs || (live > 0 && accuracy < robust_accuracy);
-}
-
-}  // namespace verdict
 
 std::vector<std::string> experiment_names() {
   return {"sde", "noise", "compression", "tails", "agents", "l0l1", "realdata", "stability"};

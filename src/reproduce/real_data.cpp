@@ -50,7 +50,7 @@ TrainOptions real_data_options(const std::string& problem, const Method& m,
 Outcome run_outcome(const TrainOptions& o) {
   const TrainResult result = train(o);
   Outcome out;
-  out.runs = o.runs;
+  out.runs = result.plan.runs;
   std::vector<double> accuracies;
   const std::size_t extras = result.extra_metric_names.size();
   const std::size_t last = result.logged_steps.size() - 1;
@@ -165,9 +165,10 @@ ExperimentReport real_data(const ReproduceOptions& options) {
     note(options, std::string("realdata: loss against bits, ") + m.method);
     TrainOptions o = real_data_options("digits-mlp", m, options);
     o.noise = "none";
-    o.steps = options.quick ? 800 : 1500;
+    const std::int64_t steps = options.quick ? 800 : 1500;
+    o.steps = steps;
     o.runs = 1;
-    o.log_every = o.steps / 40;
+    o.log_every = steps / 40;
     o.seed = options.seed + 100 * salt++;
     const TrainResult result = train(o);
     for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {

@@ -59,7 +59,7 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
     o.seed = options.seed + 100 * i;
     note(options, "compression: " + o.compressor);
     const SampleStatistics tail = summarize_loss(train(o)).tail_loss;
-    const double predicted = predict(o, {})["stationary_loss"].get<double>();
+    const double predicted = predict(o).floor.stationary_loss.value();
     const double omega = 1.0 / fractions[i] - 1.0;
     one_plus_omega.push_back(1.0 + omega);
     floors.push_back(tail.mean);
@@ -99,10 +99,10 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
     std::replace(short_label.begin(), short_label.end(), ',', ';');
     rules_csv << short_label << ',' << s.mean << ',' << s.stderr_ << ',' << predicted << '\n';
   };
-  row("DSGD (base)", base, base_floor, plan.base_floor, "reference");
+  row("DSGD (base)", plan.base, base_floor, plan.base_floor, "reference");
   changed.seed = options.seed + 7001;
   const SampleStatistics changed_floor = summarize_loss(train(changed)).tail_loss;
-  row("DCSGD ω = 7, unchanged", changed, changed_floor, plan.changed_floor,
+  row("DCSGD ω = 7, unchanged", plan.changed, changed_floor, plan.changed_floor,
       fixed(changed_floor.mean / base_floor.mean, 3) + "× DSGD's");
   bool rules_hold = !plan.rules.empty();
   std::uint64_t salt = 7002;
@@ -112,7 +112,7 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
     note(options, "compression: scaling rule " + rule.adjust);
     // A smaller η reaches its floor more slowly: run long enough for the same time horizon.
     adjusted.steps = static_cast<std::int64_t>(
-        std::ceil(static_cast<double>(base.steps) * base.lr / adjusted.lr));
+        std::ceil(static_cast<double>(plan.base.steps) * plan.base.lr / adjusted.lr));
     const SampleStatistics s = summarize_loss(train(adjusted)).tail_loss;
     // The rules solve for the smallest B or N (or the η) reaching DSGD's floor: at or below it.
     const bool back =
@@ -215,8 +215,7 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
       }
       const TailIndex index = hill_tail_index(samples, 0.02);
       const SampleStatistics tail = sample_statistics(tails);
-      const nlohmann::json prediction = predict(o, {})["stationary_loss"];
-      const double predicted = prediction.is_number() ? prediction.get<double>() : std::nan("");
+      const double predicted = predict(o).floor.value_or_nan();
       const double nu_value = nu == "inf" ? INFINITY : std::stod(nu);
       const bool sign = std::string(m.method) == "dsignsgd";
       const double expected = sign ? INFINITY : nu_value / 2.0;
@@ -319,9 +318,9 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
       const TrainResult result = train(o);
       const LossSummary s = summarize_loss(result);
       const double omega = 1.0 / fractions[i] - 1.0;
-      csv << method << ',' << omega << ',' << s.diverged_runs << ',' << o.runs << ','
+      csv << method << ',' << omega << ',' << s.diverged_runs << ',' << *o.runs << ','
           << s.final_loss.mean << ',' << s.final_loss.stderr_ << '\n';
-      table << "| " << method << " | " << omega << " | " << s.diverged_runs << " / " << o.runs
+      table << "| " << method << " | " << omega << " | " << s.diverged_runs << " / " << *o.runs
             << " | "
             << (s.final_loss.count
                     ? fixed(s.final_loss.mean, 3) + " ± " + fixed(s.final_loss.stderr_, 1)
@@ -358,8 +357,9 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
     o.noise = "cauchy:1";
     o.lr = 0.1;
     o.schedule = schedule;
-    o.steps = options.quick ? 8000 : 40000;
-    o.log_every = o.steps / 40;
+    const std::int64_t steps = options.quick ? 8000 : 40000;
+    o.steps = steps;
+    o.log_every = steps / 40;
     o.runs = options.quick ? 16 : 32;
     o.seed = options.seed + 5000 + 100 * salt++;
     note(options, std::string("l0l1: dsignsgd, ") + schedule);
@@ -371,8 +371,8 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
       const double k = static_cast<double>(result.logged_steps[row]);
       curves << schedule << ',' << result.logged_steps[row] << ',' << s.mean << ',' << s.stderr_
              << '\n';
-      if (k > 0.25 * o.steps && k <= 0.5 * o.steps) q2 += s.mean, ++n2;
-      if (k > 0.75 * o.steps) q4 += s.mean, ++n4;
+      if (k > 0.25 * steps && k <= 0.5 * steps) q2 += s.mean, ++n2;
+      if (k > 0.75 * steps) q4 += s.mean, ++n4;
     }
     q2 /= n2;
     q4 /= n4;
@@ -426,25 +426,3 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
 
 }  // namespace dsignsgd::reproduce_detail
 
-namespace dsignsgd {
-
-TailIndex hill_tail_index(std::vector<double> samples, double top_fraction) {
-  TailIndex out;
-  std::erase_if(samples, [](double v) { return !(v > 0.0) || !std::isfinite(v); });
-  const auto k = static_cast<std::size_t>(top_fraction * static_cast<double>(samples.size()));
-  if (k < 10 || k >= samples.size()) {
-    out.alpha = out.stderr_ = std::nan("");
-    return out;
-  }
-  std::nth_element(samples.begin(), samples.begin() + static_cast<std::ptrdiff_t>(k),
-                   samples.end(), std::greater<>());
-  const double threshold = samples[k];  // the (k+1)-th largest
-  double sum = 0.0;
-  for (std::size_t i = 0; i < k; ++i) sum += std::log(samples[i] / threshold);
-  out.alpha = static_cast<double>(k) / sum;
-  out.stderr_ = out.alpha / std::sqrt(static_cast<double>(k));
-  out.used = k;
-  return out;
-}
-
-}  // namespace dsignsgd

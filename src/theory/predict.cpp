@@ -19,8 +19,19 @@ nlohmann::json number_or_null(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
-nlohmann::json unavailable(const std::string& why) {
-  return {{"stationary_loss", nullptr}, {"reason", why}};
+nlohmann::json number_or_null(const std::optional<double>& value) {
+  return value ? number_or_null(*value) : nlohmann::json(nullptr);
+}
+
+MethodFloor unavailable(const std::string& why) {
+  MethodFloor floor;
+  floor.reason = why;
+  return floor;
+}
+
+/// A finite value, or nothing.
+std::optional<double> finite(double value) {
+  return std::isfinite(value) ? std::optional<double>(value) : std::nullopt;
 }
 
 struct Setting {
@@ -49,18 +60,18 @@ double max_gradient_ratio(const Setting& s, double kappa_ell_over_sigma, double 
   return worst;
 }
 
-nlohmann::json gradient_method(const Setting& s, bool compressed, double omega,
-                               const std::string& compressor) {
+MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
+                            const std::string& compressor) {
   const double variance = s.noise.coordinate_variance(0.0) * s.mean_square_scale / s.batch;
   if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
     return unavailable("state-dependent noise (affine/relative): no closed-form floor");
   }
   if (!std::isfinite(variance)) {
-    return {{"stationary_loss", nullptr},
-            {"reason", "infinite noise variance (" + s.noise.to_string() +
-                           "): no finite stationary floor — the loss is dominated by ever larger "
-                           "jumps"},
-            {"finite_floor", false}};
+    MethodFloor out = unavailable("infinite noise variance (" + s.noise.to_string() +
+                                  "): no finite stationary floor — the loss is dominated by ever "
+                                  "larger jumps");
+    out.finite_floor = false;
+    return out;
   }
   if (compressed && compressor.rfind("randk", 0) != 0 && compressor != "identity") {
     return unavailable("no closed form for " + compressor +
@@ -72,27 +83,27 @@ nlohmann::json gradient_method(const Setting& s, bool compressed, double omega,
                                     ? dcsgd_randk_floor(s.eigenvalues, variance, omega, s.agents, s.lr)
                                     : dsgd_floor(s.eigenvalues, variance, s.agents, s.lr);
   const double lr_max = 2.0 / (s.lambda_max * factor);
-  nlohmann::json out = {
-      {"stationary_loss", number_or_null(floor.value)},
-      {"formula", compressed ? "Σ_j η σ² (1+ω) / (2N (2 − η λ_j (1 + ω/N)))"
-                             : "Σ_j η σ² / (2N (2 − η λ_j))"},
-      {"noise_variance_per_coordinate", variance},
-      {"regime", {{"name", "exact for the discrete method (quadratic, constant η)"},
-                  {"valid", floor.stable},
-                  {"condition", compressed ? "η λ_max (1 + ω/N) < 2" : "η λ_max < 2"}}},
-      {"stability",
-       {{"lr_max", lr_max},
-        {"in_range", s.lr < lr_max},
-        {"kind", compressed ? "mean-square: beyond lr_max E f grows without bound, although "
-                              "single runs may stay bounded (multiplicative compression noise)"
-                            : "every run: beyond lr_max the iterates grow like |1 − η λ_max|^k"}}},
-  };
-  if (compressed) out["omega"] = omega;
-  if (!floor.stable) out["reason"] = "η beyond the stability limit: the iterates diverge";
+  MethodFloor out;
+  out.stationary_loss = finite(floor.value);
+  out.formula = compressed ? "Σ_j η σ² (1+ω) / (2N (2 − η λ_j (1 + ω/N)))"
+                           : "Σ_j η σ² / (2N (2 − η λ_j))";
+  out.noise_variance_per_coordinate = variance;
+  out.regime = RegimeCheck{"exact for the discrete method (quadratic, constant η)", floor.stable,
+                           compressed ? "η λ_max (1 + ω/N) < 2" : "η λ_max < 2", std::nullopt,
+                           false};
+  StabilityLimit stability;
+  stability.lr_max = lr_max;
+  stability.in_range = s.lr < lr_max;
+  stability.kind = compressed ? "mean-square: beyond lr_max E f grows without bound, although "
+                                "single runs may stay bounded (multiplicative compression noise)"
+                              : "every run: beyond lr_max the iterates grow like |1 − η λ_max|^k";
+  out.stability = stability;
+  if (compressed) out.omega = omega;
+  if (!floor.stable) out.reason = "η beyond the stability limit: the iterates diverge";
   return out;
 }
 
-nlohmann::json sign_method(const Setting& s, bool majority) {
+MethodFloor sign_method(const Setting& s, bool majority) {
   if (s.noise.kind == NoiseKind::kNone) {
     return unavailable("no noise: the sign method oscillates at the scale of η, no linear phase");
   }
@@ -118,34 +129,61 @@ nlohmann::json sign_method(const Setting& s, bool majority) {
   const double ratio =
       floor.stable ? max_gradient_ratio(s, kappa * ell / sigma, step_variance, sigma) : NAN;
   const bool linear = floor.stable && ratio < kLinearPhaseRatio;
-  const double lr_max = 2.0 * sigma / (kappa * ell * s.lambda_max);
-  return {
-      {"stationary_loss", number_or_null(floor.value)},
-      {"formula", majority ? "Σ_j η σ / (2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ)) ≈ η σ d / (4 κ_N ℓ)"
-                           : "Σ_j η σ / (2 ℓ N (2 − η ℓ λ_j / σ)) ≈ η σ d / (4 ℓ N)"},
-      {"ell", ell},
-      {"sigma", sigma},
-      {"vote_slope_kappa", kappa},
-      {"regime",
-       {{"name", "linear phase: stationary |∇f_j| ≪ σ"},
-        {"valid", linear},
-        {"max_gradient_to_sigma", number_or_null(ratio)},
-        {"condition", "max_j λ_j √Var(x_j) / σ < " + format_double(kLinearPhaseRatio)}}},
-      {"stability",
-       {{"lr_max", lr_max},
-        {"in_range", s.lr < lr_max},
-        {"note", "sign methods stay bounded for every η; beyond lr_max the linear-phase "
-                 "recursion overshoots and the formula does not apply"}}},
-  };
+  MethodFloor out;
+  out.stationary_loss = finite(floor.value);
+  out.formula = majority ? "Σ_j η σ / (2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ)) ≈ η σ d / (4 κ_N ℓ)"
+                         : "Σ_j η σ / (2 ℓ N (2 − η ℓ λ_j / σ)) ≈ η σ d / (4 ℓ N)";
+  out.ell = ell;
+  out.sigma = sigma;
+  out.vote_slope_kappa = kappa;
+  out.regime = RegimeCheck{"linear phase: stationary |∇f_j| ≪ σ", linear,
+                           "max_j λ_j √Var(x_j) / σ < " + format_double(kLinearPhaseRatio),
+                           finite(ratio), true};
+  StabilityLimit stability;
+  stability.lr_max = 2.0 * sigma / (kappa * ell * s.lambda_max);
+  stability.in_range = s.lr < stability.lr_max;
+  stability.note = "sign methods stay bounded for every η; beyond lr_max the linear-phase "
+                   "recursion overshoots and the formula does not apply";
+  out.stability = stability;
+  return out;
+}
+
+nlohmann::json floor_json(const MethodFloor& f) {
+  nlohmann::json out = {{"stationary_loss", number_or_null(f.stationary_loss)}};
+  if (!f.reason.empty()) out["reason"] = f.reason;
+  if (f.finite_floor) out["finite_floor"] = *f.finite_floor;
+  if (!f.formula.empty()) out["formula"] = f.formula;
+  if (!f.compressor.empty()) out["compressor"] = f.compressor;
+  if (f.noise_variance_per_coordinate) {
+    out["noise_variance_per_coordinate"] = *f.noise_variance_per_coordinate;
+  }
+  if (f.omega) out["omega"] = *f.omega;
+  if (f.ell) out["ell"] = *f.ell;
+  if (f.sigma) out["sigma"] = *f.sigma;
+  if (f.vote_slope_kappa) out["vote_slope_kappa"] = *f.vote_slope_kappa;
+  if (f.regime) {
+    out["regime"] = {{"name", f.regime->name},
+                     {"valid", f.regime->valid},
+                     {"condition", f.regime->condition}};
+    if (f.regime->reports_gradient_ratio) {
+      out["regime"]["max_gradient_to_sigma"] = number_or_null(f.regime->max_gradient_to_sigma);
+    }
+  }
+  if (f.stability) {
+    out["stability"] = {{"lr_max", f.stability->lr_max}, {"in_range", f.stability->in_range}};
+    if (!f.stability->kind.empty()) out["stability"]["kind"] = f.stability->kind;
+    if (!f.stability->note.empty()) out["stability"]["note"] = f.stability->note;
+  }
+  return out;
 }
 
 }  // namespace
 
-nlohmann::json predict(const TrainOptions& options, const PredictOptions& predict_options) {
+Prediction predict(const TrainOptions& options, const PredictOptions& predict_options) {
   return predict(make_run_plan(options), predict_options);
 }
 
-nlohmann::json predict(const RunPlan& plan, const PredictOptions& predict_options) {
+Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
   if (!(predict_options.epsilon > 0.0)) {
     throw ConfigError("epsilon", format_double(predict_options.epsilon), "must be > 0");
   }
@@ -174,51 +212,45 @@ nlohmann::json predict(const RunPlan& plan, const PredictOptions& predict_option
     s.mean_square_scale = sum / s.agent_scales.size();
   }
 
-  nlohmann::json out = {{"command", "predict"},
-                        {"method", to_string(method)},
-                        {"compressor", plan.compressor->name()},
-                        {"problem", problem->describe()},
-                        {"dim", d},
-                        {"noise", s.noise.to_string()},
-                        {"workers", s.agents},
-                        {"batch", s.batch},
-                        {"lr", s.lr}};
+  Prediction out;
+  out.method = to_string(method);
+  out.compressor = plan.compressor->name();
+  out.problem = problem->describe();
+  out.dim = d;
+  out.noise = s.noise.to_string();
+  out.workers = s.agents;
+  out.batch = s.batch;
+  out.lr = s.lr;
 
   // Stationary floors (quadratic, constant η).
-  nlohmann::json methods = nlohmann::json::object();
+  const char* names[] = {"dsgd", "dcsgd", "dsignsgd", "majority"};
   if (!s.quadratic) {
-    const auto none = unavailable("not a quadratic: no closed-form stationary floor");
-    for (const char* name : {"dsgd", "dcsgd", "dsignsgd", "majority"}) methods[name] = none;
+    for (const char* name : names) {
+      out.methods[name] = unavailable("not a quadratic: no closed-form stationary floor");
+    }
   } else if (!s.constant_schedule) {
-    const auto none = unavailable("decaying schedule: the floor shrinks with η_k, no stationary "
-                                  "value");
-    for (const char* name : {"dsgd", "dcsgd", "dsignsgd", "majority"}) methods[name] = none;
+    for (const char* name : names) {
+      out.methods[name] =
+          unavailable("decaying schedule: the floor shrinks with η_k, no stationary value");
+    }
   } else {
     const std::shared_ptr<const Compressor> dcsgd_parts =
         method == Method::kDcsgd ? plan.compressor
                                  : std::shared_ptr<const Compressor>(
                                        make_compressor(default_compressor(Method::kDcsgd)));
-    methods["dsgd"] = gradient_method(s, false, 0.0, "identity");
-    methods["dcsgd"] = gradient_method(s, true, dcsgd_parts->omega(d), dcsgd_parts->name());
-    methods["dcsgd"]["compressor"] = dcsgd_parts->name();
-    methods["dsignsgd"] = sign_method(s, false);
-    methods["majority"] = sign_method(s, true);
+    out.methods["dsgd"] = gradient_method(s, false, 0.0, "identity");
+    out.methods["dcsgd"] = gradient_method(s, true, dcsgd_parts->omega(d), dcsgd_parts->name());
+    out.methods["dcsgd"].compressor = dcsgd_parts->name();
+    out.methods["dsignsgd"] = sign_method(s, false);
+    out.methods["majority"] = sign_method(s, true);
   }
-  out["methods"] = methods;
   const std::string key = method == Method::kDsgd       ? "dsgd"
                           : method == Method::kDcsgd    ? "dcsgd"
                           : method == Method::kDsignsgd ? "dsignsgd"
                           : method == Method::kMajority ? "majority"
                                                         : "";
-  if (!key.empty()) {
-    out["stationary_loss"] = methods[key]["stationary_loss"];
-    if (methods[key].contains("regime")) out["regime"] = methods[key]["regime"];
-    if (methods[key].contains("stability")) out["stability"] = methods[key]["stability"];
-    if (methods[key].contains("reason")) out["reason"] = methods[key]["reason"];
-  } else {
-    out["stationary_loss"] = nullptr;
-    out["reason"] = "no closed-form floor for " + to_string(method);
-  }
+  out.floor = key.empty() ? unavailable("no closed-form floor for " + to_string(method))
+                          : out.methods[key];
 
   // [B]'s step bounds for (L0, L1)-smooth problems.
   const SmoothnessConstants smooth = problem->smoothness();
@@ -235,20 +267,46 @@ nlohmann::json predict(const RunPlan& plan, const PredictOptions& predict_option
                       : s.noise.kind == NoiseKind::kRelative ? s.noise.sigma
                                                              : 0.0;
     const double dd = static_cast<double>(d);
-    const double a = 1.0 + (omega + dd * (s1 * s1 * omega + s1 * s1)) / s.agents;
-    const double c = smooth.l1 * dd * (s0 * s0 + s0 * s0 * omega) / s.agents;
-    const double g = smooth.l0 + smooth.l1 * norm;
+    L0L1Bounds b;
+    b.l0 = smooth.l0;
+    b.l1 = smooth.l1;
+    b.a = 1.0 + (omega + dd * (s1 * s1 * omega + s1 * s1)) / s.agents;
+    b.c = smooth.l1 * dd * (s0 * s0 + s0 * s0 * omega) / s.agents;
+    b.epsilon = predict_options.epsilon;
+    b.g_at_x0 = smooth.l0 + smooth.l1 * norm;
+    b.lr_max_at_x0 = 2.0 * predict_options.epsilon / (b.g_at_x0 * b.a + b.c);
+    out.l0l1 = b;
+  }
+  return out;
+}
+
+double MethodFloor::value_or_nan() const { return stationary_loss.value_or(std::nan("")); }
+
+nlohmann::json prediction_json(const Prediction& p) {
+  nlohmann::json out = {{"command", "predict"}, {"method", p.method}, {"compressor", p.compressor},
+                        {"problem", p.problem}, {"dim", p.dim},       {"noise", p.noise},
+                        {"workers", p.workers}, {"batch", p.batch},   {"lr", p.lr}};
+  nlohmann::json methods = nlohmann::json::object();
+  for (const auto& [name, floor] : p.methods) methods[name] = floor_json(floor);
+  out["methods"] = methods;
+  const nlohmann::json own = floor_json(p.floor);
+  out["stationary_loss"] = own["stationary_loss"];
+  for (const char* key : {"regime", "stability", "reason"}) {
+    if (own.contains(key)) out[key] = own[key];
+  }
+  if (p.l0l1) {
+    const L0L1Bounds& b = *p.l0l1;
     out["l0l1"] = {
-        {"l0", smooth.l0},
-        {"l1", smooth.l1},
+        {"l0", b.l0},
+        {"l1", b.l1},
         {"theorem_4_2",
          {{"applies_to", "DCSGD with a pre-scheduled η_t"},
           {"bound", "η η_t < 2ε / (G A + C),  G = L0 + L1 E‖∇f(X_t)‖"},
-          {"A", a},
-          {"C", c},
-          {"epsilon", predict_options.epsilon},
-          {"G_at_x0", g},
-          {"lr_max_at_x0", 2.0 * predict_options.epsilon / (g * a + c)},
+          {"A", b.a},
+          {"C", b.c},
+          {"epsilon", b.epsilon},
+          {"G_at_x0", b.g_at_x0},
+          {"lr_max_at_x0", b.lr_max_at_x0},
           {"note", "the admissible step shrinks as ‖∇f‖ grows: a fixed decaying schedule cannot "
                    "satisfy it everywhere unless it carries 1/‖∇f‖ (normalization)"}}},
         {"theorem_4_3",

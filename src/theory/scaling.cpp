@@ -18,15 +18,14 @@ constexpr int kMaxInteger = 1 << 16;  // search bound for B and N
 
 /// The closed-form floor of a configuration, NaN when there is none.
 double floor_of(const RunPlan& plan) {
-  const nlohmann::json p = predict(plan, {});
-  if (!p["stationary_loss"].is_number()) return std::nan("");
-  if (p.contains("stability") && !p["stability"]["in_range"].get<bool>()) return std::nan("");
-  return p["stationary_loss"].get<double>();
+  const MethodFloor floor = predict(plan).floor;
+  if (floor.stability && !floor.stability->in_range) return std::nan("");
+  return floor.value_or_nan();
 }
 
 std::string reason_of(const RunPlan& plan) {
-  const nlohmann::json p = predict(plan, {});
-  return p.contains("reason") ? p["reason"].get<std::string>() : "no closed-form floor";
+  const MethodFloor floor = predict(plan).floor;
+  return floor.reason.empty() ? "no closed-form floor" : floor.reason;
 }
 
 bool is_sign(const RunPlan& o) {

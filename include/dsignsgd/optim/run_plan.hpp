@@ -95,12 +95,17 @@ struct RunPlan {
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   std::int64_t checkpoint_every = 0;
   std::filesystem::path resume;  ///< empty: a fresh start
+  // defaults
+  std::vector<std::string> from_recipe;  ///< options taken from the problem's recipe (flag names)
+  std::string recipe_result;             ///< what the recipe reached (docs/DATA.md)
 
   /// The problem's dimension when it is known from the options (synthetic problems).
   std::size_t dim() const { return problem.dim; }
 };
 
-/// Validates the options, parses every spec once and resolves every default. Throws ConfigError
+/// Validates the options, parses every spec once and resolves every default — options left unset
+/// take the problem's recipe for the method (data problems, docs/DATA.md), else the general
+/// default. Throws ConfigError
 /// naming the option, the value and the constraint. For synthetic problems it also checks that
 /// the run fits in memory (data problems: train() does, once the model's size is known).
 RunPlan make_run_plan(const TrainOptions& options);
@@ -119,6 +124,10 @@ nlohmann::json plan_json(const RunPlan& plan);
 /// A canonical text of everything that determines a run's numbers (ranks compare its hash,
 /// checkpoints store it).
 std::string plan_fingerprint(const RunPlan& plan);
+
+/// The options taken from the recipe with their values ("batch 128, lr 0.001, …") and what the
+/// recipe reached; empty when none was taken.
+std::string recipe_summary(const RunPlan& plan);
 
 /// Worker threads: --threads (0: all cores), at most one per run; 1 under MPI.
 int resolved_threads(const RunPlan& plan);

@@ -23,12 +23,14 @@ struct TrainOptions {
   std::optional<std::string> noise;
   std::string agent_scales;             ///< "s1,…,sN" per-agent noise multipliers; empty: all 1
   int workers = 4;                      ///< N agents, >= 1
-  int batch = 1;                        ///< B draws averaged per gradient, >= 1
-  double lr = 0.01;                     ///< η > 0
-  std::string schedule = "const";       ///< const | invsqrt | inv | cosine
-  std::int64_t warmup = 0;              ///< linear warm-up steps, >= 0
-  std::int64_t steps = 1000;            ///< K >= 1
-  int runs = 8;                         ///< R independent runs, >= 1
+  // The next six (and eval_batch, weight_decay) default to the problem's recipe for the method
+  // when it has one (data problems, docs/DATA.md), else to the value in brackets.
+  std::optional<int> batch;             ///< B draws averaged per gradient, >= 1 [1]
+  std::optional<double> lr;             ///< η > 0 [0.01]
+  std::optional<std::string> schedule;  ///< const | invsqrt | inv | cosine [const]
+  std::optional<std::int64_t> warmup;   ///< linear warm-up steps, >= 0 [0]
+  std::optional<std::int64_t> steps;    ///< K >= 1 [1000]
+  std::optional<int> runs;              ///< R independent runs, >= 1 [8]
   std::uint64_t seed = 1;               ///< master seed
   double tail_fraction = 0.5;           ///< q in (0, 1]: tail average over the last q·K steps
   std::optional<std::int64_t> log_every;  ///< metrics row every E steps; unset: about 200 rows
@@ -52,8 +54,8 @@ struct TrainOptions {
   std::string arch;                   ///< torch models: "key=value,…" (docs/DATA.md), "" = defaults
   int context = 64;                   ///< text problems: characters of context per window
   std::string split = "iid";          ///< data problems: iid | label-skew shards
-  int eval_batch = 512;               ///< data problems: training rows of the per-step loss
-  double weight_decay = 0.0;          ///< data problems: λ, each agent's gradient gets + λ x
+  std::optional<int> eval_batch;      ///< data problems: training rows of the per-step loss [512]
+  std::optional<double> weight_decay;  ///< data problems: λ, each agent's gradient gets + λ x [0]
   std::int64_t checkpoint_every = 0;  ///< write a checkpoint every K steps (0: only on SIGINT/SIGTERM)
   std::string checkpoint_dir;         ///< where checkpoints go (CLI: OUT/checkpoint); "" = none
   std::string resume;                 ///< continue from the checkpoints in this directory

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,20 @@ class ProblemSource {
   virtual std::size_t training_samples() const { return 0; }
 };
 
+/// A problem's measured settings for one method (docs/DATA.md): `train` uses them for every one
+/// of these options the user did not give.
+struct Recipe {
+  std::optional<int> batch;
+  std::optional<double> lr;
+  std::optional<std::string> schedule;
+  std::optional<std::int64_t> warmup;
+  std::optional<std::int64_t> steps;
+  std::optional<int> runs;
+  std::optional<double> weight_decay;
+  std::optional<int> eval_batch;
+  std::string result;  ///< what it reached, e.g. "test accuracy 0.9718 (docs/DATA.md)"
+};
+
 /// A registered problem: how to build its source and the defaults that differ by kind.
 struct ProblemEntry {
   std::string name;
@@ -69,6 +84,8 @@ struct ProblemEntry {
   std::function<std::unique_ptr<ProblemSource>(const ProblemSpec&, const DataSpec&,
                                                const ProblemContext&)>
       make;
+  /// The recipe for a method (by name), if the problem has one.
+  std::function<std::optional<Recipe>(const std::string& method)> recipe;
 };
 
 /// Adds (or replaces) a problem.
