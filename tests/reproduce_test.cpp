@@ -9,6 +9,7 @@
 #include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/plot/gnuplot.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
+#include "dsignsgd/reproduce/table.hpp"
 #include "reproduce_support.hpp"
 #include "test_support.hpp"
 
@@ -168,6 +169,25 @@ TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
     EXPECT_NE(text.str().find(piece), std::string::npos) << piece;
   }
   std::filesystem::remove_all(out);
+}
+
+}  // namespace
+}  // namespace dsignsgd
+
+namespace dsignsgd {
+namespace {
+
+using reproduce_detail::Table;
+
+TEST(ReproduceTable, PrintsOneTableAsMarkdownAndCsv) {
+  Table t({{"method", ""}, {"", "method"}, {"σ", "sigma"}, {"floor", "floor", 3}, {"runs", "runs"}});
+  t.add({"DSGD", "dsgd", 0.25, 0.0123456, std::int64_t{16}});
+  t.add({"DSignSGD", "dsignsgd", 4.0, 1234567.0, std::int64_t{8}});
+  EXPECT_EQ(t.markdown(),
+            "| method | σ | floor | runs |\n|---|---|---|---|\n"
+            "| DSGD | 0.25 | 0.0123 | 16 |\n| DSignSGD | 4 | 1.23e+06 | 8 |\n");
+  EXPECT_EQ(t.csv(),
+            "method,sigma,floor,runs\ndsgd,0.25,0.0123456,16\ndsignsgd,4,1.23457e+06,8\n");
 }
 
 }  // namespace

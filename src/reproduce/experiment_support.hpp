@@ -50,7 +50,11 @@ inline void note(const ReproduceOptions& options, const std::string& what) {
   if (options.progress) options.progress(what);
 }
 
-/// Experiments 3, 4 and 6 (robustness.cpp) and 7 (real_data.cpp).
+/// Experiments 1, 2, 5 and 8 (experiments.cpp), 3, 4 and 6 (robustness.cpp), 7 (real_data.cpp).
+ExperimentReport sde_versus_algorithm(const ReproduceOptions& options);
+ExperimentReport noise_resilience(const ReproduceOptions& options);
+ExperimentReport linear_speedup(const ReproduceOptions& options);
+ExperimentReport stability_models(const ReproduceOptions& options);
 ExperimentReport compression_and_scaling(const ReproduceOptions& options);
 ExperimentReport heavy_tails(const ReproduceOptions& options);
 ExperimentReport l0l1_smoothness(const ReproduceOptions& options);

@@ -15,11 +15,9 @@
 #include "dsignsgd/sde/validate.hpp"
 #include "dsignsgd/theory/predict.hpp"
 #include "experiment_support.hpp"
+#include "dsignsgd/reproduce/table.hpp"
 
-namespace dsignsgd {
-namespace {
-
-using namespace reproduce_detail;
+namespace dsignsgd::reproduce_detail {
 
 /// Experiment 2 of issue 6: stationary floor against σ, measured and predicted; slopes 2 for
 /// DSGD and DCSGD, 1 for DSignSGD (SPEC §3).
@@ -40,10 +38,12 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
   const Method methods[] = {{"DSGD", "dsgd", "identity", 2.0},
                             {"DCSGD rand-k (ω = 4)", "dcsgd", "randk:0.2", 2.0},
                             {"DSignSGD", "dsignsgd", "sign", 1.0}};
-  std::ostringstream csv;
-  csv << "method,sigma,measured,stderr,predicted\n";
-  std::ostringstream table;
-  table << "| method | σ | measured floor | s.e. | predicted |\n|---|---|---|---|---|\n";
+  Table floors({{"method", "", 0},
+                {"", "method", 0},
+                {"σ", "sigma", 0},
+                {"measured floor", "measured", 5},
+                {"s.e.", "stderr", 2},
+                {"predicted", "predicted", 5}});
   std::ostringstream verdicts;
   std::ostringstream labels;  // the fitted slopes, written on the figure
   bool all = true;
@@ -68,10 +68,7 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
       const SampleStatistics tail = summarize_loss(train(o)).tail_loss;
       const double predicted = predict(o).floor.stationary_loss.value();
       measured.push_back(tail.mean);
-      csv << m.method << ',' << sigma << ',' << tail.mean << ',' << tail.stderr_ << ','
-          << predicted << '\n';
-      table << "| " << m.label << " | " << sigma << " | " << fixed(tail.mean, 5) << " | "
-            << fixed(tail.stderr_, 2) << " | " << fixed(predicted, 5) << " |\n";
+      floors.add({m.label, m.method, sigma, tail.mean, tail.stderr_, predicted});
     }
     const SlopeFit fit = fit_log_log_slope(sigmas, measured);
     const bool holds = slope_claim_holds(fit, m.slope, 0.15);
@@ -83,31 +80,26 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
              << fixed(fit.stderr_, 2) << " (claimed " << m.slope << "): "
              << (holds ? "**holds**" : "**does not hold**") << "\n";
   }
-  write_file_atomic(options.out / "noise.csv", csv.str());
-  const std::filesystem::path script = options.out / "noise.gp";
-  std::ostringstream gp;
-  for (const char* format : {"png", "svg"}) {
-    gp << "set terminal " << (std::string(format) == "png" ? "pngcairo size 800,560" : "svg size 800,560")
-       << " font ',11'\nset output '" << (options.out / (std::string("noise.") + format)).string()
-       << "'\nset datafile separator ','\nset logscale xy\nset grid\nset key top left\n"
+  write_file_atomic(options.out / "noise.csv", floors.csv());
+  std::ostringstream body;
+  body << "set logscale xy\nset key top left\n"
           "set xlabel 'noise scale σ (Gaussian, per coordinate)'\n"
           "set ylabel 'stationary loss E f − f* (tail average)'\n"
           "set title 'Quadratic d = 10, N = 4, η = 0.01: floors against σ'\n"
-          "set xrange [*:" << sigmas.back() * 6 << "]\n"
+          "set xrange [*:"
+       << sigmas.back() * 6 << "]\n"
        << labels.str() << "plot for [m in 'dsgd dcsgd dsignsgd'] '"
        << (options.out / "noise.csv").string()
        << "' using (strcol(1) eq m ? $2 : 1/0):3:4 with yerrorbars pt 7 title m.' measured', \\\n"
           "     for [m in 'dsgd dcsgd dsignsgd'] '"
        << (options.out / "noise.csv").string()
        << "' using (strcol(1) eq m ? $2 : 1/0):5 smooth unique with lines dt 2 title m.' "
-          "predicted'\n";
-  }
-  write_file_atomic(script, gp.str());
-  render(options, script);
+          "predicted'";
+  plot(options, "noise", body.str());
   report.figures = {"noise.png"};
   report.holds = all;
   std::ostringstream md;
-  md << table.str() << "\nSlopes of log floor against log σ (least squares over σ):\n\n"
+  md << floors.markdown() << "\nSlopes of log floor against log σ (least squares over σ):\n\n"
      << verdicts.str() << "\nVerdict: " << (all ? "holds" : "does not hold")
      << ".\n\n" << data_and_command("`noise.csv`; figure `noise.png` / `noise.svg`", options);
   report.markdown = md.str();
@@ -124,8 +116,8 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
   const std::vector<int> kappas = options.quick ? std::vector<int>{1, 2, 4}
                                                 : std::vector<int>{1, 2, 4, 8};
   const std::int64_t base_steps = 4000;
-  std::ostringstream csv;
-  csv << "kappa,workers,lr,time,loss_mean,loss_stderr\n";
+  Table curve_table({{"", "kappa"}, {"", "workers"}, {"", "lr"}, {"", "time"}, {"", "loss_mean"},
+                     {"", "loss_stderr"}});
   std::vector<std::vector<SampleStatistics>> curves;
   for (std::size_t i = 0; i < kappas.size(); ++i) {
     const int kappa = kappas[i];
@@ -146,15 +138,18 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
     for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
       curve.push_back(loss_statistics(result, row));
       const double t = result.plan.lr * static_cast<double>(result.logged_steps[row]);
-      csv << kappa << ',' << o.workers << ',' << result.plan.lr << ',' << t << ',' << curve.back().mean
-          << ',' << curve.back().stderr_ << '\n';
+      curve_table.add({std::int64_t{kappa}, std::int64_t{result.plan.workers}, result.plan.lr, t,
+                       curve.back().mean, curve.back().stderr_});
     }
     curves.push_back(curve);
   }
-  write_file_atomic(options.out / "agents.csv", csv.str());
-  std::ostringstream table;
-  table << "| κ | N | η | steps | largest relative difference of mean f | largest z |\n"
-           "|---|---|---|---|---|---|\n";
+  write_file_atomic(options.out / "agents.csv", curve_table.csv());
+  Table table({{"κ", ""},
+               {"N", ""},
+               {"η", ""},
+               {"steps", ""},
+               {"largest relative difference of mean f", "", 3},
+               {"largest z", "", 3}});
   bool all = true;
   for (std::size_t i = 1; i < kappas.size(); ++i) {
     double worst_relative = 0.0, worst_z = 0.0;
@@ -170,9 +165,8 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
       ok = ok && verdict::curves_agree(a.mean, a.stderr_, b.mean, b.stderr_);
     }
     all = all && ok;
-    table << "| " << kappas[i] << " | " << 2 * kappas[i] << " | " << 0.005 * kappas[i] << " | "
-          << base_steps / kappas[i] << " | " << fixed(worst_relative, 3) << " | "
-          << fixed(worst_z, 3) << " |\n";
+    table.add({std::int64_t{kappas[i]}, std::int64_t{2 * kappas[i]}, 0.005 * kappas[i],
+               std::int64_t{base_steps / kappas[i]}, worst_relative, worst_z});
   }
   plot(options, "agents",
        "set logscale y\nset key top right\nset xlabel 'time t = k η'\n"
@@ -189,7 +183,7 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
   std::ostringstream md;
   md << "Reference: κ = 1 (N = 2, η = 0.005, 4000 steps); each row compares the mean loss curve "
         "at equal times t = kη.\n\n"
-     << table.str() << "\nCriterion at every logged time: |Δ mean| ≤ 4.5 s.e. + 5 % (the O(η) gap "
+     << table.markdown() << "\nCriterion at every logged time: |Δ mean| ≤ 4.5 s.e. + 5 % (the O(η) gap "
         "between the method and its SDE).\n\nVerdict: "
      << (all ? "holds" : "does not hold") << ".\n\n" << data_and_command("`agents.csv`", options);
   report.markdown = md.str();
@@ -206,11 +200,12 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
                  "at every η (SPEC §2).";
   const std::vector<double> lrs = {0.25, 0.5, 1.0, 1.5, 1.9, 2.1, 2.5};
   const double horizon = 10.0;
-  std::ostringstream csv;
-  csv << "lr,gd,none,classic,stability\n";
-  std::ostringstream table;
-  table << "| η | GD f(x_K)/f(x_0) | none | classic | stability | who agrees with GD on growth |\n"
-           "|---|---|---|---|---|---|\n";
+  Table table({{"η", "lr"},
+               {"GD f(x_K)/f(x_0)", "gd", 3},
+               {"none", "none", 3},
+               {"classic", "classic", 3},
+               {"stability", "stability", 3},
+               {"who agrees with GD on growth", ""}});
   bool all = true;
   for (double lr : lrs) {
     TrainOptions o;
@@ -225,8 +220,7 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
     o.divergence_factor = 1e300;
     const double f0 = 0.5;
     const double gd = train(o).runs[0].final_loss / f0;
-    csv << lr << ',' << gd;
-    table << "| " << lr << " | " << fixed(gd, 3);
+    std::vector<Table::Cell> row{lr, gd};
     std::string agree;
     bool stability_agrees = false;
     bool others_converge = true;
@@ -236,18 +230,17 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
       sde.integrator = "platen2";
       sde.substeps = 64;
       const double ratio = simulate_sde(o, sde).result.runs[0].final_loss / f0;
-      csv << ',' << ratio;
-      table << " | " << fixed(ratio, 3);
+      row.emplace_back(ratio);
       const bool same = (ratio > 1.0) == (gd > 1.0);
       if (same) agree += std::string(agree.empty() ? "" : ", ") + model;
       if (std::string(model) == "stability") stability_agrees = same;
       if (std::string(model) != "stability" && ratio > 1.0) others_converge = false;
     }
-    csv << '\n';
-    table << " | " << (agree.empty() ? "none" : agree) << " |\n";
+    row.emplace_back(agree.empty() ? "none" : agree);
+    table.add(std::move(row));
     all = all && stability_agrees && others_converge;
   }
-  write_file_atomic(options.out / "stability.csv", csv.str());
+  write_file_atomic(options.out / "stability.csv", table.csv());
   const std::string data = (options.out / "stability.csv").string();
   plot(options, "stability",
        "set logscale y\nset key top left\nset xlabel 'step size η (λ = 1; GD diverges for η > 2)'\n"
@@ -261,7 +254,7 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
   report.figures = {"stability.png"};
   report.holds = all;
   std::ostringstream md;
-  md << table.str() << "\nVerdict: " << (all ? "holds" : "does not hold")
+  md << table.markdown() << "\nVerdict: " << (all ? "holds" : "does not hold")
      << " (the stability model grows exactly where GD does, the other two never grow). The same "
         "model is far less accurate at small η than the classic one (docs/SDE.md).\n\n"
      << data_and_command("`stability.csv`", options);
@@ -286,11 +279,10 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
                         {"DCSGD rand-k, Gaussian", "dcsgd", "randk:0.2", "gaussian:0.1"},
                         {"DSignSGD, Gaussian", "dsignsgd", "sign", "gaussian:1"},
                         {"DSignSGD, Student-t ν = 3", "dsignsgd", "sign", "student:3:1"}};
-  std::ostringstream errors;
-  errors << "case,eta,weak_error,stderr\n";
-  std::ostringstream table;
-  table << "| case | weak error at η = 0.1 / 0.05 / 0.025 (± s.e.) | fitted order |\n"
-           "|---|---|---|\n";
+  Table errors({{"", "case"}, {"", "eta"}, {"", "weak_error"}, {"", "stderr"}});
+  Table table({{"case", ""},
+               {"weak error at η = 0.1 / 0.05 / 0.025 (± s.e.)", ""},
+               {"fitted order", ""}});
   bool all = true;
   std::string curve_files;
   for (std::size_t c = 0; c < std::size(cases); ++c) {
@@ -312,19 +304,20 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
     const std::string curves = "sde_curves_" + std::to_string(c) + ".csv";
     write_file_atomic(options.out / curves, validate_csv(result));
     curve_files += (curve_files.empty() ? "" : " ") + curves;
-    table << "| " << cases[c].label << " | ";
+    std::string weak_errors;
     for (std::size_t l = 0; l < result.levels.size(); ++l) {
       const ValidateLevel& level = result.levels[l];
-      errors << c << ',' << level.lr << ',' << level.weak_error << ',' << level.weak_error_stderr
-             << '\n';
-      table << (l ? " / " : "") << fixed(level.weak_error, 3) << " ± "
-            << fixed(level.weak_error_stderr, 1);
+      errors.add({static_cast<std::int64_t>(c), level.lr, level.weak_error,
+                  level.weak_error_stderr});
+      weak_errors += (l ? " / " : "") + fixed(level.weak_error, 3) + " ± " +
+                     fixed(level.weak_error_stderr, 1);
     }
     const bool holds = result.resolved && std::abs(result.order - 1.0) <= 0.35;
     all = all && holds;
-    table << " | " << fixed(result.order, 3) << (holds ? "" : " (not first order)") << " |\n";
+    table.add({cases[c].label, weak_errors,
+               fixed(result.order, 3) + (holds ? "" : " (not first order)")});
   }
-  write_file_atomic(options.out / "sde_weak_error.csv", errors.str());
+  write_file_atomic(options.out / "sde_weak_error.csv", errors.csv());
   plot(options, "sde_weak_error",
        "set logscale xy\nset key top left\nset xlabel 'step size η'\n"
        "set ylabel 'weak error max_k |E f(x_k) − E f(X_{kη})|'\n"
@@ -344,7 +337,7 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
   report.figures = {"sde_weak_error.png", "sde_curves.png"};
   report.holds = all;
   std::ostringstream md;
-  md << table.str() << "\nEach weak error is the largest difference of the mean loss over logged "
+  md << table.markdown() << "\nEach weak error is the largest difference of the mean loss over logged "
         "times, algorithm against SDE (no drift correction, 8 substeps, same horizon T = 2); the "
         "order is the least-squares slope over the three η. Criterion: resolved (every error "
         "above 2 s.e.) and order within 1 ± 0.35.\n\nVerdict: "
@@ -354,47 +347,4 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
   return report;
 }
 
-}  // namespace
-
-std::vector<std::string> experiment_names() {
-  return {"sde", "noise", "compression", "tails", "agents", "l0l1", "realdata", "stability"};
-}
-
-ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options) {
-  std::filesystem::create_directories(options.out);
-  if (name == "sde") return sde_versus_algorithm(options);
-  if (name == "noise") return noise_resilience(options);
-  if (name == "compression") return compression_and_scaling(options);
-  if (name == "tails") return heavy_tails(options);
-  if (name == "agents") return linear_speedup(options);
-  if (name == "l0l1") return l0l1_smoothness(options);
-  if (name == "realdata") return real_data(options);
-  if (name == "stability") return stability_models(options);
-  std::string names;
-  for (const auto& n : experiment_names()) names += (names.empty() ? "" : ", ") + n;
-  throw ConfigError("experiment", name, "must be one of " + names + " or all");
-}
-
-void write_report(const std::vector<ExperimentReport>& reports, const ReproduceOptions& options) {
-  std::ostringstream md, html;
-  md << "# dsignsgd: reproduction report\n\nProfile: " << (options.quick ? "quick" : "full")
-     << ", seed " << options.seed << ".\n\n";
-  html << "<!doctype html><meta charset='utf-8'><title>dsignsgd reproduction report</title>"
-          "<body style='font-family:sans-serif;max-width:900px;margin:auto'>"
-          "<h1>dsignsgd: reproduction report</h1>";
-  for (const ExperimentReport& r : reports) {
-    md << "## " << r.name << "\n\nClaim: " << r.claim << "\n\n";
-    html << "<h2>" << r.name << "</h2><p>Claim: " << r.claim << "</p>";
-    for (const std::string& figure : r.figures) {
-      md << "![" << r.name << "](" << figure << ")\n\n";
-      html << "<img src='" << figure << "' style='max-width:100%'>";
-    }
-    md << r.markdown << "\n";
-    html << "<pre>" << r.markdown << "</pre>";
-  }
-  html << "</body>";
-  write_file_atomic(options.out / "report.md", md.str());
-  write_file_atomic(options.out / "report.html", html.str());
-}
-
-}  // namespace dsignsgd
+}  // namespace dsignsgd::reproduce_detail

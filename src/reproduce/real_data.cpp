@@ -13,6 +13,7 @@
 #include "dsignsgd/nn/model.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 #include "experiment_support.hpp"
+#include "dsignsgd/reproduce/table.hpp"
 
 namespace dsignsgd::reproduce_detail {
 namespace {
@@ -95,16 +96,19 @@ ExperimentReport real_data(const ReproduceOptions& options) {
     problems.push_back({"fashion-cnn", "Fashion-MNIST CNN", 1000, 1, {0.1, 1.0}});
   }
   // Rows are written grouped by problem, noise and method so that gnuplot draws one line each.
-  std::map<std::tuple<std::string, std::string, int, double>, std::string> rows;
-  std::ostringstream table;
-  table << "| problem | noise | σ | " << methods[0].label << " | " << methods[1].label << " | "
-        << methods[2].label << " |\n|---|---|---|---|---|---|\n";
+  std::map<std::tuple<std::string, std::string, int, double>, std::vector<Table::Cell>> rows;
+  Table table({{"problem", ""},
+               {"noise", ""},
+               {"σ", ""},
+               {methods[0].label, ""},
+               {methods[1].label, ""},
+               {methods[2].label, ""}});
   bool tails_hold = true, compression_holds = true;
   std::uint64_t salt = 0;
   for (const Problem& p : problems) {
     for (const char* kind : {"gaussian", "cauchy"}) {
       for (double sigma : p.sigmas) {
-        table << "| " << p.label << " | " << kind << " | " << sigma;
+        std::vector<Table::Cell> row{p.label, kind, sigma};
         Outcome outcomes[3];
         for (int i = 0; i < 3; ++i) {
           note(options, "realdata: " + p.name + ", " + kind + " σ = " + format_double(sigma) + ", " +
@@ -117,21 +121,24 @@ ExperimentReport real_data(const ReproduceOptions& options) {
           o.seed = options.seed + 100 * salt++;
           outcomes[i] = run_outcome(o);
           const Outcome& r = outcomes[i];
-          std::ostringstream line;
-          line << p.name << ',' << kind << ',' << sigma << ',' << methods[i].method << ','
-               << r.accuracy.mean << ',' << r.accuracy.stderr_ << ',' << r.diverged << ','
-               << r.runs << '\n';
-          rows[{p.name, kind, i, sigma}] = line.str();
-          table << " | "
-                << (r.accuracy.count > 1
-                        ? fixed(r.accuracy.mean, 3) + " ± " + fixed(r.accuracy.stderr_, 1)
-                    : r.accuracy.count ? fixed(r.accuracy.mean, 3)
-                                       : std::string("—"))
-                << (r.diverged ? " (" + std::to_string(r.diverged) + "/" +
-                                     std::to_string(r.runs) + " diverged)"
-                               : std::string());
+          rows[{p.name, kind, i, sigma}] = {p.name,
+                                            kind,
+                                            sigma,
+                                            methods[i].method,
+                                            r.accuracy.mean,
+                                            r.accuracy.stderr_,
+                                            std::int64_t{r.diverged},
+                                            std::int64_t{r.runs}};
+          row.emplace_back(
+              (r.accuracy.count > 1
+                   ? fixed(r.accuracy.mean, 3) + " ± " + fixed(r.accuracy.stderr_, 1)
+               : r.accuracy.count ? fixed(r.accuracy.mean, 3)
+                                  : std::string("—")) +
+              (r.diverged
+                   ? " (" + std::to_string(r.diverged) + "/" + std::to_string(r.runs) + " diverged)"
+                   : std::string()));
         }
-        table << " |\n";
+        table.add(std::move(row));
         // The checks, on the digits MLP at σ = 1 where [A]'s regimes separate.
         if (p.name == "digits-mlp" && sigma == 1.0) {
           const Outcome& sign = outcomes[2];
@@ -153,14 +160,19 @@ ExperimentReport real_data(const ReproduceOptions& options) {
       }
     }
   }
-  std::ostringstream csv;
-  csv << "problem,noise,sigma,method,accuracy,stderr,diverged,runs\n";
-  for (const auto& [key, line] : rows) csv << line;
-  write_file_atomic(options.out / "realdata.csv", csv.str());
+  Table csv({{"", "problem"},
+             {"", "noise"},
+             {"", "sigma"},
+             {"", "method"},
+             {"", "accuracy"},
+             {"", "stderr"},
+             {"", "diverged"},
+             {"", "runs"}});
+  for (const auto& [key, row] : rows) csv.add(row);
+  write_file_atomic(options.out / "realdata.csv", csv.csv());
 
   // Loss against bits sent, without injected noise (minibatch noise only).
-  std::ostringstream bits;
-  bits << "method,bits_per_agent,loss\n";
+  Table bits({{"", "method"}, {"", "bits_per_agent"}, {"", "loss"}});
   for (const Method& m : methods) {
     note(options, std::string("realdata: loss against bits, ") + m.method);
     TrainOptions o = real_data_options("digits-mlp", m, options);
@@ -174,10 +186,10 @@ ExperimentReport real_data(const ReproduceOptions& options) {
     for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
       const double sent = static_cast<double>(result.logged_steps[row]) *
                           static_cast<double>(result.uplink_bits_per_step);
-      bits << m.method << ',' << sent << ',' << result.runs[0].loss[row] << '\n';
+      bits.add({m.method, sent, result.runs[0].loss[row]});
     }
   }
-  write_file_atomic(options.out / "realdata_bits.csv", bits.str());
+  write_file_atomic(options.out / "realdata_bits.csv", bits.csv());
 
   const std::string data = (options.out / "realdata.csv").string();
   plot(options, "realdata",
@@ -203,7 +215,7 @@ ExperimentReport real_data(const ReproduceOptions& options) {
   md << "Settings of `scripts/noise_sweep.sh`: N = 4, B = 16, λ = 10⁻⁴, η = 0.05 (DSGD, DCSGD) and "
         "0.002 (DSignSGD); test accuracy at the last step, mean ± s.e. over the runs that did not "
         "diverge.\n\n"
-     << table.str()
+     << table.markdown()
      << "\nChecks on the digits MLP at σ = 1: under Cauchy noise DSGD and DCSGD lose half their "
         "runs or fall below DSignSGD, which loses none: "
      << (tails_hold ? "**holds**" : "**does not hold**")

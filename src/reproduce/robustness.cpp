@@ -11,6 +11,7 @@
 #include "dsignsgd/theory/predict.hpp"
 #include "dsignsgd/theory/scaling.hpp"
 #include "experiment_support.hpp"
+#include "dsignsgd/reproduce/table.hpp"
 
 namespace dsignsgd::reproduce_detail {
 namespace {
@@ -46,10 +47,11 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
                  "N → (1+ω)N or η → η/(1+ω) bring it back to DSGD's ([A], SPEC §3).";
   // Part 1: floors against ω with rand-k, k/d = 1, 1/2, 1/4, 1/8, 1/16 (ω = d/k − 1).
   const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125, 0.0625};
-  std::ostringstream csv;
-  csv << "omega,measured,stderr,predicted\n";
-  std::ostringstream table;
-  table << "| compressor | ω | measured floor | s.e. | predicted |\n|---|---|---|---|---|\n";
+  Table table({{"compressor", ""},
+               {"ω", "omega"},
+               {"measured floor", "measured", 5},
+               {"s.e.", "stderr", 2},
+               {"predicted", "predicted", 5}});
   std::vector<double> one_plus_omega, floors;
   bool agree = true;
   for (std::size_t i = 0; i < fractions.size(); ++i) {
@@ -64,12 +66,10 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
     one_plus_omega.push_back(1.0 + omega);
     floors.push_back(tail.mean);
     agree = agree && floor_agrees(tail, predicted);
-    csv << omega << ',' << tail.mean << ',' << tail.stderr_ << ',' << predicted << '\n';
-    table << "| " << (i == 0 ? "identity (DSGD)" : o.compressor) << " | " << omega << " | "
-          << fixed(tail.mean, 5) << " | " << fixed(tail.stderr_, 2) << " | " << fixed(predicted, 5)
-          << " |\n";
+    table.add({i == 0 ? "identity (DSGD)" : o.compressor, omega, tail.mean, tail.stderr_,
+               predicted});
   }
-  write_file_atomic(options.out / "compression.csv", csv.str());
+  write_file_atomic(options.out / "compression.csv", table.csv());
   const SlopeFit fit = fit_log_log_slope(one_plus_omega, floors);
   const bool slope_holds = slope_claim_holds(fit, 1.0, 0.1);
 
@@ -82,22 +82,24 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
   changed.compressor = "randk:0.125";
   const ScalingPlan plan =
       plan_scaling(base, changed, {"method", "compressor"}, ScalingInvariant::kFloor);
-  std::ostringstream rules_csv;
-  rules_csv << "configuration,measured,stderr,predicted\n";
-  std::ostringstream rules;
-  rules << "| configuration | N | B | η | measured floor | s.e. | predicted | back at DSGD's? |\n"
-           "|---|---|---|---|---|---|---|---|\n";
+  Table rules({{"configuration", ""},
+               {"", "configuration"},
+               {"N", ""},
+               {"B", ""},
+               {"η", ""},
+               {"measured floor", "measured", 5},
+               {"s.e.", "stderr", 2},
+               {"predicted", "predicted", 5},
+               {"back at DSGD's?", ""}});
   base.seed = options.seed + 7000;
   const SampleStatistics base_floor = summarize_loss(train(base)).tail_loss;
   const auto row = [&](const std::string& label, const auto& o, const SampleStatistics& s,
                        double predicted, const std::string& verdict) {
-    rules << "| " << label << " | " << o.workers << " | " << o.batch << " | " << o.lr << " | "
-          << fixed(s.mean, 5) << " | " << fixed(s.stderr_, 2) << " | " << fixed(predicted, 5)
-          << " | " << verdict << " |\n";
     // The CSV's label is the table's without commas (first column of a comma-separated file).
     std::string short_label = label;
     std::replace(short_label.begin(), short_label.end(), ',', ';');
-    rules_csv << short_label << ',' << s.mean << ',' << s.stderr_ << ',' << predicted << '\n';
+    rules.add({label, short_label, std::int64_t{o.workers}, std::int64_t{o.batch}, o.lr, s.mean,
+               s.stderr_, predicted, verdict});
   };
   row("DSGD (base)", plan.base, base_floor, plan.base_floor, "reference");
   changed.seed = options.seed + 7001;
@@ -122,7 +124,7 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
         back ? "yes (" + fixed(s.mean / base_floor.mean, 3) + "×)"
              : "**no** (" + fixed(s.mean / base_floor.mean, 3) + "×)");
   }
-  write_file_atomic(options.out / "compression_rules.csv", rules_csv.str());
+  write_file_atomic(options.out / "compression_rules.csv", rules.csv());
 
   plot(options, "compression",
        "set logscale xy\nset key top left\nset xlabel '1 + ω (rand-k, ω = d/k − 1)'\n"
@@ -147,12 +149,12 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
   report.figures = {"compression.png", "compression_rules.png"};
   report.holds = agree && slope_holds && rules_hold;
   std::ostringstream md;
-  md << table.str() << "\nSlope of log floor against log(1 + ω): " << fixed(fit.slope, 3) << " ± "
+  md << table.markdown() << "\nSlope of log floor against log(1 + ω): " << fixed(fit.slope, 3) << " ± "
      << fixed(fit.stderr_, 2) << " (claimed 1): " << (slope_holds ? "**holds**" : "**does not hold**")
      << "; every floor within 3 s.e. + 5 % of its prediction: " << (agree ? "yes" : "**no**")
      << ".\n\nScaling rules (`dsignsgd scale`, keep = floor) for DSGD → DCSGD rand-k 1/8, each run "
         "measured (a smaller η runs proportionally more steps):\n\n"
-     << rules.str()
+     << rules.markdown()
      << "\nCriterion: floor − DSGD's ≤ 3 s.e. + 5 % (the rules solve for the smallest B or N, or "
         "the η, that reaches DSGD's floor). Verdict: "
      << (report.holds ? "holds" : "does not hold")
@@ -180,11 +182,22 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
                             {"DCSGD rand-k (ω = 3)", "dcsgd", "randk:0.25"},
                             {"DSignSGD", "dsignsgd", "sign"}};
   const std::vector<std::string> nus = {"1", "1.5", "2", "3", "inf"};
-  std::ostringstream csv;
-  csv << "method,nu,tail_index,stderr,expected_index,tail_mean,tail_stderr,predicted\n";
-  std::ostringstream table;
-  table << "| method | ν | tail index of f (Hill) | asymptotic index | E f finite? | tail average | "
-           "predicted floor | verdict |\n|---|---|---|---|---|---|---|---|\n";
+  Table table({{"method", ""},
+               {"", "method"},
+               {"ν", ""},
+               {"", "nu"},
+               {"tail index of f (Hill)", ""},
+               {"", "tail_index"},
+               {"", "stderr"},
+               {"asymptotic index", ""},
+               {"", "expected_index"},
+               {"E f finite?", ""},
+               {"tail average", ""},
+               {"", "tail_mean"},
+               {"", "tail_stderr"},
+               {"predicted floor", ""},
+               {"", "predicted"},
+               {"verdict", ""}});
   bool all = true;
   std::uint64_t salt = 0;
   for (const Method& m : methods) {
@@ -236,21 +249,20 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
         verdict = finite_mean ? "finite floor, as expected" : "**not resolved as finite**";
         all = all && finite_mean;
       }
-      csv << m.method << ',' << nu << ',' << index.alpha << ',' << index.stderr_ << ','
-          << expected << ',' << tail.mean << ',' << tail.stderr_ << ',' << predicted << '\n';
-      table << "| " << m.label << " | " << (nu == "inf" ? "∞ (Gaussian)" : nu) << " | "
-            << fixed(index.alpha, 3) << " ± " << fixed(index.stderr_, 2) << " | "
-            << (std::isinf(expected) ? "∞ (light)" : fixed(expected, 3)) << " | "
-            << (!sign && nu_value == 2.0 ? "borderline"
-                : finite_mean            ? "yes"
-                : infinite_mean          ? "**no**"
-                                         : "unresolved")
-            << " | "
-            << fixed(tail.mean, 4) << " ± " << fixed(tail.stderr_, 2) << " | "
-            << (std::isnan(predicted) ? "none" : fixed(predicted, 4)) << " | " << verdict << " |\n";
+      const std::string finite = !sign && nu_value == 2.0 ? "borderline"
+                                 : finite_mean            ? "yes"
+                                 : infinite_mean          ? "**no**"
+                                                          : "unresolved";
+      // The ν column: markdown and CSV differ only for the Gaussian row.
+      table.add({m.label, m.method, nu == "inf" ? "∞ (Gaussian)" : nu, nu,
+                 fixed(index.alpha, 3) + " ± " + fixed(index.stderr_, 2), index.alpha,
+                 index.stderr_, std::isinf(expected) ? "∞ (light)" : fixed(expected, 3),
+                 expected, finite, fixed(tail.mean, 4) + " ± " + fixed(tail.stderr_, 2),
+                 tail.mean, tail.stderr_, std::isnan(predicted) ? "none" : fixed(predicted, 4),
+                 predicted, verdict});
     }
   }
-  write_file_atomic(options.out / "tails.csv", csv.str());
+  write_file_atomic(options.out / "tails.csv", table.csv());
   plot(options, "tails",
        "set logscale y\nset key top left\nset xlabel 'Student-t degrees of freedom ν (6 = Gaussian)'\n"
        "set ylabel 'tail index of the stationary loss (Hill, ± 2 s.e.)'\n"
@@ -268,7 +280,7 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
         "filters of the noise, so their f inherits index ν/2; DSignSGD's bounded steps give a "
         "light tail. Hill's estimator on the top 2 % of the pooled logged losses (every 200th step, "
         "one relaxation time of the slowest coordinate, of R runs; runs are never stopped for divergence here):\n\n"
-     << table.str()
+     << table.markdown()
      << "\nCriteria: \"no finite floor\" = index + 2 s.e. < 1; \"finite\" = index − 2 s.e. > 1; "
         "DSignSGD's tail average also within 3 s.e. + 10 % of its closed form Σ ησ/(2ℓ_νN(2 − "
         "ηℓ_νλ/σ)). ν = 2 (index exactly 1) is shown, not judged. At ν = 3 the estimate sits "
@@ -292,10 +304,14 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
                  "as ω grows, normalized DCSGD converges; DSignSGD with Cauchy noise stalls at a "
                  "floor at constant η and converges with 1/√(k+1) ([B], SPEC §3).";
   const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125};
-  std::ostringstream csv;
-  csv << "method,omega,diverged,runs,final_mean,final_stderr\n";
-  std::ostringstream table;
-  table << "| method | ω | diverged runs | final f (live runs, ± s.e.) |\n|---|---|---|---|\n";
+  Table table({{"method", "method"},
+               {"ω", "omega"},
+               {"diverged runs", ""},
+               {"", "diverged"},
+               {"", "runs"},
+               {"final f (live runs, ± s.e.)", ""},
+               {"", "final_mean"},
+               {"", "final_stderr"}});
   bool part_a = true;
   int dcsgd_diverged_last = 0, dcsgd_diverged_first = 0;
   std::uint64_t salt = 0;
@@ -318,14 +334,13 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
       const TrainResult result = train(o);
       const LossSummary s = summarize_loss(result);
       const double omega = 1.0 / fractions[i] - 1.0;
-      csv << method << ',' << omega << ',' << s.diverged_runs << ',' << *o.runs << ','
-          << s.final_loss.mean << ',' << s.final_loss.stderr_ << '\n';
-      table << "| " << method << " | " << omega << " | " << s.diverged_runs << " / " << *o.runs
-            << " | "
-            << (s.final_loss.count
-                    ? fixed(s.final_loss.mean, 3) + " ± " + fixed(s.final_loss.stderr_, 1)
-                    : std::string("—"))
-            << " |\n";
+      const int runs = result.plan.runs;
+      table.add({method, omega, std::to_string(s.diverged_runs) + " / " + std::to_string(runs),
+                 std::int64_t{s.diverged_runs}, std::int64_t{runs},
+                 s.final_loss.count
+                     ? fixed(s.final_loss.mean, 3) + " ± " + fixed(s.final_loss.stderr_, 1)
+                     : std::string("—"),
+                 s.final_loss.mean, s.final_loss.stderr_});
       if (std::string(method) == "dcsgd") {
         if (i == 0) dcsgd_diverged_first = s.diverged_runs;
         if (i + 1 == fractions.size()) dcsgd_diverged_last = s.diverged_runs;
@@ -337,14 +352,15 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
   }
   part_a = part_a && dcsgd_diverged_last >= std::max(1, dcsgd_diverged_first + 1) &&
            4 * dcsgd_diverged_last >= 16;  // at the largest ω a quarter of the runs or more
-  write_file_atomic(options.out / "l0l1_dcsgd.csv", csv.str());
+  write_file_atomic(options.out / "l0l1_dcsgd.csv", table.csv());
 
   // Part B: DSignSGD, Cauchy noise, constant step against η/√(k+1).
-  std::ostringstream curves;
-  curves << "schedule,step,loss_mean,loss_stderr\n";
-  std::ostringstream sign_table;
-  sign_table << "| schedule | mean f over steps K/4–K/2 | over 3K/4–K | ratio | verdict |\n"
-                "|---|---|---|---|---|\n";
+  Table curves({{"", "schedule"}, {"", "step"}, {"", "loss_mean"}, {"", "loss_stderr"}});
+  Table sign_table({{"schedule", ""},
+                    {"mean f over steps K/4–K/2", "", 4},
+                    {"over 3K/4–K", "", 4},
+                    {"ratio", "", 3},
+                    {"verdict", ""}});
   bool part_b = true;
   double const_floor = 0.0;
   for (const char* schedule : {"const", "invsqrt"}) {
@@ -369,8 +385,7 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
     for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
       const SampleStatistics s = loss_statistics(result, row);
       const double k = static_cast<double>(result.logged_steps[row]);
-      curves << schedule << ',' << result.logged_steps[row] << ',' << s.mean << ',' << s.stderr_
-             << '\n';
+      curves.add({schedule, result.logged_steps[row], s.mean, s.stderr_});
       if (k > 0.25 * steps && k <= 0.5 * steps) q2 += s.mean, ++n2;
       if (k > 0.75 * steps) q4 += s.mean, ++n4;
     }
@@ -385,14 +400,12 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
       ok = verdict::converging(q2, q4, const_floor);
     }
     part_b = part_b && ok;
-    sign_table << "| " << (std::string(schedule) == "const" ? "constant η = 0.1" : "0.1/√(k+1)")
-               << " | " << fixed(q2, 4) << " | " << fixed(q4, 4) << " | " << fixed(ratio, 3)
-               << " | "
-               << (std::string(schedule) == "const" ? (ok ? "stalls at a floor" : "**does not stall**")
-                                                    : (ok ? "keeps converging" : "**stalls**"))
-               << " |\n";
+    const bool constant = std::string(schedule) == "const";
+    sign_table.add({constant ? "constant η = 0.1" : "0.1/√(k+1)", q2, q4, ratio,
+                    constant ? (ok ? "stalls at a floor" : "**does not stall**")
+                             : (ok ? "keeps converging" : "**stalls**")});
   }
-  write_file_atomic(options.out / "l0l1_dsignsgd.csv", curves.str());
+  write_file_atomic(options.out / "l0l1_dsignsgd.csv", curves.csv());
   plot(options, "l0l1",
        "set multiplot layout 1,2\nset logscale y\nset key top left font ',9'\n"
        "set xlabel 'ω (rand-k)'\nset ylabel 'diverged runs (+1, log)'\n"
@@ -409,12 +422,12 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
   std::ostringstream md;
   md << "Quartic f = Σ x_j⁴/4, d = 8, x0 = 2 (f = 32), N = 8 agents, relative noise σ1 = 1 "
         "(N(0, ‖∇f‖²)), η = 0.1 with η_k = 1/√(k+1):\n\n"
-     << table.str()
+     << table.markdown()
      << "\nCriterion: normalized DCSGD loses no run and ends below 10⁻³ at every ω; DCSGD loses "
         "more runs at the largest ω than at ω = 0, and at least a quarter of them: "
      << (part_a ? "**holds**" : "**does not hold**")
      << ".\n\nDSignSGD under Cauchy noise (σ = 1), same problem:\n\n"
-     << sign_table.str()
+     << sign_table.markdown()
      << "\nCriterion: constant η: ratio within [0.75, 1.33]; 1/√(k+1): ratio below 0.75 and its "
         "late loss below a third of the constant-step floor: "
      << (part_b ? "**holds**" : "**does not hold**") << ".\n\nVerdict: "

@@ -1,0 +1,45 @@
+// The experiments of `dsignsgd reproduce` by name, in report order, and the report writer's entry.
+#include <filesystem>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "experiment_support.hpp"
+
+namespace dsignsgd {
+namespace {
+
+using namespace reproduce_detail;
+
+struct ExperimentEntry {
+  const char* name;
+  ExperimentReport (*run)(const ReproduceOptions&);
+};
+
+/// Issue 6's experiments 1–8, in the order of the report.
+constexpr ExperimentEntry kExperiments[] = {
+    {"sde", sde_versus_algorithm},     {"noise", noise_resilience},
+    {"compression", compression_and_scaling}, {"tails", heavy_tails},
+    {"agents", linear_speedup},        {"l0l1", l0l1_smoothness},
+    {"realdata", real_data},           {"stability", stability_models},
+};
+
+}  // namespace
+
+std::vector<std::string> experiment_names() {
+  std::vector<std::string> names;
+  for (const ExperimentEntry& e : kExperiments) names.emplace_back(e.name);
+  return names;
+}
+
+ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options) {
+  for (const ExperimentEntry& e : kExperiments) {
+    if (name == e.name) {
+      std::filesystem::create_directories(options.out);
+      return e.run(options);
+    }
+  }
+  std::string names;
+  for (const auto& n : experiment_names()) names += (names.empty() ? "" : ", ") + n;
+  throw ConfigError("experiment", name, "must be one of " + names + " or all");
+}
+
+}  // namespace dsignsgd
