@@ -35,9 +35,7 @@ Runner add_validate_command(CLI::App& app) {
   return [state]() {
     const RunPlan plan = make_run_plan(state->options);
     const SdePlan sde = SdePlan::resolve(state->sde, plan);
-    if (state->validate.levels < 2 || state->validate.levels > 8) {
-      throw ConfigError("levels", std::to_string(state->validate.levels), "must be in [2, 8]");
-    }
+    state->validate.validate();  // before --out is created
     prepare_out_dir(state->out);
     ProgressBar bar("validate");
     OnProgress progress([&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });

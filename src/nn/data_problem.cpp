@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/norm.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/random/stream.hpp"
 
@@ -94,9 +95,7 @@ class DataOracle final : public GradientOracle {
       return problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, {});
     }
     const double loss = problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, grad_);
-    double sum = 0.0;
-    for (float g : grad_) sum += static_cast<double>(g) * g;
-    grad_norm_ = std::sqrt(sum);
+    grad_norm_ = l2_norm(grad_);
     grad_norm = grad_norm_;
     return loss;
   }

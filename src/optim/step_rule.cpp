@@ -5,12 +5,6 @@
 
 namespace dsignsgd {
 
-double l2_norm(std::span<const float> v) {
-  double sum = 0.0;
-  for (float x : v) sum += static_cast<double>(x) * x;
-  return std::sqrt(sum);
-}
-
 double NormalizedStep::step(double scheduled, std::span<const float> direction) const {
   return scheduled / std::max(l2_norm(direction), floor_);
 }

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/norm.hpp"
 
 namespace dsignsgd {
 
@@ -27,9 +28,7 @@ void SyntheticOracle::initial_point(std::span<float> x) const {
 double SyntheticOracle::evaluate(std::span<const float> x, bool /*want_grad_norm*/,
                                  double& grad_norm) {
   const double loss = problem_.loss_and_gradient(x, grad_) - problem_.optimal_loss();
-  double sum = 0.0;
-  for (float g : grad_) sum += static_cast<double>(g) * g;
-  grad_norm_ = std::sqrt(sum);
+  grad_norm_ = l2_norm(grad_);
   grad_norm = grad_norm_;
   return loss;
 }

@@ -15,6 +15,12 @@ double time_of_step(const TrainResult& result, std::int64_t step) {
 
 }  // namespace
 
+void ValidateOptions::validate() const {
+  if (levels < 2 || levels > 8) {
+    throw ConfigError("levels", std::to_string(levels), "must be in [2, 8]");
+  }
+}
+
 ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
                             const ValidateOptions& validate, const Callbacks& callbacks) {
   const RunPlan plan = make_run_plan(options);
@@ -23,9 +29,7 @@ ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
 
 ValidateResult validate_sde(const RunPlan& plan, const SdePlan& sde,
                             const ValidateOptions& validate, const Callbacks& callbacks) {
-  if (validate.levels < 2 || validate.levels > 8) {
-    throw ConfigError("levels", std::to_string(validate.levels), "must be in [2, 8]");
-  }
+  validate.validate();
   if (plan.schedule.kind != ScheduleKind::kConst || plan.schedule.warmup != 0) {
     throw ConfigError("schedule", to_string(plan.schedule.kind),
                       "validate compares at equal times t = k η and needs --schedule const "
@@ -43,7 +47,6 @@ ValidateResult validate_sde(const RunPlan& plan, const SdePlan& sde,
     p.steps = plan.steps * factor;
     p.log_every = every * factor;  // the same times at every level
     p.log_every_given = true;
-    check_memory(p, p.problem.dim);
     ValidateLevel result;
     result.lr = p.lr;
     result.steps = p.steps;

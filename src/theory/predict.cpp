@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/norm.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/noise/noise_model.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
@@ -258,9 +259,7 @@ Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
     std::vector<float> x0(d, static_cast<float>(plan.problem.x0));
     std::vector<float> grad(d);
     problem->loss_and_gradient(x0, grad);
-    double norm = 0.0;
-    for (float g : grad) norm += static_cast<double>(g) * g;
-    norm = std::sqrt(norm);
+    const double norm = l2_norm(grad);
     const double omega = std::isnan(plan.compressor->omega(d)) ? 0.0 : plan.compressor->omega(d);
     const double s0 = s.noise.kind == NoiseKind::kAffine ? s.noise.sigma0 : 0.0;
     const double s1 = s.noise.kind == NoiseKind::kAffine     ? s.noise.sigma1

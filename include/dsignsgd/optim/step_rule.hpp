@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 
+#include "dsignsgd/core/norm.hpp"
+
 namespace dsignsgd {
 
 class StepRule {
@@ -61,7 +63,5 @@ class AdaptiveNormalizedStep final : public StepRule {
   double a_;
   double c_;
 };
-
-double l2_norm(std::span<const float> v);
 
 }  // namespace dsignsgd

@@ -16,6 +16,9 @@ namespace dsignsgd {
 
 struct ValidateOptions {
   int levels = 3;  ///< η, η/2, …, η/2^(levels−1)
+
+  /// Throws ConfigError for option "levels" outside [2, 8].
+  void validate() const;
 };
 
 struct ValidateLevel {
