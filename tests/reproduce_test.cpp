@@ -9,6 +9,7 @@
 #include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/plot/gnuplot.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
+#include "dsignsgd/reproduce/printers.hpp"
 #include "dsignsgd/reproduce/table.hpp"
 #include "reproduce_support.hpp"
 #include "test_support.hpp"
@@ -165,7 +166,7 @@ TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
   std::stringstream text;
   text << in.rdbuf();
   for (const char* piece : {"![noise](noise.png)", "| method | σ | measured floor", "Verdict:",
-                            "DSignSGD: measured slope", "dsignsgd reproduce noise --quick"}) {
+                            "DSignSGD: slope of log floor against log σ", "dsignsgd reproduce noise --quick"}) {
     EXPECT_NE(text.str().find(piece), std::string::npos) << piece;
   }
   std::filesystem::remove_all(out);
@@ -177,7 +178,6 @@ TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
 namespace dsignsgd {
 namespace {
 
-using reproduce_detail::Table;
 
 TEST(ReproduceTable, PrintsOneTableAsMarkdownAndCsv) {
   Table t({{"method", ""}, {"", "method"}, {"σ", "sigma"}, {"floor", "floor", 3}, {"runs", "runs"}});
@@ -188,6 +188,102 @@ TEST(ReproduceTable, PrintsOneTableAsMarkdownAndCsv) {
             "| DSGD | 0.25 | 0.0123 | 16 |\n| DSignSGD | 4 | 1.23e+06 | 8 |\n");
   EXPECT_EQ(t.csv(),
             "method,sigma,floor,runs\ndsgd,0.25,0.0123456,16\ndsignsgd,4,1.23457e+06,8\n");
+}
+
+/// A small declared section, as an experiment would return it.
+Section example_section() {
+  Table table({{"method", "method"}, {"floor", "floor", 3}});
+  table.add({"dsgd", 0.0123456});
+  table.add({"a<b & c", 2.0});
+  Section section;
+  section.name = "example";
+  section.claim = "An example claim ([A]).";
+  section.body = {Paragraph{"Text with **bold** and `code`."}, table,
+                  BulletList{{"first", "second"}}};
+  section.checks = {{"first criterion", true}, {"second criterion", true}};
+  section.data = {{"example.csv", table}, {"raw.csv", std::string("x,y\n1,2\n")}};
+  Panel left{.title = "left's title", .xlabel = "x", .ylabel = "y", .log_y = true};
+  left.settings = {"set xrange [0:1]"};
+  left.series = {{.data = "example.csv",
+                  .for_each = "m in 'dsgd'",
+                  .columns = "1:2",
+                  .smooth = "unique",
+                  .style = "lines",
+                  .title = "m"},
+                 {.function = "x/2", .style = "lines dt 2", .title = "'half'"}};
+  Panel right{.title = "right", .xlabel = "u", .ylabel = "v", .key = "top right"};
+  right.series = {{.data = "raw.csv", .columns = "1:2", .style = "points"}};
+  section.figures = {{"single", {left}}, {"double", {left, right}}};
+  return section;
+}
+
+TEST(ReproduceSection, VerdictHoldsOnlyWhenThereAreChecksAndEveryOneHolds) {
+  Section section = example_section();
+  EXPECT_TRUE(section.holds());
+  section.checks[1].holds = false;
+  EXPECT_FALSE(section.holds());
+  section.checks.clear();
+  EXPECT_FALSE(section.holds()) << "a section without checks cannot hold";
+}
+
+TEST(ReproducePrinters, MarkdownPrintsBodyChecksVerdictAndFiles) {
+  Section section = example_section();
+  const std::string md = markdown_body(section, "dsignsgd reproduce example");
+  EXPECT_EQ(md,
+            "Text with **bold** and `code`.\n\n"
+            "| method | floor |\n|---|---|\n| dsgd | 0.0123 |\n| a<b & c | 2 |\n\n"
+            "- first\n- second\n\n"
+            "Checks (the verdict holds when every one does):\n\n"
+            "- first criterion: **holds**\n- second criterion: **holds**\n\n"
+            "Verdict: holds.\n\n"
+            "Data: `example.csv`, `raw.csv`; figures `single.png`, `double.png` (also as SVG, "
+            "gnuplot scripts `.gp`). Regenerate with `dsignsgd reproduce example`.\n");
+  section.checks[0].holds = false;
+  const std::string failed = markdown_body(section, "cmd");
+  EXPECT_NE(failed.find("- first criterion: **does not hold**"), std::string::npos);
+  EXPECT_NE(failed.find("Verdict: does not hold."), std::string::npos);
+}
+
+TEST(ReproducePrinters, HtmlEscapesTextAndPrintsRealTables) {
+  const std::string html = html_body(example_section(), "dsignsgd reproduce example");
+  EXPECT_NE(html.find("<p>Text with <strong>bold</strong> and <code>code</code>.</p>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<tr><th>method</th><th>floor</th></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>a&lt;b &amp; c</td><td>2</td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<li>first criterion: <strong>holds</strong></li>"), std::string::npos);
+  EXPECT_EQ(html.find("**"), std::string::npos);
+  EXPECT_EQ(html.find('`'), std::string::npos);
+}
+
+TEST(ReproducePrinters, CsvPrintsTablesAndPassesTextThrough) {
+  const Section section = example_section();
+  EXPECT_EQ(csv_text(section.data[0]), "method,floor\ndsgd,0.0123456\na<b & c,2\n");
+  EXPECT_EQ(csv_text(section.data[1]), "x,y\n1,2\n");
+}
+
+TEST(ReproducePrinters, GnuplotScriptDrawsEveryPanelAndSeriesForBothFormats) {
+  const Section section = example_section();
+  const std::string single = gnuplot_script(section.figures[0], "/out");
+  EXPECT_NE(single.find("set output '/out/single.png'"), std::string::npos);
+  EXPECT_NE(single.find("set output '/out/single.svg'"), std::string::npos);
+  EXPECT_NE(single.find("set title 'left''s title'"), std::string::npos) << "quote doubled";
+  EXPECT_NE(single.find("set logscale y\n"), std::string::npos);
+  EXPECT_NE(single.find("set xrange [0:1]\n"), std::string::npos);
+  EXPECT_NE(single.find("plot for [m in 'dsgd'] '/out/example.csv' using 1:2 smooth unique with "
+                        "lines title m, \\\n     x/2 with lines dt 2 title 'half'\n"),
+            std::string::npos)
+      << single;
+  EXPECT_EQ(single.find("multiplot"), std::string::npos);
+  const std::string two = gnuplot_script(section.figures[1], "/out");
+  EXPECT_NE(two.find("set multiplot layout 1,2"), std::string::npos);
+  EXPECT_NE(two.find("plot '/out/raw.csv' using 1:2 with points\n"), std::string::npos);
+  // The second panel starts from a clean slate: no log scale inherited from the first.
+  const std::size_t second = two.find("set title 'right'");
+  ASSERT_NE(second, std::string::npos);
+  const std::size_t reset = two.rfind("unset logscale", second);
+  EXPECT_NE(reset, std::string::npos);
+  const std::string second_panel = two.substr(reset, two.find("plot", second) - reset);
+  EXPECT_EQ(second_panel.find("\nset logscale"), std::string::npos) << second_panel;
 }
 
 }  // namespace

@@ -9,7 +9,6 @@
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
-#include "dsignsgd/io/report.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 #include "dsignsgd/sde/simulate.hpp"
 #include "dsignsgd/sde/validate.hpp"
@@ -21,10 +20,10 @@ namespace dsignsgd::reproduce_detail {
 
 /// Experiment 2 of issue 6: stationary floor against σ, measured and predicted; slopes 2 for
 /// DSGD and DCSGD, 1 for DSignSGD (SPEC §3).
-ExperimentReport noise_resilience(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "noise";
-  report.claim =
+Section noise_resilience(const ReproduceOptions& options) {
+  Section section;
+  section.name = "noise";
+  section.claim =
       "Unbiased compression makes DSGD's stationary loss grow like (1+ω)σ², while DSignSGD's grows "
       "only linearly in σ ([A], SPEC §3).";
   const std::vector<double> sigmas = options.quick ? std::vector<double>{0.25, 1.0, 4.0}
@@ -44,9 +43,7 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
                 {"measured floor", "measured", 5},
                 {"s.e.", "stderr", 2},
                 {"predicted", "predicted", 5}});
-  std::ostringstream verdicts;
-  std::ostringstream labels;  // the fitted slopes, written on the figure
-  bool all = true;
+  std::vector<std::string> labels;  // the fitted slopes, written on the figure
   for (const Method& m : methods) {
     std::vector<double> measured;
     for (std::size_t i = 0; i < sigmas.size(); ++i) {
@@ -71,48 +68,49 @@ ExperimentReport noise_resilience(const ReproduceOptions& options) {
       floors.add({m.label, m.method, sigma, tail.mean, tail.stderr_, predicted});
     }
     const SlopeFit fit = fit_log_log_slope(sigmas, measured);
-    const bool holds = slope_claim_holds(fit, m.slope, 0.15);
-    labels << "set label '" << m.method << ": slope " << fixed(fit.slope, 3) << " (claim "
-           << m.slope << ")' at " << sigmas.back() * 1.15 << "," << measured.back()
-           << " left font ',10'\n";
-    all = all && holds;
-    verdicts << "- " << m.label << ": measured slope " << fixed(fit.slope, 3) << " ± "
-             << fixed(fit.stderr_, 2) << " (claimed " << m.slope << "): "
-             << (holds ? "**holds**" : "**does not hold**") << "\n";
+    std::ostringstream label;
+    label << "set label '" << m.method << ": slope " << fixed(fit.slope, 3) << " (claim "
+          << m.slope << ")' at " << sigmas.back() * 1.15 << "," << measured.back()
+          << " left font ',10'";
+    labels.push_back(label.str());
+    std::ostringstream criterion;
+    criterion << m.label << ": slope of log floor against log σ " << fixed(fit.slope, 3) << " ± "
+              << fixed(fit.stderr_, 2) << " within 0.15 + 2 s.e. of the claimed " << m.slope;
+    section.checks.push_back({criterion.str(), slope_claim_holds(fit, m.slope, 0.15)});
   }
-  write_file_atomic(options.out / "noise.csv", floors.csv());
-  std::ostringstream body;
-  body << "set logscale xy\nset key top left\n"
-          "set xlabel 'noise scale σ (Gaussian, per coordinate)'\n"
-          "set ylabel 'stationary loss E f − f* (tail average)'\n"
-          "set title 'Quadratic d = 10, N = 4, η = 0.01: floors against σ'\n"
-          "set xrange [*:"
-       << sigmas.back() * 6 << "]\n"
-       << labels.str() << "plot for [m in 'dsgd dcsgd dsignsgd'] '"
-       << (options.out / "noise.csv").string()
-       << "' using (strcol(1) eq m ? $2 : 1/0):3:4 with yerrorbars pt 7 title m.' measured', \\\n"
-          "     for [m in 'dsgd dcsgd dsignsgd'] '"
-       << (options.out / "noise.csv").string()
-       << "' using (strcol(1) eq m ? $2 : 1/0):5 smooth unique with lines dt 2 title m.' "
-          "predicted'";
-  plot(options, "noise", body.str());
-  report.figures = {"noise.png"};
-  report.holds = all;
-  std::ostringstream md;
-  md << floors.markdown() << "\nSlopes of log floor against log σ (least squares over σ):\n\n"
-     << verdicts.str() << "\nVerdict: " << (all ? "holds" : "does not hold")
-     << ".\n\n" << data_and_command("`noise.csv`; figure `noise.png` / `noise.svg`", options);
-  report.markdown = md.str();
-  return report;
+  section.body = {floors,
+                  Paragraph{"Slopes are least-squares fits of log floor against log σ; the "
+                            "predicted floors are `dsignsgd predict`'s closed forms."}};
+  section.data = {{"noise.csv", floors}};
+  Panel panel{.title = "Quadratic d = 10, N = 4, η = 0.01: floors against σ",
+              .xlabel = "noise scale σ (Gaussian, per coordinate)",
+              .ylabel = "stationary loss E f − f* (tail average)",
+              .log_x = true,
+              .log_y = true};
+  panel.settings = labels;
+  panel.settings.push_back("set xrange [*:" + fixed(sigmas.back() * 6, 6) + "]");
+  panel.series = {{.data = "noise.csv",
+                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                   .columns = "(strcol(1) eq m ? $2 : 1/0):3:4",
+                   .style = "yerrorbars pt 7",
+                   .title = "m.' measured'"},
+                  {.data = "noise.csv",
+                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                   .columns = "(strcol(1) eq m ? $2 : 1/0):5",
+                   .smooth = "unique",
+                   .style = "lines dt 2",
+                   .title = "m.' predicted'"}};
+  section.figures = {{"noise", {panel}}};
+  return section;
 }
 
 /// Experiment 5: DSignSGD under (η, N) → (κη, κN) follows the same curve in time t = kη, i.e.
 /// in κ× fewer steps ([A]: the SDE depends on η/N only).
-ExperimentReport linear_speedup(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "agents";
-  report.claim = "DSignSGD's SDE depends on η and N only through η/N: κ× more agents with a "
-                 "κ× larger step give the same loss curve in κ× fewer iterations ([A]).";
+Section linear_speedup(const ReproduceOptions& options) {
+  Section section;
+  section.name = "agents";
+  section.claim = "DSignSGD's SDE depends on η and N only through η/N: κ× more agents with a "
+                  "κ× larger step give the same loss curve in κ× fewer iterations ([A]).";
   const std::vector<int> kappas = options.quick ? std::vector<int>{1, 2, 4}
                                                 : std::vector<int>{1, 2, 4, 8};
   const std::int64_t base_steps = 4000;
@@ -143,14 +141,12 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
     }
     curves.push_back(curve);
   }
-  write_file_atomic(options.out / "agents.csv", curve_table.csv());
   Table table({{"κ", ""},
                {"N", ""},
                {"η", ""},
                {"steps", ""},
                {"largest relative difference of mean f", "", 3},
                {"largest z", "", 3}});
-  bool all = true;
   for (std::size_t i = 1; i < kappas.size(); ++i) {
     double worst_relative = 0.0, worst_z = 0.0;
     bool ok = true;
@@ -164,40 +160,43 @@ ExperimentReport linear_speedup(const ReproduceOptions& options) {
       // Monte Carlo error (4.5 s.e.) plus the O(η) gap between the method and its SDE (5 %).
       ok = ok && verdict::curves_agree(a.mean, a.stderr_, b.mean, b.stderr_);
     }
-    all = all && ok;
+    section.checks.push_back({"κ = " + std::to_string(kappas[i]) +
+                                  ": |Δ mean| ≤ 4.5 s.e. + 5 % at every logged time",
+                              ok});
     table.add({std::int64_t{kappas[i]}, std::int64_t{2 * kappas[i]}, 0.005 * kappas[i],
                std::int64_t{base_steps / kappas[i]}, worst_relative, worst_z});
   }
-  plot(options, "agents",
-       "set logscale y\nset key top right\nset xlabel 'time t = k η'\n"
-       "set ylabel 'mean loss f − f* (± s.e.)'\n"
-       "set title 'DSignSGD, quadratic d = 10, Gaussian σ = 1: (η, N) → (κη, κN)'\n"
-       "plot for [k in '" + [&] {
-         std::string list;
-         for (int kappa : kappas) list += (list.empty() ? "" : " ") + std::to_string(kappa);
-         return list;
-       }() + "'] '" + (options.out / "agents.csv").string() +
-           "' using (column(1) == k+0 ? $4 : 1/0):5:6 with yerrorlines title 'κ = '.k.' (N = '.(2*k).', η = '.sprintf('%g', 0.005*k).')'");
-  report.figures = {"agents.png"};
-  report.holds = all;
-  std::ostringstream md;
-  md << "Reference: κ = 1 (N = 2, η = 0.005, 4000 steps); each row compares the mean loss curve "
-        "at equal times t = kη.\n\n"
-     << table.markdown() << "\nCriterion at every logged time: |Δ mean| ≤ 4.5 s.e. + 5 % (the O(η) gap "
-        "between the method and its SDE).\n\nVerdict: "
-     << (all ? "holds" : "does not hold") << ".\n\n" << data_and_command("`agents.csv`", options);
-  report.markdown = md.str();
-  return report;
+  section.body = {
+      Paragraph{"Reference: κ = 1 (N = 2, η = 0.005, 4000 steps); each row compares the mean loss "
+                "curve at equal times t = kη. The margin of 5 % is the O(η) gap between the "
+                "method and its SDE."},
+      table};
+  section.data = {{"agents.csv", curve_table}};
+  std::string list;
+  for (int kappa : kappas) list += (list.empty() ? "" : " ") + std::to_string(kappa);
+  Panel panel{.title = "DSignSGD, quadratic d = 10, Gaussian σ = 1: (η, N) → (κη, κN)",
+              .xlabel = "time t = k η",
+              .ylabel = "mean loss f − f* (± s.e.)",
+              .log_y = true,
+              .key = "top right"};
+  panel.series = {{.data = "agents.csv",
+                   .for_each = "k in '" + list + "'",
+                   .columns = "(column(1) == k+0 ? $4 : 1/0):5:6",
+                   .style = "yerrorlines",
+                   .title = "'κ = '.k.' (N = '.(2*k).', η = '.sprintf('%g', 0.005*k).')'"}};
+  section.figures = {{"agents", {panel}}};
+  return section;
 }
 
 /// Experiment 8: which SDE model of GD sees GD's step-size limit on the parabola λx²/2 (λ = 1)
 /// — [B]'s stability-corrected drift, not the uncorrected or the classic second-order one.
-ExperimentReport stability_models(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "stability";
-  report.claim = "Only the stability-corrected SDE of [B] predicts, like GD, that the loss grows "
-                 "for η > 2/λ; the first-order and classic second-order SDEs predict convergence "
-                 "at every η (SPEC §2).";
+Section stability_models(const ReproduceOptions& options) {
+  Section section;
+  section.name = "stability";
+  section.claim = "Only the stability-corrected SDE of [B] predicts, like GD, that the loss grows "
+                  "for η > 2/λ; the first-order and classic second-order SDEs predict convergence "
+                  "at every η (SPEC §2).";
+  (void)options;
   const std::vector<double> lrs = {0.25, 0.5, 1.0, 1.5, 1.9, 2.1, 2.5};
   const double horizon = 10.0;
   Table table({{"η", "lr"},
@@ -206,7 +205,7 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
                {"classic", "classic", 3},
                {"stability", "stability", 3},
                {"who agrees with GD on growth", ""}});
-  bool all = true;
+  bool stability_agrees = true, others_converge = true;
   for (double lr : lrs) {
     TrainOptions o;
     o.method = "dsgd";
@@ -222,8 +221,6 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
     const double gd = train(o).runs[0].final_loss / f0;
     std::vector<Table::Cell> row{lr, gd};
     std::string agree;
-    bool stability_agrees = false;
-    bool others_converge = true;
     for (const char* model : {"none", "classic", "stability"}) {
       SdeOptions sde;
       sde.drift_correction = model;
@@ -233,42 +230,43 @@ ExperimentReport stability_models(const ReproduceOptions& options) {
       row.emplace_back(ratio);
       const bool same = (ratio > 1.0) == (gd > 1.0);
       if (same) agree += std::string(agree.empty() ? "" : ", ") + model;
-      if (std::string(model) == "stability") stability_agrees = same;
+      if (std::string(model) == "stability") stability_agrees = stability_agrees && same;
       if (std::string(model) != "stability" && ratio > 1.0) others_converge = false;
     }
     row.emplace_back(agree.empty() ? "none" : agree);
     table.add(std::move(row));
-    all = all && stability_agrees && others_converge;
   }
-  write_file_atomic(options.out / "stability.csv", table.csv());
-  const std::string data = (options.out / "stability.csv").string();
-  plot(options, "stability",
-       "set logscale y\nset key top left\nset xlabel 'step size η (λ = 1; GD diverges for η > 2)'\n"
-       "set ylabel 'f(x_K) / f(x_0) at time T = K η = 10'\nset format y '10^{%T}'\n"
-       "set title 'Parabola x²/2: GD against its three SDE models'\n"
-       "set arrow from 2, graph 0 to 2, graph 1 nohead dt 3\n"
-       "plot '" + data + "' using 1:2 every ::1 with linespoints lw 2 pt 7 title 'GD', "
-       "'' using 1:3 every ::1 with linespoints title 'SDE, no correction', "
-       "'' using 1:4 every ::1 with linespoints title 'SDE, classic (−η/2 ∇²f∇f)', "
-       "'' using 1:5 every ::1 with linespoints title 'SDE, stability (+η/2 ∇²f∇f, [B])'");
-  report.figures = {"stability.png"};
-  report.holds = all;
-  std::ostringstream md;
-  md << table.markdown() << "\nVerdict: " << (all ? "holds" : "does not hold")
-     << " (the stability model grows exactly where GD does, the other two never grow). The same "
-        "model is far less accurate at small η than the classic one (docs/SDE.md).\n\n"
-     << data_and_command("`stability.csv`", options);
-  report.markdown = md.str();
-  return report;
+  section.body = {table, Paragraph{"The stability model is far less accurate at small η than the "
+                                   "classic one (docs/SDE.md)."}};
+  section.checks = {
+      {"the stability model's loss grows exactly where GD's does (η > 2)", stability_agrees},
+      {"the uncorrected and classic models converge at every η", others_converge}};
+  section.data = {{"stability.csv", table}};
+  Panel panel{.title = "Parabola x²/2: GD against its three SDE models",
+              .xlabel = "step size η (λ = 1; GD diverges for η > 2)",
+              .ylabel = "f(x_K) / f(x_0) at time T = K η = 10",
+              .log_y = true};
+  panel.settings = {"set format y '10^{%T}'", "set arrow from 2, graph 0 to 2, graph 1 nohead dt 3"};
+  panel.series = {
+      {.data = "stability.csv", .columns = "1:2 every ::1", .style = "linespoints lw 2 pt 7",
+       .title = title("GD")},
+      {.data = "stability.csv", .columns = "1:3 every ::1", .style = "linespoints",
+       .title = title("SDE, no correction")},
+      {.data = "stability.csv", .columns = "1:4 every ::1", .style = "linespoints",
+       .title = title("SDE, classic (−η/2 ∇²f∇f)")},
+      {.data = "stability.csv", .columns = "1:5 every ::1", .style = "linespoints",
+       .title = title("SDE, stability (+η/2 ∇²f∇f, [B])")}};
+  section.figures = {{"stability", {panel}}};
+  return section;
 }
 
 /// Experiment 1: the SDE against the algorithm — mean loss curves with bands, and the weak error
 /// shrinking about linearly as η halves (SPEC §4).
-ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "sde";
-  report.claim = "Each method's SDE is a first-order weak approximation: its mean loss follows "
-                 "the algorithm's and the weak error shrinks like η (SPEC §2, §4).";
+Section sde_versus_algorithm(const ReproduceOptions& options) {
+  Section section;
+  section.name = "sde";
+  section.claim = "Each method's SDE is a first-order weak approximation: its mean loss follows "
+                  "the algorithm's and the weak error shrinks like η (SPEC §2, §4).";
   struct Case {
     const char* label;
     const char* method;
@@ -283,8 +281,7 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
   Table table({{"case", ""},
                {"weak error at η = 0.1 / 0.05 / 0.025 (± s.e.)", ""},
                {"fitted order", ""}});
-  bool all = true;
-  std::string curve_files;
+  std::vector<DataFile> curve_files;
   for (std::size_t c = 0; c < std::size(cases); ++c) {
     TrainOptions o;
     o.method = cases[c].method;
@@ -301,9 +298,7 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
     sde.drift_correction = "none";  // the first-order model of SPEC §2
     sde.substeps = 8;
     const ValidateResult result = validate_sde(o, sde, {});
-    const std::string curves = "sde_curves_" + std::to_string(c) + ".csv";
-    write_file_atomic(options.out / curves, validate_csv(result));
-    curve_files += (curve_files.empty() ? "" : " ") + curves;
+    curve_files.push_back({"sde_curves_" + std::to_string(c) + ".csv", validate_csv(result)});
     std::string weak_errors;
     for (std::size_t l = 0; l < result.levels.size(); ++l) {
       const ValidateLevel& level = result.levels[l];
@@ -313,38 +308,47 @@ ExperimentReport sde_versus_algorithm(const ReproduceOptions& options) {
                      fixed(level.weak_error_stderr, 1);
     }
     const bool holds = result.resolved && std::abs(result.order - 1.0) <= 0.35;
-    all = all && holds;
+    section.checks.push_back({std::string(cases[c].label) + ": errors resolved, order " +
+                                  fixed(result.order, 3) + " within 1 ± 0.35",
+                              holds});
     table.add({cases[c].label, weak_errors,
                fixed(result.order, 3) + (holds ? "" : " (not first order)")});
   }
-  write_file_atomic(options.out / "sde_weak_error.csv", errors.csv());
-  plot(options, "sde_weak_error",
-       "set logscale xy\nset key top left\nset xlabel 'step size η'\n"
-       "set ylabel 'weak error max_k |E f(x_k) − E f(X_{kη})|'\n"
-       "set title 'Algorithm against its SDE (8 substeps): weak error against η'\n"
-       "set xrange [0.02:0.12]\n"
-       "f(x) = x\n"
-       "plot for [c=0:3] '" + (options.out / "sde_weak_error.csv").string() +
-           "' using (column(1) == c ? $2 : 1/0):3:4 with yerrorlines title word('DSGD DCSGD-rand-k "
-           "DSignSGD DSignSGD-t3', c+1), 0.6*x with lines dt 2 lc 'black' title 'slope 1'");
-  plot(options, "sde_curves",
-       "set key top right\nset logscale y\nset xlabel 'time t'\nset ylabel 'mean loss (95 % band)'\n"
-       "set title 'DSignSGD, Gaussian σ = 1, η = 0.1: algorithm (points) and SDE (band)'\n"
-       "plot '" + (options.out / "sde_curves_2.csv").string() +
-           "' using (column(2) == 0.1 ? $1 : 1/0):8:9 with filledcurves fs transparent solid 0.3 "
-           "title 'SDE', '' using (column(2) == 0.1 ? $1 : 1/0):4:5:6 with yerrorbars pt 7 ps 0.5 "
-           "title 'algorithm'");
-  report.figures = {"sde_weak_error.png", "sde_curves.png"};
-  report.holds = all;
-  std::ostringstream md;
-  md << table.markdown() << "\nEach weak error is the largest difference of the mean loss over logged "
-        "times, algorithm against SDE (no drift correction, 8 substeps, same horizon T = 2); the "
-        "order is the least-squares slope over the three η. Criterion: resolved (every error "
-        "above 2 s.e.) and order within 1 ± 0.35.\n\nVerdict: "
-     << (all ? "holds" : "does not hold") << ".\n\n"
-     << data_and_command("`sde_weak_error.csv`, " + curve_files, options);
-  report.markdown = md.str();
-  return report;
+  section.body = {
+      table,
+      Paragraph{"Each weak error is the largest difference of the mean loss over logged times, "
+                "algorithm against SDE (no drift correction, 8 substeps, same horizon T = 2); the "
+                "order is the least-squares slope over the three η; resolved means every error "
+                "lies above 2 s.e."}};
+  section.data = {{"sde_weak_error.csv", errors}};
+  for (DataFile& file : curve_files) section.data.push_back(std::move(file));
+  Panel weak{.title = "Algorithm against its SDE (8 substeps): weak error against η",
+             .xlabel = "step size η",
+             .ylabel = "weak error max_k |E f(x_k) − E f(X_{kη})|",
+             .log_x = true,
+             .log_y = true};
+  weak.settings = {"set xrange [0.02:0.12]"};
+  weak.series = {{.data = "sde_weak_error.csv",
+                  .for_each = "c=0:3",
+                  .columns = "(column(1) == c ? $2 : 1/0):3:4",
+                  .style = "yerrorlines",
+                  .title = "word('DSGD DCSGD-rand-k DSignSGD DSignSGD-t3', c+1)"},
+                 {.function = "0.6*x", .style = "lines dt 2 lc 'black'", .title = title("slope 1")}};
+  Panel curves{.title = "DSignSGD, Gaussian σ = 1, η = 0.1: algorithm (points) and SDE (band)",
+               .xlabel = "time t",
+               .ylabel = "mean loss (95 % band)",
+               .log_y = true,
+               .key = "top right"};
+  curves.series = {{.data = "sde_curves_2.csv",
+                    .columns = "(column(2) == 0.1 ? $1 : 1/0):8:9",
+                    .style = "filledcurves fs transparent solid 0.3",
+                    .title = title("SDE")},
+                   {.data = "sde_curves_2.csv",
+                    .columns = "(column(2) == 0.1 ? $1 : 1/0):4:5:6",
+                    .style = "yerrorbars pt 7 ps 0.5",
+                    .title = title("algorithm")}};
+  section.figures = {{"sde_weak_error", {weak}}, {"sde_curves", {curves}}};
+  return section;
 }
 
 }  // namespace dsignsgd::reproduce_detail

@@ -68,10 +68,10 @@ Outcome run_outcome(const TrainOptions& o) {
 
 }  // namespace
 
-ExperimentReport real_data(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "realdata";
-  report.claim = "On real models and data, heavy-tailed noise breaks DSGD and DCSGD but not "
+Section real_data(const ReproduceOptions& options) {
+  Section section;
+  section.name = "realdata";
+  section.claim = "On real models and data, heavy-tailed noise breaks DSGD and DCSGD but not "
                  "DSignSGD, and unbiased compression makes DCSGD the first to degrade under "
                  "Gaussian noise ([A]).";
   if (!std::filesystem::exists(std::filesystem::path(options.data_dir) / "sklearn" / "digits.csv.gz")) {
@@ -169,7 +169,6 @@ ExperimentReport real_data(const ReproduceOptions& options) {
              {"", "diverged"},
              {"", "runs"}});
   for (const auto& [key, row] : rows) csv.add(row);
-  write_file_atomic(options.out / "realdata.csv", csv.csv());
 
   // Loss against bits sent, without injected noise (minibatch noise only).
   Table bits({{"", "method"}, {"", "bits_per_agent"}, {"", "loss"}});
@@ -189,45 +188,54 @@ ExperimentReport real_data(const ReproduceOptions& options) {
       bits.add({m.method, sent, result.runs[0].loss[row]});
     }
   }
-  write_file_atomic(options.out / "realdata_bits.csv", bits.csv());
-
-  const std::string data = (options.out / "realdata.csv").string();
-  plot(options, "realdata",
-       "set multiplot layout 1,2\nset logscale x\nset yrange [0:1]\nset key bottom left font ',9'\n"
-       "set xlabel 'injected noise scale σ'\nset ylabel 'test accuracy (live runs)'\n"
-       "set title 'digits MLP, Gaussian noise' font ',10'\n"
-       "plot for [m in 'dsgd dcsgd dsignsgd'] '" + data +
-           "' using ((strcol(1) eq 'digits-mlp' && strcol(2) eq 'gaussian' && strcol(4) eq m) ? $3 "
-           ": 1/0):5:6 with yerrorlines pt 7 title m\n"
-           "set title 'digits MLP, Cauchy noise (missing = all runs diverged)' font ',10'\n"
-           "plot for [m in 'dsgd dcsgd dsignsgd'] '" + data +
-           "' using ((strcol(1) eq 'digits-mlp' && strcol(2) eq 'cauchy' && strcol(4) eq m && "
-           "$7 < $8) ? $3 : 1/0):5:6 with yerrorlines pt 7 title m\nunset multiplot");
-  plot(options, "realdata_bits",
-       "set logscale xy\nset key top right\nset xlabel 'bits sent per agent'\n"
-       "set ylabel 'training loss (fixed evaluation rows)'\n"
-       "set title 'digits MLP, N = 4, B = 16, no injected noise: loss against communication'\n"
-       "plot for [m in 'dsgd dcsgd dsignsgd'] '" + (options.out / "realdata_bits.csv").string() +
-           "' using (strcol(1) eq m && $2 > 0 ? $2 : 1/0):3 with lines lw 2 title m");
-  report.figures = {"realdata.png", "realdata_bits.png"};
-  report.holds = tails_hold && compression_holds;
-  std::ostringstream md;
-  md << "Settings of `scripts/noise_sweep.sh`: N = 4, B = 16, λ = 10⁻⁴, η = 0.05 (DSGD, DCSGD) and "
-        "0.002 (DSignSGD); test accuracy at the last step, mean ± s.e. over the runs that did not "
-        "diverge.\n\n"
-     << table.markdown()
-     << "\nChecks on the digits MLP at σ = 1: under Cauchy noise DSGD and DCSGD lose half their "
-        "runs or fall below DSignSGD, which loses none: "
-     << (tails_hold ? "**holds**" : "**does not hold**")
-     << "; under Gaussian noise DCSGD is below DSGD by more than 2 s.e.: "
-     << (compression_holds ? "**holds**" : "**does not hold**")
-     << ".\n\nNot part of the verdict, shown as measured: at large Gaussian σ with a fixed budget "
-        "DSignSGD falls behind (its effective step shrinks like 1/σ; docs/DATA.md)."
-     << (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")
-     << "\n\nVerdict: " << (report.holds ? "holds" : "does not hold")
-     << ".\n\n" << data_and_command("`realdata.csv`, `realdata_bits.csv`", options);
-  report.markdown = md.str();
-  return report;
+  section.body = {
+      Paragraph{"Settings of `scripts/noise_sweep.sh`: N = 4, B = 16, λ = 10⁻⁴, η = 0.05 (DSGD, "
+                "DCSGD) and 0.002 (DSignSGD); test accuracy at the last step, mean ± s.e. over "
+                "the runs that did not diverge."},
+      table,
+      Paragraph{std::string("Not part of the verdict, shown as measured: at large Gaussian σ with "
+                            "a fixed budget DSignSGD falls behind (its effective step shrinks like "
+                            "1/σ; docs/DATA.md).") +
+                (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")}};
+  section.checks = {
+      {"digits MLP, Cauchy σ = 1: DSGD and DCSGD lose half their runs or fall below DSignSGD, "
+       "which loses none",
+       tails_hold},
+      {"digits MLP, Gaussian σ = 1: DCSGD is below DSGD by more than 2 s.e.", compression_holds}};
+  section.data = {{"realdata.csv", csv}, {"realdata_bits.csv", bits}};
+  Panel gaussian{.title = "digits MLP, Gaussian noise",
+                 .xlabel = "injected noise scale σ",
+                 .ylabel = "test accuracy (live runs)",
+                 .log_x = true,
+                 .key = "bottom left font ',9'"};
+  gaussian.settings = {"set yrange [0:1]"};
+  Panel cauchy = gaussian;
+  cauchy.title = "digits MLP, Cauchy noise (missing = all runs diverged)";
+  gaussian.series = {{.data = "realdata.csv",
+                      .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                      .columns = "((strcol(1) eq 'digits-mlp' && strcol(2) eq 'gaussian' && "
+                                 "strcol(4) eq m) ? $3 : 1/0):5:6",
+                      .style = "yerrorlines pt 7",
+                      .title = "m"}};
+  cauchy.series = {{.data = "realdata.csv",
+                    .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                    .columns = "((strcol(1) eq 'digits-mlp' && strcol(2) eq 'cauchy' && "
+                               "strcol(4) eq m && $7 < $8) ? $3 : 1/0):5:6",
+                    .style = "yerrorlines pt 7",
+                    .title = "m"}};
+  Panel sent{.title = "digits MLP, N = 4, B = 16, no injected noise: loss against communication",
+             .xlabel = "bits sent per agent",
+             .ylabel = "training loss (fixed evaluation rows)",
+             .log_x = true,
+             .log_y = true,
+             .key = "top right"};
+  sent.series = {{.data = "realdata_bits.csv",
+                  .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                  .columns = "(strcol(1) eq m && $2 > 0 ? $2 : 1/0):3",
+                  .style = "lines lw 2",
+                  .title = "m"}};
+  section.figures = {{"realdata", {gaussian, cauchy}}, {"realdata_bits", {sent}}};
+  return section;
 }
 
 }  // namespace dsignsgd::reproduce_detail

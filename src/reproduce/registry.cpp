@@ -1,7 +1,10 @@
-// The experiments of `dsignsgd reproduce` by name, in report order, and the report writer's entry.
+// The experiments of `dsignsgd reproduce` by name, in report order, and the one runner that
+// turns a declared section into files: data (CSV), gnuplot scripts and figures.
 #include <filesystem>
 
+#include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/reproduce/printers.hpp"
 #include "experiment_support.hpp"
 
 namespace dsignsgd {
@@ -11,7 +14,7 @@ using namespace reproduce_detail;
 
 struct ExperimentEntry {
   const char* name;
-  ExperimentReport (*run)(const ReproduceOptions&);
+  Section (*run)(const ReproduceOptions&);
 };
 
 /// Issue 6's experiments 1–8, in the order of the report.
@@ -34,7 +37,19 @@ ExperimentReport run_experiment(const std::string& name, const ReproduceOptions&
   for (const ExperimentEntry& e : kExperiments) {
     if (name == e.name) {
       std::filesystem::create_directories(options.out);
-      return e.run(options);
+      ExperimentReport report;
+      report.section = e.run(options);
+      for (const DataFile& file : report.section.data) {
+        write_file_atomic(options.out / file.name, csv_text(file));
+      }
+      for (const Figure& figure : report.section.figures) {
+        const std::filesystem::path script = options.out / (figure.stem + ".gp");
+        write_file_atomic(script, gnuplot_script(figure, options.out));
+        if (options.render_figure) options.render_figure(script);
+      }
+      report.holds = report.section.holds();
+      report.markdown = markdown_body(report.section, options.command_line);
+      return report;
     }
   }
   std::string names;

@@ -40,10 +40,10 @@ bool floor_agrees(const SampleStatistics& measured, double predicted) {
 
 /// Experiment 3: DCSGD's floor against ω (slope 1 in 1 + ω), and the scaling rules of
 /// `dsignsgd scale` bringing a compressed run back to DSGD's floor.
-ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "compression";
-  report.claim = "DCSGD's stationary loss grows like (1 + ω); the scaling rules B → (1+ω)B, "
+Section compression_and_scaling(const ReproduceOptions& options) {
+  Section section;
+  section.name = "compression";
+  section.claim = "DCSGD's stationary loss grows like (1 + ω); the scaling rules B → (1+ω)B, "
                  "N → (1+ω)N or η → η/(1+ω) bring it back to DSGD's ([A], SPEC §3).";
   // Part 1: floors against ω with rand-k, k/d = 1, 1/2, 1/4, 1/8, 1/16 (ω = d/k − 1).
   const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125, 0.0625};
@@ -69,7 +69,6 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
     table.add({i == 0 ? "identity (DSGD)" : o.compressor, omega, tail.mean, tail.stderr_,
                predicted});
   }
-  write_file_atomic(options.out / "compression.csv", table.csv());
   const SlopeFit fit = fit_log_log_slope(one_plus_omega, floors);
   const bool slope_holds = slope_claim_holds(fit, 1.0, 0.1);
 
@@ -124,43 +123,59 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
         back ? "yes (" + fixed(s.mean / base_floor.mean, 3) + "×)"
              : "**no** (" + fixed(s.mean / base_floor.mean, 3) + "×)");
   }
-  write_file_atomic(options.out / "compression_rules.csv", rules.csv());
 
-  plot(options, "compression",
-       "set logscale xy\nset key top left\nset xlabel '1 + ω (rand-k, ω = d/k − 1)'\n"
-       "set ylabel 'stationary loss (tail average)'\n"
-       "set title 'DCSGD on the quadratic d = 16, N = 4, η = 0.01, Gaussian σ = 1'\n"
-       "set xrange [0.8:24]\n"
-       "set label 'fitted slope " + fixed(fit.slope, 3) + " (claim 1)' at 1.2," +
-           fixed(floors.back(), 4) + "\n"
-           "plot '" + (options.out / "compression.csv").string() +
-           "' using (1+$1):2:3 with yerrorbars pt 7 title 'measured', '' using (1+$1):4 with lines "
-           "dt 2 title 'predicted (1+ω)σ² closed form'");
-  plot(options, "compression_rules",
-       "set logscale y\nset key top right\nset ylabel 'stationary loss (tail average, ± s.e.)'\n"
-       "set title 'Scaling rules: DCSGD rand-k 1/8 (ω = 7) brought back to DSGD' font ',11'\n"
-       "set xrange [0.5:5.5]\nset xtics rotate by -20 font ',9'\nset bmargin 6\n"
-       "set arrow from 0.5, " + fixed(base_floor.mean, 6) + " to 5.5, " +
-           fixed(base_floor.mean, 6) + " nohead dt 2 lc 'black'\n"
-           "plot '" + (options.out / "compression_rules.csv").string() +
-           "' using 0:2:3:xticlabels(1) with yerrorbars pt 7 ps 1.2 "
-           "title 'measured', '' using 0:4 with points pt 4 ps 1.5 title 'predicted', "
-           "1/0 with lines dt 2 lc 'black' title 'DSGD measured'");
-  report.figures = {"compression.png", "compression_rules.png"};
-  report.holds = agree && slope_holds && rules_hold;
-  std::ostringstream md;
-  md << table.markdown() << "\nSlope of log floor against log(1 + ω): " << fixed(fit.slope, 3) << " ± "
-     << fixed(fit.stderr_, 2) << " (claimed 1): " << (slope_holds ? "**holds**" : "**does not hold**")
-     << "; every floor within 3 s.e. + 5 % of its prediction: " << (agree ? "yes" : "**no**")
-     << ".\n\nScaling rules (`dsignsgd scale`, keep = floor) for DSGD → DCSGD rand-k 1/8, each run "
-        "measured (a smaller η runs proportionally more steps):\n\n"
-     << rules.markdown()
-     << "\nCriterion: floor − DSGD's ≤ 3 s.e. + 5 % (the rules solve for the smallest B or N, or "
-        "the η, that reaches DSGD's floor). Verdict: "
-     << (report.holds ? "holds" : "does not hold")
-     << ".\n\n" << data_and_command("`compression.csv`, `compression_rules.csv`", options);
-  report.markdown = md.str();
-  return report;
+  std::ostringstream slope;
+  slope << "slope of log floor against log(1 + ω) " << fixed(fit.slope, 3) << " ± "
+        << fixed(fit.stderr_, 2) << " within 0.1 + 2 s.e. of the claimed 1";
+  section.checks = {
+      {slope.str(), slope_holds},
+      {"every floor within 3 s.e. + 5 % of its prediction", agree},
+      {"every scaling rule brings the floor back to DSGD's or below (within 3 s.e. + 5 %)",
+       rules_hold}};
+  section.body = {
+      table,
+      Paragraph{"Scaling rules (`dsignsgd scale`, keep = floor) for DSGD → DCSGD rand-k 1/8, each "
+                "run measured (a smaller η runs proportionally more steps). The rules solve for "
+                "the smallest B or N, or the η, that reaches DSGD's floor:"},
+      rules};
+  section.data = {{"compression.csv", table}, {"compression_rules.csv", rules}};
+  Panel floors_panel{.title = "DCSGD on the quadratic d = 16, N = 4, η = 0.01, Gaussian σ = 1",
+                     .xlabel = "1 + ω (rand-k, ω = d/k − 1)",
+                     .ylabel = "stationary loss (tail average)",
+                     .log_x = true,
+                     .log_y = true};
+  floors_panel.settings = {"set xrange [0.8:24]",
+                           "set label 'fitted slope " + fixed(fit.slope, 3) + " (claim 1)' at 1.2," +
+                               fixed(floors.back(), 4)};
+  floors_panel.series = {{.data = "compression.csv",
+                          .columns = "(1+$1):2:3",
+                          .style = "yerrorbars pt 7",
+                          .title = title("measured")},
+                         {.data = "compression.csv",
+                          .columns = "(1+$1):4",
+                          .style = "lines dt 2",
+                          .title = title("predicted (1+ω)σ² closed form")}};
+  Panel rules_panel{.title = "Scaling rules: DCSGD rand-k 1/8 (ω = 7) brought back to DSGD",
+                    .ylabel = "stationary loss (tail average, ± s.e.)",
+                    .log_y = true,
+                    .key = "top right"};
+  rules_panel.settings = {"set xrange [0.5:5.5]", "set xtics rotate by -20 font ',9'",
+                          "set bmargin 6",
+                          "set arrow from 0.5, " + fixed(base_floor.mean, 6) + " to 5.5, " +
+                              fixed(base_floor.mean, 6) + " nohead dt 2 lc 'black'"};
+  rules_panel.series = {{.data = "compression_rules.csv",
+                         .columns = "0:2:3:xticlabels(1)",
+                         .style = "yerrorbars pt 7 ps 1.2",
+                         .title = title("measured")},
+                        {.data = "compression_rules.csv",
+                         .columns = "0:4",
+                         .style = "points pt 4 ps 1.5",
+                         .title = title("predicted")},
+                        {.function = "1/0",
+                         .style = "lines dt 2 lc 'black'",
+                         .title = title("DSGD measured")}};
+  section.figures = {{"compression", {floors_panel}}, {"compression_rules", {rules_panel}}};
+  return section;
 }
 
 /// Experiment 4: Student-t noise with ν ∈ {1, 1.5, 2, 3, ∞} at scale σ = 1. Whether a method has
@@ -168,10 +183,10 @@ ExperimentReport compression_and_scaling(const ReproduceOptions& options) {
 /// iff the tail index of f exceeds 1. DSGD/DCSGD are linear filters of the noise, so f = Σ λ x²/2
 /// inherits tail index ν/2 (< 1 for ν < 2); DSignSGD's steps are bounded, so its f is light-tailed.
 /// The experiment estimates the index with Hill's estimator on the pooled logged losses.
-ExperimentReport heavy_tails(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "tails";
-  report.claim = "Under Student-t noise with ν ≤ 2 DSGD and DCSGD have no finite stationary loss, "
+Section heavy_tails(const ReproduceOptions& options) {
+  Section section;
+  section.name = "tails";
+  section.claim = "Under Student-t noise with ν ≤ 2 DSGD and DCSGD have no finite stationary loss, "
                  "while DSignSGD keeps one set by σ and ℓ_ν ([A], SPEC §3).";
   struct Method {
     const char* label;
@@ -198,7 +213,7 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
                {"predicted floor", ""},
                {"", "predicted"},
                {"verdict", ""}});
-  bool all = true;
+  bool sign_floors = true, heavy_unbounded = true, light_finite = true;
   std::uint64_t salt = 0;
   for (const Method& m : methods) {
     for (const std::string& nu : nus) {
@@ -239,15 +254,15 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
         const bool ok =
             finite_mean && verdict::matches_prediction(tail.mean, tail.stderr_, predicted, 0.1);
         verdict = ok ? "floor, at its prediction" : "**no floor / off the prediction**";
-        all = all && ok;
+        sign_floors = sign_floors && ok;
       } else if (nu_value < 2.0) {
         verdict = infinite_mean ? "no finite floor, as claimed" : "**not resolved as infinite**";
-        all = all && infinite_mean;
+        heavy_unbounded = heavy_unbounded && infinite_mean;
       } else if (nu_value == 2.0) {
         verdict = "borderline (index 1): not judged";
       } else {
         verdict = finite_mean ? "finite floor, as expected" : "**not resolved as finite**";
-        all = all && finite_mean;
+        light_finite = light_finite && finite_mean;
       }
       const std::string finite = !sign && nu_value == 2.0 ? "borderline"
                                  : finite_mean            ? "yes"
@@ -262,45 +277,52 @@ ExperimentReport heavy_tails(const ReproduceOptions& options) {
                  predicted, verdict});
     }
   }
-  write_file_atomic(options.out / "tails.csv", table.csv());
-  plot(options, "tails",
-       "set logscale y\nset key top left\nset xlabel 'Student-t degrees of freedom ν (6 = Gaussian)'\n"
-       "set ylabel 'tail index of the stationary loss (Hill, ± 2 s.e.)'\n"
-       "set title 'Heavy tails, quadratic d = 10, N = 4, η = 0.05, σ = 1: E f < ∞ iff index > 1'\n"
-       "set xtics ('1' 1, '1.5' 1.5, '2' 2, '3' 3, '∞' 6)\nset xrange [0.8:6.5]\n"
-       "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 3 lw 2\n"
-       "nu(s) = (s eq 'inf') ? 6 : real(s)\n"
-       "plot for [m in 'dsgd dcsgd dsignsgd'] '" + (options.out / "tails.csv").string() +
-           "' using (strcol(1) eq m ? nu(strcol(2)) : 1/0):3:($3-2*$4):($3+2*$4) with yerrorlines "
-           "pt 7 title m, (x < 5 ? x/2 : 1/0) with lines dt 2 lc 'black' title 'ν/2 (linear filter of t_ν)'");
-  report.figures = {"tails.png"};
-  report.holds = all;
-  std::ostringstream md;
-  md << "E f is finite iff the stationary loss has a tail index above 1. DSGD and DCSGD are linear "
-        "filters of the noise, so their f inherits index ν/2; DSignSGD's bounded steps give a "
-        "light tail. Hill's estimator on the top 2 % of the pooled logged losses (every 200th step, "
-        "one relaxation time of the slowest coordinate, of R runs; runs are never stopped for divergence here):\n\n"
-     << table.markdown()
-     << "\nCriteria: \"no finite floor\" = index + 2 s.e. < 1; \"finite\" = index − 2 s.e. > 1; "
-        "DSignSGD's tail average also within 3 s.e. + 10 % of its closed form Σ ησ/(2ℓ_νN(2 − "
-        "ηℓ_νλ/σ)). ν = 2 (index exactly 1) is shown, not judged. At ν = 3 the estimate sits "
-        "above the asymptotic 1.5: the top 2 % of a filtered t₃ sum is still in its Gaussian-like "
-        "body — the conclusion (finite) is the same. The tail averages of DSGD/DCSGD "
-        "at ν < 2 are finite numbers only because every run is finite; they grow with the "
-        "horizon.\n\nVerdict: "
-     << (all ? "holds" : "does not hold") << ".\n\n" << data_and_command("`tails.csv`", options);
-  report.markdown = md.str();
-  return report;
+  section.body = {
+      Paragraph{"E f is finite iff the stationary loss has a tail index above 1. DSGD and DCSGD "
+                "are linear filters of the noise, so their f inherits index ν/2; DSignSGD's "
+                "bounded steps give a light tail. Hill's estimator on the top 2 % of the pooled "
+                "logged losses (every 200th step, one relaxation time of the slowest coordinate, "
+                "of R runs; runs are never stopped for divergence here):"},
+      table,
+      Paragraph{"\"No finite floor\" = index + 2 s.e. < 1; \"finite\" = index − 2 s.e. > 1; "
+                "DSignSGD's tail average must also lie within 3 s.e. + 10 % of its closed form "
+                "Σ ησ/(2ℓ_νN(2 − ηℓ_νλ/σ)). ν = 2 (index exactly 1) is shown, not judged. At "
+                "ν = 3 the estimate sits above the asymptotic 1.5: the top 2 % of a filtered t₃ "
+                "sum is still in its Gaussian-like body — the conclusion (finite) is the same. "
+                "The tail averages of DSGD/DCSGD at ν < 2 are finite numbers only because every "
+                "run is finite; they grow with the horizon."}};
+  section.checks = {
+      {"DSGD and DCSGD at ν < 2: no finite floor (index + 2 s.e. < 1)", heavy_unbounded},
+      {"DSGD and DCSGD at ν ≥ 3 and Gaussian: a finite floor (index − 2 s.e. > 1)", light_finite},
+      {"DSignSGD at every ν: a finite floor within 3 s.e. + 10 % of its closed form", sign_floors}};
+  section.data = {{"tails.csv", table}};
+  Panel panel{.title = "Heavy tails, quadratic d = 10, N = 4, η = 0.05, σ = 1: E f < ∞ iff index > 1",
+              .xlabel = "Student-t degrees of freedom ν (6 = Gaussian)",
+              .ylabel = "tail index of the stationary loss (Hill, ± 2 s.e.)",
+              .log_y = true};
+  panel.settings = {"set xtics ('1' 1, '1.5' 1.5, '2' 2, '3' 3, '∞' 6)", "set xrange [0.8:6.5]",
+                    "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 3 lw 2",
+                    "nu(s) = (s eq 'inf') ? 6 : real(s)"};
+  panel.series = {{.data = "tails.csv",
+                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                   .columns = "(strcol(1) eq m ? nu(strcol(2)) : 1/0):3:($3-2*$4):($3+2*$4)",
+                   .style = "yerrorlines pt 7",
+                   .title = "m"},
+                  {.function = "(x < 5 ? x/2 : 1/0)",
+                   .style = "lines dt 2 lc 'black'",
+                   .title = title("ν/2 (linear filter of t_ν)")}};
+  section.figures = {{"tails", {panel}}};
+  return section;
 }
 
 /// Experiment 6: [B]'s (L0,L1)-smoothness findings on the quartic Σ x⁴/4 (‖∇²f‖ ≤ L0 + L1‖∇f‖
 /// with no global L): DCSGD with a decaying schedule loses more runs as ω grows while normalized
 /// DCSGD converges at every ω (N = 8, relative noise); DSignSGD under Cauchy noise stalls at a
 /// floor with a constant step and keeps converging with η/√(k+1).
-ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
-  ExperimentReport report;
-  report.name = "l0l1";
-  report.claim = "Under (L0,L1)-smoothness a pre-scheduled decaying step is not enough for DCSGD "
+Section l0l1_smoothness(const ReproduceOptions& options) {
+  Section section;
+  section.name = "l0l1";
+  section.claim = "Under (L0,L1)-smoothness a pre-scheduled decaying step is not enough for DCSGD "
                  "as ω grows, normalized DCSGD converges; DSignSGD with Cauchy noise stalls at a "
                  "floor at constant η and converges with 1/√(k+1) ([B], SPEC §3).";
   const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125};
@@ -312,7 +334,7 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
                {"final f (live runs, ± s.e.)", ""},
                {"", "final_mean"},
                {"", "final_stderr"}});
-  bool part_a = true;
+  bool normalized_converges = true;
   int dcsgd_diverged_last = 0, dcsgd_diverged_first = 0;
   std::uint64_t salt = 0;
   for (const char* method : {"dcsgd", "normalized-dcsgd"}) {
@@ -346,13 +368,14 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
         if (i + 1 == fractions.size()) dcsgd_diverged_last = s.diverged_runs;
       } else {
         // Converges: no run lost and the loss far below f(x0) = 32.
-        part_a = part_a && s.diverged_runs == 0 && s.final_loss.mean < 1e-3;
+        normalized_converges =
+            normalized_converges && s.diverged_runs == 0 && s.final_loss.mean < 1e-3;
       }
     }
   }
-  part_a = part_a && dcsgd_diverged_last >= std::max(1, dcsgd_diverged_first + 1) &&
-           4 * dcsgd_diverged_last >= 16;  // at the largest ω a quarter of the runs or more
-  write_file_atomic(options.out / "l0l1_dcsgd.csv", table.csv());
+  const bool scheduled_fails =
+      dcsgd_diverged_last >= std::max(1, dcsgd_diverged_first + 1) &&
+      4 * dcsgd_diverged_last >= 16;  // at the largest ω a quarter of the runs or more
 
   // Part B: DSignSGD, Cauchy noise, constant step against η/√(k+1).
   Table curves({{"", "schedule"}, {"", "step"}, {"", "loss_mean"}, {"", "loss_stderr"}});
@@ -361,7 +384,7 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
                     {"over 3K/4–K", "", 4},
                     {"ratio", "", 3},
                     {"verdict", ""}});
-  bool part_b = true;
+  bool constant_stalls = false, decaying_converges = false;
   double const_floor = 0.0;
   for (const char* schedule : {"const", "invsqrt"}) {
     TrainOptions o;
@@ -395,46 +418,54 @@ ExperimentReport l0l1_smoothness(const ReproduceOptions& options) {
     bool ok = false;
     if (std::string(schedule) == "const") {
       const_floor = q4;
-      ok = verdict::stalled(q2, q4);
+      ok = constant_stalls = verdict::stalled(q2, q4);
     } else {
-      ok = verdict::converging(q2, q4, const_floor);
+      ok = decaying_converges = verdict::converging(q2, q4, const_floor);
     }
-    part_b = part_b && ok;
     const bool constant = std::string(schedule) == "const";
     sign_table.add({constant ? "constant η = 0.1" : "0.1/√(k+1)", q2, q4, ratio,
                     constant ? (ok ? "stalls at a floor" : "**does not stall**")
                              : (ok ? "keeps converging" : "**stalls**")});
   }
-  write_file_atomic(options.out / "l0l1_dsignsgd.csv", curves.csv());
-  plot(options, "l0l1",
-       "set multiplot layout 1,2\nset logscale y\nset key top left font ',9'\n"
-       "set xlabel 'ω (rand-k)'\nset ylabel 'diverged runs (+1, log)'\n"
-       "set title 'quartic, N = 8, relative noise, η/√(k+1)' font ',10'\n"
-       "plot for [m in 'dcsgd normalized-dcsgd'] '" + (options.out / "l0l1_dcsgd.csv").string() +
-           "' using (strcol(1) eq m ? $2 : 1/0):($3+1) with linespoints pt 7 title m\n"
-           "set key top right\nset xlabel 'step k (thousands)'\nset ylabel 'mean f (± s.e.)'\n"
-           "set title 'DSignSGD, Cauchy noise, N = 8' font ',10'\n"
-           "plot for [s in 'const invsqrt'] '" + (options.out / "l0l1_dsignsgd.csv").string() +
-           "' using (strcol(1) eq s ? $2/1000 : 1/0):3:4 with yerrorlines pt 7 ps 0.4 title s\n"
-           "unset multiplot");
-  report.figures = {"l0l1.png"};
-  report.holds = part_a && part_b;
-  std::ostringstream md;
-  md << "Quartic f = Σ x_j⁴/4, d = 8, x0 = 2 (f = 32), N = 8 agents, relative noise σ1 = 1 "
-        "(N(0, ‖∇f‖²)), η = 0.1 with η_k = 1/√(k+1):\n\n"
-     << table.markdown()
-     << "\nCriterion: normalized DCSGD loses no run and ends below 10⁻³ at every ω; DCSGD loses "
-        "more runs at the largest ω than at ω = 0, and at least a quarter of them: "
-     << (part_a ? "**holds**" : "**does not hold**")
-     << ".\n\nDSignSGD under Cauchy noise (σ = 1), same problem:\n\n"
-     << sign_table.markdown()
-     << "\nCriterion: constant η: ratio within [0.75, 1.33]; 1/√(k+1): ratio below 0.75 and its "
-        "late loss below a third of the constant-step floor: "
-     << (part_b ? "**holds**" : "**does not hold**") << ".\n\nVerdict: "
-     << (report.holds ? "holds" : "does not hold")
-     << ".\n\n" << data_and_command("`l0l1_dcsgd.csv`, `l0l1_dsignsgd.csv`", options);
-  report.markdown = md.str();
-  return report;
+  section.body = {
+      Paragraph{"Quartic f = Σ x_j⁴/4, d = 8, x0 = 2 (f = 32), N = 8 agents, relative noise σ1 = 1 "
+                "(N(0, ‖∇f‖²)), η = 0.1 with η_k = 1/√(k+1):"},
+      table,
+      Paragraph{"DSignSGD under Cauchy noise (σ = 1), same problem; the ratio is the mean loss "
+                "over the last quarter of the steps to that over the second:"},
+      sign_table};
+  section.checks = {
+      {"normalized DCSGD loses no run and ends below 10⁻³ at every ω", normalized_converges},
+      {"DCSGD with η/√(k+1) loses more runs at the largest ω than at ω = 0, and at least a "
+       "quarter of them",
+       scheduled_fails},
+      {"DSignSGD, constant η: ratio within [0.75, 1.33] (stalls at a floor)", constant_stalls},
+      {"DSignSGD, 1/√(k+1): ratio below 0.75 and late loss below a third of the constant-step "
+       "floor",
+       decaying_converges}};
+  section.data = {{"l0l1_dcsgd.csv", table}, {"l0l1_dsignsgd.csv", curves}};
+  Panel runs{.title = "quartic, N = 8, relative noise, η/√(k+1)",
+             .xlabel = "ω (rand-k)",
+             .ylabel = "diverged runs (+1, log)",
+             .log_y = true,
+             .key = "top left font ',9'"};
+  runs.series = {{.data = "l0l1_dcsgd.csv",
+                  .for_each = "m in 'dcsgd normalized-dcsgd'",
+                  .columns = "(strcol(1) eq m ? $2 : 1/0):($3+1)",
+                  .style = "linespoints pt 7",
+                  .title = "m"}};
+  Panel sign{.title = "DSignSGD, Cauchy noise, N = 8",
+             .xlabel = "step k (thousands)",
+             .ylabel = "mean f (± s.e.)",
+             .log_y = true,
+             .key = "top right"};
+  sign.series = {{.data = "l0l1_dsignsgd.csv",
+                  .for_each = "s in 'const invsqrt'",
+                  .columns = "(strcol(1) eq s ? $2/1000 : 1/0):3:4",
+                  .style = "yerrorlines pt 7 ps 0.4",
+                  .title = "s"}};
+  section.figures = {{"l0l1", {runs, sign}}};
+  return section;
 }
 
 }  // namespace dsignsgd::reproduce_detail

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dsignsgd/reproduce/section.hpp"
 #include "dsignsgd/stats/fits.hpp"
 #include "dsignsgd/stats/verdict.hpp"
 
@@ -28,19 +29,19 @@ struct ReproduceOptions {
   std::function<void(const std::string&)> progress;
 };
 
-/// One experiment's section of the report.
+/// One experiment, run: what it declared, its verdict (every check holds) and its section of
+/// report.md as printed.
 struct ExperimentReport {
-  std::string name;
-  std::string claim;
-  std::string markdown;          ///< table, verdict, command
-  std::vector<std::string> figures;  ///< file names (PNG) relative to the output directory
+  Section section;
   bool holds = false;
+  std::string markdown;
 };
 
 /// Names of the shipped experiments.
 std::vector<std::string> experiment_names();
 
-/// Runs `name` and writes its data and figures into options.out.
+/// Runs `name`: the experiment declares its section, the runner writes its data files and
+/// gnuplot scripts into options.out and renders the figures (options.render_figure).
 ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options);
 
 /// Writes report.md and report.html for the experiments run.

@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-namespace dsignsgd::reproduce_detail {
+namespace dsignsgd {
 
 class Table {
  public:
@@ -27,22 +27,39 @@ class Table {
   void add(std::vector<Cell> row) { rows_.push_back(std::move(row)); }
   bool empty() const { return rows_.empty(); }
 
+  /// The report's view: headers of the markdown columns.
+  std::vector<std::string> report_header() const {
+    std::vector<std::string> header;
+    for (const Column& c : columns_) {
+      if (!c.markdown.empty()) header.push_back(c.markdown);
+    }
+    return header;
+  }
+
+  /// The report's view: each row's markdown cells, formatted with the column's digits.
+  std::vector<std::vector<std::string>> report_rows() const {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& row : rows_) {
+      std::vector<std::string>& cells = rows.emplace_back();
+      for (std::size_t i = 0; i < columns_.size(); ++i) {
+        if (!columns_[i].markdown.empty()) cells.push_back(text(row[i], columns_[i].digits));
+      }
+    }
+    return rows;
+  }
+
   std::string markdown() const {
     std::ostringstream out;
     std::string rule;
     out << '|';
-    for (const Column& c : columns_) {
-      if (c.markdown.empty()) continue;
-      out << ' ' << c.markdown << " |";
+    for (const std::string& header : report_header()) {
+      out << ' ' << header << " |";
       rule += "---|";
     }
     out << "\n|" << rule << '\n';
-    for (const auto& row : rows_) {
+    for (const auto& row : report_rows()) {
       out << '|';
-      for (std::size_t i = 0; i < columns_.size(); ++i) {
-        if (columns_[i].markdown.empty()) continue;
-        out << ' ' << text(row[i], columns_[i].digits) << " |";
-      }
+      for (const std::string& cell : row) out << ' ' << cell << " |";
       out << '\n';
     }
     return out.str();
@@ -91,4 +108,4 @@ class Table {
   std::vector<std::vector<Cell>> rows_;
 };
 
-}  // namespace dsignsgd::reproduce_detail
+}  // namespace dsignsgd
