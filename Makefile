@@ -7,7 +7,9 @@ OUT       ?= results/compare
 DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli11-dev \
                 nlohmann-json3-dev libfmt-dev googletest libgtest-dev libbenchmark-dev \
                 libopenmpi-dev openmpi-bin zlib1g-dev gnuplot-nox \
-                libtorch-dev libopenblas0-pthread bible-kjv
+                libtorch-dev libopenblas0-pthread bible-kjv \
+                pybind11-dev python3-dev python3-torch python3-numpy python3-pytest python3-pandas \
+                python3-matplotlib
 
 .PHONY: all deps configure build run test test-unit bench sanitize format clean
 all: build

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "dsignsgd/optim/train_options.hpp"
+#include "options.hpp"
 
 namespace dsignsgd::cli {
 
@@ -21,9 +22,6 @@ Runner add_predict_command(CLI::App& app);
 Runner add_validate_command(CLI::App& app);
 Runner add_scale_command(CLI::App& app);
 Runner add_reproduce_command(CLI::App& app);
-
-/// Registers every TrainOptions field as a flag on `command` (shared by train and compare).
-void add_train_options(CLI::App& command, TrainOptions& options);
 
 /// --out DIR, --config FILE (read by main before parsing) and --json, with what each command
 /// writes named in the help.

@@ -13,19 +13,6 @@
 namespace dsignsgd::cli {
 namespace {
 
-/// Parses train flags (from a config file and/or "--key=value" strings) into options.
-void parse_train_arguments(TrainOptions& options, const std::vector<std::string>& args,
-                           const std::string& option_name) {
-  CLI::App parser{"", "train"};
-  add_train_options(parser, options);
-  std::vector<std::string> reversed(args.rbegin(), args.rend());
-  try {
-    parser.parse(reversed);
-  } catch (const CLI::ParseError& e) {
-    throw ConfigError(option_name, args.empty() ? "" : args.back(), e.what());
-  }
-}
-
 nlohmann::json verify_json(const RunPlan& plan, SampleStatistics& tail) {
   const TrainResult result = train(plan);
   tail = summarize_loss(result).tail_loss;

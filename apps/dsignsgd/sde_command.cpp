@@ -22,32 +22,6 @@ struct SdeCommand {
 
 }  // namespace
 
-void add_sde_options(CLI::App& c, SdeOptions& sde) {
-  c.add_option("--drift-correction", sde.drift_correction,
-               "none | classic (−(η/2)∇²f∇f) | stability ([B]: +(η/2)∇²f∇f)")
-      ->capture_default_str();
-  c.add_option("--integrator", sde.integrator, "euler (weak order 1) | platen2 (weak order 2)")
-      ->capture_default_str();
-  c.add_option("--substeps", sde.substeps,
-               "M substeps per discrete step (power of two; Brownian bridge refinement)")
-      ->capture_default_str();
-  c.add_option("--compression-covariance", sde.compression_covariance,
-               "DCSGD: exact (rand-k) | surrogate (ω diag(E[(∇f+Z)²])) | monte-carlo "
-               "(default: exact for rand-k, surrogate otherwise)");
-}
-
-nlohmann::json sde_json(const SdeResult& sde, const SdePlan& plan) {
-  nlohmann::json json = summary_json(sde.result);
-  json["command"] = "sde";
-  json["sde"] = {{"model", sde.model},
-                 {"covariance", sde.covariance},
-                 {"integrator", sde.integrator},
-                 {"weak_order", sde.weak_order},
-                 {"drift_correction", to_string(plan.drift_correction)},
-                 {"substeps", plan.substeps}};
-  return json;
-}
-
 Runner add_sde_command(CLI::App& app) {
   auto state = std::make_shared<SdeCommand>();
   CLI::App* c = app.add_subcommand(

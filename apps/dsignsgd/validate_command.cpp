@@ -12,7 +12,6 @@
 
 namespace dsignsgd::cli {
 
-void add_sde_options(CLI::App& c, SdeOptions& sde);
 
 Runner add_validate_command(CLI::App& app) {
   struct State {

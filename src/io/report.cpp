@@ -142,4 +142,16 @@ void write_train_outputs(const TrainResult& result, const std::filesystem::path&
                     (summary != nullptr ? *summary : summary_json(result)).dump(2) + "\n");
 }
 
+nlohmann::json sde_json(const SdeResult& sde, const SdePlan& plan) {
+  nlohmann::json json = summary_json(sde.result);
+  json["command"] = "sde";
+  json["sde"] = {{"model", sde.model},
+                 {"covariance", sde.covariance},
+                 {"integrator", sde.integrator},
+                 {"weak_order", sde.weak_order},
+                 {"drift_correction", to_string(plan.drift_correction)},
+                 {"substeps", plan.substeps}};
+  return json;
+}
+
 }  // namespace dsignsgd

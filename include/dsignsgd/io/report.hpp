@@ -10,6 +10,7 @@
 
 #include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/optim/train_result.hpp"
+#include "dsignsgd/sde/simulate.hpp"
 
 namespace dsignsgd {
 
@@ -17,6 +18,8 @@ namespace dsignsgd {
 /// runs, mean gradient norm, cumulative uplink and downlink bits per agent.
 std::string metrics_csv(const TrainResult& result);
 nlohmann::json summary_json(const TrainResult& result);
+/// summary_json of the SDE's paths, with "command": "sde" and the model's description.
+nlohmann::json sde_json(const SdeResult& sde, const SdePlan& plan);
 
 /// Creates out_dir and writes metrics.csv and summary.json into it (`summary` defaults to
 /// summary_json(result); the SDE command passes its extended one).

@@ -45,6 +45,12 @@ class MomentumFilter final : public AgentFilter {
   float beta_;
 };
 
+/// Error feedback's two halves on caller-owned memory (the filter below and the PyTorch hooks,
+/// whose memory lives in tensors): g ← g + e before encoding, e ← sent − decoded after.
+void add_error_memory(std::span<float> g, std::span<const float> error);
+void update_error_memory(std::span<const float> sent, std::span<const float> decoded,
+                         std::span<float> error);
+
 class ErrorFeedbackFilter final : public AgentFilter {
  public:
   explicit ErrorFeedbackFilter(std::size_t d) : error_(d, 0.0f) {}

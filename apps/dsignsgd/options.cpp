@@ -1,0 +1,129 @@
+// The flags of `train` and `sde`, shared by the program and the Python package (options.hpp).
+#include "options.hpp"
+
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/nn/data_problem.hpp"
+#include "dsignsgd/optim/method.hpp"
+
+namespace dsignsgd::cli {
+
+void add_train_options(CLI::App& c, TrainOptions& o) {
+  std::string methods;
+  for (const auto& name : method_names()) methods += (methods.empty() ? "" : " | ") + name;
+  std::string compressors = "default: the method's own. One of:";
+  for (const auto& line : compressor_help()) compressors += "\n  " + line;
+
+  c.add_option("--method", o.method, "distributed method: " + methods)->capture_default_str();
+  c.add_option("--compressor", o.compressor, compressors);
+  std::string problems = "quadratic | quartic | cosh (synthetic) | data sets:";
+  for (const auto& name : data_problem_names()) problems += " " + name;
+
+  c.add_option("--problem", o.problem.problem, problems)->capture_default_str();
+  c.add_option("--dim", o.problem.dim,
+               "dimension d (default 10, or the length of --hessian diag:…; data problems: the "
+               "model's)");
+  c.add_option("--hessian", o.problem.hessian,
+               "quadratic spectrum: identity | diag:a,b,… | linspace:a:b | logspace:a:b")
+      ->capture_default_str();
+  c.add_flag("--rotate", o.problem.rotate, "random orthogonal rotation of the Hessian");
+  c.add_option("--x0", o.problem.x0, "start point, every coordinate")->capture_default_str();
+  c.add_option("--x-star", o.problem.x_star, "minimizer, every coordinate")->capture_default_str();
+  c.add_option("--noise", o.noise,
+               "none | gaussian:σ | student:ν:σ | cauchy:σ | affine:σ0:σ1 | relative:σ "
+               "(default gaussian:1; data problems: injected on top of the minibatch gradient, "
+               "default none)");
+  c.add_option("--agent-scales", o.agent_scales, "per-agent noise multipliers s1,…,sN");
+  c.add_option("--workers", o.workers, "number of agents N")->capture_default_str();
+  // Defaults in brackets; data problems take their recipe for the method (docs/DATA.md) first.
+  c.add_option("--batch", o.batch, "batch size B (noise = mean of B draws) [1]");
+  c.add_option("--lr", o.lr, "learning rate η [0.01]");
+  c.add_option("--schedule", o.schedule, "const | invsqrt | inv | cosine [const]");
+  c.add_option("--warmup", o.warmup, "linear warm-up steps [0]");
+  c.add_option("--steps", o.steps, "iterations K [1000]");
+  c.add_option("--runs", o.runs, "independent runs R [8]");
+  c.add_option("--seed", o.seed, "master seed")->capture_default_str();
+  c.add_option("--tail-fraction", o.tail_fraction,
+               "tail_loss averages the loss over the last q·K steps")
+      ->capture_default_str();
+  c.add_option("--log-every", o.log_every,
+               "metrics row every E steps (default: about 200 rows; data problems: about 20)");
+  c.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
+  c.add_option("--momentum", o.momentum, "β of signum")->capture_default_str();
+  c.add_option("--normalization", o.normalization,
+               "normalized-dcsgd: plain (η/||ĝ||) | adaptive ([B] Thm 4.2)")
+      ->capture_default_str();
+  c.add_option("--l0", o.l0, "L0 of the adaptive normalization")->capture_default_str();
+  c.add_option("--l1", o.l1, "L1 of the adaptive normalization")->capture_default_str();
+  c.add_option("--sigma0", o.sigma0, "σ0 of the adaptive normalization (default: from --noise)");
+  c.add_option("--sigma1", o.sigma1, "σ1 of the adaptive normalization (default: from --noise)");
+  c.add_option("--norm-floor", o.norm_floor, "normalized step divides by max(||ĝ||, floor)")
+      ->capture_default_str();
+  c.add_option("--backend", o.backend,
+               "local (N agents in this process) | mpi (start with mpirun; A agents per rank)")
+      ->capture_default_str();
+  c.add_option("--agents-per-rank", o.agents_per_rank, "mpi: agents per rank A (N = ranks · A)")
+      ->capture_default_str();
+  c.add_option("--comm-timeout", o.comm_timeout,
+               "mpi: seconds a collective may wait before the job stops with an error")
+      ->capture_default_str();
+  c.add_option("--reduction", o.reduction,
+               "mpi, dsgd: fixed (allgather, bit-identical to in-process) | allreduce (faster)")
+      ->capture_default_str();
+  c.add_option("--data-dir", o.data_dir, "data problems: directory of scripts/install_data.sh")
+      ->capture_default_str();
+  c.add_option("--hidden", o.hidden, "data problems: MLP hidden widths w1,w2,…")
+      ->capture_default_str();
+  c.add_option("--arch", o.arch,
+               "torch models: cnn channels=16:32,fc=0 | transformer width=64,layers=2,heads=4")
+      ->capture_default_str();
+  c.add_option("--context", o.context, "text problems: characters of context per window")
+      ->capture_default_str();
+  c.add_option("--split", o.split, "data problems: iid | label-skew shards")->capture_default_str();
+  c.add_option("--eval-batch", o.eval_batch,
+               "data problems: training rows of the per-step loss [512]");
+  c.add_option("--weight-decay", o.weight_decay,
+               "data problems: λ; every agent's gradient gets + λ x (L2 regularization) [0]");
+  c.add_option("--checkpoint-every", o.checkpoint_every,
+               "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
+      ->capture_default_str();
+  c.add_option("--checkpoint-dir", o.checkpoint_dir,
+               "checkpoint directory (default: OUT/checkpoint; none without --out)");
+  c.add_option("--resume", o.resume, "continue from the checkpoints in this directory");
+  c.add_option("--divergence-factor", o.divergence_factor,
+               "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
+      ->capture_default_str();
+}
+
+void add_sde_options(CLI::App& c, SdeOptions& sde) {
+  c.add_option("--drift-correction", sde.drift_correction,
+               "none | classic (−(η/2)∇²f∇f) | stability ([B]: +(η/2)∇²f∇f)")
+      ->capture_default_str();
+  c.add_option("--integrator", sde.integrator, "euler (weak order 1) | platen2 (weak order 2)")
+      ->capture_default_str();
+  c.add_option("--substeps", sde.substeps,
+               "M substeps per discrete step (power of two; Brownian bridge refinement)")
+      ->capture_default_str();
+  c.add_option("--compression-covariance", sde.compression_covariance,
+               "DCSGD: exact (rand-k) | surrogate (ω diag(E[(∇f+Z)²])) | monte-carlo "
+               "(default: exact for rand-k, surrogate otherwise)");
+}
+
+void parse_arguments(CLI::App& parser, const std::vector<std::string>& args,
+                     const std::string& option_name) {
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses from the back
+  try {
+    parser.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError(option_name, args.empty() ? "" : args.back(), e.what());
+  }
+}
+
+void parse_train_arguments(TrainOptions& options, const std::vector<std::string>& args,
+                           const std::string& option_name) {
+  CLI::App parser{"", "train"};
+  add_train_options(parser, options);
+  parse_arguments(parser, args, option_name);
+}
+
+}  // namespace dsignsgd::cli

@@ -1,0 +1,30 @@
+#pragma once
+// The flags of `train` and `sde` on a CLI11 app, and parsing "--key=value" strings with them: one
+// definition shared by the dsignsgd program and the Python package (dsignsgd.train(**config) takes
+// the same keys), library dsignsgd_cli_options.
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "dsignsgd/optim/train_options.hpp"
+#include "dsignsgd/sde/simulate.hpp"
+
+namespace dsignsgd::cli {
+
+/// Registers every TrainOptions field as a flag on `command` (train, sde, compare, predict, …).
+void add_train_options(CLI::App& command, TrainOptions& options);
+
+/// Registers the SDE model's flags (drift correction, integrator, substeps, covariance).
+void add_sde_options(CLI::App& command, SdeOptions& sde);
+
+/// Parses "--key=value" strings (in order) with `parser`'s flags; a CLI11 error becomes a
+/// ConfigError naming `option_name` (the flag or key the strings came from).
+void parse_arguments(CLI::App& parser, const std::vector<std::string>& args,
+                     const std::string& option_name);
+
+/// parse_arguments with the train flags into `options`.
+void parse_train_arguments(TrainOptions& options, const std::vector<std::string>& args,
+                           const std::string& option_name);
+
+}  // namespace dsignsgd::cli

@@ -1,0 +1,93 @@
+"""dsignsgd from Python (docs/PYTHON.md).
+
+Runs, with the same keys as the command-line flags (``log_every`` or ``"log-every"`` for
+``--log-every``), returning the CLI's JSON as dicts and the curves as NumPy arrays:
+
+    import dsignsgd
+    run = dsignsgd.train(method="dsignsgd", noise="student:3:1", workers=4, lr=0.01, steps=2000)
+    run["loss"]            # runs × logged steps
+    run["summary"]         # summary.json of `dsignsgd train`
+    sde = dsignsgd.simulate_sde(method="dsignsgd", noise="student:3:1", workers=4, lr=0.01)
+    dsignsgd.predict(method="dcsgd", compressor="randk:0.1")["floor"]
+    dsignsgd.scale({"method": "dsgd"}, {"method": "dcsgd", "compressor": "randk:0.1"})
+    frame = dsignsgd.read_run("results/run")   # metrics.csv as a DataFrame, summary in .attrs
+
+A bad value raises ValueError with the CLI's message. Also here: the library's compressors and
+aggregators on NumPy arrays (encode, aggregate, wire_bytes), the DDP hooks (dsignsgd.torch) and a
+launcher (``python3 -m dsignsgd.launch -n 4 script.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Mapping
+
+from . import _core
+from ._core import (__version__, aggregate, compressor_name, downlink_bytes, encode,
+                    error_feedback_encode, omega, wire_bytes)
+
+__all__ = ["__version__", "aggregate", "compressor_name", "downlink_bytes", "encode",
+           "error_feedback_encode", "omega", "wire_bytes", "train", "simulate_sde", "predict",
+           "validate", "scale", "read_run"]
+
+
+def _flag_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_flag_value(v) for v in value)
+    return str(value)
+
+
+def _args(config: Mapping[str, Any]) -> List[str]:
+    """{"log_every": 10} → ["--log-every=10"] (None values are left out: the default)."""
+    return [f"--{key.replace('_', '-')}={_flag_value(value)}"
+            for key, value in config.items() if value is not None]
+
+
+def train(**config) -> Dict[str, Any]:
+    """`dsignsgd train`: {"summary": summary.json, "steps", "loss", "grad_norm" (runs × logged),
+    "extra": {metric: runs × logged}}."""
+    return _core.train(_args(config))
+
+
+def simulate_sde(**config) -> Dict[str, Any]:
+    """`dsignsgd sde` (train's keys plus drift_correction, integrator, substeps,
+    compression_covariance); the same layout as train()."""
+    return _core.simulate_sde(_args(config))
+
+
+def predict(epsilon: float = 1e-3, **config) -> Dict[str, Any]:
+    """`dsignsgd predict`: the closed forms for the configuration (floors, regimes, limits)."""
+    return _core.predict(_args(config), epsilon)
+
+
+def validate(levels: int = 3, **config) -> Dict[str, Any]:
+    """`dsignsgd validate`: algorithm against SDE at η, η/2, …; {"summary": validate.json,
+    "levels": [{"lr", "algorithm": curves, "sde": curves}]}."""
+    return _core.validate(_args(config), levels)
+
+
+def scale(base: Mapping[str, Any], change: Mapping[str, Any], keep: str = "floor") -> Dict[str, Any]:
+    """`dsignsgd scale`: the η, B or N that keep the floor (or trajectory) of `base` after
+    `change` (keys of train)."""
+    if not change:
+        raise ValueError("invalid change {}: must change at least one key")
+    return _core.scale(_args(base), _args(change), keep)
+
+
+def read_run(directory: str):
+    """metrics.csv of a `train` or `sde` output directory as a pandas DataFrame, with
+    summary.json in ``frame.attrs["summary"]``."""
+    import pandas
+
+    metrics = os.path.join(directory, "metrics.csv")
+    if not os.path.isfile(metrics):
+        raise FileNotFoundError(f"{directory} has no metrics.csv (not a train or sde output)")
+    frame = pandas.read_csv(metrics)
+    summary_path = os.path.join(directory, "summary.json")
+    if os.path.isfile(summary_path):
+        with open(summary_path, encoding="utf-8") as f:
+            frame.attrs["summary"] = json.load(f)
+    return frame

@@ -1,0 +1,310 @@
+"""DDP communication hooks with dsignsgd's compressors (docs/PYTHON.md).
+
+    import dsignsgd.torch as dt
+    state = dt.HookState(method="majority", warmup_steps=100)
+    model = DistributedDataParallel(model)
+    model.register_comm_hook(state, dt.compressed_hook)
+    ...
+    print(state.stats())   # bytes per step, compression rate
+
+Every message is the C++ library's wire format (an 8-byte header and the payload: 1 bit per
+coordinate for signs), encoded and aggregated by the library's own kernels on the bucket's memory
+(NumPy views of the CPU tensors, no copies through Python). Random draws come from the core's
+streams at address (seed, run = bucket index, agent = rank, step = the state's step counter), so a
+message is byte for byte the one `dsignsgd train` sends for the same vector and address.
+
+Methods (the update direction each rank gets; the optimizer then applies its learning rate):
+
+    dsignsgd     mean of the agents' signs                               (sign, 1 bit up)
+    majority     sign of the sum of signs, ties by the server's coin      (sign, 1 bit up)
+    ef-signsgd   error feedback: p = g + e, send (‖p‖₁/d) sign p, e = p − C(p), mean
+    dcsgd        mean of unbiased compressions: compressor randk:F (indices from the shared
+                 seed, not sent), qsgd:S[:bucket] or natural
+
+fp16_hook and bf16_hook are the usual half-precision allreduce baselines, with the same counters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.distributed as dist
+
+from . import _core
+
+# method → (default compressor, aggregation, error feedback)
+METHODS: Dict[str, Tuple[str, str, bool]] = {
+    "dsignsgd": ("sign", "mean", False),
+    "majority": ("sign", "majority", False),
+    "ef-signsgd": ("scaled-sign", "mean", True),
+    "dcsgd": ("randk:0.1", "mean", False),
+}
+
+
+@dataclasses.dataclass
+class HookState:
+    """What a hook needs and what it counts.
+
+    method         dsignsgd | majority | ef-signsgd | dcsgd (see the module's text)
+    compressor     the wire format (a `dsignsgd compressor` spec); default per method
+    seed           the streams' seed, the same on every rank
+    warmup_steps   steps of plain fp32 allreduce before compression starts (step < K)
+    process_group  default: a new group over the default one's ranks with `timeout`
+    timeout        a collective that does not complete within it raises
+    """
+
+    method: str = "dsignsgd"
+    compressor: Optional[str] = None
+    seed: int = 0
+    warmup_steps: int = 0
+    process_group: Optional[dist.ProcessGroup] = None
+    timeout: datetime.timedelta = datetime.timedelta(seconds=60)
+    # Counters (per rank, since construction).
+    step: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    dense_bytes: int = 0  # what fp32 ring allreduce would have sent for the same buckets
+    message_bytes: int = 0  # this rank's own messages (one per bucket and step)
+    compressed_steps: int = 0
+    # Error memory per parameter (EF), so that it survives DDP's bucket rebuilds.
+    _error: Dict[int, torch.Tensor] = dataclasses.field(default_factory=dict, repr=False)
+    _bucket_error: Dict[int, Tuple[Tuple[int, ...], torch.Tensor]] = dataclasses.field(
+        default_factory=dict, repr=False)
+    _world: Optional[int] = dataclasses.field(default=None, repr=False)
+    _checked: bool = dataclasses.field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS and self.method not in ("fp16", "bf16"):
+            raise ValueError(f"invalid method '{self.method}': must be one of "
+                             f"{', '.join(list(METHODS) + ['fp16', 'bf16'])}")
+        if self.method in METHODS:
+            default, self.aggregation, self.error_feedback = METHODS[self.method]
+            self.compressor = _core.compressor_name(self.compressor or default)
+            sign_methods = ("dsignsgd", "majority")
+            if self.method in sign_methods and self.compressor != "sign":
+                raise ValueError(f"invalid compressor '{self.compressor}' for method "
+                                 f"{self.method}: must be sign")
+            if self.method == "dcsgd" and _core.omega(self.compressor, 1000) != _core.omega(
+                    self.compressor, 1000):  # NaN: biased
+                raise ValueError(f"invalid compressor '{self.compressor}' for method dcsgd: "
+                                 "must be unbiased (randk:F, qsgd:S, natural)")
+        if self.warmup_steps < 0:
+            raise ValueError(f"invalid warmup_steps {self.warmup_steps}: must be >= 0")
+        if not 0 <= self.seed < 2**64:
+            raise ValueError(f"invalid seed {self.seed}: must be in [0, 2^64)")
+        if self.process_group is None and dist.is_initialized():
+            self.process_group = dist.new_group(timeout=self.timeout)
+
+    # -- reporting -------------------------------------------------------------------------
+    def stats(self) -> Dict[str, float]:
+        """Counters and the compression rate (dense fp32 allreduce bytes / bytes sent)."""
+        steps = max(self.step, 1)
+        return {
+            "method": self.method,
+            "compressor": self.compressor,
+            "steps": self.step,
+            "bytes_sent": self.bytes_sent,
+            "bytes_received": self.bytes_received,
+            "bytes_sent_per_step": self.bytes_sent / steps,
+            "message_bytes": self.message_bytes,
+            "dense_bytes": self.dense_bytes,
+            "compression_rate": self.dense_bytes / self.bytes_sent if self.bytes_sent else 1.0,
+        }
+
+    # -- checks ----------------------------------------------------------------------------
+    def _fingerprint(self) -> int:
+        text = f"{self.method}|{self.compressor}|{self.seed}|{self.warmup_steps}"
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:7], "little")
+
+    def _check(self, buffer: torch.Tensor) -> Tuple[int, int]:
+        if buffer.is_sparse:
+            raise TypeError("dsignsgd hooks need a dense gradient bucket, got a sparse one")
+        if not buffer.is_contiguous():
+            raise TypeError("dsignsgd hooks need a contiguous gradient bucket")
+        if buffer.dtype != torch.float32 and self.method not in ("fp16", "bf16"):
+            raise TypeError(f"dsignsgd hooks encode float32 gradients, got {buffer.dtype}")
+        group = self.process_group
+        world = dist.get_world_size(group)
+        rank = dist.get_rank(group)
+        if self._world is None:
+            self._world = world
+        elif world != self._world:
+            raise RuntimeError(f"world size changed from {self._world} to {world}: "
+                               "make a new HookState for the new group")
+        if not self._checked:
+            # Every rank must run the same method: compare fingerprints once.
+            mine = torch.tensor([self._fingerprint()], dtype=torch.int64)
+            every = [torch.zeros_like(mine) for _ in range(world)]
+            dist.all_gather(every, mine, group=group)
+            differing = [r for r, f in enumerate(every) if int(f) != int(mine)]
+            if differing:
+                raise ValueError(f"rank {rank} runs method={self.method} compressor="
+                                 f"{self.compressor} seed={self.seed} warmup_steps="
+                                 f"{self.warmup_steps}; ranks {differing} run another "
+                                 "configuration")
+            self._checked = True
+        return rank, world
+
+    # -- error memory ----------------------------------------------------------------------
+    def _error_memory(self, bucket: dist.GradBucket, buffer: torch.Tensor) -> torch.Tensor:
+        """The bucket's error memory as one flat tensor whose slices are the per-parameter
+        memories; reassembled (not lost) when DDP rebuilds its buckets."""
+        params = bucket.parameters()
+        key = tuple(id(p) for p in params)
+        cached = self._bucket_error.get(bucket.index())
+        if cached is not None and cached[0] == key and cached[1].numel() == buffer.numel():
+            return cached[1]
+        flat = torch.zeros(buffer.numel(), dtype=torch.float32)
+        # The bucket's buffer is its parameters' gradients back to back, in parameters() order.
+        offset = 0
+        for p in params:
+            view = flat[offset:offset + p.numel()]
+            old = self._error.get(id(p))
+            if old is not None:
+                view.copy_(old.reshape(-1))
+            self._error[id(p)] = view
+            offset += p.numel()
+        if offset != buffer.numel():
+            raise RuntimeError(f"bucket {bucket.index()} holds {buffer.numel()} values, its "
+                               f"parameters {offset}: cannot place the error memory")
+        self._bucket_error[bucket.index()] = (key, flat)
+        return flat
+
+
+def _ring_allreduce_bytes(nbytes: int, world: int) -> int:
+    """Bytes one rank sends (and receives) in a ring allreduce of nbytes."""
+    return 2 * (world - 1) * nbytes // world
+
+
+def _advance(state: HookState, bucket: dist.GradBucket) -> None:
+    if bucket.is_last():
+        state.step += 1
+
+
+def allreduce_mean(state: HookState, buffer: torch.Tensor, world: int) -> torch.futures.Future:
+    """Plain fp32 allreduce (the warm-up), divided by the world size."""
+    nbytes = buffer.numel() * 4
+    state.bytes_sent += _ring_allreduce_bytes(nbytes, world)
+    state.bytes_received += _ring_allreduce_bytes(nbytes, world)
+    state.dense_bytes += _ring_allreduce_bytes(nbytes, world)
+    work = dist.all_reduce(buffer, group=state.process_group, async_op=True)
+    return work.get_future().then(lambda fut: fut.value()[0].div_(world))
+
+
+def compressed_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.Future:
+    """The DDP communication hook of state.method: encode this rank's bucket with the library,
+    allgather the messages, aggregate them with the library in rank order."""
+    buffer = bucket.buffer()
+    rank, world = state._check(buffer)
+    if state.step < state.warmup_steps:
+        future = allreduce_mean(state, buffer, world)
+        _advance(state, bucket)
+        return future
+    run, step = bucket.index(), state.step
+    host = buffer.detach()
+    if host.device.type != "cpu":
+        host = host.cpu()
+    values = host.numpy()
+    if state.error_feedback:
+        message = _core.error_feedback_encode(state.compressor, values,
+                                              state._error_memory(bucket, host).numpy(),
+                                              state.seed, run, rank, step)
+    else:
+        message = _core.encode(state.compressor, values, state.seed, run, rank, step)
+    send = torch.from_numpy(message).to(buffer.device)
+    received = [torch.empty_like(send) for _ in range(world)]
+    work = dist.all_gather(received, send, group=state.process_group, async_op=True)
+    state.message_bytes += message.size
+    state.bytes_sent += (world - 1) * message.size
+    state.bytes_received += (world - 1) * message.size
+    state.dense_bytes += _ring_allreduce_bytes(buffer.numel() * 4, world)
+    state.compressed_steps += bucket.is_last()
+    _advance(state, bucket)
+
+    def aggregate(fut: torch.futures.Future) -> torch.Tensor:
+        fut.value()  # raises what the collective raised
+        messages = [m.cpu().numpy() for m in received]
+        out = host if host.data_ptr() == buffer.data_ptr() else torch.empty_like(host)
+        _core.aggregate(state.aggregation, state.compressor, messages, state.seed, run, step,
+                        out.numpy())
+        if out.data_ptr() != buffer.data_ptr():
+            buffer.copy_(out)
+        return buffer
+
+    return work.get_future().then(aggregate)
+
+
+def _half_hook(state: HookState, bucket: dist.GradBucket, dtype: torch.dtype) -> torch.futures.Future:
+    buffer = bucket.buffer()
+    _, world = state._check(buffer)
+    half = buffer.to(dtype).div_(world)
+    nbytes = half.numel() * half.element_size()
+    state.message_bytes += nbytes
+    state.dense_bytes += _ring_allreduce_bytes(buffer.numel() * 4, world)
+    _advance(state, bucket)
+    if dtype == torch.bfloat16 and dist.get_backend(state.process_group) == "gloo":
+        # Gloo cannot reduce bf16: gather the 2-byte values (raw bits, carried as fp16: a gather
+        # does no arithmetic) and sum them in fp32.
+        send = half.view(torch.float16)
+        received = [torch.empty_like(send) for _ in range(world)]
+        state.bytes_sent += (world - 1) * nbytes
+        state.bytes_received += (world - 1) * nbytes
+        work = dist.all_gather(received, send, group=state.process_group, async_op=True)
+
+        def total(fut: torch.futures.Future) -> torch.Tensor:
+            fut.value()
+            buffer.zero_()
+            for r in received:
+                buffer.add_(r.view(torch.bfloat16).to(torch.float32))
+            return buffer
+
+        return work.get_future().then(total)
+    state.bytes_sent += _ring_allreduce_bytes(nbytes, world)
+    state.bytes_received += _ring_allreduce_bytes(nbytes, world)
+    work = dist.all_reduce(half, group=state.process_group, async_op=True)
+
+    def back(fut: torch.futures.Future) -> torch.Tensor:
+        buffer.copy_(fut.value()[0])
+        return buffer
+
+    return work.get_future().then(back)
+
+
+def fp16_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.Future:
+    """Baseline: allreduce in fp16 (2 bytes per coordinate), mean in fp32."""
+    return _half_hook(state, bucket, torch.float16)
+
+
+def bf16_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.Future:
+    """Baseline: allreduce in bf16 (2 bytes per coordinate), mean in fp32."""
+    return _half_hook(state, bucket, torch.bfloat16)
+
+
+def hook_for(method: str):
+    """The hook function for a method name (fp16 and bf16 included)."""
+    return {"fp16": fp16_hook, "bf16": bf16_hook}.get(method, compressed_hook)
+
+
+def reference_aggregate(method: str, gradients: List, seed: int = 0, run: int = 0,
+                        step: int = 0, compressor: Optional[str] = None, errors: Optional[List] = None):
+    """What N ranks' hooks produce for the given per-rank float32 gradients, computed in one
+    process (the tests compare the distributed hooks against it). `errors`: per-rank EF memories,
+    updated in place."""
+    import numpy as np
+
+    default, aggregation, error_feedback = METHODS[method]
+    spec = _core.compressor_name(compressor or default)
+    messages = []
+    for agent, g in enumerate(gradients):
+        g = np.ascontiguousarray(g, dtype=np.float32)
+        if error_feedback:
+            messages.append(_core.error_feedback_encode(spec, g, errors[agent], seed, run, agent, step))
+        else:
+            messages.append(_core.encode(spec, g, seed, run, agent, step))
+    out = np.empty(len(gradients[0]), dtype=np.float32)
+    _core.aggregate(aggregation, spec, messages, seed, run, step, out)
+    return out, messages

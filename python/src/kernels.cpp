@@ -1,0 +1,171 @@
+// dsignsgd._core: the project's compressors and aggregators on NumPy arrays (views of the PyTorch
+// bucket buffers, no copies), for the DDP communication hooks of dsignsgd.torch. Messages are the
+// library's wire format (8-byte header + payload); stream addresses are the core's (seed, run,
+// agent, step), so a hook's message is byte for byte what `dsignsgd train` would send.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/optim/agent_filter.hpp"
+#include "dsignsgd/optim/aggregator.hpp"
+#include "kernels.hpp"
+
+namespace py = pybind11;
+
+namespace dsignsgd::python {
+namespace {
+
+using FloatArray = py::array_t<float, py::array::c_style>;
+using ByteArray = py::array_t<std::uint8_t, py::array::c_style>;
+
+/// Compressors are stateless and immutable: one per spec, built once.
+const Compressor& compressor_for(const std::string& spec) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<Compressor>> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = cache[spec];
+  if (!slot) slot = make_compressor(spec);
+  return *slot;
+}
+
+const Aggregator& aggregator_for(const std::string& rule) {
+  static const MeanAggregator mean;
+  static const MajorityVoteAggregator majority;
+  if (rule == "mean") return mean;
+  if (rule == "majority") return majority;
+  throw ConfigError("aggregation", rule, "must be mean or majority");
+}
+
+/// A read-only float view of a 1-D C-contiguous float32 array; `what` names it in errors.
+std::span<const float> floats(const py::array& array, const char* what) {
+  if (!py::isinstance<py::array_t<float>>(array) || array.ndim() != 1 ||
+      !(array.flags() & py::array::c_style)) {
+    throw py::type_error(std::string(what) + " must be a contiguous 1-D float32 array, got " +
+                         py::str(array.dtype()).cast<std::string>() + " with " +
+                         std::to_string(array.ndim()) + " dimension(s)");
+  }
+  return {static_cast<const float*>(array.data()), static_cast<std::size_t>(array.size())};
+}
+
+std::span<float> mutable_floats(py::array& array, const char* what) {
+  const std::span<const float> view = floats(array, what);
+  if (!array.writeable()) throw py::value_error(std::string(what) + " must be writable");
+  return {static_cast<float*>(array.mutable_data()), view.size()};
+}
+
+StreamAddress address_of(std::uint64_t seed, std::uint32_t run, std::uint32_t agent,
+                         std::uint32_t step) {
+  if (agent >= kServerAgent) throw ConfigError("agent", std::to_string(agent), "must be < 2^24 − 1");
+  return StreamAddress{seed, run, agent, step, StreamPurpose::kGradientNoise};
+}
+
+ByteArray to_array(const WireMessage& message) {
+  ByteArray out(static_cast<py::ssize_t>(message.bytes.size()));
+  std::memcpy(out.mutable_data(), message.bytes.data(), message.bytes.size());
+  return out;
+}
+
+ByteArray encode(const std::string& spec, const py::array& v, std::uint64_t seed,
+                 std::uint32_t run, std::uint32_t agent, std::uint32_t step) {
+  const Compressor& compressor = compressor_for(spec);
+  const std::span<const float> values = floats(v, "gradient");
+  WireMessage message;
+  {
+    const py::gil_scoped_release release;
+    compressor.encode(values, address_of(seed, run, agent, step), message);
+  }
+  return to_array(message);
+}
+
+ByteArray error_feedback_encode(const std::string& spec, const py::array& v, py::array& error,
+                                std::uint64_t seed, std::uint32_t run, std::uint32_t agent,
+                                std::uint32_t step) {
+  const Compressor& compressor = compressor_for(spec);
+  const std::span<const float> values = floats(v, "gradient");
+  const std::span<float> memory = mutable_floats(error, "error memory");
+  if (memory.size() != values.size()) {
+    throw py::value_error("error memory has " + std::to_string(memory.size()) +
+                          " entries, the gradient " + std::to_string(values.size()));
+  }
+  WireMessage message;
+  {
+    const py::gil_scoped_release release;
+    const StreamAddress address = address_of(seed, run, agent, step);
+    std::vector<float> sent(values.begin(), values.end());
+    add_error_memory(sent, memory);
+    compressor.encode(sent, address, message);
+    std::vector<float> decoded(sent.size());
+    compressor.decode(message, address, decoded);
+    update_error_memory(sent, decoded, memory);
+  }
+  return to_array(message);
+}
+
+void aggregate(const std::string& rule, const std::string& spec, const std::vector<py::array>& messages,
+               std::uint64_t seed, std::uint32_t run, std::uint32_t step, py::array& out) {
+  const Compressor& compressor = compressor_for(spec);
+  const Aggregator& aggregator = aggregator_for(rule);
+  const std::span<float> direction = mutable_floats(out, "out");
+  if (messages.empty()) throw py::value_error("aggregate needs at least one message");
+  std::vector<WireMessage> wire(messages.size());
+  const std::size_t expected = compressor.wire_bits(direction.size()) / 8;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const py::array& m = messages[i];
+    if (!py::isinstance<py::array_t<std::uint8_t>>(m) || m.ndim() != 1 ||
+        !(m.flags() & py::array::c_style)) {
+      throw py::type_error("message " + std::to_string(i) + " must be a contiguous 1-D uint8 array");
+    }
+    if (static_cast<std::size_t>(m.size()) != expected) {
+      throw py::value_error("message " + std::to_string(i) + " has " + std::to_string(m.size()) +
+                            " bytes; " + compressor.name() + " for d = " +
+                            std::to_string(direction.size()) + " sends " +
+                            std::to_string(expected));
+    }
+    const auto* bytes = static_cast<const std::uint8_t*>(m.data());
+    wire[i].bytes.assign(bytes, bytes + m.size());
+  }
+  const py::gil_scoped_release release;
+  aggregator.aggregate(wire, compressor, address_of(seed, run, 0, step), direction);
+}
+
+}  // namespace
+
+void bind_kernels(py::module_& m) {
+  m.def("wire_bytes",
+        [](const std::string& spec, std::size_t d) { return compressor_for(spec).wire_bits(d) / 8; },
+        py::arg("compressor"), py::arg("d"),
+        "Exact bytes of one message of `compressor` for d coordinates (8-byte header included).");
+  m.def("downlink_bytes",
+        [](const std::string& rule, const std::string& spec, std::size_t d, std::size_t agents) {
+          return aggregator_for(rule).downlink_bits(d, agents, compressor_for(spec)) / 8;
+        },
+        py::arg("aggregation"), py::arg("compressor"), py::arg("d"), py::arg("agents"),
+        "Bytes a parameter server would broadcast back per step (1 bit per coordinate for a "
+        "majority vote).");
+  m.def("compressor_name", [](const std::string& spec) { return compressor_for(spec).name(); },
+        py::arg("compressor"), "The canonical spec; raises ValueError for an unknown compressor.");
+  m.def("omega", [](const std::string& spec, std::size_t d) { return compressor_for(spec).omega(d); },
+        py::arg("compressor"), py::arg("d"), "Declared variance bound ω (NaN when biased).");
+  m.def("encode", &encode, py::arg("compressor"), py::arg("v"), py::arg("seed"), py::arg("run"),
+        py::arg("agent"), py::arg("step"),
+        "The wire message of v (float32, 1-D) at stream address (seed, run, agent, step).");
+  m.def("error_feedback_encode", &error_feedback_encode, py::arg("compressor"), py::arg("v"),
+        py::arg("error"), py::arg("seed"), py::arg("run"), py::arg("agent"), py::arg("step"),
+        "EF: encodes p = v + error and sets error = p − C(p) in place (EF-SignSGD).");
+  m.def("aggregate", &aggregate, py::arg("aggregation"), py::arg("compressor"),
+        py::arg("messages"), py::arg("seed"), py::arg("run"), py::arg("step"), py::arg("out"),
+        "Writes the aggregation (mean or majority) of the agents' messages, agent i = messages[i], "
+        "into out (float32, 1-D).");
+}
+
+}  // namespace dsignsgd::python

@@ -1,0 +1,161 @@
+// dsignsgd._core's run API: train, simulate_sde, predict, validate and scale with the CLI's own
+// flags (parsed by the CLI's option definitions, apps/dsignsgd/options.hpp), so a key means the
+// same in Python as on the command line and a bad value raises the CLI's message as ValueError.
+// Results come back as the CLI's JSON (a dict, converted in Python) and NumPy arrays.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "dsignsgd/io/report.hpp"
+#include "dsignsgd/optim/trainer.hpp"
+#include "dsignsgd/sde/simulate.hpp"
+#include "dsignsgd/sde/validate.hpp"
+#include "dsignsgd/theory/predict.hpp"
+#include "dsignsgd/theory/scaling.hpp"
+#include "kernels.hpp"
+#include "options.hpp"
+
+namespace py = pybind11;
+
+namespace dsignsgd::python {
+namespace {
+
+using Args = std::vector<std::string>;
+
+/// The CLI's JSON as a Python object.
+py::object to_python(const nlohmann::json& json) {
+  return py::module_::import("json").attr("loads")(json.dump());
+}
+
+/// Per-run curves as NumPy arrays: steps (logged), loss and grad_norm (runs × logged) and one
+/// (runs × logged) array per extra metric (test accuracy, …).
+py::dict curves(const TrainResult& result) {
+  const auto runs = static_cast<py::ssize_t>(result.runs.size());
+  const auto rows = static_cast<py::ssize_t>(result.logged_steps.size());
+  py::array_t<std::int64_t> steps(rows);
+  for (py::ssize_t i = 0; i < rows; ++i) steps.mutable_at(i) = result.logged_steps[i];
+  py::array_t<double> loss({runs, rows}), grad_norm({runs, rows});
+  const std::size_t extras = result.extra_metric_names.size();
+  std::vector<py::array_t<double>> extra;
+  for (std::size_t e = 0; e < extras; ++e) extra.emplace_back(std::vector<py::ssize_t>{runs, rows});
+  for (py::ssize_t r = 0; r < runs; ++r) {
+    const RunTrace& run = result.runs[r];
+    for (py::ssize_t i = 0; i < rows; ++i) {
+      loss.mutable_at(r, i) = run.loss[i];
+      grad_norm.mutable_at(r, i) = run.grad_norm[i];
+      for (std::size_t e = 0; e < extras; ++e) extra[e].mutable_at(r, i) = run.extra[i * extras + e];
+    }
+  }
+  py::dict out;
+  out["steps"] = steps;
+  out["loss"] = loss;
+  out["grad_norm"] = grad_norm;
+  py::dict extra_dict;
+  for (std::size_t e = 0; e < extras; ++e) extra_dict[py::str(result.extra_metric_names[e])] = extra[e];
+  out["extra"] = extra_dict;
+  return out;
+}
+
+py::dict run_dict(const TrainResult& result, const nlohmann::json& summary) {
+  py::dict out = curves(result);
+  out["summary"] = to_python(summary);
+  return out;
+}
+
+TrainOptions train_options(const Args& args) {
+  TrainOptions options;
+  cli::parse_train_arguments(options, args, "config");
+  return options;
+}
+
+py::dict train(const Args& args) {
+  const RunPlan plan = make_run_plan(train_options(args));
+  TrainResult result;
+  {
+    const py::gil_scoped_release release;
+    result = dsignsgd::train(plan);
+  }
+  return run_dict(result, summary_json(result));
+}
+
+py::dict simulate(const Args& args) {
+  CLI::App parser{"", "sde"};
+  TrainOptions options;
+  SdeOptions sde;
+  cli::add_train_options(parser, options);
+  cli::add_sde_options(parser, sde);
+  cli::parse_arguments(parser, args, "config");
+  const RunPlan plan = make_run_plan(options);
+  const SdePlan sde_plan = SdePlan::resolve(sde, plan);
+  SdeResult result;
+  {
+    const py::gil_scoped_release release;
+    result = simulate_sde(plan, sde_plan);
+  }
+  return run_dict(result.result, sde_json(result, sde_plan));
+}
+
+py::object predict(const Args& args, double epsilon) {
+  PredictOptions predict_options;
+  predict_options.epsilon = epsilon;
+  return to_python(prediction_json(dsignsgd::predict(train_options(args), predict_options)));
+}
+
+py::dict validate(const Args& args, int levels) {
+  CLI::App parser{"", "validate"};
+  TrainOptions options;
+  SdeOptions sde;
+  sde.substeps = 8;  // as `dsignsgd validate`
+  cli::add_train_options(parser, options);
+  cli::add_sde_options(parser, sde);
+  cli::parse_arguments(parser, args, "config");
+  ValidateOptions validate_options;
+  validate_options.levels = levels;
+  validate_options.validate();
+  const RunPlan plan = make_run_plan(options);
+  const SdePlan sde_plan = SdePlan::resolve(sde, plan);
+  ValidateResult result;
+  {
+    const py::gil_scoped_release release;
+    result = validate_sde(plan, sde_plan, validate_options);
+  }
+  py::dict out;
+  out["summary"] = to_python(validate_json(result, sde_plan));
+  py::list levels_out;
+  for (const ValidateLevel& level : result.levels) {
+    py::dict l;
+    l["lr"] = level.lr;
+    l["algorithm"] = curves(level.algorithm);
+    l["sde"] = curves(level.sde.result);
+    levels_out.append(l);
+  }
+  out["levels"] = levels_out;
+  return out;
+}
+
+py::object scale(const Args& base_args, const Args& change_args, const std::string& keep) {
+  const TrainOptions base = train_options(base_args);
+  TrainOptions changed = base;
+  cli::parse_train_arguments(changed, change_args, "change");
+  std::vector<std::string> keys;
+  for (const std::string& arg : change_args) {
+    const std::size_t eq = arg.find('=');
+    keys.push_back(arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2));
+  }
+  return to_python(scaling_json(plan_scaling(base, changed, keys, scaling_invariant_from_string(keep))));
+}
+
+}  // namespace
+
+void bind_run_api(py::module_& m) {
+  m.def("train", &train, py::arg("args"), "`dsignsgd train` with these --key=value flags.");
+  m.def("simulate_sde", &simulate, py::arg("args"), "`dsignsgd sde` with these flags.");
+  m.def("predict", &predict, py::arg("args"), py::arg("epsilon"), "`dsignsgd predict`.");
+  m.def("validate", &validate, py::arg("args"), py::arg("levels"), "`dsignsgd validate`.");
+  m.def("scale", &scale, py::arg("base"), py::arg("change"), py::arg("keep"), "`dsignsgd scale`.");
+}
+
+}  // namespace dsignsgd::python

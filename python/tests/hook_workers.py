@@ -1,0 +1,205 @@
+"""What each process of the hook tests runs (spawned by run_world; results back through files)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import tempfile
+import traceback
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+import dsignsgd.torch as dt
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _entry(rank, world, port, directory, case, kwargs):
+    teardown = kwargs.pop("teardown", True)
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    dist.init_process_group("gloo", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=kwargs.pop("group_timeout", 30)))
+    try:
+        result = {"ok": True, "value": CASES[case](rank, world, **kwargs)}
+    except Exception as e:  # the parent asserts on it
+        result = {"ok": False, "type": type(e).__name__, "message": str(e),
+                  "trace": traceback.format_exc()}
+    torch.save(result, os.path.join(directory, f"{rank}.pt"))
+    if teardown:
+        dist.barrier()  # no rank leaves while another still talks to it
+        dist.destroy_process_group()
+    else:
+        # A case that breaks the group on purpose: leave without tearing down (the destructors
+        # of a broken group may abort).
+        os._exit(0)
+
+
+def run_world(world: int, case: str, **kwargs):
+    """Runs CASES[case](rank, world, **kwargs) in `world` processes over Gloo; returns the
+    per-rank results ({"ok", "value"} or {"ok": False, "type", "message"})."""
+    with tempfile.TemporaryDirectory() as directory:
+        mp.start_processes(_entry, args=(world, free_port(), directory, case, kwargs),
+                           nprocs=world, join=True, start_method="spawn")
+        return [torch.load(os.path.join(directory, f"{r}.pt")) for r in range(world)]
+
+
+def _model():
+    torch.manual_seed(0)  # the same initial weights on every rank
+    # ~0.5 M parameters (1.9 MB of gradients): more than DDP's 1 MB first bucket, so that every
+    # step has several buckets.
+    return torch.nn.Sequential(torch.nn.Linear(200, 800), torch.nn.Tanh(), torch.nn.Linear(800, 400),
+                               torch.nn.Tanh(), torch.nn.Linear(400, 5))
+
+
+def ddp_training(rank, world, method, steps=3, warmup_steps=0, compressor=None, seed=7):
+    """A small model under DDP with the hook. DDP puts everything in one bucket at step 0 and
+    rebuilds them (two buckets, another parameter order) before step 1. Records each bucket's
+    buffer before and after the hook, with the step, index and parameter layout."""
+    model = _model()
+    positions = {id(p): i for i, p in enumerate(model.parameters())}
+    ddp = torch.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.5)
+    state = dt.HookState(method=method, compressor=compressor, seed=seed,
+                         warmup_steps=warmup_steps)
+    hook = dt.hook_for(method)
+    records = []
+
+    def recording(state, bucket):
+        before = bucket.buffer().detach().clone()
+        index, step = bucket.index(), state.step
+        layout = [(positions[id(p)], p.numel()) for p in bucket.parameters()]
+        # The buffer holds the gradients back to back in parameters() order (the EF memory's
+        # layout relies on it): check against DDP's own per-gradient views.
+        offset, layout_matches = 0, True
+        for g in bucket.gradients():
+            layout_matches &= torch.equal(g.reshape(-1), before[offset:offset + g.numel()])
+            offset += g.numel()
+        future = hook(state, bucket)
+
+        def record(fut):
+            after = fut.value()
+            records.append({"step": step, "index": index, "layout": layout, "before": before,
+                            "layout_matches": layout_matches and offset == before.numel(),
+                            "after": after.detach().clone()})
+            return after
+
+        return future.then(record)
+
+    ddp.register_comm_hook(state, recording)
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=0.1)
+    generator = torch.Generator().manual_seed(100 + rank)
+    for _ in range(steps):
+        x = torch.randn(16, 200, generator=generator)
+        y = torch.randn(16, 5, generator=generator)
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(ddp(x), y).backward()
+        optimizer.step()
+    weights = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    return {"records": records, "stats": state.stats(), "weights": weights,
+            "compressor": state.compressor}
+
+
+class FakeBucket:
+    """A GradBucket stand-in (the hooks only call these methods)."""
+
+    def __init__(self, index, params, buffer, last=True):
+        self._index, self._params, self._buffer, self._last = index, params, buffer, last
+
+    def buffer(self):
+        return self._buffer
+
+    def index(self):
+        return self._index
+
+    def is_last(self):
+        return self._last
+
+    def parameters(self):
+        return self._params
+
+    def gradients(self):
+        out, offset = [], 0
+        for p in self._params:
+            out.append(self._buffer[offset:offset + p.numel()].view_as(p))
+            offset += p.numel()
+        return out
+
+
+def error_feedback_rebuild(rank, world, seed=3):
+    """EF-SignSGD with two parameters in one bucket for two steps, then (a rebuild) one bucket
+    each, in the other order, for two steps. Returns the gradients and outputs per step."""
+    params = [torch.nn.Parameter(torch.zeros(7)), torch.nn.Parameter(torch.zeros(5))]
+    state = dt.HookState(method="ef-signsgd", seed=seed)
+    generator = torch.Generator().manual_seed(200 + rank)
+    steps = []
+    layouts = [[[0, 1]], [[0, 1]], [[1], [0]], [[1], [0]]]
+    for layout in layouts:
+        grads = [torch.randn(p.numel(), generator=generator) for p in params]
+        outputs = []
+        for index, members in enumerate(layout):
+            buffer = torch.cat([grads[m] for m in members]).clone()
+            bucket = FakeBucket(index, [params[m] for m in members], buffer,
+                                last=index == len(layout) - 1)
+            outputs.append(dt.compressed_hook(state, bucket).wait().clone())
+        steps.append({"layout": layout, "grads": grads, "outputs": outputs})
+    return steps
+
+
+def bad_bucket(rank, world, kind):
+    """Hands the hook a bucket it must refuse; returns nothing (the error is the result)."""
+    state = dt.HookState(method="dsignsgd")
+    param = torch.nn.Parameter(torch.zeros(8))
+    buffers = {
+        "float64": torch.zeros(8, dtype=torch.float64),
+        "noncontiguous": torch.zeros(16)[::2],
+        "sparse": torch.zeros(8).to_sparse(),
+    }
+    if kind == "world":
+        dt.compressed_hook(state, FakeBucket(0, [param], torch.zeros(8))).wait()
+        state._world = world + 1  # as if the group had changed size since the first step
+        buffer = torch.zeros(8)
+    else:
+        buffer = buffers[kind]
+    dt.compressed_hook(state, FakeBucket(0, [param], buffer)).wait()
+
+
+def mismatched_configuration(rank, world):
+    """Rank 1 uses another seed: every rank's first hook call must refuse."""
+    state = dt.HookState(method="majority", seed=1 if rank == 1 else 0)
+    dt.compressed_hook(state, FakeBucket(0, [torch.nn.Parameter(torch.zeros(8))],
+                                         torch.ones(8))).wait()
+
+
+def missing_peer(rank, world, timeout):
+    """Rank 0 keeps stepping after the first step; the others stop: rank 0 must raise within
+    the state's timeout instead of hanging."""
+    state = dt.HookState(method="dsignsgd", timeout=datetime.timedelta(seconds=timeout))
+    param = torch.nn.Parameter(torch.zeros(8))
+    dt.compressed_hook(state, FakeBucket(0, [param], torch.ones(8))).wait()
+    if rank == 0:
+        import time
+        start = time.monotonic()
+        try:
+            dt.compressed_hook(state, FakeBucket(0, [param], torch.ones(8))).wait()
+        finally:
+            elapsed = time.monotonic() - start
+            print(f"rank 0: second step ended after {elapsed:.1f} s", flush=True)
+    else:
+        import time
+        time.sleep(timeout + 5)
+
+
+CASES = {
+    "ddp_training": ddp_training,
+    "error_feedback_rebuild": error_feedback_rebuild,
+    "bad_bucket": bad_bucket,
+    "mismatched_configuration": mismatched_configuration,
+    "missing_peer": missing_peer,
+}
