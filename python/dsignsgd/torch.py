@@ -16,7 +16,8 @@ message is byte for byte the one `dsignsgd train` sends for the same vector and 
 Methods (the update direction each rank gets; the optimizer then applies its learning rate):
 
     dsignsgd     mean of the agents' signs                               (sign, 1 bit up)
-    majority     sign of the sum of signs, ties by the server's coin      (sign, 1 bit up)
+    majority     sign of the sum of signs, ties by the server's coin      (sign, 1 bit each way:
+                 rank r votes on shard r of the coordinates and the 1-bit votes are gathered)
     ef-signsgd   error feedback: p = g + e, send (‖p‖₁/d) sign p, e = p − C(p), mean
     dcsgd        mean of unbiased compressions: compressor randk:F (indices from the shared
                  seed, not sent), qsgd:S[:bucket] or natural
@@ -24,13 +25,14 @@ Methods (the update direction each rank gets; the optimizer then applies its lea
 fp16_hook and bf16_hook are the usual half-precision allreduce baselines, with the same counters.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: DDP's register_comm_hook checks the hooks'
+# annotations as objects (bucket: dist.GradBucket, -> torch.futures.Future[torch.Tensor]).
 import dataclasses
 import datetime
 import hashlib
 from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -185,7 +187,8 @@ def _advance(state: HookState, bucket: dist.GradBucket) -> None:
         state.step += 1
 
 
-def allreduce_mean(state: HookState, buffer: torch.Tensor, world: int) -> torch.futures.Future:
+def allreduce_mean(state: HookState, buffer: torch.Tensor,
+                   world: int) -> torch.futures.Future[torch.Tensor]:
     """Plain fp32 allreduce (the warm-up), divided by the world size."""
     nbytes = buffer.numel() * 4
     state.bytes_sent += _ring_allreduce_bytes(nbytes, world)
@@ -195,7 +198,8 @@ def allreduce_mean(state: HookState, buffer: torch.Tensor, world: int) -> torch.
     return work.get_future().then(lambda fut: fut.value()[0].div_(world))
 
 
-def compressed_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.Future:
+def compressed_hook(state: HookState,
+                    bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
     """The DDP communication hook of state.method: encode this rank's bucket with the library,
     allgather the messages, aggregate them with the library in rank order."""
     buffer = bucket.buffer()
@@ -209,6 +213,12 @@ def compressed_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.
     if host.device.type != "cpu":
         host = host.cpu()
     values = host.numpy()
+    if state.aggregation == "majority":
+        future = _sharded_majority(state, buffer, host, rank, world, run, step)
+        state.dense_bytes += _ring_allreduce_bytes(buffer.numel() * 4, world)
+        state.compressed_steps += bucket.is_last()
+        _advance(state, bucket)
+        return future
     if state.error_feedback:
         message = _core.error_feedback_encode(state.compressor, values,
                                               state._error_memory(bucket, host).numpy(),
@@ -238,7 +248,61 @@ def compressed_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.
     return work.get_future().then(aggregate)
 
 
-def _half_hook(state: HookState, bucket: dist.GradBucket, dtype: torch.dtype) -> torch.futures.Future:
+def shard_layout(d: int, world: int) -> Tuple[List[int], List[int]]:
+    """The majority vote's shards: rank r votes on coordinates offsets[r] … offsets[r+1], whole
+    blocks of 64 (so every shard but the last is whole bytes of the packed signs); nbytes[r] is
+    its packed size. On the wire every shard is padded to the widest (at least 1 byte)."""
+    per = ((d + world - 1) // world + 63) // 64 * 64
+    offsets = [min(d, r * per) for r in range(world + 1)]
+    return offsets, [(offsets[r + 1] - offsets[r] + 7) // 8 for r in range(world)]
+
+
+def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor, rank: int,
+                      world: int, run: int, step: int) -> torch.futures.Future[torch.Tensor]:
+    """Majority vote with 1 bit each way: rank r votes on its shard of the coordinates. Each rank
+    sends shard r of its packed signs to rank r (all_to_all), rank r votes (the library's vote,
+    with the whole vote's tie coins) and the 1-bit results are gathered by every rank."""
+    d = host.numel()
+    offsets, nbytes = shard_layout(d, world)
+    message = _core.encode("sign", host.numpy(), state.seed, run, rank, step)
+    payload = torch.from_numpy(message[8:])  # the header stays home: shards are raw bits
+    mine = nbytes[rank]
+    # Every shard padded to the widest (at least 1 byte: Gloo does not exchange empty pieces).
+    width = max(max(nbytes), 1)
+    send = torch.zeros(world * width, dtype=torch.uint8)
+    for r in range(world):
+        send[r * width:r * width + nbytes[r]] = payload[offsets[r] // 8:offsets[r] // 8 + nbytes[r]]
+    received = torch.empty(world * width, dtype=torch.uint8)
+    dist.all_to_all_single(received, send, group=state.process_group)
+    shard = np.empty(offsets[rank + 1] - offsets[rank], dtype=np.float32)
+    if shard.size:  # a rank past the end of a small bucket has nothing to vote on
+        _core.majority_vote_shard(
+            [received[i * width:i * width + mine].numpy() for i in range(world)], offsets[rank],
+            state.seed, run, step, shard)
+    vote = torch.zeros(width, dtype=torch.uint8)
+    vote[:mine] = torch.from_numpy(_core.pack_signs(shard))
+    gathered = [torch.empty_like(vote) for _ in range(world)]
+    work = dist.all_gather(gathered, vote, group=state.process_group, async_op=True)
+    state.message_bytes += payload.numel()
+    state.bytes_sent += 2 * (world - 1) * width
+    state.bytes_received += 2 * (world - 1) * width
+    out = host if host.data_ptr() == buffer.data_ptr() else torch.empty_like(host)
+
+    def unpack(fut: torch.futures.Future) -> torch.Tensor:
+        fut.value()
+        values = out.numpy()
+        for r in range(world):
+            if offsets[r + 1] > offsets[r]:
+                _core.unpack_signs(gathered[r].numpy(), values[offsets[r]:offsets[r + 1]])
+        if out.data_ptr() != buffer.data_ptr():
+            buffer.copy_(out)
+        return buffer
+
+    return work.get_future().then(unpack)
+
+
+def _half_hook(state: HookState, bucket: dist.GradBucket,
+               dtype: torch.dtype) -> torch.futures.Future[torch.Tensor]:
     buffer = bucket.buffer()
     _, world = state._check(buffer)
     half = buffer.to(dtype).div_(world)
@@ -274,12 +338,14 @@ def _half_hook(state: HookState, bucket: dist.GradBucket, dtype: torch.dtype) ->
     return work.get_future().then(back)
 
 
-def fp16_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.Future:
+def fp16_hook(state: HookState,
+              bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
     """Baseline: allreduce in fp16 (2 bytes per coordinate), mean in fp32."""
     return _half_hook(state, bucket, torch.float16)
 
 
-def bf16_hook(state: HookState, bucket: dist.GradBucket) -> torch.futures.Future:
+def bf16_hook(state: HookState,
+              bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
     """Baseline: allreduce in bf16 (2 bytes per coordinate), mean in fp32."""
     return _half_hook(state, bucket, torch.bfloat16)
 

@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -14,10 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/optim/agent_filter.hpp"
 #include "dsignsgd/optim/aggregator.hpp"
+#include "dsignsgd/random/stream.hpp"
 #include "kernels.hpp"
 
 namespace py = pybind11;
@@ -138,9 +141,53 @@ void aggregate(const std::string& rule, const std::string& spec, const std::vect
   aggregator.aggregate(wire, compressor, address_of(seed, run, 0, step), direction);
 }
 
+void vote_shard(const std::vector<py::array>& payloads, std::size_t offset, std::uint64_t seed,
+                std::uint32_t run, std::uint32_t step, py::array& out) {
+  const std::span<float> shard = mutable_floats(out, "out");
+  const std::size_t bytes = (shard.size() + 7) / 8;
+  std::vector<const std::uint8_t*> pointers;
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    const py::array& p = payloads[i];
+    if (!py::isinstance<py::array_t<std::uint8_t>>(p) || p.ndim() != 1 ||
+        !(p.flags() & py::array::c_style) || static_cast<std::size_t>(p.size()) != bytes) {
+      throw py::value_error("payload " + std::to_string(i) + " must be a contiguous uint8 array of " +
+                            std::to_string(bytes) + " bytes");
+    }
+    pointers.push_back(static_cast<const std::uint8_t*>(p.data()));
+  }
+  const py::gil_scoped_release release;
+  majority_vote_shard(pointers, offset, address_of(seed, run, 0, step), shard);
+}
+
+ByteArray pack_plus_minus(const py::array& v) {
+  const std::span<const float> values = floats(v, "values");
+  ByteArray out(static_cast<py::ssize_t>((values.size() + 7) / 8));
+  RandomStream unused(StreamAddress{});  // ±1 values: no zero ever takes a coin
+  pack_signs(values, out.mutable_data(), unused);
+  return out;
+}
+
+void unpack_plus_minus(const py::array& bits, py::array& out) {
+  const std::span<float> values = mutable_floats(out, "out");
+  if (!py::isinstance<py::array_t<std::uint8_t>>(bits) || bits.ndim() != 1 ||
+      static_cast<std::size_t>(bits.size()) < (values.size() + 7) / 8) {
+    throw py::value_error("bits must be a uint8 array of at least ceil(len(out)/8) bytes");
+  }
+  std::fill(values.begin(), values.end(), 0.0f);
+  unpack_signs_accumulate(static_cast<const std::uint8_t*>(bits.data()), 1.0f, values);
+}
+
 }  // namespace
 
 void bind_kernels(py::module_& m) {
+  m.def("majority_vote_shard", &vote_shard, py::arg("payloads"), py::arg("offset"),
+        py::arg("seed"), py::arg("run"), py::arg("step"), py::arg("out"),
+        "Majority vote on coordinates offset … offset+len(out) from the agents' 1-bit payloads "
+        "of those coordinates; equal there to aggregate('majority', 'sign', …) of the whole.");
+  m.def("pack_signs", &pack_plus_minus, py::arg("values"),
+        "±1 float32 values as bits (bit set ⇔ +1), the sign wire format's payload.");
+  m.def("unpack_signs", &unpack_plus_minus, py::arg("bits"), py::arg("out"),
+        "Writes ±1 into out from the bits (inverse of pack_signs).");
   m.def("wire_bytes",
         [](const std::string& spec, std::size_t d) { return compressor_for(spec).wire_bits(d) / 8; },
         py::arg("compressor"), py::arg("d"),

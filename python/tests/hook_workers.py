@@ -196,7 +196,39 @@ def missing_peer(rank, world, timeout):
         time.sleep(timeout + 5)
 
 
+def direct_registration(rank, world):
+    """Each hook function registered with DDP as users do (DDP checks its annotations), one
+    step each; returns the methods that ran."""
+    ran = []
+    for method in ["dsignsgd", "majority", "ef-signsgd", "dcsgd", "fp16", "bf16"]:
+        model = _model()
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        state = dt.HookState(method=method)
+        ddp.register_comm_hook(state, dt.hook_for(method))
+        ddp(torch.randn(4, 200)).sum().backward()
+        assert state.step == 1
+        ran.append(method)
+    return ran
+
+
+def small_majority(rank, world, sizes=(1, 7, 100, 200)):
+    """Majority votes on buckets so small that some ranks' shards are empty (d < 64·(N − 1)),
+    and one of odd length. Returns each size's gradient and output on this rank."""
+    state = dt.HookState(method="majority", seed=9)
+    generator = torch.Generator().manual_seed(300 + rank)
+    out = []
+    for index, d in enumerate(sizes):
+        grad = torch.randn(d, generator=generator)
+        grad[: d // 3] = 0.0  # exact zeros: coin-packed signs, and ties in the vote
+        bucket = FakeBucket(index, [torch.nn.Parameter(torch.zeros(d))], grad.clone(),
+                            last=index == len(sizes) - 1)
+        out.append((grad, dt.compressed_hook(state, bucket).wait().clone()))
+    return out
+
+
 CASES = {
+    "small_majority": small_majority,
+    "direct_registration": direct_registration,
     "ddp_training": ddp_training,
     "error_feedback_rebuild": error_feedback_rebuild,
     "bad_bucket": bad_bucket,

@@ -87,6 +87,21 @@ def test_each_hook_under_ddp_equals_the_librarys_aggregation_bit_for_bit(method,
         assert torch.equal(v["weights"], results[0]["weights"]), "replicas diverged"
 
 
+def test_sharded_majority_equals_the_whole_vote_even_with_empty_shards():
+    results = values(run_world(WORLD, "small_majority"))
+    for index in range(len(results[0])):
+        grads = [results[r][index][0].numpy() for r in range(WORLD)]
+        expected, _ = dt.reference_aggregate("majority", grads, seed=9, run=index, step=0)
+        for r in range(WORLD):
+            assert torch.equal(results[r][index][1], torch.from_numpy(expected)), \
+                f"d = {len(grads[0])}, rank {r}"
+
+
+def test_every_hook_registers_with_ddp_as_users_do():
+    for value in values(run_world(WORLD, "direct_registration")):
+        assert value == ["dsignsgd", "majority", "ef-signsgd", "dcsgd", "fp16", "bf16"]
+
+
 @pytest.mark.parametrize("method,compressor", COMPRESSED)
 def test_wire_bytes_equal_the_librarys_and_the_clis(method, compressor):
     results = values(run_world(WORLD, "ddp_training", method=method, compressor=compressor,
@@ -95,6 +110,23 @@ def test_wire_bytes_equal_the_librarys_and_the_clis(method, compressor):
     records = results[0]["records"]
     declared = sum(dsignsgd.wire_bytes(spec, rec["before"].numel()) for rec in records)
     stats = results[0]["stats"]
+    if method == "majority":
+        # 1 bit each way: rank 0 sends the other ranks their shards of its packed signs (no
+        # header), then its own shard's vote to everyone (shards padded to the widest).
+        sent, payload = 0, 0
+        for rec in records:
+            d = rec["before"].numel()
+            offsets, nbytes = dt.shard_layout(d, WORLD)
+            assert sum(nbytes) == (d + 7) // 8
+            payload += (d + 7) // 8
+            sent += 2 * (WORLD - 1) * max(max(nbytes), 1)
+            assert offsets[-1] == d and all(o % 64 == 0 for o in offsets[:-1])
+        assert stats["message_bytes"] == payload
+        assert stats["bytes_sent"] == sent
+        dims = sum(rec["before"].numel() for rec in records)
+        # At most 2 bits per coordinate whatever N (plus padding), not the allgather's N − 1.
+        assert stats["bytes_sent"] * 8 <= 2 * dims + 64 * WORLD * len(records)
+        return
     assert stats["message_bytes"] == declared
     assert stats["bytes_sent"] == (WORLD - 1) * declared
     dense = sum(4 * rec["before"].numel() for rec in records)

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
+#include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/random/batch.hpp"
 
 namespace dsignsgd {
@@ -17,6 +19,27 @@ void sum_messages(std::span<const WireMessage> messages, const Compressor& compr
   for (std::size_t i = 0; i < messages.size(); ++i) {
     agent_address.agent = static_cast<std::uint32_t>(i);
     compressor.decode_accumulate(messages[i], agent_address, 1.0f, sum);
+  }
+}
+
+/// direction[j] ← sign of the vote sum at coordinate offset + j, or the server's coin there when
+/// the sum is 0. One coin bit per coordinate: bit (c % 32) of draw c / 32 decides a tie at c.
+void vote_with_coins(const StreamAddress& address, std::size_t offset, std::span<float> direction) {
+  StreamAddress server = address.with_purpose(StreamPurpose::kServer);
+  server.agent = kServerAgent;
+  RandomStream coin(server);
+  const std::size_t d = direction.size();
+  thread_local std::vector<std::uint32_t> coins;
+  coins.resize((offset + d + 31) / 32);
+  fill_u32(coin, coins);
+  // Integer select, no branches (vectorizes): ±1 with the sign of the sum, or the coin at 0.
+  for (std::size_t j = 0; j < d; ++j) {
+    const std::size_t c = offset + j;
+    const auto sum = std::bit_cast<std::uint32_t>(direction[j]);
+    const std::uint32_t coin_negative = (~(coins[c / 32] >> (c % 32)) & 1u) << 31;
+    const std::uint32_t zero = 0u - static_cast<std::uint32_t>((sum & 0x7FFFFFFFu) == 0);
+    const std::uint32_t sign = (coin_negative & zero) | (sum & 0x80000000u & ~zero);
+    direction[j] = std::bit_cast<float>(0x3F800000u | sign);
   }
 }
 
@@ -40,27 +63,19 @@ void MajorityVoteAggregator::aggregate(std::span<const WireMessage> messages,
                                        const Compressor& compressor, const StreamAddress& address,
                                        std::span<float> direction) const {
   sum_messages(messages, compressor, address, direction);
-  StreamAddress server = address.with_purpose(StreamPurpose::kServer);
-  server.agent = kServerAgent;
-  RandomStream coin(server);
-  // One coin bit per coordinate (bit j of the draws decides a tie at coordinate j).
-  const std::size_t d = direction.size();
-  thread_local std::vector<std::uint32_t> coins;
-  coins.resize((d + 31) / 32);
-  fill_u32(coin, coins);
-  // Integer select, no branches (vectorizes): ±1 with the sign of the sum, or the coin at 0.
-  for (std::size_t j = 0; j < d; ++j) {
-    const auto sum = std::bit_cast<std::uint32_t>(direction[j]);
-    const std::uint32_t coin_negative = (~(coins[j / 32] >> (j % 32)) & 1u) << 31;
-    const std::uint32_t zero = 0u - static_cast<std::uint32_t>((sum & 0x7FFFFFFFu) == 0);
-    const std::uint32_t sign = (coin_negative & zero) | (sum & 0x80000000u & ~zero);
-    direction[j] = std::bit_cast<float>(0x3F800000u | sign);
-  }
+  vote_with_coins(address, 0, direction);
 }
-
 std::size_t MajorityVoteAggregator::downlink_bits(std::size_t d, std::size_t,
                                                   const Compressor&) const {
   return 8 * kMessageHeaderBytes + 8 * ((d + 7) / 8);
+}
+
+void majority_vote_shard(std::span<const std::uint8_t* const> payloads, std::size_t offset,
+                         const StreamAddress& address, std::span<float> out) {
+  if (offset % 8 != 0) throw std::invalid_argument("majority_vote_shard: offset must be a multiple of 8");
+  std::fill(out.begin(), out.end(), 0.0f);
+  for (const std::uint8_t* payload : payloads) unpack_signs_accumulate(payload, 1.0f, out);
+  vote_with_coins(address, offset, out);
 }
 
 }  // namespace dsignsgd

@@ -6,6 +6,7 @@
 /// Sums of ±1 are exact integers in fp32, so sign aggregation is invariant to agent order.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -47,5 +48,14 @@ class MajorityVoteAggregator final : public Aggregator {
   std::size_t downlink_bits(std::size_t d, std::size_t agents,
                             const Compressor& compressor) const override;
 };
+
+/// Majority vote on the coordinates [offset, offset + out.size()) only, from the agents' 1-bit
+/// sign payloads of those coordinates (bit i of payloads[a] is agent a's sign at coordinate
+/// offset + i, packed as compress/bit_pack.hpp), ties broken by the coins MajorityVoteAggregator
+/// uses at those coordinates: the shards of a vote are exactly the whole vote's values there. It
+/// lets each rank vote on its own shard (1 bit up, 1 bit down per coordinate; the PyTorch hook).
+/// `offset` must be a multiple of 8; `address` as for aggregate().
+void majority_vote_shard(std::span<const std::uint8_t* const> payloads, std::size_t offset,
+                         const StreamAddress& address, std::span<float> out);
 
 }  // namespace dsignsgd
