@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# An emulated cluster on one machine (as root): one network namespace per host, each joined to a
+# bridge by a veth pair with a rate limit (HTB) on both directions of its link.
+#
+#   scripts/cluster.sh up H RATE     H hosts (2–64), RATE as tc understands it: 10gbit, 1gbit, 100mbit
+#   scripts/cluster.sh run -- CMD…   CMD with DSIGNSGD_HOSTFILE, DSIGNSGD_RSH_AGENT and
+#                                    DSIGNSGD_MPI_ARGS set (Open MPI flags for the emulated hosts)
+#   scripts/cluster.sh down          removes everything `up` made (idempotent)
+#   scripts/cluster.sh status        what exists now
+#
+# Addresses 10.77.0.1 … 10.77.0.H are the hosts, 10.77.0.254 the root namespace (where mpirun
+# runs). Only namespaces, links and addresses this script creates are touched; `up` removes a
+# previous cluster first, and a failing `up` removes what it made.
+#
+#   scripts/cluster.sh up 2 1gbit
+#   scripts/cluster.sh run -- sh -c 'mpirun $DSIGNSGD_MPI_ARGS -n 2 build/apps/dsignsgd/dsignsgd \
+#       train --backend mpi --workers 2 --dim 1000000 --steps 20'
+#   scripts/cluster.sh down
+set -euo pipefail
+
+PREFIX=dsgh          # namespaces dsgh1 … dsghH; links dsgh1-br (bridge side)
+BRIDGE=dsgbr0
+SUBNET=10.77.0
+STATE_DIR=${DSIGNSGD_CLUSTER_DIR:-/run/dsignsgd-cluster}
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+die() { echo "cluster.sh: $*" >&2; exit 2; }
+
+require_root() {
+  [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, links and qdiscs)"
+  command -v ip >/dev/null || die "needs the ip command (apt install iproute2)"
+  command -v tc >/dev/null || die "needs the tc command (apt install iproute2)"
+  ip netns add dsgprobe 2>/dev/null || die "network namespaces are not available here"
+  ip netns del dsgprobe
+}
+
+hosts_made() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${PREFIX}[0-9]+$" || true; }
+
+down() {
+  for ns in $(hosts_made); do
+    ip link del "${ns}-br" 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  rm -rf "$STATE_DIR"
+}
+
+# Rate-limits the egress of a link: HTB, one class, the given rate.
+limit() {
+  local exec=$1 dev=$2 rate=$3
+  $exec tc qdisc replace dev "$dev" root handle 1: htb default 10
+  $exec tc class replace dev "$dev" parent 1: classid 1:10 htb rate "$rate" ceil "$rate" quantum 60000
+}
+
+up() {
+  local hosts=$1 rate=$2
+  [[ "$hosts" =~ ^[0-9]+$ ]] && [ "$hosts" -ge 1 ] && [ "$hosts" -le 64 ] ||
+    die "invalid host count '$hosts': must be an integer in [1, 64]"
+  [[ "$rate" =~ ^[0-9]+(\.[0-9]+)?([kmg]?bit)$ ]] ||
+    die "invalid rate '$rate': must be like 10gbit, 1gbit or 100mbit"
+  require_root
+  down
+  trap 'echo "cluster.sh: up failed, removing what it made" >&2; down' ERR
+  ip link add "$BRIDGE" type bridge
+  ip addr add "$SUBNET.254/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  mkdir -p "$STATE_DIR"
+  : > "$STATE_DIR/hostfile"
+  for i in $(seq 1 "$hosts"); do
+    local ns="${PREFIX}${i}"
+    ip netns add "$ns"
+    ip link add "${ns}-br" type veth peer name eth0 netns "$ns"
+    ip link set "${ns}-br" master "$BRIDGE" up
+    ip -n "$ns" addr add "$SUBNET.$i/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+    limit "ip netns exec $ns" eth0 "$rate"   # host → bridge
+    limit "" "${ns}-br" "$rate"              # bridge → host
+    echo "$SUBNET.$i slots=1" >> "$STATE_DIR/hostfile"
+  done
+  echo "$rate" > "$STATE_DIR/rate"
+  # Ready when every bridge port forwards and every link is up (a launch right after `up` can
+  # otherwise lose its first connections).
+  for _ in $(seq 1 100); do
+    local ready=1
+    for i in $(seq 1 "$hosts"); do
+      [ "$(cat "/sys/class/net/${PREFIX}${i}-br/brport/state" 2>/dev/null)" = 3 ] || ready=0
+      [ "$(ip netns exec "${PREFIX}${i}" cat /sys/class/net/eth0/operstate)" = up ] || ready=0
+    done
+    [ "$ready" = 1 ] && break
+    sleep 0.1
+  done
+  trap - ERR
+  echo "cluster: $hosts hosts at $rate, hostfile $STATE_DIR/hostfile"
+}
+
+run() {
+  [ -f "$STATE_DIR/hostfile" ] || die "no cluster: run 'scripts/cluster.sh up H RATE' first"
+  export DSIGNSGD_HOSTFILE="$STATE_DIR/hostfile"
+  export DSIGNSGD_RSH_AGENT="$HERE/netns_rsh.sh"
+  export DSIGNSGD_MPI_ARGS="--hostfile $DSIGNSGD_HOSTFILE --mca plm_rsh_agent $DSIGNSGD_RSH_AGENT \
+--mca btl tcp,self --mca btl_tcp_if_include $SUBNET.0/24 --mca oob_tcp_if_include $SUBNET.0/24"
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  "$@"
+}
+
+status() {
+  local made
+  made=$(hosts_made)
+  if [ -z "$made" ]; then echo "no cluster"; return; fi
+  echo "hosts: $(echo "$made" | tr '\n' ' ')rate: $(cat "$STATE_DIR/rate" 2>/dev/null || echo '?')"
+}
+
+case "${1:-}" in
+  up) [ $# -eq 3 ] || die "usage: cluster.sh up H RATE"; up "$2" "$3" ;;
+  down) [ "$(id -u)" -eq 0 ] || die "needs root"; down; echo "cluster: down" ;;
+  run) shift; [ "${1:-}" = "--" ] && shift; [ $# -ge 1 ] || die "usage: cluster.sh run -- CMD…"; run "$@" ;;
+  status) status ;;
+  *) die "usage: cluster.sh up H RATE | run -- CMD… | down | status" ;;
+esac
