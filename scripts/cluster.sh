@@ -8,8 +8,10 @@
 #   scripts/cluster.sh down          removes everything `up` made (idempotent)
 #   scripts/cluster.sh status        what exists now
 #
-# Addresses 10.77.0.1 … 10.77.0.H are the hosts, 10.77.0.254 the root namespace (where mpirun
-# runs). Only namespaces, links and addresses this script creates are touched; `up` removes a
+# Addresses 10.77.0.1 … 10.77.0.H are the hosts; 10.77.0.254 is the head node (namespace dsgh0,
+# an unlimited link), where `run` runs its command — mpirun. The head gives up on an unanswered
+# TCP connection after ~3 s (tcp_retries2 = 3), the hosts after ~12 s (5; Linux's default is
+# ~15 min), so that a host whose link goes down ends the job instead of holding mpirun forever. Only namespaces, links and addresses this script creates are touched; `up` removes a
 # previous cluster first, and a failing `up` removes what it made.
 #
 #   scripts/cluster.sh up 2 1gbit
@@ -52,6 +54,19 @@ limit() {
   $exec tc class replace dev "$dev" parent 1: classid 1:10 htb rate "$rate" ceil "$rate" quantum 60000
 }
 
+# A namespace joined to the bridge with address $SUBNET.$2, giving up on unanswered TCP after $3
+# retransmissions.
+add_host() {
+  local ns=$1 address=$2 retries=$3
+  ip netns add "$ns"
+  ip link add "${ns}-br" type veth peer name eth0 netns "$ns"
+  ip link set "${ns}-br" master "$BRIDGE" up
+  ip -n "$ns" addr add "$SUBNET.$address/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" sysctl -qw net.ipv4.tcp_retries2="$retries"
+}
+
 up() {
   local hosts=$1 rate=$2
   [[ "$hosts" =~ ^[0-9]+$ ]] && [ "$hosts" -ge 1 ] && [ "$hosts" -le 64 ] ||
@@ -62,18 +77,13 @@ up() {
   down
   trap 'echo "cluster.sh: up failed, removing what it made" >&2; down' ERR
   ip link add "$BRIDGE" type bridge
-  ip addr add "$SUBNET.254/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   mkdir -p "$STATE_DIR"
   : > "$STATE_DIR/hostfile"
+  add_host "${PREFIX}0" 254 3
   for i in $(seq 1 "$hosts"); do
     local ns="${PREFIX}${i}"
-    ip netns add "$ns"
-    ip link add "${ns}-br" type veth peer name eth0 netns "$ns"
-    ip link set "${ns}-br" master "$BRIDGE" up
-    ip -n "$ns" addr add "$SUBNET.$i/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" link set lo up
+    add_host "$ns" "$i" 5
     limit "ip netns exec $ns" eth0 "$rate"   # host → bridge
     limit "" "${ns}-br" "$rate"              # bridge → host
     echo "$SUBNET.$i slots=1" >> "$STATE_DIR/hostfile"
@@ -83,7 +93,7 @@ up() {
   # otherwise lose its first connections).
   for _ in $(seq 1 100); do
     local ready=1
-    for i in $(seq 1 "$hosts"); do
+    for i in $(seq 0 "$hosts"); do
       [ "$(cat "/sys/class/net/${PREFIX}${i}-br/brport/state" 2>/dev/null)" = 3 ] || ready=0
       [ "$(ip netns exec "${PREFIX}${i}" cat /sys/class/net/eth0/operstate)" = up ] || ready=0
     done
@@ -99,16 +109,19 @@ run() {
   export DSIGNSGD_HOSTFILE="$STATE_DIR/hostfile"
   export DSIGNSGD_RSH_AGENT="$HERE/netns_rsh.sh"
   export DSIGNSGD_MPI_ARGS="--hostfile $DSIGNSGD_HOSTFILE --mca plm_rsh_agent $DSIGNSGD_RSH_AGENT \
---mca btl tcp,self --mca btl_tcp_if_include $SUBNET.0/24 --mca oob_tcp_if_include $SUBNET.0/24"
+--mca btl tcp,self --mca btl_tcp_if_include $SUBNET.0/24 --mca oob_tcp_if_include $SUBNET.0/24 \
+--mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 5"
+  # The keep-alive lets mpirun notice a daemon whose link went down within ~12 s (Open MPI's default
+  # waits 300 s + 9 × 20 s): without it, a job with an unreachable host outlives its MPI_Abort.
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-  "$@"
+  exec ip netns exec "${PREFIX}0" "$@"
 }
 
 status() {
   local made
   made=$(hosts_made)
   if [ -z "$made" ]; then echo "no cluster"; return; fi
-  echo "hosts: $(echo "$made" | tr '\n' ' ')rate: $(cat "$STATE_DIR/rate" 2>/dev/null || echo '?')"
+  echo "hosts: $(echo "$made" | grep -v "^${PREFIX}0$" | tr '\n' ' ')rate: $(cat "$STATE_DIR/rate" 2>/dev/null || echo '?')"
 }
 
 case "${1:-}" in

@@ -2,9 +2,12 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "dsignsgd/comm/mpi.hpp"
 
@@ -19,19 +22,49 @@ void check(int code, const char* what) {
   throw CommunicationError(std::string(what) + " failed: " + std::string(text, length));
 }
 
+/// Where this process runs, as a person would look for it: the processor name and, under Open MPI,
+/// the address its node's daemon listens on (hosts that share a name — containers, network
+/// namespaces — still differ there), e.g. "node17 [10.0.3.17]".
+std::string host_label() {
+  std::array<char, MPI_MAX_PROCESSOR_NAME> name{};
+  int length = 0;
+  MPI_Get_processor_name(name.data(), &length);
+  std::string label(name.data(), static_cast<std::size_t>(length));
+  if (const char* uri = std::getenv("OMPI_MCA_orte_local_daemon_uri")) {
+    const std::string text(uri);  // "jobid.vpid;tcp://10.77.0.2:53965[,…]"
+    const auto start = text.find("tcp://");
+    if (start != std::string::npos) {
+      const auto end = text.find_first_of(";,", start);
+      std::string address = text.substr(start + 6, end == std::string::npos ? end : end - start - 6);
+      const auto port = address.rfind(':');
+      if (port != std::string::npos) address.resize(port);
+      label += " [" + address + "]";
+    }
+  }
+  return label;
+}
+
 class MpiCommunicator final : public Communicator {
  public:
   explicit MpiCommunicator(double timeout_seconds) : timeout_(timeout_seconds) {
     check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &probe_comm_), "MPI_Comm_dup");
     // Errors come back as codes (and then exceptions), not as an abort inside MPI.
     check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    check(MPI_Comm_set_errhandler(probe_comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    gather_host_labels();
+    post_liveness_receive();
   }
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
+    if (finalized) return;
+    MPI_Cancel(&question_);
+    MPI_Wait(&question_, MPI_STATUS_IGNORE);
+    MPI_Comm_free(&probe_comm_);
+    MPI_Comm_free(&comm_);
   }
 
   int rank() const override { return rank_; }
@@ -82,17 +115,107 @@ class MpiCommunicator final : public Communicator {
       const double waited =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (waited > timeout_) {
-        throw CommunicationError(std::string(what) + " on rank " + std::to_string(rank_) +
-                                 " did not complete within --comm-timeout " +
-                                 std::to_string(static_cast<int>(timeout_)) +
-                                 " s: another rank died, hung or was stopped");
+        throw CommunicationError(std::string(what) + " on rank " + std::to_string(rank_) + " (" +
+                                 host_labels_[rank_] + ") did not complete within --comm-timeout " +
+                                 std::to_string(static_cast<int>(timeout_)) + " s; " +
+                                 unresponsive_ranks());
       }
+      answer_liveness_question();
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, std::chrono::microseconds(200));
     }
   }
 
+  // --- Liveness: which rank stopped answering ------------------------------------------------
+  // Every rank keeps one receive posted on a private communicator and answers a question while it
+  // waits in a collective. A rank whose collective times out asks every other rank and names
+  // those that do not answer: dead, stopped, or on a host whose link is down.
+  static constexpr int kQuestionTag = 1;
+  static constexpr int kAnswerTag = 2;
+
+  void gather_host_labels() {
+    constexpr int kWidth = 128;
+    std::array<char, kWidth> mine{};
+    const std::string label = host_label();
+    std::copy_n(label.begin(), std::min<std::size_t>(label.size(), kWidth - 1), mine.begin());
+    std::vector<char> all(static_cast<std::size_t>(kWidth) * static_cast<std::size_t>(size_));
+    check(MPI_Allgather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, comm_),
+          "MPI_Allgather");
+    for (int r = 0; r < size_; ++r) host_labels_.emplace_back(all.data() + r * kWidth);
+  }
+
+  void post_liveness_receive() {
+    check(MPI_Irecv(&question_byte_, 1, MPI_BYTE, MPI_ANY_SOURCE, kQuestionTag, probe_comm_,
+                    &question_),
+          "MPI_Irecv");
+  }
+
+  void answer_liveness_question() {
+    int asked = 0;
+    MPI_Status status;
+    if (MPI_Test(&question_, &asked, &status) != MPI_SUCCESS || !asked) return;
+    MPI_Request answer;
+    if (MPI_Isend(&answer_byte_, 1, MPI_BYTE, status.MPI_SOURCE, kAnswerTag, probe_comm_,
+                  &answer) == MPI_SUCCESS) {
+      MPI_Request_free(&answer);  // completes in the background
+    }
+    post_liveness_receive();
+  }
+
+  /// Asks every other rank and waits up to min(2 s, timeout) for the answers; names the silent.
+  std::string unresponsive_ranks() {
+    std::vector<MPI_Request> requests;
+    std::vector<int> peers;
+    std::vector<char> answers(static_cast<std::size_t>(size_));
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_) continue;
+      MPI_Request ask, answer;
+      if (MPI_Irecv(&answers[r], 1, MPI_BYTE, r, kAnswerTag, probe_comm_, &answer) != MPI_SUCCESS ||
+          MPI_Isend(&question_byte_, 1, MPI_BYTE, r, kQuestionTag, probe_comm_, &ask) !=
+              MPI_SUCCESS) {
+        return "the liveness check could not be sent (another rank died)";
+      }
+      MPI_Request_free(&ask);
+      requests.push_back(answer);
+      peers.push_back(r);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const double grace = std::min(2.0, timeout_);
+    std::vector<bool> answered(peers.size(), false);
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < grace) {
+      bool all = true;
+      for (std::size_t i = 0; i < peers.size(); ++i) {
+        if (answered[i]) continue;
+        int done = 0;
+        if (MPI_Test(&requests[i], &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && done) {
+          answered[i] = true;
+        } else {
+          all = false;
+        }
+      }
+      answer_liveness_question();
+      if (all) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::string silent;
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      if (answered[i]) continue;
+      silent += (silent.empty() ? "" : ", ") + std::string("rank ") + std::to_string(peers[i]) +
+                " (" + host_labels_[peers[i]] + ")";
+    }
+    if (silent.empty()) {
+      return "every other rank still answers: one of them is stuck outside communication";
+    }
+    return "no answer within " + std::to_string(static_cast<int>(grace)) + " s from " + silent +
+           ": it died or was stopped, or its host or link is down";
+  }
+
   MPI_Comm comm_ = MPI_COMM_NULL;
+  MPI_Comm probe_comm_ = MPI_COMM_NULL;
+  MPI_Request question_ = MPI_REQUEST_NULL;
+  char question_byte_ = 0;
+  char answer_byte_ = 1;
+  std::vector<std::string> host_labels_;
   int rank_ = 0;
   int size_ = 1;
   double timeout_;
