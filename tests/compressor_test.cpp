@@ -4,6 +4,7 @@
 
 #include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/compress/compressors.hpp"
+#include "dsignsgd/compress/half.hpp"
 #include "dsignsgd/compress/measure.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "test_support.hpp"
@@ -77,7 +78,7 @@ TEST(UnbiasednessCheck, DetectsBiasedCompressors) {
 TEST(Compressor, EncodedSizeEqualsDeclaredBits) {
   const std::uint64_t seed = test_seed(24);
   for (const char* spec : {"identity", "randk:0.1", "randk:1", "qsgd:1", "qsgd:15", "qsgd:7:10",
-                           "natural", "sign", "scaled-sign", "topk:0.25"}) {
+                           "natural", "sign", "scaled-sign", "topk:0.25", "fp16", "bf16"}) {
     const auto c = make_compressor(spec);
     for (std::size_t d : {1u, 7u, 8u, 63u, 64u, 65u, 1000u, 4099u}) {
       const std::vector<float> v = gaussian_vector(d, seed);
@@ -94,6 +95,8 @@ TEST(Compressor, WireCostsMatchSpec) {
   EXPECT_DOUBLE_EQ(make_compressor("sign")->wire_bits(d) / double(d), 1.0 + header);
   EXPECT_DOUBLE_EQ(make_compressor("identity")->wire_bits(d) / double(d), 32.0 + header);
   EXPECT_DOUBLE_EQ(make_compressor("natural")->wire_bits(d) / double(d), 9.0 + header);
+  EXPECT_DOUBLE_EQ(make_compressor("fp16")->wire_bits(d) / double(d), 16.0 + header);
+  EXPECT_DOUBLE_EQ(make_compressor("bf16")->wire_bits(d) / double(d), 16.0 + header);
   EXPECT_NEAR(make_compressor("randk:0.01")->wire_bits(d) / double(d), 0.32, 1e-3);
   // qsgd:15: 1 sign bit + 4 level bits per coordinate, one fp32 norm.
   EXPECT_DOUBLE_EQ(make_compressor("qsgd:15")->wire_bits(d) / double(d), 5.0 + header + 32.0 / d);
@@ -168,9 +171,135 @@ TEST(SignCompressor, PacksSignsAndSendsZerosAsFairCoins) {
   EXPECT_NEAR(sum / n, 0.0, kZ / std::sqrt(n));
 }
 
+// ---- fp16 / bf16: round to nearest, ties to even, checked against the definition ------------
+
+/// Every finite value of a 16-bit format in increasing order of magnitude (positive side), and
+/// the rule "the result is a nearest representable value; on a tie, the one with an even code".
+template <class Decode>
+void expect_nearest_even(float x, std::uint16_t code, Decode decode, std::uint16_t max_finite,
+                         const char* format) {
+  const std::uint16_t magnitude = code & 0x7FFF;
+  const double ax = std::fabs(static_cast<double>(x));
+  if (magnitude == max_finite + 1) {  // rounded to infinity: beyond the halfway
+    const double top = decode(max_finite);            // point above the largest finite value
+    const double above = 2.0 * top - decode(static_cast<std::uint16_t>(max_finite - 1));
+    EXPECT_GE(ax, (top + above) / 2) << format << " x=" << x;
+    return;
+  }
+  const double got = std::fabs(static_cast<double>(decode(magnitude)));
+  const double error = std::fabs(ax - got);
+  for (int step : {-1, 1}) {
+    const int neighbour = magnitude + step;
+    if (neighbour < 0 || neighbour > max_finite) continue;
+    const double other = std::fabs(ax - decode(static_cast<std::uint16_t>(neighbour)));
+    EXPECT_LE(error, other) << format << " x=" << x << " code=" << code;
+    if (error == other) {
+      EXPECT_EQ(magnitude % 2, 0) << format << " tie x=" << x;
+    }
+  }
+  if (x != 0.0f) {
+    EXPECT_EQ(code >> 15, std::signbit(x) ? 1 : 0) << format << " x=" << x;
+  }
+}
+
+TEST(HalfPrecision, RoundsToNearestEvenAndDecodesExactly) {
+  const std::uint64_t seed = test_seed(31);
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  // Every 16-bit code decodes to a value that encodes back to it (NaNs to a NaN).
+  for (std::uint32_t h = 0; h < 0x10000; ++h) {
+    const auto code = static_cast<std::uint16_t>(h);
+    const float half = half_to_float(code), brain = bfloat16_to_float(code);
+    if (std::isnan(half)) EXPECT_TRUE(std::isnan(half_to_float(float_to_half(half))));
+    else EXPECT_EQ(float_to_half(half), code) << h;
+    if (std::isnan(brain)) EXPECT_TRUE(std::isnan(bfloat16_to_float(float_to_bfloat16(brain))));
+    else EXPECT_EQ(float_to_bfloat16(brain), code) << h;
+  }
+  // Random bit patterns across every exponent, plus the halfway points of both formats.
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
+  std::vector<float> xs;
+  for (int i = 0; i < 200000; ++i) {
+    const float x = std::bit_cast<float>(static_cast<std::uint32_t>(rng.next_u64()));
+    if (!std::isnan(x)) xs.push_back(x);
+  }
+  for (std::uint32_t h = 0; h < 0x7C00; h += 7) {  // fp16 midpoints, and just beside them
+    const float mid = static_cast<float>(
+        (static_cast<double>(half_to_float(static_cast<std::uint16_t>(h))) +
+         half_to_float(static_cast<std::uint16_t>(h + 1))) / 2);
+    for (float x : {mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1e9f)}) {
+      xs.push_back(x);
+      xs.push_back(-x);
+    }
+  }
+  for (std::uint32_t b = 0; b < 0x7F80; b += 5) {  // bf16 midpoints: the dropped half is 0x8000
+    const float mid = std::bit_cast<float>((b << 16) | 0x8000u);
+    for (float x : {mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 3e38f)}) xs.push_back(x);
+  }
+  for (float x : xs) {
+    expect_nearest_even(x, float_to_half(x), half_to_float, 0x7BFF, "fp16");
+    expect_nearest_even(x, float_to_bfloat16(x), bfloat16_to_float, 0x7F7F, "bf16");
+  }
+  EXPECT_EQ(float_to_half(65504.0f), 0x7BFF);
+  EXPECT_EQ(float_to_half(65519.99f), 0x7BFF);
+  EXPECT_EQ(float_to_half(65520.0f), 0x7C00);  // the tie rounds to the even code: infinity
+  EXPECT_EQ(float_to_half(0x1p-25f), 0x0000);   // tie between 0 and the least subnormal
+  EXPECT_EQ(float_to_half(0x1.000002p-25f), 0x0001);
+  EXPECT_EQ(float_to_half(std::numeric_limits<float>::infinity()), 0x7C00);
+  EXPECT_TRUE(std::isnan(half_to_float(float_to_half(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isnan(bfloat16_to_float(float_to_bfloat16(std::numeric_limits<float>::signaling_NaN()))));
+}
+
+TEST(HalfPrecision, BulkPathsEqualTheScalarReference) {
+  // The F16C path (when this CPU has it) and the scalar path give the same bytes and the same
+  // accumulation, bit for bit, including subnormals, overflow and odd lengths.
+  const std::uint64_t seed = test_seed(32);
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
+  for (std::size_t d : {1u, 7u, 8u, 9u, 1000u, 65537u}) {
+    std::vector<float> v(d);
+    for (float& x : v) {
+      x = std::bit_cast<float>(static_cast<std::uint32_t>(rng.next_u64()));
+      if (std::isnan(x)) x = 1.0f;
+      if (rng.uniform() < 0.5) x = static_cast<float>(rng.normal() * std::ldexp(1.0, static_cast<int>(rng.uniform() * 60) - 30));
+    }
+    std::vector<std::uint8_t> fast(2 * d), scalar(2 * d);
+    encode_halves(v, fast.data(), true);
+    encode_halves(v, scalar.data(), false);
+    EXPECT_EQ(fast, scalar) << d;
+    std::vector<float> acc_fast(d, 0.25f), acc_scalar(d, 0.25f);
+    accumulate_halves(fast.data(), 0.3f, acc_fast, true);
+    accumulate_halves(fast.data(), 0.3f, acc_scalar, false);
+    for (std::size_t i = 0; i < d; ++i) {
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(acc_fast[i]), std::bit_cast<std::uint32_t>(acc_scalar[i]))
+          << "d=" << d << " i=" << i;
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TEST(HalfPrecision, CompressorsRoundTripWithinTheirPrecision) {
+  const std::uint64_t seed = test_seed(33);
+  const std::vector<float> v = gaussian_vector(4099, seed);
+  for (const auto& [spec, relative] : {std::pair{"fp16", 0x1p-11}, std::pair{"bf16", 0x1p-8}}) {
+    const auto c = make_compressor(spec);
+    EXPECT_EQ(c->name(), spec);
+    EXPECT_FALSE(c->unbiased());
+    WireMessage message;
+    c->encode(v, StreamAddress{}, message);
+    std::vector<float> out(v.size());
+    c->decode(message, StreamAddress{}, out);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      EXPECT_LE(std::fabs(out[i] - v[i]), relative * std::fabs(v[i]) + 1e-7) << spec << " " << i;
+    }
+    std::vector<float> variance(v.size(), 1.0f);
+    EXPECT_TRUE(c->variance_diagonal(v, variance));
+    EXPECT_EQ(variance[5], 0.0f);
+  }
+}
+
 TEST(Compressor, RejectsMalformedMessages) {
   const std::vector<float> v(100, 1.0f);
-  for (const char* spec : {"identity", "randk:0.1", "qsgd:4", "natural", "sign", "topk:0.1"}) {
+  for (const char* spec :
+       {"identity", "randk:0.1", "qsgd:4", "natural", "sign", "topk:0.1", "fp16", "bf16"}) {
     const auto c = make_compressor(spec);
     WireMessage message;
     c->encode(v, StreamAddress{}, message);
@@ -188,7 +317,8 @@ TEST(Compressor, RejectsMalformedMessages) {
 
 TEST(CompressorFactory, RejectsInvalidSpecificationsNamingTheOption) {
   for (const char* spec :
-       {"randk:0", "randk:1.5", "randk", "qsgd:0", "qsgd:x", "topk:-1", "gzip", "sign:3"}) {
+       {"randk:0", "randk:1.5", "randk", "qsgd:0", "qsgd:x", "topk:-1", "gzip", "sign:3",
+        "fp16:2"}) {
     try {
       make_compressor(spec);
       ADD_FAILURE() << spec << " accepted";

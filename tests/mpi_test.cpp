@@ -64,6 +64,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"dsgd", "identity"}, Case{"dcsgd", "randk:0.3"},
                       Case{"dcsgd", "qsgd:4"}, Case{"dcsgd", "natural"},
                       Case{"dcsgd", "topk:0.2"}, Case{"dcsgd", "scaled-sign"},
+                      Case{"dcsgd", "fp16"}, Case{"dcsgd", "bf16"},
                       Case{"dsignsgd", "sign"}, Case{"majority", "sign"},
                       Case{"normalized-dcsgd", "randk:0.3"}, Case{"signum", "sign"},
                       Case{"ef-signsgd", "scaled-sign"}),

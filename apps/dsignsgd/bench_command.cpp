@@ -22,7 +22,8 @@ struct BenchCommand {
   int repeats = 7;
   bool json = false;
   std::vector<std::string> compressors = {"identity", "sign",    "scaled-sign", "randk:0.01",
-                                          "qsgd:15",  "natural", "topk:0.01"};
+                                          "qsgd:15",  "natural", "topk:0.01",
+                                          "fp16",     "bf16"};
 };
 
 __attribute__((target("avx2"))) float read_sum_avx2(const float* v, std::size_t n) {

@@ -30,11 +30,13 @@ std::unique_ptr<Compressor> make_compressor(const std::string& text) {
 std::unique_ptr<Compressor> make_compressor_unchecked(const std::string& text) {
   const Spec spec = parse_spec(text);
   if (spec.name == "identity" || spec.name == "natural" || spec.name == "sign" ||
-      spec.name == "scaled-sign") {
+      spec.name == "scaled-sign" || spec.name == "fp16" || spec.name == "bf16") {
     require_arg_count(spec, 0, "compressor", spec.name);
     if (spec.name == "identity") return std::make_unique<IdentityCompressor>();
     if (spec.name == "natural") return std::make_unique<NaturalCompressor>();
     if (spec.name == "sign") return std::make_unique<SignCompressor>();
+    if (spec.name == "fp16") return std::make_unique<HalfCompressor>(HalfFormat::kFp16);
+    if (spec.name == "bf16") return std::make_unique<HalfCompressor>(HalfFormat::kBf16);
     return std::make_unique<ScaledSignCompressor>();
   }
   if (spec.name == "randk") return std::make_unique<RandKCompressor>(parse_fraction(spec));
@@ -57,7 +59,7 @@ std::unique_ptr<Compressor> make_compressor_unchecked(const std::string& text) {
   }
   throw ConfigError("compressor", text,
                     "must be one of identity, randk:F, qsgd:S[:bucket], natural, sign, "
-                    "scaled-sign, topk:F");
+                    "scaled-sign, topk:F, fp16, bf16");
 }
 
 std::vector<std::string> compressor_help() {
@@ -72,6 +74,10 @@ std::vector<std::string> compressor_help() {
       "scaled-sign      ||v||₁/d · sign(v), 1 bit/coord + one fp32 (BIASED; beyond the papers)",
       "topk:F           k = F·d largest |v_j|, 64 bits per kept coordinate (BIASED; beyond the "
       "papers)",
+      "fp16             IEEE half, round-to-nearest-even, 16 bits/coord (deterministic; a "
+      "baseline beyond the papers)",
+      "bf16             bfloat16, round-to-nearest-even, 16 bits/coord (deterministic; a "
+      "baseline beyond the papers)",
   };
 }
 

@@ -32,6 +32,8 @@ enum class CompressorCode : std::uint8_t {
   kSign = 5,
   kTopK = 6,
   kScaledSign = 7,
+  kFp16 = 8,
+  kBf16 = 9,
 };
 
 inline constexpr std::size_t kMessageHeaderBytes = 8;
@@ -72,7 +74,7 @@ class Compressor {
 };
 
 /// Builds a compressor from "identity", "randk:F", "qsgd:S[:bucket]", "natural", "sign",
-/// "scaled-sign", "topk:F". Throws ConfigError for option "compressor".
+/// "scaled-sign", "topk:F", "fp16", "bf16". Throws ConfigError for option "compressor".
 std::unique_ptr<Compressor> make_compressor(const std::string& spec);
 
 /// One line per compressor for --help: name, form, biased or not.

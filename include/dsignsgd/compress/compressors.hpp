@@ -12,6 +12,11 @@
 ///   sign         1 bit per coordinate, +1 ⇔ v >= 0 (biased)
 ///   scaled-sign  fp32 ||v||₁/d, then 1 bit per coordinate (biased; Karimireddy et al. 2019)
 ///   topk:F       k (fp32 value, u32 index) pairs of the largest |v_j| (biased)
+///   fp16, bf16   d 16-bit values rounded to nearest, ties to even (deterministic, so biased in
+///                principle; relative error ≤ 2^-11 resp. 2^-8 within range; fp16 overflows to
+///                ±∞ from 65520 on). The baselines of DDP's communication hooks.
+
+#include <limits>
 
 #include "dsignsgd/compress/compressor.hpp"
 
@@ -133,6 +138,28 @@ class TopKCompressor final : public Compressor {
 
  private:
   double fraction_;
+};
+
+enum class HalfFormat { kFp16, kBf16 };
+
+class HalfCompressor final : public Compressor {
+ public:
+  explicit HalfCompressor(HalfFormat format) : format_(format) {}
+  std::string name() const override { return format_ == HalfFormat::kFp16 ? "fp16" : "bf16"; }
+  CompressorCode code() const override {
+    return format_ == HalfFormat::kFp16 ? CompressorCode::kFp16 : CompressorCode::kBf16;
+  }
+  bool unbiased() const override { return false; }
+  double omega(std::size_t) const override { return std::numeric_limits<double>::quiet_NaN(); }
+  std::size_t wire_bits(std::size_t d) const override;
+  bool variance_diagonal(std::span<const float> v, std::span<float> out) const override;
+  void encode(std::span<const float> v, const StreamAddress& address,
+              WireMessage& out) const override;
+  void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
+                         std::span<float> acc) const override;
+
+ private:
+  HalfFormat format_;
 };
 
 }  // namespace dsignsgd
