@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs across emulated hosts (scripts/cluster.sh): for H hosts at RATE, `train --backend mpi`
 # over TCP between network namespaces must give metrics.csv byte-identical to the in-process run
-# for DSGD, DSignSGD, majority vote and EF-SignSGD, and the bytes the hosts' links carried must
-# be the bytes the allgather moves by the run's declared message sizes, plus TCP/IP framing
-# (≤ 6 %) and MPI's start-up (≤ 1 MB per host).
+# for DSGD, DSignSGD, majority vote and EF-SignSGD (and the sign methods with --reduction
+# reduce-scatter), and the bytes the hosts' links carried must be the bytes the collectives move
+# by the run's declared sizes, plus TCP/IP framing (≤ 6 %) and MPI's start-up (≤ 1 MB per host).
 #
 #   tests/cluster_test.sh DSIGNSGD HOSTS RATE
 #
@@ -44,8 +44,10 @@ link_bytes() {  # bytes sent + received on every host's link so far
 
 failures=0
 common="--dim 200000 --steps 30 --runs 2 --seed 5 --workers $hosts"
-for method in dsgd dsignsgd majority ef-signsgd; do
-  args="$common --method $method"
+for variant in dsgd dsignsgd majority ef-signsgd dsignsgd:reduce-scatter majority:reduce-scatter; do
+  method=${variant/:/-}
+  args="$common --method ${variant%%:*}"
+  [ "$variant" != "${variant#*:}" ] && args="$args --reduction ${variant#*:}"
   "$binary" train $args --out "$scratch/$method.local" > /dev/null 2>&1 ||
     { echo "FAIL $method: in-process run failed"; failures=$((failures + 1)); continue; }
   before=$(link_bytes)

@@ -59,6 +59,43 @@ TEST_P(BitIdentity, MpiMetricsEqualInProcessMetrics) {
   }
 }
 
+// Sign messages reduced to counts (--reduction reduce-scatter): the same trajectory as the
+// in-process run, at several dimensions (shard padding, words that end mid-vector), and the bytes
+// handed to MPI are the declared ones.
+TEST(ReduceScatterSigns, MetricsEqualInProcessMetrics) {
+  for (const char* method : {"dsignsgd", "majority", "signum"}) {
+    for (int per_rank : {1, 2, 3}) {
+      for (std::int64_t dim : {1, 37, 1000}) {
+        TrainOptions distributed = distributed_options(method, "sign", per_rank);
+        distributed.problem.dim = dim;
+        distributed.reduction = "reduce-scatter";
+        TrainOptions local = distributed;
+        local.backend = "local";
+        const std::string expected = metrics_csv(train(local));
+        const TrainResult result = train(distributed, {}, world);
+        EXPECT_EQ(metrics_csv(result), expected) << method << " A=" << per_rank << " d=" << dim;
+        if (world->size() > 1) {
+          EXPECT_EQ(result.communication.bytes_sent, result.communication.declared_bytes_sent);
+          EXPECT_EQ(result.communication.bytes_received,
+                    result.communication.declared_bytes_received);
+          EXPECT_NE(result.communication.collective.find("reduce-scatter"), std::string::npos);
+        }
+      }
+    }
+  }
+}
+
+TEST(ReduceScatterSigns, IsRefusedForMessagesThatAreNotSigns) {
+  TrainOptions o = distributed_options("dcsgd", "randk:0.5", 1);
+  o.reduction = "reduce-scatter";
+  try {
+    train(o, {}, world);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.option(), "reduction");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     EveryMethodAndCompressor, BitIdentity,
     ::testing::Values(Case{"dsgd", "identity"}, Case{"dcsgd", "randk:0.3"},

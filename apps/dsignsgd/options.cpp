@@ -68,7 +68,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
                "mpi: seconds a collective may wait before the job stops with an error")
       ->capture_default_str();
   c.add_option("--reduction", o.reduction,
-               "mpi, dsgd: fixed (allgather, bit-identical to in-process) | allreduce (faster)")
+               "mpi: fixed (allgather, bit-identical to in-process) | allreduce (dsgd: "
+               "MPI_Allreduce, faster) | reduce-scatter (sign methods: counts, bytes ~ d·log N)")
       ->capture_default_str();
   c.add_option("--data-dir", o.data_dir, "data problems: directory of scripts/install_data.sh")
       ->capture_default_str();

@@ -9,4 +9,9 @@ void LocalCommunicator::allgather(std::span<const std::uint8_t> local,
   std::copy(local.begin(), local.end(), all.begin());
 }
 
+void LocalCommunicator::reduce_scatter_sum(std::span<const std::uint64_t> all,
+                                           std::span<std::uint64_t> mine) {
+  std::copy(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(mine.size()), mine.begin());
+}
+
 }  // namespace dsignsgd

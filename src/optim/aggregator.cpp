@@ -43,7 +43,31 @@ void vote_with_coins(const StreamAddress& address, std::size_t offset, std::span
   }
 }
 
+/// out[j] = Σ of ±1 over the agents = 2 plus[j] − N: the exact integer sum_messages produces.
+void vote_sums(std::span<const std::uint16_t> plus, std::size_t agents, std::span<float> out) {
+  const auto n = static_cast<std::int32_t>(agents);
+  for (std::size_t j = 0; j < out.size(); ++j) {
+    out[j] = static_cast<float>(2 * static_cast<std::int32_t>(plus[j]) - n);
+  }
+}
+
 }  // namespace
+
+void MeanAggregator::aggregate_sign_counts(std::span<const std::uint16_t> plus, std::size_t agents,
+                                           std::size_t, const StreamAddress&,
+                                           std::span<float> out) const {
+  vote_sums(plus, agents, out);
+  const float inv_agents = 1.0f / static_cast<float>(agents);
+  for (float& value : out) value *= inv_agents;
+}
+
+void MajorityVoteAggregator::aggregate_sign_counts(std::span<const std::uint16_t> plus,
+                                                   std::size_t agents, std::size_t offset,
+                                                   const StreamAddress& address,
+                                                   std::span<float> out) const {
+  vote_sums(plus, agents, out);
+  vote_with_coins(address, offset, out);
+}
 
 void MeanAggregator::aggregate(std::span<const WireMessage> messages, const Compressor& compressor,
                                const StreamAddress& address, std::span<float> direction) const {

@@ -26,7 +26,8 @@ Enum enum_from_string(const std::string& name, const Enum (&values)[N], const ch
 }
 
 constexpr Backend kBackends[] = {Backend::kLocal, Backend::kMpi};
-constexpr Reduction kReductions[] = {Reduction::kFixed, Reduction::kAllreduce};
+constexpr Reduction kReductions[] = {Reduction::kFixed, Reduction::kAllreduce,
+                                     Reduction::kReduceScatter};
 constexpr Normalization kNormalizations[] = {Normalization::kPlain, Normalization::kAdaptive};
 
 std::size_t physical_memory_bytes() {
@@ -106,7 +107,12 @@ Backend backend_from_string(const std::string& name) {
   return enum_from_string(name, kBackends, "backend");
 }
 std::string to_string(Reduction reduction) {
-  return reduction == Reduction::kFixed ? "fixed" : "allreduce";
+  switch (reduction) {
+    case Reduction::kFixed: return "fixed";
+    case Reduction::kAllreduce: return "allreduce";
+    case Reduction::kReduceScatter: return "reduce-scatter";
+  }
+  return "?";
 }
 Reduction reduction_from_string(const std::string& name) {
   return enum_from_string(name, kReductions, "reduction");
@@ -224,6 +230,16 @@ RunPlan make_run_plan(const TrainOptions& o) {
     throw ConfigError("reduction", o.reduction,
                       "applies to --method dsgd only (the other methods exchange compressed "
                       "messages)");
+  }
+  if (plan.reduction == Reduction::kReduceScatter) {
+    if (!plan.compressor->sign_payload()) {
+      throw ConfigError("reduction", o.reduction,
+                        "needs 1-bit sign messages (--compressor sign; methods dsignsgd, majority, "
+                        "signum), not " + plan.compressor->name());
+    }
+    if (plan.workers > 65535) {
+      throw ConfigError("reduction", o.reduction, "counts at most 65535 agents");
+    }
   }
 
   // Output.

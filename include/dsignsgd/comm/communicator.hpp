@@ -31,6 +31,11 @@ class Communicator {
   virtual void allgather(std::span<const std::uint8_t> local, std::span<std::uint8_t> all) = 0;
   /// Element-wise sum across ranks, in place (order of summation up to the implementation).
   virtual void allreduce_sum(std::span<float> values) = 0;
+  /// Element-wise integer sum across ranks of `all` (size() blocks of mine.size() words); block r
+  /// of the sum lands in rank r's `mine`. Exact, so the same on every MPI implementation.
+  /// Counts (size() − 1) blocks sent and received, as a ring or recursive halving moves them.
+  virtual void reduce_scatter_sum(std::span<const std::uint64_t> all,
+                                  std::span<std::uint64_t> mine) = 0;
   /// 64-bit values of every rank, in rank order (start-up checks).
   virtual void allgather_u64(std::uint64_t local, std::span<std::uint64_t> all) = 0;
 
@@ -51,6 +56,8 @@ class LocalCommunicator final : public Communicator {
   std::string name() const override { return "local"; }
   void allgather(std::span<const std::uint8_t> local, std::span<std::uint8_t> all) override;
   void allreduce_sum(std::span<float>) override {}
+  void reduce_scatter_sum(std::span<const std::uint64_t> all,
+                          std::span<std::uint64_t> mine) override;
   void allgather_u64(std::uint64_t local, std::span<std::uint64_t> all) override { all[0] = local; }
 };
 

@@ -26,6 +26,12 @@ class Aggregator {
   /// Bits the server broadcasts back per step (header included).
   virtual std::size_t downlink_bits(std::size_t d, std::size_t agents,
                                     const Compressor& compressor) const = 0;
+  /// From 1-bit sign messages reduced to counts: the direction at coordinates
+  /// [offset, offset + out.size()), where plus[j] of the `agents` agents sent +1 at coordinate
+  /// offset + j — bit for bit what aggregate() gives there from the messages themselves.
+  virtual void aggregate_sign_counts(std::span<const std::uint16_t> plus, std::size_t agents,
+                                     std::size_t offset, const StreamAddress& address,
+                                     std::span<float> out) const = 0;
 };
 
 class MeanAggregator final : public Aggregator {
@@ -36,6 +42,9 @@ class MeanAggregator final : public Aggregator {
   /// fp32 for real-valued messages; vote counts on ceil(log2(N+1)) bits for sign messages.
   std::size_t downlink_bits(std::size_t d, std::size_t agents,
                             const Compressor& compressor) const override;
+  void aggregate_sign_counts(std::span<const std::uint16_t> plus, std::size_t agents,
+                             std::size_t offset, const StreamAddress& address,
+                             std::span<float> out) const override;
 };
 
 /// Majority vote. Ties (possible for even N) are broken by a fair coin from the server's stream,
@@ -47,6 +56,9 @@ class MajorityVoteAggregator final : public Aggregator {
                  const StreamAddress& address, std::span<float> direction) const override;
   std::size_t downlink_bits(std::size_t d, std::size_t agents,
                             const Compressor& compressor) const override;
+  void aggregate_sign_counts(std::span<const std::uint16_t> plus, std::size_t agents,
+                             std::size_t offset, const StreamAddress& address,
+                             std::span<float> out) const override;
 };
 
 /// Majority vote on the coordinates [offset, offset + out.size()) only, from the agents' 1-bit

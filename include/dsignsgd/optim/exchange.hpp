@@ -9,6 +9,9 @@
 ///              to the in-process run
 ///   allreduce  DSGD only: each rank sums its agents' fp32 gradients, MPI_Allreduce sums the
 ///              ranks' sums (summation order up to MPI: not bit-identical), ĝ = Σ / N
+///   reduce-scatter  1-bit sign messages only: per-coordinate +1 counts, packed, reduce-scattered
+///              (exact integer sums), then the shards' counts (mean) or 1-bit votes (majority)
+///              allgathered — received bytes grow like d·log N, not N·d/8; bit-identical
 ///
 /// An exchange belongs to one run (it keeps that run's transport buffers).
 
@@ -42,6 +45,16 @@ class Exchange {
   virtual void reduce(std::span<WireMessage> messages, const Aggregator& aggregator,
                       const Compressor& compressor, const StreamAddress& server,
                       std::span<float> direction) = 0;
+};
+
+/// How --reduction reduce-scatter packs the counts of N agents for `ranks` ranks: w-bit fields,
+/// ⌊64/w⌋ per 64-bit word, the words split into equal shards of a multiple of 8 words.
+struct SignCountLayout {
+  unsigned width = 1;                     ///< w = bit_width(N): counts 0..N fit
+  std::size_t fields_per_word = 64;
+  std::size_t words_per_shard = 0;
+  std::size_t coordinates_per_shard = 0;  ///< a multiple of 8: whole bytes of votes
+  static SignCountLayout of(std::size_t dim, std::uint32_t agents, std::uint32_t ranks);
 };
 
 /// What one step of a plan's exchange costs on the wire, as declared (the communicator counts

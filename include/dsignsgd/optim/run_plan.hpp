@@ -39,7 +39,8 @@ Backend backend_from_string(const std::string& name);
 
 /// How DSGD's gradients travel under MPI: the allgather of encoded messages in agent order
 /// (bit-identical to the in-process run) or MPI_Allreduce of fp32 sums (faster, not identical).
-enum class Reduction { kFixed, kAllreduce };
+/// reduce-scatter: sign methods only, per-coordinate counts (received bytes ~ d·log N).
+enum class Reduction { kFixed, kAllreduce, kReduceScatter };
 std::string to_string(Reduction reduction);
 /// Throws ConfigError for option "reduction".
 Reduction reduction_from_string(const std::string& name);

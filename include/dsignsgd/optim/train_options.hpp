@@ -47,7 +47,7 @@ struct TrainOptions {
   std::string backend = "local";  ///< local (N agents in this process) | mpi (A agents per rank)
   int agents_per_rank = 1;        ///< mpi: A agents per rank, N = ranks · A
   double comm_timeout = 30.0;     ///< mpi: seconds a collective may take before the job ends
-  std::string reduction = "fixed";  ///< mpi, dsgd: fixed (allgather, agent order, bit-identical)
+  std::string reduction = "fixed";  ///< mpi: fixed (allgather, agent order, bit-identical)
                                     ///< | allreduce (MPI_Allreduce of fp32 sums, faster, not)
   std::string data_dir = "data";     ///< data problems: where scripts/install_data.sh put them
   std::string hidden = "128";         ///< data problems: MLP hidden widths "w1,w2,…"
