@@ -83,8 +83,19 @@ void Checkpointing::save(const RunState& state, bool complete) const {
   out.f64(trace.final_loss);
   out.f64(trace.tail_loss);
   if (!complete) state.stepper->save(out);
-  std::filesystem::create_directories(settings_.dir);
-  write_checkpoint_file(checkpoint_path(settings_.dir, state.run, settings_.rank), out.payload());
+  // Ranks share the directory (one host, or a cluster's shared file system), and a rank that has
+  // finished removes it once it is empty (end_job): it can vanish between creating it and
+  // writing into it. Create it again then; a real failure persists and is reported.
+  const std::filesystem::path path = checkpoint_path(settings_.dir, state.run, settings_.rank);
+  for (int attempt = 0;; ++attempt) {
+    std::filesystem::create_directories(settings_.dir);
+    try {
+      write_checkpoint_file(path, out.payload());
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == 3 || std::filesystem::is_directory(settings_.dir)) throw;
+    }
+  }
 }
 
 void Checkpointing::begin_run(RunState& state) {
