@@ -85,6 +85,58 @@ TEST(ReduceScatterSigns, MetricsEqualInProcessMetrics) {
   }
 }
 
+// The rings themselves: sums of integers (exact in fp32) at lengths that do and do not divide
+// by the number of ranks, and the bytes each rank counts.
+TEST(Rings, AllreduceAndReduceScatterSumExactly) {
+  const auto p = static_cast<std::size_t>(world->size());
+  const auto r = static_cast<std::size_t>(world->rank());
+  for (std::size_t n : {1u, 3u, 37u, 4096u, 100003u}) {
+    std::vector<float> values(n);
+    for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<float>((i % 1000) + 7 * r);
+    const std::uint64_t sent = world->bytes_sent();
+    world->allreduce_sum(values);
+    for (std::size_t i = 0; i < n; ++i) {
+      const double expected = static_cast<double>(p * (i % 1000)) + 7.0 * p * (p - 1) / 2.0;
+      ASSERT_EQ(values[i], static_cast<float>(expected)) << "n=" << n << " i=" << i;
+    }
+    if (p > 1) {
+      EXPECT_EQ(world->bytes_sent() - sent, 2 * 4 * ((n + p - 1) / p) * (p - 1));
+    }
+  }
+  for (std::size_t block : {1u, 8u, 1000u}) {
+    std::vector<std::uint64_t> all(block * p), mine(block);
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = (std::uint64_t{1} << 40) * r + i;
+    world->reduce_scatter_sum(all, mine);
+    for (std::size_t i = 0; i < block; ++i) {
+      const std::uint64_t index = r * block + i;
+      EXPECT_EQ(mine[i], (std::uint64_t{1} << 40) * (p * (p - 1) / 2) + p * index) << i;
+    }
+  }
+}
+
+// DSGD with the ring allreduce: not bit-identical to the in-process run (the ring's summation
+// order), but within fp32 rounding of it, and the bytes handed to MPI are the declared ones.
+TEST(AllreduceExchange, DsgdMatchesInProcessWithinRounding) {
+  TrainOptions distributed = distributed_options("dsgd", "identity", 1);
+  distributed.problem.dim = 1001;
+  distributed.reduction = "allreduce";
+  TrainOptions local = distributed;
+  local.backend = "local";
+  local.reduction = "fixed";
+  const TrainResult expected = train(local);
+  const TrainResult result = train(distributed, {}, world);
+  ASSERT_EQ(result.runs.size(), expected.runs.size());
+  for (std::size_t run = 0; run < result.runs.size(); ++run) {
+    const double a = result.runs[run].final_loss, b = expected.runs[run].final_loss;
+    EXPECT_NEAR(a, b, 1e-5 * std::abs(b)) << run;
+  }
+  if (world->size() > 1) {
+    EXPECT_EQ(result.communication.bytes_sent, result.communication.declared_bytes_sent);
+    EXPECT_EQ(result.communication.bytes_received, result.communication.declared_bytes_received);
+    EXPECT_NE(result.communication.collective.find("ring allreduce"), std::string::npos);
+  }
+}
+
 TEST(ReduceScatterSigns, IsRefusedForMessagesThatAreNotSigns) {
   TrainOptions o = distributed_options("dcsgd", "randk:0.5", 1);
   o.reduction = "reduce-scatter";

@@ -69,7 +69,7 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
       ->capture_default_str();
   c.add_option("--reduction", o.reduction,
                "mpi: fixed (allgather, bit-identical to in-process) | allreduce (dsgd: "
-               "MPI_Allreduce, faster) | reduce-scatter (sign methods: counts, bytes ~ d·log N)")
+               "ring allreduce) | reduce-scatter (sign methods: counts, bytes ~ d·log N)")
       ->capture_default_str();
   c.add_option("--data-dir", o.data_dir, "data problems: directory of scripts/install_data.sh")
       ->capture_default_str();

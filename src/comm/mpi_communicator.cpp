@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "dsignsgd/comm/mpi.hpp"
@@ -81,47 +82,36 @@ class MpiCommunicator final : public Communicator {
     bytes_received_ += local.size() * static_cast<std::uint64_t>(size_ - 1);
   }
 
+  // The sums run around a ring of point-to-point messages polled with the timeout, not through
+  // Open MPI's non-blocking collectives: its MPI_Iallreduce in place reduces to a root and
+  // broadcasts (2·⌈log₂P⌉ full vectors in sequence: 2× the ring's time at 2 ranks), and its
+  // MPI_Ireduce_scatter_block reduces to a root and scatters (1.25× the ring's bytes at 4 ranks).
+
+  /// Ring allreduce of fp32 (reduce-scatter, then allgather) on blocks of ⌈n/P⌉: 2(P − 1)⌈n/P⌉
+  /// floats sent and received. Every rank ends with the same bits (block b is summed in one
+  /// order, then copied); the order is not the in-process one.
   void allreduce_sum(std::span<float> values) override {
-    MPI_Request request;
-    check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_FLOAT,
-                         MPI_SUM, comm_, &request),
-          "MPI_Iallreduce");
-    wait(request, "MPI_Iallreduce");
-    bytes_sent_ += 4 * values.size();
-    bytes_received_ += 4 * values.size();
+    const std::size_t p = static_cast<std::size_t>(size_);
+    const std::size_t block = (values.size() + p - 1) / p;
+    padded_floats_.assign(block * p, 0.0f);
+    std::copy(values.begin(), values.end(), padded_floats_.begin());
+    ring_reduce_scatter(std::span(padded_floats_), block, MPI_FLOAT);
+    ring_allgather(std::span(padded_floats_), block, MPI_FLOAT);
+    std::copy_n(padded_floats_.begin(), values.size(), values.begin());
+    const std::uint64_t bytes = 2 * 4 * block * (p - 1);
+    bytes_sent_ += bytes;
+    bytes_received_ += bytes;
   }
 
   void reduce_scatter_sum(std::span<const std::uint64_t> all,
                           std::span<std::uint64_t> mine) override {
-    // A ring (Open MPI's non-blocking MPI_Ireduce_scatter_block reduces to a root and scatters,
-    // which moves 1.25× the bytes at 4 ranks): in step s rank r sends its partial sums of block
-    // r − s − 1 to rank r + 1 and adds rank r − 1's partial sums of block r − s − 2 to its own;
-    // after size − 1 steps block r is complete on rank r. Integer sums: exact in any order.
     const std::size_t block = mine.size();
-    const auto p = static_cast<std::size_t>(size_);
-    const auto r = static_cast<std::size_t>(rank_);
     partial_.assign(all.begin(), all.end());
-    incoming_.resize(block);
-    const int next = (rank_ + 1) % size_, previous = (rank_ + size_ - 1) % size_;
-    for (std::size_t step = 0; step + 1 < p; ++step) {
-      const std::size_t send_block = (r + 2 * p - step - 1) % p;
-      const std::size_t receive_block = (r + 2 * p - step - 2) % p;
-      MPI_Request requests[2];
-      check(MPI_Irecv(incoming_.data(), static_cast<int>(block), MPI_UINT64_T, previous, kRingTag,
-                      comm_, &requests[0]),
-            "MPI_Irecv");
-      check(MPI_Isend(partial_.data() + send_block * block, static_cast<int>(block), MPI_UINT64_T,
-                      next, kRingTag, comm_, &requests[1]),
-            "MPI_Isend");
-      wait(requests[0], "the reduce-scatter ring's receive");
-      wait(requests[1], "the reduce-scatter ring's send");
-      std::uint64_t* target = partial_.data() + receive_block * block;
-      for (std::size_t i = 0; i < block; ++i) target[i] += incoming_[i];
-    }
-    std::copy_n(partial_.begin() + static_cast<std::ptrdiff_t>(r * block), block, mine.begin());
-    const std::uint64_t others = 8 * block * (p - 1);
-    bytes_sent_ += others;
-    bytes_received_ += others;
+    ring_reduce_scatter(std::span(partial_), block, MPI_UINT64_T);
+    std::copy_n(partial_.begin() + static_cast<std::ptrdiff_t>(rank_ * block), block, mine.begin());
+    const std::uint64_t bytes = 8 * block * static_cast<std::uint64_t>(size_ - 1);
+    bytes_sent_ += bytes;
+    bytes_received_ += bytes;
   }
 
   void allgather_u64(std::uint64_t local, std::span<std::uint64_t> all) override {
@@ -243,8 +233,64 @@ class MpiCommunicator final : public Communicator {
            ": it died or was stopped, or its host or link is down";
   }
 
+  // --- Rings -------------------------------------------------------------------------------
   static constexpr int kRingTag = 3;
-  std::vector<std::uint64_t> partial_, incoming_;  // the reduce-scatter ring's buffers
+
+  /// One ring step: receives `count` elements from the previous rank into `in` while sending
+  /// `out` to the next, both polled with the timeout.
+  template <class T>
+  void ring_exchange(const T* out, T* in, std::size_t count, MPI_Datatype type, const char* what) {
+    const int next = (rank_ + 1) % size_, previous = (rank_ + size_ - 1) % size_;
+    MPI_Request receive, send;
+    check(MPI_Irecv(in, static_cast<int>(count), type, previous, kRingTag, comm_, &receive),
+          "MPI_Irecv");
+    check(MPI_Isend(out, static_cast<int>(count), type, next, kRingTag, comm_, &send), "MPI_Isend");
+    wait(receive, what);
+    wait(send, what);
+  }
+
+  /// In place over P blocks of `block` elements: in step s rank r sends its partial sums of block
+  /// r − s − 1 to rank r + 1 and adds rank r − 1's partial sums of block r − s − 2 to its own;
+  /// after P − 1 steps block r is complete on rank r.
+  template <class T>
+  void ring_reduce_scatter(std::span<T> data, std::size_t block, MPI_Datatype type) {
+    const auto p = static_cast<std::size_t>(size_), r = static_cast<std::size_t>(rank_);
+    std::vector<T>& incoming = ring_buffer<T>();
+    incoming.resize(block);
+    for (std::size_t step = 0; step + 1 < p; ++step) {
+      const std::size_t send_block = (r + 2 * p - step - 1) % p;
+      const std::size_t receive_block = (r + 2 * p - step - 2) % p;
+      ring_exchange(data.data() + send_block * block, incoming.data(), block, type,
+                    "the reduce-scatter ring");
+      T* target = data.data() + receive_block * block;
+      for (std::size_t i = 0; i < block; ++i) target[i] += incoming[i];
+    }
+  }
+
+  /// In place: rank r holds block r complete; in step s it forwards block r − s and receives
+  /// block r − s − 1 from rank r − 1.
+  template <class T>
+  void ring_allgather(std::span<T> data, std::size_t block, MPI_Datatype type) {
+    const auto p = static_cast<std::size_t>(size_), r = static_cast<std::size_t>(rank_);
+    for (std::size_t step = 0; step + 1 < p; ++step) {
+      const std::size_t send_block = (r + p - step) % p;
+      const std::size_t receive_block = (r + 2 * p - step - 1) % p;
+      ring_exchange(data.data() + send_block * block, data.data() + receive_block * block, block,
+                    type, "the allgather ring");
+    }
+  }
+
+  template <class T>
+  std::vector<T>& ring_buffer() {
+    if constexpr (std::is_same_v<T, float>) {
+      return incoming_floats_;
+    } else {
+      return incoming_words_;
+    }
+  }
+
+  std::vector<std::uint64_t> partial_, incoming_words_;
+  std::vector<float> padded_floats_, incoming_floats_;
 
   MPI_Comm comm_ = MPI_COMM_NULL;
   MPI_Comm probe_comm_ = MPI_COMM_NULL;

@@ -63,8 +63,8 @@ class AllgatherExchange final : public Exchange {
   std::vector<std::uint8_t> all_bytes_;
 };
 
-/// DSGD with MPI_Allreduce: the local agents' (identity-coded) gradients summed in agent order,
-/// the ranks' sums summed by MPI, then ĝ = Σ / N.
+/// DSGD with a ring allreduce: the local agents' (identity-coded) gradients summed in agent order,
+/// the ranks' sums summed around the ring, then ĝ = Σ / N.
 class AllreduceExchange final : public Exchange {
  public:
   AllreduceExchange(Communicator& communicator, std::uint32_t per_rank, std::uint32_t agents)
@@ -224,12 +224,14 @@ std::unique_ptr<Exchange> make_exchange(const RunPlan& plan, Communicator* commu
 
 ExchangeCost exchange_cost(const RunPlan& plan, std::size_t dim, std::size_t message_bytes) {
   ExchangeCost cost;
-  if (plan.reduction == Reduction::kAllreduce) {  // one fp32 vector each way, no header
+  if (plan.reduction == Reduction::kAllreduce) {  // a ring over blocks of ⌈d/P⌉ floats
+    const auto ranks = static_cast<std::uint64_t>(plan.workers / plan.agents_per_rank);
     cost.collective =
-        "MPI_Allreduce of each rank's fp32 gradient sum (summation order up to MPI: not "
-        "bit-identical to the in-process run)";
-    cost.declared_sent_per_step = 4 * dim;
-    cost.declared_received_per_step = 4 * dim;
+        "ring allreduce (reduce-scatter, then allgather) of each rank's fp32 gradient sum "
+        "(summation order of the ring: not bit-identical to the in-process run)";
+    const std::uint64_t bytes = 2 * 4 * ((dim + ranks - 1) / ranks) * (ranks - 1);
+    cost.declared_sent_per_step = bytes;
+    cost.declared_received_per_step = bytes;
   } else if (plan.reduction == Reduction::kReduceScatter) {
     const auto ranks = static_cast<std::uint32_t>(plan.workers / plan.agents_per_rank);
     const SignCountLayout layout =

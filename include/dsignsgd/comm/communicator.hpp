@@ -29,7 +29,8 @@ class Communicator {
   /// Every rank contributes `local` (the same size on every rank); `all` receives size() blocks
   /// of local.size() bytes in rank order.
   virtual void allgather(std::span<const std::uint8_t> local, std::span<std::uint8_t> all) = 0;
-  /// Element-wise sum across ranks, in place (order of summation up to the implementation).
+  /// Element-wise sum across ranks, in place; every rank ends with the same bits (the order of
+  /// summation is the implementation's: MPI's is a ring over ⌈n/P⌉-float blocks).
   virtual void allreduce_sum(std::span<float> values) = 0;
   /// Element-wise integer sum across ranks of `all` (size() blocks of mine.size() words); block r
   /// of the sum lands in rank r's `mine`. Exact, so the same on every MPI implementation.

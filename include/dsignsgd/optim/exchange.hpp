@@ -7,8 +7,8 @@
 ///   allgather  this rank encodes agents [rank·A, (rank+1)·A); the encoded messages are
 ///              gathered in agent order and every rank aggregates all N of them — bit-identical
 ///              to the in-process run
-///   allreduce  DSGD only: each rank sums its agents' fp32 gradients, MPI_Allreduce sums the
-///              ranks' sums (summation order up to MPI: not bit-identical), ĝ = Σ / N
+///   allreduce  DSGD only: each rank sums its agents' fp32 gradients, a ring allreduce sums the
+///              ranks' sums (the ring's summation order: not bit-identical), ĝ = Σ / N
 ///   reduce-scatter  1-bit sign messages only: per-coordinate +1 counts, packed, reduce-scattered
 ///              (exact integer sums), then the shards' counts (mean) or 1-bit votes (majority)
 ///              allgathered — received bytes grow like d·log N, not N·d/8; bit-identical

@@ -38,7 +38,7 @@ std::string to_string(Backend backend);
 Backend backend_from_string(const std::string& name);
 
 /// How DSGD's gradients travel under MPI: the allgather of encoded messages in agent order
-/// (bit-identical to the in-process run) or MPI_Allreduce of fp32 sums (faster, not identical).
+/// (bit-identical to the in-process run) or a ring allreduce of fp32 sums (not identical).
 /// reduce-scatter: sign methods only, per-coordinate counts (received bytes ~ d·log N).
 enum class Reduction { kFixed, kAllreduce, kReduceScatter };
 std::string to_string(Reduction reduction);

@@ -48,7 +48,8 @@ struct TrainOptions {
   int agents_per_rank = 1;        ///< mpi: A agents per rank, N = ranks · A
   double comm_timeout = 30.0;     ///< mpi: seconds a collective may take before the job ends
   std::string reduction = "fixed";  ///< mpi: fixed (allgather, agent order, bit-identical)
-                                    ///< | allreduce (MPI_Allreduce of fp32 sums, faster, not)
+                                    ///< | allreduce (ring allreduce of fp32 sums, dsgd)
+                                    ///< | reduce-scatter (sign counts, sign methods)
   std::string data_dir = "data";     ///< data problems: where scripts/install_data.sh put them
   std::string hidden = "128";         ///< data problems: MLP hidden widths "w1,w2,…"
   std::string arch;                   ///< torch models: "key=value,…" (docs/DATA.md), "" = defaults
