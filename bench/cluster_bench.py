@@ -79,7 +79,7 @@ def stop_running(*_):
 def run_config(binary, hosts, flags, steps, scratch):
     out = os.path.join(scratch, "out")
     subprocess.run(["rm", "-rf", out], check=True)
-    command = (f"timeout 900 mpirun $DSIGNSGD_MPI_ARGS -n {hosts} {shlex.quote(binary)} train "
+    command = (f"timeout --foreground 900 mpirun $DSIGNSGD_MPI_ARGS -n {hosts} {shlex.quote(binary)} train "
                f"{flags} --backend mpi --workers {hosts} --steps {steps} --runs 1 --seed 1 "
                f"--log-every {steps} --threads 1 --out {out}")
     process = subprocess.Popen([CLUSTER, "run", "--", "sh", "-c", command], stdout=subprocess.PIPE,

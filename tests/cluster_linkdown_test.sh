@@ -35,7 +35,7 @@ args="$args --checkpoint-every 10 --checkpoint-dir $scratch/ck"
   --out "$scratch/reference" > /dev/null 2>&1 || { echo "FAIL: in-process reference failed"; exit 1; }
 
 mpi_train() {  # in the background, its own process group: mpirun and its daemons
-  setsid "$cluster" run -- sh -c "timeout 300 mpirun \$DSIGNSGD_MPI_ARGS -n 2 $binary train \
+  setsid "$cluster" run -- sh -c "timeout --foreground 300 mpirun \$DSIGNSGD_MPI_ARGS -n 2 $binary train \
       $args --backend mpi $*" > "$scratch/log" 2>&1 &
   child=$!
 }

@@ -52,7 +52,7 @@ for variant in dsgd dsignsgd majority ef-signsgd dsignsgd:reduce-scatter majorit
     { echo "FAIL $method: in-process run failed"; failures=$((failures + 1)); continue; }
   before=$(link_bytes)
   # In the background and waited for, so that a signal reaches the traps at once.
-  setsid "$cluster" run -- sh -c "timeout 300 mpirun \$DSIGNSGD_MPI_ARGS -n $hosts $binary train \
+  setsid "$cluster" run -- sh -c "timeout --foreground 300 mpirun \$DSIGNSGD_MPI_ARGS -n $hosts $binary train \
         $args --backend mpi --out $scratch/$method.mpi" > "$scratch/$method.log" 2>&1 &
   child=$!
   wait "$child"

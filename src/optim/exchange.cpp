@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
+#include <stdexcept>
 
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
@@ -150,29 +152,39 @@ class SignCountExchange final : public Exchange {
     return {reinterpret_cast<std::uint8_t*>(words.data()), 8 * words.size()};
   }
 
-  /// words_ ← this rank's agents' +1 counts per coordinate, packed.
+  /// words_ ← this rank's agents' +1 counts per coordinate, packed: each agent's sign bits
+  /// (64 coordinates per load) are added into the fields of the words they land in.
   void count_local_signs(std::span<const WireMessage> messages) {
-    std::fill(counts_.begin(), counts_.end(), std::uint16_t{0});
+    std::fill(words_.begin(), words_.end(), std::uint64_t{0});
+    const std::size_t fields = layout_.fields_per_word;
+    const unsigned width = layout_.width;
+    const std::size_t bytes = (dim_ + 7) / 8;
     for (std::uint32_t agent = local_.first; agent < local_.last; ++agent) {
       const std::uint8_t* bits = messages[agent].bytes.data() + kMessageHeaderBytes;
-      for (std::size_t j = 0; j < dim_; ++j) counts_[j] += (bits[j / 8] >> (j % 8)) & 1u;
-    }
-    const std::size_t fields = layout_.fields_per_word;
-    for (std::size_t w = 0; w < words_.size(); ++w) {
-      std::uint64_t word = 0;
-      for (std::size_t f = 0; f < fields; ++f) {
-        word |= static_cast<std::uint64_t>(counts_[w * fields + f]) << (f * layout_.width);
+      for (std::size_t w = 0, first = 0; first < dim_; ++w, first += fields) {
+        // The word's coordinates [first, first + fields): ≤ 32 bits (N ≥ 2), within one load.
+        const std::size_t count = std::min(fields, dim_ - first);
+        std::uint64_t chunk = 0;
+        const std::size_t at = first / 8;
+        std::memcpy(&chunk, bits + at, std::min<std::size_t>(8, bytes - at));
+        chunk >>= first % 8;
+        std::uint64_t add = 0;
+        for (std::size_t k = 0; k < count; ++k) add |= ((chunk >> k) & 1u) << (k * width);
+        words_[w] += add;
       }
-      words_[w] = word;
     }
   }
 
   void unpack_counts(std::span<const std::uint64_t> words, std::span<std::uint16_t> counts) const {
     const std::size_t fields = layout_.fields_per_word;
-    const std::uint64_t mask = (std::uint64_t{1} << layout_.width) - 1;
-    for (std::size_t j = 0; j < counts.size(); ++j) {
-      counts[j] = static_cast<std::uint16_t>((words[j / fields] >> (j % fields * layout_.width)) &
-                                             mask);
+    const unsigned width = layout_.width;
+    const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
+    std::size_t j = 0;
+    for (std::size_t w = 0; j < counts.size(); ++w) {
+      std::uint64_t word = words[w];
+      for (std::size_t f = 0; f < fields && j < counts.size(); ++f, ++j, word >>= width) {
+        counts[j] = static_cast<std::uint16_t>(word & mask);
+      }
     }
   }
 
@@ -216,6 +228,7 @@ std::unique_ptr<Exchange> make_exchange(const RunPlan& plan, Communicator* commu
     return std::make_unique<AllreduceExchange>(*communicator, per_rank, agents);
   }
   if (plan.reduction == Reduction::kReduceScatter) {
+    if (plan.workers < 2) throw std::invalid_argument("reduce-scatter needs N >= 2 agents");
     return std::make_unique<SignCountExchange>(*communicator, per_rank, agents, plan.problem.dim,
                                                plan.method == Method::kMajority);
   }

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
 /// IEEE binary16 (fp16) and bfloat16 conversions, round-to-nearest-even: the scalar reference
-/// and the bulk forms the fp16 compressor uses (F16C instructions where the CPU has them — the
-/// same rounding, bit for bit).
+/// and the bulk forms the compressors use (F16C resp. AVX2 where the CPU has them — the same
+/// rounding, bit for bit).
 
 #include <cstddef>
 #include <cstdint>
@@ -24,5 +24,10 @@ void encode_halves(std::span<const float> v, std::uint8_t* out, bool allow_f16c 
 /// acc[i] += weight × half_to_float(in[i]) (a multiply, then an add: no fused rounding).
 void accumulate_halves(const std::uint8_t* in, float weight, std::span<float> acc,
                        bool allow_f16c = true);
+
+/// The same for bfloat16 (AVX2 where the CPU has it; `allow_avx2` false forces the scalar path).
+void encode_bfloat16s(std::span<const float> v, std::uint8_t* out, bool allow_avx2 = true);
+void accumulate_bfloat16s(const std::uint8_t* in, float weight, std::span<float> acc,
+                          bool allow_avx2 = true);
 
 }  // namespace dsignsgd
