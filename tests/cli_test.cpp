@@ -207,6 +207,47 @@ TEST(Cli, BenchReportsThroughputBesideReadBandwidth) {
   }
 }
 
+TEST(Cli, SpeedupChargesEachPhaseAlphaPlusBytesOverBandwidth) {
+  // The communication part is the α-β formula over the exchange's phases, with the bytes the
+  // runs declare: an allgather of P − 1 messages, a ring allreduce of 2(P − 1) blocks of 4⌈d/P⌉.
+  const fs::path dir = fresh_dir("speedup");
+  fs::create_directories(dir);
+  const fs::path measured = dir / "time_per_step.csv";
+  {
+    std::ofstream csv(measured);
+    csv << "workload,hosts,rate,config,ms_per_step_median\n"
+        << "quadratic,4,1gbit,dsignsgd,1.0\nquadratic,2,100mbit,dsgd-allreduce,2.0\n";
+  }
+  const Outcome outcome =
+      run("speedup --dim 10000 --configs dsgd-allreduce,dsgd-allgather,dsignsgd,majority-rs "
+          "--hosts 4,64 --rates 1gbit --latency-us 10 --measure-steps 5 --json --check " +
+          measured.string());
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json report = nlohmann::json::parse(outcome.output);
+  const double bandwidth = 1e9 / 8, alpha = 10e-6;
+  for (const auto& row : report["predictions"]) {
+    const int p = row["hosts"].get<int>();
+    const std::string config = row["config"].get<std::string>();
+    const double comm = row["communication_ms"].get<double>() / 1e3;
+    if (config == "dsgd-allgather") {
+      EXPECT_NEAR(comm, (p - 1) * (alpha + (8 + 4 * 10000) / bandwidth), 1e-12) << p;
+    } else if (config == "dsgd-allreduce") {
+      EXPECT_NEAR(comm, 2 * (p - 1) * (alpha + 4 * ((10000 + p - 1) / p) / bandwidth), 1e-12);
+    } else if (config == "dsignsgd") {
+      EXPECT_NEAR(comm, (p - 1) * (alpha + (8 + 10000 / 8) / bandwidth), 1e-12) << p;
+    }
+    EXPECT_GT(row["compute_ms"].get<double>(), 0.0);
+  }
+  ASSERT_EQ(report["check"].size(), 2u);  // both measured rows are compared
+  for (const auto& row : report["check"]) {
+    EXPECT_NEAR(row["relative_error"].get<double>(),
+                row["predicted_ms"].get<double>() / row["measured_ms"].get<double>() - 1, 1e-12);
+  }
+  EXPECT_EQ(run("speedup --rates 10gbps --dim 100").exit_code, 2);
+  EXPECT_EQ(run("speedup --hosts 1 --dim 100").exit_code, 2);
+  EXPECT_EQ(run("speedup --configs nosuch --dim 100").exit_code, 2);
+}
+
 TEST(Cli, SdeWritesTheSameFilesAsTrain) {
   const fs::path out = fresh_dir("sde");
   const Outcome outcome = run("sde --method dsignsgd --dim 5 --steps 100 --runs 4 --log-every 50 "

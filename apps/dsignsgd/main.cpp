@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   add(cli::add_compare_command(app), "compare");
   add(cli::add_compressor_command(app), "compressor");
   add(cli::add_bench_command(app), "bench");
+  add(cli::add_speedup_command(app), "speedup");
 
   std::vector<std::string> args(argv + 1, argv + argc);
   try {

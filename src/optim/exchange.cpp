@@ -235,38 +235,55 @@ std::unique_ptr<Exchange> make_exchange(const RunPlan& plan, Communicator* commu
   return std::make_unique<AllgatherExchange>(*communicator, per_rank, agents, message_bytes);
 }
 
+std::unique_ptr<Exchange> make_sign_count_exchange(Communicator& communicator,
+                                                   std::uint32_t per_rank, std::uint32_t agents,
+                                                   std::size_t dim, bool majority) {
+  return std::make_unique<SignCountExchange>(communicator, per_rank, agents, dim, majority);
+}
+
+std::vector<ExchangePhase> exchange_phases(const RunPlan& plan, std::size_t dim,
+                                           std::size_t message_bytes, std::uint32_t ranks) {
+  if (ranks < 2) return {};
+  const std::uint64_t others = ranks - 1;
+  const auto per_rank = static_cast<std::uint64_t>(plan.agents_per_rank);
+  if (plan.reduction == Reduction::kAllreduce) {
+    return {{"ring allreduce", 2 * others, 4 * ((dim + ranks - 1) / ranks), false}};
+  }
+  if (plan.reduction == Reduction::kReduceScatter) {
+    const SignCountLayout layout =
+        SignCountLayout::of(dim, static_cast<std::uint32_t>(per_rank * ranks), ranks);
+    const bool majority = plan.method == Method::kMajority;
+    return {{"reduce-scatter ring of counts", others, 8 * layout.words_per_shard, false},
+            {majority ? "allgather of votes" : "allgather of counts", others,
+             majority ? layout.coordinates_per_shard / 8 : 8 * layout.words_per_shard, true}};
+  }
+  return {{"allgather of messages", others, per_rank * message_bytes, true}};
+}
+
 ExchangeCost exchange_cost(const RunPlan& plan, std::size_t dim, std::size_t message_bytes) {
   ExchangeCost cost;
-  if (plan.reduction == Reduction::kAllreduce) {  // a ring over blocks of ⌈d/P⌉ floats
-    const auto ranks = static_cast<std::uint64_t>(plan.workers / plan.agents_per_rank);
+  if (plan.reduction == Reduction::kAllreduce) {
     cost.collective =
         "ring allreduce (reduce-scatter, then allgather) of each rank's fp32 gradient sum "
         "(summation order of the ring: not bit-identical to the in-process run)";
-    const std::uint64_t bytes = 2 * 4 * ((dim + ranks - 1) / ranks) * (ranks - 1);
-    cost.declared_sent_per_step = bytes;
-    cost.declared_received_per_step = bytes;
   } else if (plan.reduction == Reduction::kReduceScatter) {
-    const auto ranks = static_cast<std::uint32_t>(plan.workers / plan.agents_per_rank);
-    const SignCountLayout layout =
-        SignCountLayout::of(dim, static_cast<std::uint32_t>(plan.workers), ranks);
-    const bool majority = plan.method == Method::kMajority;
     cost.collective =
-        majority ? "reduce-scatter of packed per-coordinate sign counts, then allgather of each "
-                   "shard's 1-bit majority vote (bit-identical to the in-process run)"
-                 : "reduce-scatter of packed per-coordinate sign counts, then allgather of the "
-                   "shards' counts (bit-identical to the in-process run)";
-    const std::uint64_t shard_words = 8 * layout.words_per_shard;
-    const std::uint64_t gathered = majority ? layout.coordinates_per_shard / 8 : shard_words;
-    cost.declared_sent_per_step = (ranks - 1) * shard_words + gathered;
-    cost.declared_received_per_step = (ranks - 1) * (shard_words + gathered);
+        plan.method == Method::kMajority
+            ? "reduce-scatter of packed per-coordinate sign counts, then allgather of each "
+              "shard's 1-bit majority vote (bit-identical to the in-process run)"
+            : "reduce-scatter of packed per-coordinate sign counts, then allgather of the "
+              "shards' counts (bit-identical to the in-process run)";
   } else {
     cost.collective =
         "allgather of the agents' encoded messages in agent order; every rank aggregates them "
         "(bit-identical to the in-process run)";
-    const auto per_rank = static_cast<std::uint64_t>(plan.agents_per_rank);
-    cost.declared_sent_per_step = per_rank * message_bytes;
-    cost.declared_received_per_step =
-        static_cast<std::uint64_t>(plan.workers - plan.agents_per_rank) * message_bytes;
+  }
+  // What the communicator counts: a ring step sends and receives one block; an allgather hands
+  // MPI this rank's block once and receives the others'.
+  const auto ranks = static_cast<std::uint32_t>(plan.workers / plan.agents_per_rank);
+  for (const ExchangePhase& phase : exchange_phases(plan, dim, message_bytes, ranks)) {
+    cost.declared_received_per_step += phase.rounds * phase.bytes;
+    cost.declared_sent_per_step += phase.gathered ? phase.bytes : phase.rounds * phase.bytes;
   }
   return cost;
 }

@@ -65,6 +65,29 @@ struct ExchangeCost {
   std::uint64_t declared_received_per_step = 0;
 };
 
+/// One part of an exchange as a rank waits for it: `rounds` messages of `bytes` each, one after
+/// the other (a ring's steps; the allgather's P − 1 incoming messages). The α-β cost model of
+/// `dsignsgd speedup` charges rounds × (α + bytes / bandwidth).
+struct ExchangePhase {
+  std::string what;
+  std::uint64_t rounds = 0;
+  std::uint64_t bytes = 0;
+  bool gathered = false;  ///< an allgather: this rank hands MPI its block once
+};
+
+/// The phases of one step of the plan's exchange across `ranks` ranks (A = plan.agents_per_rank
+/// agents each): allgather (P − 1 messages of A·m), ring allreduce (2(P − 1) blocks of 4⌈d/P⌉)
+/// or reduce-scatter of sign counts (P − 1 shards, then P − 1 shards of counts or votes).
+std::vector<ExchangePhase> exchange_phases(const RunPlan& plan, std::size_t dim,
+                                           std::size_t message_bytes, std::uint32_t ranks);
+
+/// The sign-count exchange alone (as make_exchange builds it for --reduction reduce-scatter),
+/// for measuring its work on one rank: with a one-rank communicator it counts, packs, unpacks
+/// and aggregates every coordinate.
+std::unique_ptr<Exchange> make_sign_count_exchange(Communicator& communicator,
+                                                   std::uint32_t per_rank, std::uint32_t agents,
+                                                   std::size_t dim, bool majority);
+
 /// The exchange a plan asks for: local without a communicator of several ranks, else allgather
 /// or allreduce (plan.reduction). `message_bytes` is one agent's encoded message.
 std::unique_ptr<Exchange> make_exchange(const RunPlan& plan, Communicator* communicator,
