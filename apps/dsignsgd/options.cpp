@@ -127,4 +127,12 @@ void parse_train_arguments(TrainOptions& options, const std::vector<std::string>
   parse_arguments(parser, args, option_name);
 }
 
+void parse_sde_arguments(TrainOptions& options, SdeOptions& sde,
+                         const std::vector<std::string>& args, const std::string& option_name) {
+  CLI::App parser{"", "sde"};
+  add_train_options(parser, options);
+  add_sde_options(parser, sde);
+  parse_arguments(parser, args, option_name);
+}
+
 }  // namespace dsignsgd::cli

@@ -27,4 +27,9 @@ void parse_arguments(CLI::App& parser, const std::vector<std::string>& args,
 void parse_train_arguments(TrainOptions& options, const std::vector<std::string>& args,
                            const std::string& option_name);
 
+/// parse_arguments with the train and SDE flags (sde, validate); `sde` keeps the defaults the
+/// caller set where no flag overrides them.
+void parse_sde_arguments(TrainOptions& options, SdeOptions& sde,
+                         const std::vector<std::string>& args, const std::string& option_name);
+
 }  // namespace dsignsgd::cli

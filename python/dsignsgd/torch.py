@@ -109,6 +109,7 @@ class HookState:
             "method": self.method,
             "compressor": self.compressor,
             "steps": self.step,
+            "compressed_steps": self.compressed_steps,
             "bytes_sent": self.bytes_sent,
             "bytes_received": self.bytes_received,
             "bytes_sent_per_step": self.bytes_sent / steps,
@@ -116,6 +117,11 @@ class HookState:
             "dense_bytes": self.dense_bytes,
             "compression_rate": self.dense_bytes / self.bytes_sent if self.bytes_sent else 1.0,
         }
+
+    def _count(self, nbytes: int) -> None:
+        """Bytes this rank sends and receives in a collective (every exchange here is symmetric)."""
+        self.bytes_sent += nbytes
+        self.bytes_received += nbytes
 
     # -- checks ----------------------------------------------------------------------------
     def _fingerprint(self) -> int:
@@ -191,8 +197,7 @@ def allreduce_mean(state: HookState, buffer: torch.Tensor,
                    world: int) -> torch.futures.Future[torch.Tensor]:
     """Plain fp32 allreduce (the warm-up), divided by the world size."""
     nbytes = buffer.numel() * 4
-    state.bytes_sent += _ring_allreduce_bytes(nbytes, world)
-    state.bytes_received += _ring_allreduce_bytes(nbytes, world)
+    state._count(_ring_allreduce_bytes(nbytes, world))
     state.dense_bytes += _ring_allreduce_bytes(nbytes, world)
     work = dist.all_reduce(buffer, group=state.process_group, async_op=True)
     return work.get_future().then(lambda fut: fut.value()[0].div_(world))
@@ -229,8 +234,7 @@ def compressed_hook(state: HookState,
     received = [torch.empty_like(send) for _ in range(world)]
     work = dist.all_gather(received, send, group=state.process_group, async_op=True)
     state.message_bytes += message.size
-    state.bytes_sent += (world - 1) * message.size
-    state.bytes_received += (world - 1) * message.size
+    state._count((world - 1) * message.size)
     state.dense_bytes += _ring_allreduce_bytes(buffer.numel() * 4, world)
     state.compressed_steps += bucket.is_last()
     _advance(state, bucket)
@@ -241,11 +245,16 @@ def compressed_hook(state: HookState,
         out = host if host.data_ptr() == buffer.data_ptr() else torch.empty_like(host)
         _core.aggregate(state.aggregation, state.compressor, messages, state.seed, run, step,
                         out.numpy())
-        if out.data_ptr() != buffer.data_ptr():
-            buffer.copy_(out)
-        return buffer
+        return _write_back(out, buffer)
 
     return work.get_future().then(aggregate)
+
+
+def _write_back(out: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
+    """The bucket's buffer holding `out` (a host copy when the buffer is not on the CPU)."""
+    if out.data_ptr() != buffer.data_ptr():
+        buffer.copy_(out)
+    return buffer
 
 
 def shard_layout(d: int, world: int) -> Tuple[List[int], List[int]]:
@@ -284,8 +293,7 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
     gathered = [torch.empty_like(vote) for _ in range(world)]
     work = dist.all_gather(gathered, vote, group=state.process_group, async_op=True)
     state.message_bytes += payload.numel()
-    state.bytes_sent += 2 * (world - 1) * width
-    state.bytes_received += 2 * (world - 1) * width
+    state._count(2 * (world - 1) * width)
     out = host if host.data_ptr() == buffer.data_ptr() else torch.empty_like(host)
 
     def unpack(fut: torch.futures.Future) -> torch.Tensor:
@@ -294,9 +302,7 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
         for r in range(world):
             if offsets[r + 1] > offsets[r]:
                 _core.unpack_signs(gathered[r].numpy(), values[offsets[r]:offsets[r + 1]])
-        if out.data_ptr() != buffer.data_ptr():
-            buffer.copy_(out)
-        return buffer
+        return _write_back(out, buffer)
 
     return work.get_future().then(unpack)
 
@@ -315,8 +321,7 @@ def _half_hook(state: HookState, bucket: dist.GradBucket,
         # does no arithmetic) and sum them in fp32.
         send = half.view(torch.float16)
         received = [torch.empty_like(send) for _ in range(world)]
-        state.bytes_sent += (world - 1) * nbytes
-        state.bytes_received += (world - 1) * nbytes
+        state._count((world - 1) * nbytes)
         work = dist.all_gather(received, send, group=state.process_group, async_op=True)
 
         def total(fut: torch.futures.Future) -> torch.Tensor:
@@ -327,8 +332,7 @@ def _half_hook(state: HookState, bucket: dist.GradBucket,
             return buffer
 
         return work.get_future().then(total)
-    state.bytes_sent += _ring_allreduce_bytes(nbytes, world)
-    state.bytes_received += _ring_allreduce_bytes(nbytes, world)
+    state._count(_ring_allreduce_bytes(nbytes, world))
     work = dist.all_reduce(half, group=state.process_group, async_op=True)
 
     def back(fut: torch.futures.Future) -> torch.Tensor:

@@ -114,6 +114,15 @@ ByteArray error_feedback_encode(const std::string& spec, const py::array& v, py:
   return to_array(message);
 }
 
+/// The bytes of a contiguous 1-D uint8 array (TypeError otherwise, naming `what`).
+const std::uint8_t* bytes_of(const py::array& a, const std::string& what) {
+  if (!py::isinstance<py::array_t<std::uint8_t>>(a) || a.ndim() != 1 ||
+      !(a.flags() & py::array::c_style)) {
+    throw py::type_error(what + " must be a contiguous 1-D uint8 array");
+  }
+  return static_cast<const std::uint8_t*>(a.data());
+}
+
 void aggregate(const std::string& rule, const std::string& spec, const std::vector<py::array>& messages,
                std::uint64_t seed, std::uint32_t run, std::uint32_t step, py::array& out) {
   const Compressor& compressor = compressor_for(spec);
@@ -124,17 +133,13 @@ void aggregate(const std::string& rule, const std::string& spec, const std::vect
   const std::size_t expected = compressor.wire_bits(direction.size()) / 8;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const py::array& m = messages[i];
-    if (!py::isinstance<py::array_t<std::uint8_t>>(m) || m.ndim() != 1 ||
-        !(m.flags() & py::array::c_style)) {
-      throw py::type_error("message " + std::to_string(i) + " must be a contiguous 1-D uint8 array");
-    }
+    const std::uint8_t* bytes = bytes_of(m, "message " + std::to_string(i));
     if (static_cast<std::size_t>(m.size()) != expected) {
       throw py::value_error("message " + std::to_string(i) + " has " + std::to_string(m.size()) +
                             " bytes; " + compressor.name() + " for d = " +
                             std::to_string(direction.size()) + " sends " +
                             std::to_string(expected));
     }
-    const auto* bytes = static_cast<const std::uint8_t*>(m.data());
     wire[i].bytes.assign(bytes, bytes + m.size());
   }
   const py::gil_scoped_release release;
@@ -148,12 +153,11 @@ void vote_shard(const std::vector<py::array>& payloads, std::size_t offset, std:
   std::vector<const std::uint8_t*> pointers;
   for (std::size_t i = 0; i < payloads.size(); ++i) {
     const py::array& p = payloads[i];
-    if (!py::isinstance<py::array_t<std::uint8_t>>(p) || p.ndim() != 1 ||
-        !(p.flags() & py::array::c_style) || static_cast<std::size_t>(p.size()) != bytes) {
-      throw py::value_error("payload " + std::to_string(i) + " must be a contiguous uint8 array of " +
-                            std::to_string(bytes) + " bytes");
+    pointers.push_back(bytes_of(p, "payload " + std::to_string(i)));
+    if (static_cast<std::size_t>(p.size()) != bytes) {
+      throw py::value_error("payload " + std::to_string(i) + " has " + std::to_string(p.size()) +
+                            " bytes, must have " + std::to_string(bytes));
     }
-    pointers.push_back(static_cast<const std::uint8_t*>(p.data()));
   }
   const py::gil_scoped_release release;
   majority_vote_shard(pointers, offset, address_of(seed, run, 0, step), shard);
@@ -169,12 +173,12 @@ ByteArray pack_plus_minus(const py::array& v) {
 
 void unpack_plus_minus(const py::array& bits, py::array& out) {
   const std::span<float> values = mutable_floats(out, "out");
-  if (!py::isinstance<py::array_t<std::uint8_t>>(bits) || bits.ndim() != 1 ||
-      static_cast<std::size_t>(bits.size()) < (values.size() + 7) / 8) {
-    throw py::value_error("bits must be a uint8 array of at least ceil(len(out)/8) bytes");
+  const std::uint8_t* data = bytes_of(bits, "bits");
+  if (static_cast<std::size_t>(bits.size()) < (values.size() + 7) / 8) {
+    throw py::value_error("bits must hold at least ceil(len(out)/8) bytes");
   }
   std::fill(values.begin(), values.end(), 0.0f);
-  unpack_signs_accumulate(static_cast<const std::uint8_t*>(bits.data()), 1.0f, values);
+  unpack_signs_accumulate(data, 1.0f, values);
 }
 
 }  // namespace

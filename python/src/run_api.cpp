@@ -82,12 +82,9 @@ py::dict train(const Args& args) {
 }
 
 py::dict simulate(const Args& args) {
-  CLI::App parser{"", "sde"};
   TrainOptions options;
   SdeOptions sde;
-  cli::add_train_options(parser, options);
-  cli::add_sde_options(parser, sde);
-  cli::parse_arguments(parser, args, "config");
+  cli::parse_sde_arguments(options, sde, args, "config");
   const RunPlan plan = make_run_plan(options);
   const SdePlan sde_plan = SdePlan::resolve(sde, plan);
   SdeResult result;
@@ -105,13 +102,10 @@ py::object predict(const Args& args, double epsilon) {
 }
 
 py::dict validate(const Args& args, int levels) {
-  CLI::App parser{"", "validate"};
   TrainOptions options;
   SdeOptions sde;
   sde.substeps = 8;  // as `dsignsgd validate`
-  cli::add_train_options(parser, options);
-  cli::add_sde_options(parser, sde);
-  cli::parse_arguments(parser, args, "config");
+  cli::parse_sde_arguments(options, sde, args, "config");
   ValidateOptions validate_options;
   validate_options.levels = levels;
   validate_options.validate();

@@ -110,6 +110,7 @@ def test_wire_bytes_equal_the_librarys_and_the_clis(method, compressor):
     records = results[0]["records"]
     declared = sum(dsignsgd.wire_bytes(spec, rec["before"].numel()) for rec in records)
     stats = results[0]["stats"]
+    assert stats["steps"] == 1 and stats["compressed_steps"] == 1  # no warm-up: every step
     if method == "majority":
         # 1 bit each way: rank 0 sends the other ranks their shards of its packed signs (no
         # header), then its own shard's vote to everyone (shards padded to the widest).
