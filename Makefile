@@ -11,7 +11,7 @@ DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli
                 pybind11-dev python3-dev python3-torch python3-numpy python3-pytest python3-pandas \
                 python3-matplotlib
 
-.PHONY: all deps configure build run test test-unit bench sanitize format clean
+.PHONY: all deps configure build run test test-unit bench bench-cluster sanitize format clean
 all: build
 
 deps:
@@ -40,6 +40,22 @@ bench: build
 	$(BUILD_DIR)/bench/dsignsgd_bench
 	if [ -x $(BUILD_DIR)/bench/dsignsgd_torch_bench ]; then $(BUILD_DIR)/bench/dsignsgd_torch_bench; fi
 	/usr/bin/python3 bench/sde_throughput.py --binary $(BUILD_DIR)/apps/dsignsgd/dsignsgd
+
+# When does compression pay off: time per step across 2 and 4 emulated hosts (network namespaces,
+# root) at 10 Gbit/s, 1 Gbit/s and 100 Mbit/s, steps to target in process, tables, figure and the
+# α-β model's error (docs/BENCHMARKS.md). About 40 minutes on 2 cores.
+CLUSTER_RESULTS ?= bench/results
+bench-cluster: build
+	@scripts/install_deps.sh gnuplot-nox
+	/usr/bin/python3 bench/cluster_bench.py --binary $(BUILD_DIR)/apps/dsignsgd/dsignsgd \
+	    --out $(CLUSTER_RESULTS)/cluster_quadratic
+	/usr/bin/python3 bench/steps_to_target.py --binary $(BUILD_DIR)/apps/dsignsgd/dsignsgd \
+	    --workload quadratic --out $(CLUSTER_RESULTS)/steps_quadratic.csv
+	/usr/bin/python3 bench/cluster_report.py --time $(CLUSTER_RESULTS)/cluster_quadratic/time_per_step.csv \
+	    --steps $(CLUSTER_RESULTS)/steps_quadratic.csv --figure $(CLUSTER_RESULTS)/cluster_quadratic.png
+	$(BUILD_DIR)/apps/dsignsgd/dsignsgd speedup --dim 1000000 --noise gaussian:1 --lr 0.01 \
+	    --shared-machine --hosts 2,4 --rates 10gbit,1gbit,100mbit \
+	    --check $(CLUSTER_RESULTS)/cluster_quadratic/time_per_step.csv
 
 # Address + undefined-behaviour sanitizer build; the unit suite must pass under it. Without the
 # libtorch component: an uninstrumented libtorch under ASan reports its own allocations.

@@ -1,11 +1,12 @@
 // `dsignsgd speedup`: when does compression pay off? An α-β model of one step per method, exchange,
 // host count and link rate, built from what this machine measures (docs/BENCHMARKS.md):
 //
-//   time per step = compute(P) × max(1, P / cores) + Σ_phases rounds × (α + bytes / B)
+//   time per step = compute(P) + Σ_phases rounds × (α + bytes / B)
 //   compute(P)    = t₁ − t_reduce(1) + t_reduce(P)
 //
 // t₁ is the measured time of one in-process step with one agent (gradient, noise, encode,
-// reduce, update); t_reduce(P) is the measured cost of reducing P agents' messages on one rank
+// reduce, update) — with --shared-machine, measured while P such runs share this machine, as the
+// hosts of the emulated cluster do (memory bandwidth, and the cores when P exceeds them); t_reduce(P) is the measured cost of reducing P agents' messages on one rank
 // (decode and add for the allgather, linear in P beyond what is timed; decode of one's own
 // message for the ring allreduce; counting and unpacking for the reduce-scatter). The phases are
 // the exchange's own (optim/exchange.hpp: the bytes summary.json declares). `--check FILE` reads
@@ -20,6 +21,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "commands.hpp"
 #include "dsignsgd/comm/communicator.hpp"
@@ -97,9 +99,10 @@ struct SpeedupCommand {
   std::vector<int> hosts = {2, 4, 16, 64, 256, 1024};
   std::vector<std::string> rates = {"100gbit", "10gbit", "1gbit", "100mbit"};
   double latency_us = 25.0;
-  int cores = 0;  // 0: every host has its own cores
+  bool shared_machine = false;  // the hosts share this machine (the emulated cluster)
   int steps = 20;
   std::string check;
+  std::vector<std::string> effective;  // LABEL=RATE: what a measured rate label really carried
   bool json = false;
 };
 
@@ -107,7 +110,8 @@ struct SpeedupCommand {
 struct ComputeProfile {
   std::size_t dim = 0;
   std::size_t message_bytes = 0;
-  double step_one_agent = 0.0;           ///< t₁
+  double step_one_agent = 0.0;           ///< t₁, alone on the machine
+  std::map<int, double> step_shared;     ///< t₁ while P copies run at once (--shared-machine)
   std::map<int, double> reduce_seconds;  ///< t_reduce(P) where timed
   double reduce_slope = 0.0;             ///< per extra agent, beyond what was timed
   int largest_timed = 1;
@@ -117,7 +121,11 @@ struct ComputeProfile {
     if (at != reduce_seconds.end()) return at->second;
     return reduce_seconds.at(largest_timed) + reduce_slope * (hosts - largest_timed);
   }
-  double compute(int hosts) const { return step_one_agent - reduce(1) + reduce(hosts); }
+  double compute(int hosts) const {
+    const auto shared = step_shared.find(hosts);
+    const double step = shared != step_shared.end() ? shared->second : step_one_agent;
+    return step - reduce(1) + reduce(hosts);
+  }
 };
 
 /// Reduce `agents` messages of this configuration on one rank, as its exchange does.
@@ -152,8 +160,24 @@ double time_reduce(const RunPlan& plan, const MethodParts& parts, std::size_t di
   });
 }
 
+/// Seconds per step of `copies` single-agent runs at once (threads of this process, one each).
+double shared_step_seconds(const TrainOptions& one, int copies) {
+  std::vector<double> seconds(static_cast<std::size_t>(copies));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < copies; ++i) {
+    threads.emplace_back([&, i] {
+      const TrainResult r = train(one);
+      seconds[static_cast<std::size_t>(i)] = r.wall_seconds / static_cast<double>(*one.steps);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  double sum = 0.0;
+  for (double s : seconds) sum += s;
+  return sum / copies;
+}
+
 ComputeProfile measure(const TrainOptions& base, const NamedConfig& config, int steps,
-                       const std::vector<int>& hosts) {
+                       const std::vector<int>& hosts, bool shared_machine) {
   TrainOptions one = base;
   one.method = config.method;
   one.compressor = config.compressor;
@@ -170,6 +194,9 @@ ComputeProfile measure(const TrainOptions& base, const NamedConfig& config, int 
   profile.dim = result.dim;
   profile.message_bytes = result.uplink_bits_per_step / 8;
   profile.step_one_agent = result.wall_seconds / steps;
+  if (shared_machine) {
+    for (int h : hosts) profile.step_shared[h] = shared_step_seconds(one, h);
+  }
 
   TrainOptions many = one;
   many.reduction = config.reduction;
@@ -212,8 +239,7 @@ Prediction predict(const SpeedupCommand& s, const NamedConfig& config, const Com
   o.checkpoint_dir.clear();
   const RunPlan plan = make_run_plan(o);
   Prediction prediction;
-  const double cpu_share = s.cores > 0 ? std::max(1.0, double(hosts) / s.cores) : 1.0;
-  prediction.compute = p.compute(hosts) * cpu_share;
+  prediction.compute = p.compute(hosts);
   const double bandwidth = rate_bits / 8.0;
   for (const ExchangePhase& phase :
        exchange_phases(plan, p.dim, p.message_bytes, static_cast<std::uint32_t>(hosts))) {
@@ -269,7 +295,10 @@ int run_speedup(SpeedupCommand& s) {
   if (!(s.latency_us >= 0.0 && s.latency_us <= 1e6)) {
     throw ConfigError("latency-us", std::to_string(s.latency_us), "must be in [0, 1e6]");
   }
-  if (s.cores < 0) throw ConfigError("cores", std::to_string(s.cores), "must be >= 0");
+  if (s.shared_machine && *std::max_element(s.hosts.begin(), s.hosts.end()) > 64) {
+    throw ConfigError("hosts", std::to_string(*std::max_element(s.hosts.begin(), s.hosts.end())),
+                      "must be <= 64 with --shared-machine (one run per host at once)");
+  }
   if (s.steps < 2) throw ConfigError("steps", std::to_string(s.steps), "must be >= 2");
   std::vector<double> rates;
   for (const std::string& r : s.rates) rates.push_back(parse_rate(r));
@@ -283,14 +312,14 @@ int run_speedup(SpeedupCommand& s) {
 
   std::map<std::string, ComputeProfile> profiles;
   for (const std::string& name : s.configs) {
-    profiles[name] = measure(s.options, named_config(name), s.steps, all_hosts);
+    profiles[name] = measure(s.options, named_config(name), s.steps, all_hosts, s.shared_machine);
   }
   nlohmann::json report = {
       {"command", "speedup"},
-      {"model", "time per step = compute(P) · max(1, P/cores) + Σ rounds · (α + bytes/B)"},
+      {"model", "time per step = compute(P) + Σ rounds · (α + bytes/B)"},
       {"assumptions",
        {{"latency_us", s.latency_us},
-        {"cores_per_machine", s.cores},
+        {"hosts_share_this_machine", s.shared_machine},
         {"agents_per_host", 1},
         {"links", "every host has its own full-duplex link of the given rate to a switch that "
                   "is never the bottleneck"},
@@ -322,11 +351,23 @@ int run_speedup(SpeedupCommand& s) {
       }
     }
   }
+  // A measured row's rate label is the configured link rate, unless --effective says what the
+  // link really carried (the emulated 10 Gbit/s is limited by the machine's CPU).
+  std::map<std::string, double> effective;
+  for (const std::string& pair : s.effective) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos) {
+      throw ConfigError("effective", pair, "must be LABEL=RATE, e.g. 10gbit=3.2gbit");
+    }
+    effective[pair.substr(0, eq)] = parse_rate(pair.substr(eq + 1));
+  }
+  if (!effective.empty()) report["assumptions"]["effective_rates_of_measured_links"] = s.effective;
   double worst = 0.0, sum_abs = 0.0;
   int checked = 0;
   for (const auto& [h, rate, config, seconds] : measured) {
     if (!profiles.count(config)) continue;
-    const Prediction p = predict(s, named_config(config), profiles[config], h, parse_rate(rate));
+    const double bits = effective.count(rate) ? effective[rate] : parse_rate(rate);
+    const Prediction p = predict(s, named_config(config), profiles[config], h, bits);
     const double error = p.total() / seconds - 1.0;
     worst = std::max(worst, std::abs(error));
     sum_abs += std::abs(error);
@@ -350,8 +391,8 @@ int run_speedup(SpeedupCommand& s) {
   std::cout << fmt::format(
       "α-β model, d = {}, α = {} µs, {} (ms per step; × = ratio to dsgd-allreduce)\n",
       profiles.begin()->second.dim, s.latency_us,
-      s.cores > 0 ? fmt::format("{} cores shared by the hosts", s.cores)
-                  : std::string("every host its own cores"));
+      s.shared_machine ? std::string("the hosts share this machine")
+                       : std::string("every host its own machine like this one"));
   for (std::size_t r = 0; r < rates.size(); ++r) {
     std::cout << fmt::format("\n{} links\n{:<16}", s.rates[r], "config");
     for (int h : s.hosts) std::cout << fmt::format(" {:>17}", fmt::format("P = {}", h));
@@ -401,13 +442,16 @@ Runner add_speedup_command(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--latency-us", state->latency_us, "α: latency per message in microseconds")
       ->capture_default_str();
-  c->add_option("--cores", state->cores,
-                "cores the hosts share (the emulated cluster: this machine's); 0 = own cores")
-      ->capture_default_str();
+  c->add_flag("--shared-machine", state->shared_machine,
+              "the hosts share this machine (the emulated cluster): compute measured with P runs "
+              "at once");
   c->add_option("--measure-steps", state->steps, "in-process steps timed per configuration")
       ->capture_default_str();
   c->add_option("--check", state->check,
                 "bench/cluster_bench.py's time_per_step.csv: print the model's error on each row");
+  c->add_option("--effective", state->effective,
+                "LABEL=RATE,…: the rate a measured link really carried (e.g. 10gbit=3.5gbit)")
+      ->delimiter(',');
   c->add_flag("--json", state->json, "print JSON");
   return [state]() { return run_speedup(*state); };
 }
