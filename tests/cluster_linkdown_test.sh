@@ -10,22 +10,8 @@
 # cluster when it ends, also when interrupted.
 set -uo pipefail
 binary=$1
-here=$(cd "$(dirname "$0")" && pwd)
-cluster="$here/../scripts/cluster.sh"
-if [ "$(id -u)" -ne 0 ] || ! ip netns add dsgprobe 2>/dev/null; then
-  echo "SKIP: needs root and network namespaces"; exit 77
-fi
-ip netns del dsgprobe
-scratch=$(mktemp -d)
-child=""
-cleanup() {
-  [ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null && sleep 1
-  "$cluster" down >/dev/null 2>&1
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-"$cluster" up 2 100mbit >/dev/null || { echo "FAIL: cluster up"; exit 1; }
+source "$(cd "$(dirname "$0")" && pwd)/cluster_common.sh"
+cluster_setup 2 100mbit
 
 timeout_s=5
 bound=$((timeout_s + 15))

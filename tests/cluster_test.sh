@@ -13,23 +13,8 @@ set -uo pipefail
 binary=$1
 hosts=$2
 rate=$3
-here=$(cd "$(dirname "$0")" && pwd)
-cluster="$here/../scripts/cluster.sh"
-if [ "$(id -u)" -ne 0 ] || ! ip netns add dsgprobe 2>/dev/null; then
-  echo "SKIP: needs root and network namespaces"; exit 77
-fi
-ip netns del dsgprobe
-scratch=$(mktemp -d)
-child=""
-cleanup() {
-  # An interrupted run: stop mpirun and its daemons (their own process group) first.
-  [ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null && sleep 1
-  "$cluster" down >/dev/null 2>&1
-  rm -rf "$scratch"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-"$cluster" up "$hosts" "$rate" >/dev/null || { echo "FAIL: cluster up"; exit 1; }
+source "$(cd "$(dirname "$0")" && pwd)/cluster_common.sh"
+cluster_setup "$hosts" "$rate"
 
 link_bytes() {  # bytes sent + received on every host's link so far
   local total=0

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "timing.hpp"
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/random/stream.hpp"
@@ -43,17 +44,6 @@ __attribute__((target("avx2"))) float read_sum_avx2(const float* v, std::size_t 
   return sum;
 }
 
-template <typename F>
-double best_seconds(int repeats, F&& body) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    body();
-    best = std::min(
-        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
 
 }  // namespace
 

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "timing.hpp"
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/optim/exchange.hpp"
@@ -81,17 +82,6 @@ double parse_rate(const std::string& text) {
   return value * scale;
 }
 
-template <typename F>
-double best_seconds(int repeats, F&& body) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    body();
-    best = std::min(best,
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
-}
 
 struct SpeedupCommand {
   TrainOptions options;
