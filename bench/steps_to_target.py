@@ -30,9 +30,10 @@ SAME_AS = {"dsgd-allreduce": "dsgd-allgather", "dsignsgd-rs": "dsignsgd",
 
 QUADRATIC = ("--problem quadratic --dim 100000 --noise gaussian:1 --lr 0.01 --steps 3000 "
              "--log-every 1")
-# The recipes of docs/DATA.md (cosine schedule, weight decay 1e-4, batch 128): η = 10⁻³ for the
-# sign methods, 0.1 for the rest.
-MNIST = ("--problem mnist-mlp --batch 128 --schedule cosine --weight-decay 1e-4 --steps 4000 "
+# The recipes of docs/DATA.md (cosine schedule, weight decay 1e-4, batch 128) with η = 10⁻³ for
+# the sign methods; η = 0.5 for the rest (the recipe's 0.1 reached only 95.4 % in 4000 steps,
+# 0.5 reaches 96 % by step 750 — checked for DSGD only, not tuned per method).
+MNIST = ("--problem mnist-mlp --batch 128 --schedule cosine --weight-decay 1e-4 --steps 3000 "
          "--log-every 50 --data-dir {data}")
 SIGN_METHODS = ("dsignsgd", "majority")
 
@@ -65,7 +66,7 @@ def main():
                     target = 5e-3 * 100000
                     reached = lambda v: v <= target  # noqa: E731
                 else:
-                    lr = 1e-3 if any(f"--method {m}" in flags for m in SIGN_METHODS) else 0.1
+                    lr = 1e-3 if any(f"--method {m}" in flags for m in SIGN_METHODS) else 0.5
                     workload = MNIST.format(data=os.path.abspath(args.data_dir)) + f" --lr {lr}"
                     column, target = "test_accuracy_mean", 0.96
                     reached = lambda v: v >= target  # noqa: E731
