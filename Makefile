@@ -53,8 +53,11 @@ bench-cluster: build
 	    --workload quadratic --out $(CLUSTER_RESULTS)/steps_quadratic.csv
 	/usr/bin/python3 bench/cluster_report.py --time $(CLUSTER_RESULTS)/cluster_quadratic/time_per_step.csv \
 	    --steps $(CLUSTER_RESULTS)/steps_quadratic.csv --figure $(CLUSTER_RESULTS)/cluster_quadratic.png
+	# The rates the emulated links carried for one 4 MB MPI message on this machine kind
+	# (bench/comm_bench.cpp between 2 emulated hosts; docs/BENCHMARKS.md).
 	$(BUILD_DIR)/apps/dsignsgd/dsignsgd speedup --dim 1000000 --noise gaussian:1 --lr 0.01 \
-	    --shared-machine --hosts 2,4 --rates 10gbit,1gbit,100mbit \
+	    --shared-machine --hosts 2,4 --rates 10gbit,1gbit,100mbit --latency-us 50 \
+	    --effective 100mbit=95mbit,1gbit=810mbit,10gbit=2390mbit \
 	    --check $(CLUSTER_RESULTS)/cluster_quadratic/time_per_step.csv
 
 # Address + undefined-behaviour sanitizer build; the unit suite must pass under it. Without the
