@@ -207,6 +207,22 @@ TEST(Cli, BenchReportsThroughputBesideReadBandwidth) {
   }
 }
 
+TEST(Cli, NegativeValuesForUnsignedFlagsAndUnknownCommandsAreRefused) {
+  // CLI11 alone reads "-5" into an unsigned flag as 2^64 − 5 (issue 13).
+  for (const char* args : {"train --dim -5", "train --seed -1", "sde --seed -2", "bench --dim -3",
+                           "compressor --dim -1", "train --dim 1e3"}) {
+    const Outcome outcome = run(args);
+    EXPECT_EQ(outcome.exit_code, 2) << args;
+    EXPECT_NE(outcome.output.find("must be a whole number >= 0"), std::string::npos)
+        << args << ": " << outcome.output;
+  }
+  const Outcome unknown = run("nosuch --dim 3");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.output.find("unknown command 'nosuch': must be one of train,"),
+            std::string::npos)
+      << unknown.output;
+}
+
 TEST(Cli, SpeedupChargesEachPhaseAlphaPlusBytesOverBandwidth) {
   // The communication part is the α-β formula over the exchange's phases, with the bytes the
   // runs declare: an allgather of P − 1 messages, a ring allreduce of 2(P − 1) blocks of 4⌈d/P⌉.

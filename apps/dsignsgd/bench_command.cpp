@@ -51,7 +51,7 @@ Runner add_bench_command(CLI::App& app) {
   auto state = std::make_shared<BenchCommand>();
   CLI::App* c = app.add_subcommand(
       "bench", "compressor encode/decode throughput vs the single-core read bandwidth");
-  c->add_option("--dim", state->dim, "vector length d")->capture_default_str();
+  c->add_option("--dim", state->dim, "vector length d")->check(whole_number())->capture_default_str();
   c->add_option("--repeats", state->repeats, "timed repetitions (best is reported)")
       ->capture_default_str();
   c->add_option("--compressors", state->compressors, "compressors to time")->delimiter(',');

@@ -51,13 +51,13 @@ Runner add_compare_command(CLI::App& app) {
   base.steps = 4000;
   base.runs = 16;
   base.problem.x0 = 1.0;
-  c->add_option("--dim", base.problem.dim, "dimension d (default 100)");
+  c->add_option("--dim", base.problem.dim, "dimension d (default 100)")->check(whole_number());
   c->add_option("--hessian", base.problem.hessian, "quadratic spectrum")->capture_default_str();
   c->add_option("--workers", base.workers, "agents N")->capture_default_str();
   c->add_option("--lr", base.lr, "learning rate η (default 0.01)");
   c->add_option("--steps", base.steps, "iterations K (default 4000)");
   c->add_option("--runs", base.runs, "independent runs R (default 16)");
-  c->add_option("--seed", base.seed, "master seed")->capture_default_str();
+  c->add_option("--seed", base.seed, "master seed")->check(whole_number())->capture_default_str();
   c->add_option("--threads", base.threads, "worker threads (0: all cores)");
   c->add_option("--sigma", state->sigma, "noise scale σ of both noises")->capture_default_str();
   c->add_option("--randk", state->randk, "DCSGD's compressor")->capture_default_str();

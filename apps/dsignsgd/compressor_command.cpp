@@ -31,9 +31,10 @@ Runner add_compressor_command(CLI::App& app) {
       "compressor", "measure a compressor's bias, ω and bits on a random Gaussian vector (JSON)");
   c->add_option("--compressor", state->compressor, "compressor specification")
       ->capture_default_str();
-  c->add_option("--dim", state->dim, "dimension d")->capture_default_str();
+  c->add_option("--dim", state->dim, "dimension d")->check(whole_number())->capture_default_str();
   c->add_option("--trials", state->trials, "independent compressions T")->capture_default_str();
   c->add_option("--seed", state->seed, "seed of the vector and the compressions")
+      ->check(whole_number())
       ->capture_default_str();
   return [state]() {
     const auto compressor = make_compressor(state->compressor);

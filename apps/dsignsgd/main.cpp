@@ -66,6 +66,20 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
+    // An unknown command is named as such (CLI11 would say "A subcommand is required").
+    if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+      std::string names;
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+        known = known || sub->get_name() == args[0];
+      }
+      if (!known) {
+        std::cerr << "dsignsgd: error: unknown command '" << args[0] << "': must be one of "
+                  << names << '\n';
+        return 2;
+      }
+    }
     // --config FILE: turn the file's keys into flags the command line did not give.
     for (std::size_t i = 0; i < args.size(); ++i) {
       std::string path;

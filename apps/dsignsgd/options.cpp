@@ -1,12 +1,27 @@
 // The flags of `train` and `sde`, shared by the program and the Python package (options.hpp).
 #include "options.hpp"
 
+#include <algorithm>
+
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/nn/data_problem.hpp"
 #include "dsignsgd/optim/method.hpp"
 
 namespace dsignsgd::cli {
+
+const CLI::Validator& whole_number() {
+  static const CLI::Validator validator(
+      [](std::string& text) {
+        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
+          return ch >= '0' && ch <= '9';
+        });
+        return digits ? std::string()
+                      : "invalid value '" + text + "': must be a whole number >= 0 (digits only)";
+      },
+      "");
+  return validator;
+}
 
 void add_train_options(CLI::App& c, TrainOptions& o) {
   std::string methods;
@@ -22,7 +37,8 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--problem", o.problem.problem, problems)->capture_default_str();
   c.add_option("--dim", o.problem.dim,
                "dimension d (default 10, or the length of --hessian diag:…; data problems: the "
-               "model's)");
+               "model's)")
+      ->check(whole_number());
   c.add_option("--hessian", o.problem.hessian,
                "quadratic spectrum: identity | diag:a,b,… | linspace:a:b | logspace:a:b")
       ->capture_default_str();
@@ -42,7 +58,7 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--warmup", o.warmup, "linear warm-up steps [0]");
   c.add_option("--steps", o.steps, "iterations K [1000]");
   c.add_option("--runs", o.runs, "independent runs R [8]");
-  c.add_option("--seed", o.seed, "master seed")->capture_default_str();
+  c.add_option("--seed", o.seed, "master seed")->check(whole_number())->capture_default_str();
   c.add_option("--tail-fraction", o.tail_fraction,
                "tail_loss averages the loss over the last q·K steps")
       ->capture_default_str();

@@ -12,6 +12,10 @@
 
 namespace dsignsgd::cli {
 
+/// Checks a flag bound to an unsigned integer: digits only. CLI11 would otherwise read "-5" as
+/// 2^64 − 5 (issue 13: `--dim -5` was echoed as 18446744073709551611, `--seed -1` became 2^64 − 1).
+const CLI::Validator& whole_number();
+
 /// Registers every TrainOptions field as a flag on `command` (train, sde, compare, predict, …).
 void add_train_options(CLI::App& command, TrainOptions& options);
 

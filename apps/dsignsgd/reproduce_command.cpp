@@ -27,7 +27,7 @@ Runner add_reproduce_command(CLI::App& app) {
                 "or all")
       ->capture_default_str();
   c->add_flag("--quick", state->quick, "the reduced profile");
-  c->add_option("--seed", state->seed, "master seed")->capture_default_str();
+  c->add_option("--seed", state->seed, "master seed")->check(whole_number())->capture_default_str();
   c->add_option("--out", state->out, "output directory")->capture_default_str();
   c->add_option("--data-dir", state->data_dir, "realdata: directory of scripts/install_data.sh")
       ->capture_default_str();
