@@ -223,6 +223,24 @@ TEST(Cli, NegativeValuesForUnsignedFlagsAndUnknownCommandsAreRefused) {
       << unknown.output;
 }
 
+TEST(Cli, ARefusedRunLeavesNoOutDirectoryBehind) {
+  const fs::path empty = fresh_dir("no_checkpoints");
+  fs::create_directories(empty);
+  const fs::path out = fresh_dir("refused_out");
+  const Outcome outcome = run("train --dim 5 --steps 3 --resume " + empty.string() + " --out " +
+                              out.string());
+  EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
+  EXPECT_NE(outcome.output.find("holds no checkpoint files"), std::string::npos);
+  EXPECT_FALSE(fs::exists(out)) << "exit 2 left " << out;
+  // A directory the user made stays, with what was in it.
+  fs::create_directories(out);
+  { std::ofstream(out / "notes.txt") << "mine"; }
+  EXPECT_EQ(run("train --dim 5 --steps 3 --resume " + empty.string() + " --out " + out.string())
+                .exit_code,
+            2);
+  EXPECT_TRUE(fs::exists(out / "notes.txt"));
+}
+
 TEST(Cli, SpeedupChargesEachPhaseAlphaPlusBytesOverBandwidth) {
   // The communication part is the α-β formula over the exchange's phases, with the bytes the
   // runs declare: an allgather of P − 1 messages, a ring allreduce of 2(P − 1) blocks of 4⌈d/P⌉.

@@ -31,6 +31,9 @@ void add_output_options(CLI::App& command, std::string& out, std::string& config
 
 /// Throws ConfigError when out exists as a file or cannot be created; creates it otherwise.
 void prepare_out_dir(const std::string& out);
+/// After a refused run (exit 2): removes the --out directory prepare_out_dir created, if nothing
+/// was written into it (issue 13: nothing half-written, and no empty directory, after exit 2).
+void remove_created_out_dir_if_empty();
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.
 class ProgressBar {

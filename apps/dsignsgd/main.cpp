@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
         return runner();
       } catch (const ConfigError& e) {
         std::cerr << "dsignsgd: error: " << e.what() << '\n';
+        cli::remove_created_out_dir_if_empty();
         return 2;
       } catch (const std::exception& e) {
         std::cerr << "dsignsgd: failed: " << e.what() << '\n';

@@ -38,14 +38,27 @@ void add_output_options(CLI::App& command, std::string& out, std::string& config
   command.add_flag("--json", json, "print the JSON report to stdout instead of the brief one");
 }
 
+namespace {
+std::filesystem::path created_out_dir;  // the --out this process created, if it did
+}  // namespace
+
 void prepare_out_dir(const std::string& out) {
   if (out.empty()) return;
   std::error_code error;
   if (std::filesystem::exists(out, error) && !std::filesystem::is_directory(out, error)) {
     throw ConfigError("out", out, "exists and is not a directory");
   }
+  const bool existed = std::filesystem::exists(out, error);
   std::filesystem::create_directories(out, error);
   if (error) throw ConfigError("out", out, "cannot be created: " + error.message());
+  if (!existed) created_out_dir = out;
+}
+
+void remove_created_out_dir_if_empty() {
+  if (created_out_dir.empty()) return;
+  std::error_code ignored;  // remove() takes empty directories only: results are never lost
+  std::filesystem::remove(created_out_dir / "checkpoint", ignored);
+  std::filesystem::remove(created_out_dir, ignored);
 }
 
 namespace {
