@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTER = os.path.join(HERE, "..", "scripts", "cluster.sh")
@@ -57,6 +56,15 @@ def steps_for(rate, config, workload):
     if workload == "mnist":
         return 40 if (dense and rate == "100mbit") else 100
     return 8 if (dense and rate == "100mbit") else 30
+
+
+def write_csv(path, rows):
+    """rows: dicts with the same keys, in column order; prints the path."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {path}")
 
 
 def cluster(*args):
@@ -138,10 +146,7 @@ def main():
                                   flush=True)
     finally:
         subprocess.run([CLUSTER, "down"], stdout=subprocess.DEVNULL)
-    with open(os.path.join(args.out, "runs.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(os.path.join(args.out, "runs.csv"), rows)
     summarize(rows, os.path.join(args.out, "time_per_step.csv"))
 
 
@@ -167,11 +172,7 @@ def summarize(rows, path):
                 "bytes_received_per_step": mine[0]["bytes_received_per_step"],
                 "repeats": len(mine),
             })
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(out[0]))
-        writer.writeheader()
-        writer.writerows(out)
-    print(f"wrote {path}")
+    write_csv(path, out)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from cluster_bench import CONFIGS  # noqa: E402  (the same configurations by name)
+from cluster_bench import CONFIGS, write_csv  # noqa: E402  (the same configurations by name)
 
 # Every configuration's trajectory is the in-process one; DSGD's allreduce follows DSGD's.
 SAME_AS = {"dsgd-allreduce": "dsgd-allgather", "dsignsgd-rs": "dsignsgd",
@@ -84,11 +84,7 @@ def main():
                 for alias, original in SAME_AS.items():
                     if original == name:
                         rows.append({**rows[-1], "config": alias})
-    with open(args.out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {args.out}")
+    write_csv(args.out, rows)
 
 
 if __name__ == "__main__":

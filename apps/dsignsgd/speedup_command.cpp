@@ -66,7 +66,7 @@ const NamedConfig& named_config(const std::string& name) {
 }
 
 /// "10gbit", "1gbit", "100mbit", "500kbit" → bits per second.
-double parse_rate(const std::string& text) {
+double parse_rate(const std::string& text, const char* option = "rates") {
   std::size_t used = 0;
   double value = 0.0;
   try {
@@ -77,7 +77,7 @@ double parse_rate(const std::string& text) {
   const std::string unit = text.substr(used);
   const double scale = unit == "gbit" ? 1e9 : unit == "mbit" ? 1e6 : unit == "kbit" ? 1e3 : 0.0;
   if (used == 0 || scale == 0.0 || !(value > 0.0)) {
-    throw ConfigError("rates", text, "must be a positive rate like 10gbit, 1gbit or 100mbit");
+    throw ConfigError(option, text, "must be a positive rate like 10gbit, 1gbit or 100mbit");
   }
   return value * scale;
 }
@@ -137,6 +137,8 @@ double time_reduce(const RunPlan& plan, const MethodParts& parts, std::size_t di
       compressor.decode_accumulate(messages[0], server, 1.0f, direction);
     });
   }
+  // One agent is the in-process step t₁ was timed with (the aggregator's path), so reduce(1)
+  // cancels from compute(P); the count exchange is timed from two agents on.
   if (plan.reduction == Reduction::kReduceScatter && agents >= 2) {
     LocalCommunicator one_rank;
     auto exchange = make_sign_count_exchange(one_rank, 1, static_cast<std::uint32_t>(agents), dim,
@@ -292,8 +294,22 @@ int run_speedup(SpeedupCommand& s) {
   if (s.steps < 2) throw ConfigError("steps", std::to_string(s.steps), "must be >= 2");
   std::vector<double> rates;
   for (const std::string& r : s.rates) rates.push_back(parse_rate(r));
+  // A measured row's rate label is the configured link rate, unless --effective says what the
+  // link really carried (the emulated 10 Gbit/s is limited by the machine's CPU).
+  std::map<std::string, double> effective;
+  for (const std::string& pair : s.effective) {
+    const auto eq = pair.find('=');
+    if (eq == std::string::npos) {
+      throw ConfigError("effective", pair, "must be LABEL=RATE, e.g. 10gbit=3.2gbit");
+    }
+    effective[pair.substr(0, eq)] = parse_rate(pair.substr(eq + 1), "effective");
+  }
+  for (const std::string& name : s.configs) named_config(name);  // all refused before any work
   std::vector<std::tuple<int, std::string, std::string, double>> measured;
   if (!s.check.empty()) measured = read_measured(s.check);
+  for (const auto& [h, rate, config, t] : measured) {
+    if (!effective.count(rate)) parse_rate(rate, "check");  // a bad label, before any work
+  }
 
   std::vector<int> all_hosts = s.hosts;
   for (const auto& [h, rate, config, t] : measured) all_hosts.push_back(h);
@@ -324,13 +340,14 @@ int run_speedup(SpeedupCommand& s) {
   // Predictions, with the ratio to DSGD's ring allreduce at the same hosts and rate.
   for (std::size_t r = 0; r < rates.size(); ++r) {
     for (int h : s.hosts) {
-      const double reference =
-          profiles.count("dsgd-allreduce")
-              ? predict(s, named_config("dsgd-allreduce"), profiles["dsgd-allreduce"], h, rates[r])
-                    .total()
-              : std::nan("");
+      std::map<std::string, Prediction> at;
       for (const std::string& name : s.configs) {
-        const Prediction p = predict(s, named_config(name), profiles[name], h, rates[r]);
+        at[name] = predict(s, named_config(name), profiles[name], h, rates[r]);
+      }
+      const double reference =
+          at.count("dsgd-allreduce") ? at["dsgd-allreduce"].total() : std::nan("");
+      for (const std::string& name : s.configs) {
+        const Prediction& p = at[name];
         report["predictions"].push_back({{"config", name},
                                          {"hosts", h},
                                          {"rate", s.rates[r]},
@@ -341,22 +358,12 @@ int run_speedup(SpeedupCommand& s) {
       }
     }
   }
-  // A measured row's rate label is the configured link rate, unless --effective says what the
-  // link really carried (the emulated 10 Gbit/s is limited by the machine's CPU).
-  std::map<std::string, double> effective;
-  for (const std::string& pair : s.effective) {
-    const auto eq = pair.find('=');
-    if (eq == std::string::npos) {
-      throw ConfigError("effective", pair, "must be LABEL=RATE, e.g. 10gbit=3.2gbit");
-    }
-    effective[pair.substr(0, eq)] = parse_rate(pair.substr(eq + 1));
-  }
   if (!effective.empty()) report["assumptions"]["effective_rates_of_measured_links"] = s.effective;
   double worst = 0.0, sum_abs = 0.0;
   int checked = 0;
   for (const auto& [h, rate, config, seconds] : measured) {
     if (!profiles.count(config)) continue;
-    const double bits = effective.count(rate) ? effective[rate] : parse_rate(rate);
+    const double bits = effective.count(rate) ? effective[rate] : parse_rate(rate, "check");
     const Prediction p = predict(s, named_config(config), profiles[config], h, bits);
     const double error = p.total() / seconds - 1.0;
     worst = std::max(worst, std::abs(error));

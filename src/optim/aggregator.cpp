@@ -43,6 +43,13 @@ void vote_with_coins(const StreamAddress& address, std::size_t offset, std::span
   }
 }
 
+/// sum ← sum / N as the mean aggregation computes it (one rounding: × fl(1/N)), whether the sum
+/// came from decoded messages or from sign counts — the two must agree bit for bit.
+void divide_by_agents(std::span<float> sum, std::size_t agents) {
+  const float inv_agents = 1.0f / static_cast<float>(agents);
+  for (float& value : sum) value *= inv_agents;
+}
+
 /// out[j] = Σ of ±1 over the agents = 2 plus[j] − N: the exact integer sum_messages produces.
 void vote_sums(std::span<const std::uint16_t> plus, std::size_t agents, std::span<float> out) {
   const auto n = static_cast<std::int32_t>(agents);
@@ -57,8 +64,7 @@ void MeanAggregator::aggregate_sign_counts(std::span<const std::uint16_t> plus, 
                                            std::size_t, const StreamAddress&,
                                            std::span<float> out) const {
   vote_sums(plus, agents, out);
-  const float inv_agents = 1.0f / static_cast<float>(agents);
-  for (float& value : out) value *= inv_agents;
+  divide_by_agents(out, agents);
 }
 
 void MajorityVoteAggregator::aggregate_sign_counts(std::span<const std::uint16_t> plus,
@@ -72,8 +78,7 @@ void MajorityVoteAggregator::aggregate_sign_counts(std::span<const std::uint16_t
 void MeanAggregator::aggregate(std::span<const WireMessage> messages, const Compressor& compressor,
                                const StreamAddress& address, std::span<float> direction) const {
   sum_messages(messages, compressor, address, direction);
-  const float inv_agents = 1.0f / static_cast<float>(messages.size());
-  for (float& value : direction) value *= inv_agents;
+  divide_by_agents(direction, messages.size());
 }
 
 std::size_t MeanAggregator::downlink_bits(std::size_t d, std::size_t agents,

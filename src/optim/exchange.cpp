@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <cstring>
-#include <stdexcept>
 
 #include "dsignsgd/comm/communicator.hpp"
+#include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
 
 namespace dsignsgd {
@@ -135,16 +134,13 @@ class SignCountExchange final : public Exchange {
     std::span<float> votes = direction.subspan(begin, end - begin);
     aggregator.aggregate_sign_counts(std::span(counts_).first(end - begin), agents_, begin, server,
                                      votes);
-    std::vector<std::uint8_t>& mine = vote_bits_;
-    mine.assign(shard / 8, 0);
-    for (std::size_t j = 0; j < votes.size(); ++j) {
-      mine[j / 8] |= static_cast<std::uint8_t>((votes[j] > 0.0f ? 1u : 0u) << (j % 8));
-    }
-    all_vote_bits_.resize(mine.size() * static_cast<std::size_t>(communicator_.size()));
-    communicator_.allgather(mine, all_vote_bits_);
-    for (std::size_t j = 0; j < dim_; ++j) {
-      direction[j] = (all_vote_bits_[j / 8] >> (j % 8)) & 1u ? 1.0f : -1.0f;
-    }
+    vote_bits_.assign(shard / 8, 0);
+    RandomStream no_coins(server);  // the votes are ±1: no zero ever draws a coin
+    pack_signs(votes, vote_bits_.data(), no_coins);
+    all_vote_bits_.resize(vote_bits_.size() * static_cast<std::size_t>(communicator_.size()));
+    communicator_.allgather(vote_bits_, all_vote_bits_);
+    std::fill(direction.begin(), direction.end(), 0.0f);
+    unpack_signs_accumulate(all_vote_bits_.data(), 1.0f, direction);
   }
 
  private:
@@ -152,26 +148,21 @@ class SignCountExchange final : public Exchange {
     return {reinterpret_cast<std::uint8_t*>(words.data()), 8 * words.size()};
   }
 
-  /// words_ ← this rank's agents' +1 counts per coordinate, packed: each agent's sign bits
-  /// (64 coordinates per load) are added into the fields of the words they land in.
+  /// words_ ← this rank's agents' +1 counts per coordinate, packed (coordinates past d count 0).
   void count_local_signs(std::span<const WireMessage> messages) {
-    std::fill(words_.begin(), words_.end(), std::uint64_t{0});
-    const std::size_t fields = layout_.fields_per_word;
-    const unsigned width = layout_.width;
-    const std::size_t bytes = (dim_ + 7) / 8;
+    std::fill(counts_.begin(), counts_.end(), std::uint16_t{0});
     for (std::uint32_t agent = local_.first; agent < local_.last; ++agent) {
-      const std::uint8_t* bits = messages[agent].bytes.data() + kMessageHeaderBytes;
-      for (std::size_t w = 0, first = 0; first < dim_; ++w, first += fields) {
-        // The word's coordinates [first, first + fields): ≤ 32 bits (N ≥ 2), within one load.
-        const std::size_t count = std::min(fields, dim_ - first);
-        std::uint64_t chunk = 0;
-        const std::size_t at = first / 8;
-        std::memcpy(&chunk, bits + at, std::min<std::size_t>(8, bytes - at));
-        chunk >>= first % 8;
-        std::uint64_t add = 0;
-        for (std::size_t k = 0; k < count; ++k) add |= ((chunk >> k) & 1u) << (k * width);
-        words_[w] += add;
+      count_sign_bits(messages[agent].bytes.data() + kMessageHeaderBytes,
+                      std::span(counts_).first(dim_));
+    }
+    const std::size_t fields = layout_.fields_per_word;
+    for (std::size_t w = 0; w < words_.size(); ++w) {
+      const std::uint16_t* count = counts_.data() + w * fields;
+      std::uint64_t word = 0;
+      for (std::size_t f = 0; f < fields; ++f) {
+        word |= static_cast<std::uint64_t>(count[f]) << (f * layout_.width);
       }
+      words_[w] = word;
     }
   }
 
@@ -228,7 +219,6 @@ std::unique_ptr<Exchange> make_exchange(const RunPlan& plan, Communicator* commu
     return std::make_unique<AllreduceExchange>(*communicator, per_rank, agents);
   }
   if (plan.reduction == Reduction::kReduceScatter) {
-    if (plan.workers < 2) throw std::invalid_argument("reduce-scatter needs N >= 2 agents");
     return std::make_unique<SignCountExchange>(*communicator, per_rank, agents, plan.problem.dim,
                                                plan.method == Method::kMajority);
   }
