@@ -204,7 +204,13 @@ TEST(MpiBackend, InterruptedAndResumedJobEqualsTheUninterruptedOne) {
     EXPECT_THROW(train(o, {&stop}, world), Interrupted);
     o.resume = dir;
     o.checkpoint_dir.clear();
-    EXPECT_EQ(metrics_csv(train(o, {}, world)), expected) << method;
+    const TrainResult resumed = train(o, {}, world);
+    EXPECT_EQ(metrics_csv(resumed), expected) << method;
+    // The resumed job measured and declared the bytes of its own steps only.
+    const TrainResult::Communication& c = resumed.communication;
+    EXPECT_EQ(c.bytes_sent, c.declared_bytes_sent) << method;
+    EXPECT_EQ(c.bytes_received, c.declared_bytes_received) << method;
+    if (world->size() > 1) EXPECT_GT(c.declared_bytes_sent, 0u) << method;
     world->allgather_u64(0, sync);
   }
 }

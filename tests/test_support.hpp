@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <string>
 
@@ -29,6 +31,12 @@ inline std::uint64_t test_seed(std::uint64_t fallback) {
 inline std::filesystem::path scratch_path(const std::string& name) {
   return std::filesystem::temp_directory_path() /
          ("dsignsgd_" + name + "_" + std::to_string(::getpid()));
+}
+
+/// The whole content of a file (binary).
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 /// Two-sided z threshold used throughout: P(|Z| > 4.5) ≈ 7e-6 per comparison.

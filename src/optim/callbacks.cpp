@@ -1,5 +1,7 @@
 #include "dsignsgd/optim/callbacks.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <vector>
 
@@ -42,8 +44,7 @@ std::string describe_difference(const std::string& before, const std::string& no
 }  // namespace
 
 void Checkpointing::begin_job(const EnsembleInfo& info) {
-  steps_ = info.steps;
-  runs_ = info.runs;
+  info_ = info;
   if (settings_.resume.empty()) return;
   // Refuse a directory written by more ranks than this job has, or one with nothing of ours.
   bool any = false;
@@ -61,6 +62,21 @@ void Checkpointing::begin_job(const EnsembleInfo& info) {
     }
   }
   if (!any) throw ConfigError("resume", settings_.resume.string(), "holds no checkpoint files");
+  // Every run's file is checked now, with a stepper of this configuration, so that a damaged
+  // file of the last run is refused before the first run is recomputed.
+  std::unique_ptr<RunStepper> probe;
+  for (int run = 0; run < info_.runs; ++run) {
+    const auto r = static_cast<std::uint32_t>(run);
+    const std::filesystem::path path = checkpoint_path(settings_.resume, r, settings_.rank);
+    if (!std::filesystem::exists(path)) continue;
+    if (!probe && info_.factory != nullptr) probe = (*info_.factory)(r);
+    RunTrace trace;
+    RunState state;
+    state.run = r;
+    state.trace = &trace;
+    state.stepper = probe.get();
+    restore(path, state);
+  }
 }
 
 /// Payload: fingerprint, ranks, rank, run, step, complete flag, trace, stepper state.
@@ -102,6 +118,69 @@ void Checkpointing::begin_run(RunState& state) {
   if (settings_.resume.empty()) return;
   const std::filesystem::path path = checkpoint_path(settings_.resume, state.run, settings_.rank);
   if (!std::filesystem::exists(path)) return;  // the run had not started
+  restore(path, state);
+}
+
+namespace {
+
+/// Checks that a restored run's fields describe a state the ensemble loop can be in (see
+/// run_ensemble): throws std::runtime_error naming the first field that does not fit.
+void check_restored_state(const RunState& state, const EnsembleInfo& info) {
+  const RunTrace& trace = *state.trace;
+  const std::vector<std::int64_t>& logged = *info.logged_steps;
+  const std::size_t rows = logged.size();
+  const auto fail = [](const std::string& what) { throw std::runtime_error(what); };
+  if (trace.loss.size() != rows || trace.grad_norm.size() != rows ||
+      trace.extra.size() != rows * info.extras) {
+    fail("its trace has " + std::to_string(trace.loss.size()) + " loss, " +
+         std::to_string(trace.grad_norm.size()) + " gradient-norm and " +
+         std::to_string(trace.extra.size()) + " extra values; this configuration logs " +
+         std::to_string(rows) + " rows with " + std::to_string(info.extras) + " extra metrics");
+  }
+  // The loop records logged step k before it steps past k: the rows before `reached` are filled.
+  const std::int64_t reached = !state.complete ? state.step
+                               : trace.diverged ? trace.diverged_at
+                                                : info.steps + 1;
+  if (!state.complete && (state.step < 0 || state.step >= info.steps)) {
+    fail("it stands at step " + std::to_string(state.step) + " of an unfinished run of " +
+         std::to_string(info.steps) + " steps");
+  }
+  if (state.complete && state.step != info.steps) {
+    fail("it marks the run finished at step " + std::to_string(state.step) + ", not at step " +
+         std::to_string(info.steps));
+  }
+  if (trace.diverged != (trace.diverged_at >= 0) || (trace.diverged && !state.complete) ||
+      trace.diverged_at > info.steps) {
+    fail("its divergence fields (diverged " + std::to_string(trace.diverged) + " at step " +
+         std::to_string(trace.diverged_at) + ") do not fit a run at step " +
+         std::to_string(state.step));
+  }
+  const auto filled = static_cast<std::size_t>(
+      std::lower_bound(logged.begin(), logged.end(), reached) - logged.begin());
+  if (state.row != filled) {
+    fail("it has " + std::to_string(state.row) + " logged rows where step " +
+         std::to_string(reached) + " has " + std::to_string(filled));
+  }
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (std::isfinite(trace.loss[i]) != (i < filled)) {
+      fail("its loss at logged step " + std::to_string(logged[i]) + " is " +
+           std::to_string(trace.loss[i]) + (i < filled ? ", not a finite value" : ", not yet computed"));
+    }
+  }
+  if (!std::isfinite(state.tail_sum) || (reached <= info.tail_begin && state.tail_sum != 0.0)) {
+    fail("its tail sum " + std::to_string(state.tail_sum) + " does not fit step " +
+         std::to_string(reached));
+  }
+  if (state.complete && !trace.diverged &&
+      (trace.final_loss != trace.loss[rows - 1] || !std::isfinite(trace.tail_loss))) {
+    fail("its final loss " + std::to_string(trace.final_loss) +
+         " is not the loss it logged at the last step, " + std::to_string(trace.loss[rows - 1]));
+  }
+}
+
+}  // namespace
+
+void Checkpointing::restore(const std::filesystem::path& path, RunState& state) const {
   CheckpointReader in(read_checkpoint_file(path));
   RunTrace& trace = *state.trace;
   try {
@@ -111,30 +190,43 @@ void Checkpointing::begin_run(RunState& state) {
                         "was written with a different configuration (" +
                             describe_difference(fingerprint, settings_.fingerprint) + ")");
     }
-    const auto ranks = static_cast<int>(in.u64());
-    if (ranks != settings_.ranks) {
+    const std::uint64_t ranks = in.u64();
+    if (ranks != static_cast<std::uint64_t>(settings_.ranks)) {
       throw ConfigError("resume", settings_.resume.string(),
                         "was written by " + std::to_string(ranks) + " ranks, this job has " +
                             std::to_string(settings_.ranks));
     }
-    if (static_cast<int>(in.u64()) != settings_.rank || in.u64() != state.run) {
+    if (in.u64() != static_cast<std::uint64_t>(settings_.rank) || in.u64() != state.run) {
       throw ConfigError("resume", path.string(), "holds another rank's or run's state");
     }
+    const auto flag = [&in](const char* name) {
+      const std::uint64_t value = in.u64();
+      if (value > 1) {
+        throw std::runtime_error(std::string("its ") + name + " flag is " + std::to_string(value) +
+                                 ", not 0 or 1");
+      }
+      return value == 1;
+    };
     state.step = static_cast<std::int64_t>(in.u64());
-    state.complete = in.u64() == 1;
+    state.complete = flag("complete");
     trace.loss = in.doubles();
     trace.grad_norm = in.doubles();
     trace.extra = in.doubles();
     state.row = in.u64();
     state.tail_sum = in.f64();
-    trace.diverged = in.u64() == 1;
+    trace.diverged = flag("diverged");
     trace.diverged_at = static_cast<std::int64_t>(in.u64()) - 1;
     trace.final_loss = in.f64();
     trace.tail_loss = in.f64();
-    if (!state.complete) state.stepper->load(in);
+    if (info_.logged_steps != nullptr) check_restored_state(state, info_);
+    if (!state.complete && state.stepper != nullptr) state.stepper->load(in, state.step);
+    if (in.remaining() != 0 && (state.complete || state.stepper != nullptr)) {
+      throw std::runtime_error(std::to_string(in.remaining()) + " bytes follow its last field");
+    }
   } catch (const std::runtime_error& e) {
     if (dynamic_cast<const ConfigError*>(&e) != nullptr) throw;
-    throw ConfigError("resume", path.string(), std::string("cannot be restored: ") + e.what());
+    throw ConfigError("resume", path.string(),
+                      std::string("does not describe a state of this configuration: ") + e.what());
   }
 }
 
@@ -157,7 +249,7 @@ void Checkpointing::end_job(bool interrupted) {
   // The job is complete: its checkpoints have served their purpose. This rank removes the files
   // it wrote (and the directory once it is empty); a directory only read from stays.
   std::error_code ignored;
-  for (int run = 0; run < runs_; ++run) {
+  for (int run = 0; run < info_.runs; ++run) {
     std::filesystem::remove(
         checkpoint_path(settings_.dir, static_cast<std::uint32_t>(run), settings_.rank), ignored);
   }

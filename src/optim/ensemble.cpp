@@ -22,13 +22,15 @@ std::vector<std::int64_t> logged_steps(std::int64_t steps, std::int64_t every) {
 
 void run_ensemble(const RunPlan& plan, int threads, const RunFactory& factory, TrainResult& result,
                   const Callbacks& callbacks) {
-  for (EnsembleCallback* callback : callbacks) callback->begin_job({plan.steps, plan.runs});
-  std::atomic<bool> interrupted{false};
-  const auto total_steps = static_cast<std::uint64_t>(plan.steps);
-  const double bound = plan.divergence_factor * std::max(result.initial_loss, 1.0);
   const std::int64_t tail_length = std::max<std::int64_t>(
       1, static_cast<std::int64_t>(std::ceil(plan.tail_fraction * plan.steps)));
   const std::int64_t tail_begin = plan.steps - tail_length + 1;  // tail: k in [begin, K]
+  const EnsembleInfo info{plan.steps, plan.runs, &result.logged_steps,
+                          result.extra_metric_names.size(), tail_begin, &factory};
+  for (EnsembleCallback* callback : callbacks) callback->begin_job(info);
+  std::atomic<bool> interrupted{false};
+  const auto total_steps = static_cast<std::uint64_t>(plan.steps);
+  const double bound = plan.divergence_factor * std::max(result.initial_loss, 1.0);
 
   result.runs.resize(static_cast<std::size_t>(plan.runs));
   std::atomic<int> next_run{0};
@@ -49,11 +51,13 @@ void run_ensemble(const RunPlan& plan, int threads, const RunFactory& factory, T
     state.stepper = &loop;
     for (EnsembleCallback* callback : callbacks) callback->begin_run(state);
     if (state.complete) {  // restored a finished run
+      trace.first_step = plan.steps;
       steps_done += total_steps;
       for (EnsembleCallback* callback : callbacks) callback->end_run(state);
       return;
     }
     state.first_step = state.step;
+    trace.first_step = state.step;
     // Progress counts in blocks of 256 steps; a resumed run starts at its block.
     const auto first = static_cast<std::uint64_t>(state.step);
     std::uint64_t reported = first & ~std::uint64_t{255};

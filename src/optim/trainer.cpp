@@ -1,6 +1,7 @@
 #include "dsignsgd/optim/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "dsignsgd/comm/communicator.hpp"
@@ -71,18 +72,32 @@ void StepLoop::save(CheckpointWriter& out) const {
   for (std::uint32_t i = local.first; i < local.last; ++i) out.floats(filters_[i]->state());
 }
 
-void StepLoop::load(CheckpointReader& in) {
+void StepLoop::load(CheckpointReader& in, std::int64_t /*step*/) {
+  const auto finite = [](const std::vector<float>& v) {
+    return std::all_of(v.begin(), v.end(), [](float value) { return std::isfinite(value); });
+  };
   std::vector<float> x = in.floats();
-  if (x.size() != x_.size()) throw std::runtime_error("iterate has the wrong dimension");
+  if (x.size() != x_.size()) {
+    throw std::runtime_error("its iterate has dimension " + std::to_string(x.size()) +
+                             ", this problem has " + std::to_string(x_.size()));
+  }
+  if (!finite(x)) throw std::runtime_error("its iterate is not finite in a run that had not diverged");
   x_ = std::move(x);
   const AgentRange local = exchange_->local_agents();
   const std::uint64_t count = in.u64();
-  if (count != (filters_.empty() ? 0 : local.size())) {
-    throw std::runtime_error("agent memories do not match this method and rank");
+  const std::uint64_t expected = filters_.empty() ? 0 : local.size();
+  if (count != expected) {
+    throw std::runtime_error("it holds " + std::to_string(count) + " agent memories, this method " +
+                             "and rank keep " + std::to_string(expected));
   }
   for (std::uint32_t i = local.first; i < local.first + count; ++i) {
     std::vector<float> state = in.floats();
-    if (state.size() != x_.size()) throw std::runtime_error("agent memory has the wrong size");
+    if (state.size() != x_.size()) {
+      throw std::runtime_error("agent " + std::to_string(i) + "'s memory has " +
+                               std::to_string(state.size()) + " coordinates, not " +
+                               std::to_string(x_.size()));
+    }
+    if (!finite(state)) throw std::runtime_error("agent " + std::to_string(i) + "'s memory is not finite");
     filters_[i]->restore(std::move(state));
   }
 }
@@ -190,12 +205,15 @@ TrainResult train(const RunPlan& input, const Callbacks& callbacks, Communicator
     c.agents_per_rank = plan.agents_per_rank;
     c.bytes_sent = communicator->bytes_sent() - sent_before;
     c.bytes_received = communicator->bytes_received() - received_before;
-    // Steps actually exchanged: every run stops at the same step on every rank (replicated x).
+    // Steps this job exchanged: every run stops at the same step on every rank (replicated x);
+    // a resumed run counts from where its checkpoint stood (the bytes before were an earlier
+    // job's).
     std::uint64_t exchanged = 0;
     for (const RunTrace& run : result.runs) {
-      exchanged += static_cast<std::uint64_t>(run.diverged     ? run.diverged_at
-                                              : run.stopped_at >= 0 ? run.stopped_at
-                                                                    : plan.steps);
+      const std::int64_t end = run.diverged           ? run.diverged_at
+                               : run.stopped_at >= 0 ? run.stopped_at
+                                                     : plan.steps;
+      exchanged += static_cast<std::uint64_t>(std::max<std::int64_t>(0, end - run.first_step));
     }
     const ExchangeCost cost = exchange_cost(plan, d, message_bytes);
     c.collective = cost.collective;

@@ -60,9 +60,19 @@ class SdePath final : public RunStepper {
     out.floats(x_);
     out.u64(next_step_);
   }
-  void load(CheckpointReader& in) override {
-    x_ = in.floats();
-    next_step_ = static_cast<std::uint32_t>(in.u64());
+  void load(CheckpointReader& in, std::int64_t step) override {
+    std::vector<float> x = in.floats();
+    if (x.size() != x_.size()) {
+      throw std::runtime_error("its state has dimension " + std::to_string(x.size()) +
+                               ", this model has " + std::to_string(x_.size()));
+    }
+    const std::uint64_t next = in.u64();
+    if (next != static_cast<std::uint64_t>(step)) {
+      throw std::runtime_error("its path stands at step " + std::to_string(next) +
+                               ", its header at step " + std::to_string(step));
+    }
+    x_ = std::move(x);
+    next_step_ = static_cast<std::uint32_t>(next);
   }
 
   void step(std::uint32_t k) override {

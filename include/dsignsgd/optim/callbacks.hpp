@@ -70,6 +70,9 @@ struct CheckpointSettings {
 /// Checkpoint files (optim/checkpoint.hpp): one per run and rank, written before step k when k
 /// is a multiple of `every` or the job stops at k, and when a run ends; read back on resume.
 /// When the job completes, the files it wrote are removed (and the directory once empty).
+/// On resume every file is read and checked before the first run starts — its configuration,
+/// rank, run, and that its step, trace rows, divergence, tail sum and stepper state (dimension,
+/// memories, finiteness) fit together: a damaged run 7 is refused before run 0 is recomputed.
 class Checkpointing final : public EnsembleCallback {
  public:
   explicit Checkpointing(CheckpointSettings settings) : settings_(std::move(settings)) {}
@@ -82,9 +85,11 @@ class Checkpointing final : public EnsembleCallback {
 
  private:
   void save(const RunState& state, bool complete) const;
+  /// Reads run state.run's file into `state` and checks that it describes a state this
+  /// configuration can reach; throws ConfigError (option "resume") naming the file otherwise.
+  void restore(const std::filesystem::path& path, RunState& state) const;
   CheckpointSettings settings_;
-  std::int64_t steps_ = 0;
-  int runs_ = 0;
+  EnsembleInfo info_;
 };
 
 /// Ends a run as soon as its loss is at or below `target` (termination kStoppedEarly).

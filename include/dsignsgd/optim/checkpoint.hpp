@@ -39,6 +39,8 @@ class CheckpointReader {
   std::string string();
   std::vector<float> floats();
   std::vector<double> doubles();
+  /// Bytes not read yet (a valid payload is read to its end).
+  std::size_t remaining() const { return payload_.size() - position_; }
 
  private:
   void raw(void* data, std::size_t size);

@@ -36,7 +36,9 @@ class RunStepper {
   virtual std::vector<double> extra_metrics() { return {}; }
   /// The state a checkpoint must hold to continue bit for bit (iterate, memories).
   virtual void save(CheckpointWriter& out) const = 0;
-  virtual void load(CheckpointReader& in) = 0;
+  /// Restores what save() wrote for the state before step `step`; throws std::runtime_error
+  /// saying what does not fit (a dimension, a count, a non-finite iterate).
+  virtual void load(CheckpointReader& in, std::int64_t step) = 0;
 };
 
 /// One run as the callbacks see it: its trace so far and where it stands. A callback that
@@ -52,10 +54,19 @@ struct RunState {
   bool complete = false;        ///< restored a run that had already finished
 };
 
-/// What the ensemble is about to run (for callbacks that check before any work).
+class RunStepper;
+using RunFactory = std::function<std::unique_ptr<RunStepper>(std::uint32_t run)>;
+
+/// What the ensemble is about to run (for callbacks that check before any work): the shape every
+/// run's trace has, and the factory, so that a callback can check a restored state against a real
+/// stepper before the first run starts.
 struct EnsembleInfo {
   std::int64_t steps = 0;
   int runs = 0;
+  const std::vector<std::int64_t>* logged_steps = nullptr;  ///< the rows of every trace
+  std::size_t extras = 0;         ///< extra metrics per logged row
+  std::int64_t tail_begin = 0;    ///< the tail average covers steps [tail_begin, steps]
+  const RunFactory* factory = nullptr;
 };
 
 /// Hooks around the loop; every method has a do-nothing default. Hooks that take a RunState run
@@ -89,8 +100,6 @@ class Interrupted : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-using RunFactory = std::function<std::unique_ptr<RunStepper>(std::uint32_t run)>;
 
 /// Which steps are logged: 0, E, 2E, … and K.
 std::vector<std::int64_t> logged_steps(std::int64_t steps, std::int64_t every);

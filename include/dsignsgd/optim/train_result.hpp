@@ -22,6 +22,9 @@ struct RunTrace {
   bool diverged = false;
   std::int64_t diverged_at = -1;  ///< first step whose loss was non-finite or above the bound
   std::int64_t stopped_at = -1;   ///< a callback ended the run early at this step (else −1)
+  /// The step this process started the run at: 0, or where a resumed checkpoint stood (K for a
+  /// run restored complete). Steps before it were computed, and exchanged, by an earlier job.
+  std::int64_t first_step = 0;
   double final_loss = 0.0;        ///< f(x_K) − f* (or at stopped_at)
   double tail_loss = 0.0;         ///< mean of f(x_k) − f* over the last ⌈q·K⌉ iterates
 };

@@ -58,7 +58,7 @@ class StepLoop final : public RunStepper {
   std::span<const float> x() const { return x_; }
   /// x and the memories of the local agents.
   void save(CheckpointWriter& out) const override;
-  void load(CheckpointReader& in) override;
+  void load(CheckpointReader& in, std::int64_t step) override;
 
  private:
   StreamAddress address(std::uint32_t agent, std::uint32_t step) const;
