@@ -25,8 +25,8 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	$(BUILD_DIR)/apps/dsignsgd/dsignsgd compare --out $(OUT)
-	$(BUILD_DIR)/apps/dsignsgd/dsignsgd reproduce all --quick --out results/reproduce
+	$(BUILD_DIR)/apps/dsignsgd/dsignsgd compare --out $(OUT) --force
+	$(BUILD_DIR)/apps/dsignsgd/dsignsgd reproduce all --quick --out results/reproduce --force
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

@@ -235,10 +235,35 @@ TEST(Cli, ARefusedRunLeavesNoOutDirectoryBehind) {
   // A directory the user made stays, with what was in it.
   fs::create_directories(out);
   { std::ofstream(out / "notes.txt") << "mine"; }
-  EXPECT_EQ(run("train --dim 5 --steps 3 --resume " + empty.string() + " --out " + out.string())
+  EXPECT_EQ(run("train --dim 5 --steps 3 --resume " + empty.string() + " --out " + out.string() +
+                " --force")
                 .exit_code,
             2);
   EXPECT_TRUE(fs::exists(out / "notes.txt"));
+}
+
+TEST(Cli, AnExistingResultDirectoryIsOnlyWrittenIntoWithForce) {
+  const fs::path out = fresh_dir("existing_results");
+  const std::string args = "train --dim 5 --steps 30 --runs 1 --out " + out.string();
+  ASSERT_EQ(run(args).exit_code, 0);
+  std::ofstream(out / "metrics.csv", std::ios::app) << "# the user's note\n";
+  const Outcome again = run(args + " --lr 0.02");
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_NE(again.output.find("--out '" + out.string() + "': already holds results"),
+            std::string::npos)
+      << again.output;
+  EXPECT_NE(again.output.find("--force"), std::string::npos) << again.output;
+  std::ifstream kept(out / "metrics.csv");
+  const std::string metrics((std::istreambuf_iterator<char>(kept)), {});
+  EXPECT_NE(metrics.find("# the user's note"), std::string::npos) << "the results were replaced";
+  const Outcome forced = run(args + " --lr 0.02 --force");
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_EQ(read_json(out / "summary.json")["config"]["lr"].get<double>(), 0.02);
+  // A directory holding only checkpoint/ (an interrupted run's) is where its resume writes.
+  fs::remove_all(out);
+  fs::create_directories(out / "checkpoint");
+  EXPECT_EQ(run(args).exit_code, 0);
+  fs::remove_all(out);
 }
 
 TEST(Cli, SpeedupChargesEachPhaseAlphaPlusBytesOverBandwidth) {

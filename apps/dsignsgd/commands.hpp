@@ -24,12 +24,16 @@ Runner add_validate_command(CLI::App& app);
 Runner add_scale_command(CLI::App& app);
 Runner add_reproduce_command(CLI::App& app);
 
-/// --out DIR, --config FILE (read by main before parsing) and --json, with what each command
-/// writes named in the help.
+/// --out DIR, --force, --config FILE (read by main before parsing) and --json, with what each
+/// command writes named in the help.
 void add_output_options(CLI::App& command, std::string& out, std::string& config, bool& json,
                         const std::string& files);
+/// --out DIR (its initial value shown as the default when not empty) and --force.
+void add_out_option(CLI::App& command, std::string& out, const std::string& files);
 
-/// Throws ConfigError when out exists as a file or cannot be created; creates it otherwise.
+/// Refuses (ConfigError naming --out) a path that exists and is not a directory, a directory
+/// that already holds results (anything but the checkpoint/ subdirectory a resume reads) unless
+/// --force was given, or a directory that cannot be created or written; creates it otherwise.
 void prepare_out_dir(const std::string& out);
 /// After a refused run (exit 2): removes the --out directory prepare_out_dir created, if nothing
 /// was written into it (issue 13: nothing half-written, and no empty directory, after exit 2).

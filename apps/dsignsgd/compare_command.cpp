@@ -61,7 +61,7 @@ Runner add_compare_command(CLI::App& app) {
   c->add_option("--threads", base.threads, "worker threads (0: all cores)");
   c->add_option("--sigma", state->sigma, "noise scale σ of both noises")->capture_default_str();
   c->add_option("--randk", state->randk, "DCSGD's compressor")->capture_default_str();
-  c->add_option("--out", state->out, "output directory")->capture_default_str();
+  add_out_option(*c, state->out, "compare.csv and one metrics.csv/summary.json per case");
   return [state]() {
     if (!(state->sigma > 0.0)) {
       throw ConfigError("sigma", fmt::format("{}", state->sigma), "must be > 0");

@@ -101,15 +101,18 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
                "data problems: training rows of the per-step loss [512]");
   c.add_option("--weight-decay", o.weight_decay,
                "data problems: λ; every agent's gradient gets + λ x (L2 regularization) [0]");
+  c.add_option("--divergence-factor", o.divergence_factor,
+               "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
+      ->capture_default_str();
+}
+
+void add_checkpoint_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--checkpoint-every", o.checkpoint_every,
                "write a checkpoint every K steps (SIGINT/SIGTERM always write one)")
       ->capture_default_str();
   c.add_option("--checkpoint-dir", o.checkpoint_dir,
                "checkpoint directory (default: OUT/checkpoint; none without --out)");
   c.add_option("--resume", o.resume, "continue from the checkpoints in this directory");
-  c.add_option("--divergence-factor", o.divergence_factor,
-               "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
-      ->capture_default_str();
 }
 
 void add_sde_options(CLI::App& c, SdeOptions& sde) {
@@ -140,6 +143,7 @@ void parse_train_arguments(TrainOptions& options, const std::vector<std::string>
                            const std::string& option_name) {
   CLI::App parser{"", "train"};
   add_train_options(parser, options);
+  add_checkpoint_options(parser, options);
   parse_arguments(parser, args, option_name);
 }
 

@@ -18,6 +18,8 @@ const CLI::Validator& whole_number();
 
 /// Registers every TrainOptions field as a flag on `command` (train, sde, compare, predict, …).
 void add_train_options(CLI::App& command, TrainOptions& options);
+/// --checkpoint-every, --checkpoint-dir, --resume: only for commands that checkpoint (train).
+void add_checkpoint_options(CLI::App& command, TrainOptions& options);
 
 /// Registers the SDE model's flags (drift correction, integrator, substeps, covariance).
 void add_sde_options(CLI::App& command, SdeOptions& sde);

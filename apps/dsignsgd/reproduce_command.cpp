@@ -28,7 +28,7 @@ Runner add_reproduce_command(CLI::App& app) {
       ->capture_default_str();
   c->add_flag("--quick", state->quick, "the reduced profile");
   c->add_option("--seed", state->seed, "master seed")->check(whole_number())->capture_default_str();
-  c->add_option("--out", state->out, "output directory")->capture_default_str();
+  add_out_option(*c, state->out, "report.md, report.html, figures and data");
   c->add_option("--data-dir", state->data_dir, "realdata: directory of scripts/install_data.sh")
       ->capture_default_str();
   return [state]() {

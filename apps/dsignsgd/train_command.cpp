@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "commands.hpp"
 #include "mpi_session.hpp"
 #include "dsignsgd/compress/compressor.hpp"
@@ -30,27 +32,48 @@ struct TrainCommand {
 
 }  // namespace
 
+namespace {
+std::filesystem::path created_out_dir;  // the --out this process created, if it did
+bool force_out = false;                 // --force: write into a directory holding results
+}  // namespace
+
+void add_out_option(CLI::App& command, std::string& out, const std::string& files) {
+  CLI::Option* option = command.add_option("--out", out, "write " + files + " into this directory");
+  if (!out.empty()) option->capture_default_str();
+  command.add_flag("--force", force_out,
+                   "write into --out even when it already holds results (files of the same "
+                   "names are replaced, others are kept)");
+}
+
 void add_output_options(CLI::App& command, std::string& out, std::string& config, bool& json,
                         const std::string& files) {
-  command.add_option("--out", out, "write " + files + " into this directory");
+  add_out_option(command, out, files);
   command.add_option("--config", config,
                      "TOML file with the same keys as the flags (flags on the command line win)");
   command.add_flag("--json", json, "print the JSON report to stdout instead of the brief one");
 }
 
-namespace {
-std::filesystem::path created_out_dir;  // the --out this process created, if it did
-}  // namespace
-
 void prepare_out_dir(const std::string& out) {
   if (out.empty()) return;
+  namespace fs = std::filesystem;
   std::error_code error;
-  if (std::filesystem::exists(out, error) && !std::filesystem::is_directory(out, error)) {
+  const bool existed = fs::exists(out, error);
+  if (existed && !fs::is_directory(out, error)) {
     throw ConfigError("out", out, "exists and is not a directory");
   }
-  const bool existed = std::filesystem::exists(out, error);
-  std::filesystem::create_directories(out, error);
+  if (existed && !force_out) {
+    for (const auto& entry : fs::directory_iterator(out, error)) {
+      if (entry.path().filename() == "checkpoint") continue;  // what --resume reads
+      throw ConfigError("out", out,
+                        "already holds results (" + entry.path().filename().string() +
+                            "); choose another directory, or give --force to write into it");
+    }
+  }
+  fs::create_directories(out, error);
   if (error) throw ConfigError("out", out, "cannot be created: " + error.message());
+  if (::access(out.c_str(), W_OK | X_OK) != 0) {
+    throw ConfigError("out", out, "is not writable");
+  }
   if (!existed) created_out_dir = out;
 }
 
@@ -153,6 +176,7 @@ Runner add_train_command(CLI::App& app) {
   auto state = std::make_shared<TrainCommand>();
   CLI::App* c = app.add_subcommand("train", "run a distributed method with N in-process agents");
   add_train_options(*c, state->options);
+  add_checkpoint_options(*c, state->options);
   add_output_options(*c, state->out, state->config, state->json, "metrics.csv and summary.json");
   return [state]() { return run_train(*state); };
 }
