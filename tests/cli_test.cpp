@@ -121,16 +121,38 @@ TEST(Cli, ConfigFileUnknownKeyAndMalformedLinesExitTwo) {
     std::ofstream(dir / "malformed.toml") << "method = \"dsgd\nsteps = 10\n";
     std::ofstream(dir / "novalue.toml") << "steps\n";
   }
-  Outcome outcome = run("train --config " + (dir / "unknown.toml").string());
-  EXPECT_EQ(outcome.exit_code, 2);
-  EXPECT_NE(outcome.output.find("unknown key 'learning-rate' on line 2"), std::string::npos)
-      << outcome.output;
-  outcome = run("train --config " + (dir / "malformed.toml").string());
-  EXPECT_EQ(outcome.exit_code, 2);
-  EXPECT_NE(outcome.output.find("line 1"), std::string::npos) << outcome.output;
-  outcome = run("train --config " + (dir / "novalue.toml").string());
-  EXPECT_EQ(outcome.exit_code, 2);
-  EXPECT_NE(outcome.output.find("line 1"), std::string::npos) << outcome.output;
+  {
+    std::ofstream(dir / "converted.toml") << "method = \"dsgd\"\n  lr = \"fast\"\n";
+    std::ofstream(dir / "repeated.toml") << "lr = 0.1\nsteps = 5\nlr = 0.2\n";
+    std::ofstream(dir / "bom.toml") << "\xEF\xBB\xBFsteps = 5\ndim = 3\n";
+  }
+  // Every error names the file, line and column (PATH:LINE:COLUMN).
+  const auto expect_refusal = [&](const std::string& file, const std::string& where) {
+    const Outcome outcome = run("train --config " + (dir / file).string());
+    EXPECT_EQ(outcome.exit_code, 2) << file;
+    EXPECT_NE(outcome.output.find(where), std::string::npos) << outcome.output;
+    EXPECT_EQ(std::count(outcome.output.begin(), outcome.output.end(), '\n'), 1) << outcome.output;
+  };
+  expect_refusal("unknown.toml", "unknown.toml:2:1: unknown key 'learning-rate'");
+  expect_refusal("malformed.toml", "malformed.toml:1:10: unterminated string");
+  expect_refusal("novalue.toml", "novalue.toml:1:1: expected key = value");
+  expect_refusal("converted.toml", "converted.toml:2:8: Could not convert: --lr = fast");
+  expect_refusal("repeated.toml", "repeated.toml:3:1: key 'lr' repeats line 1");
+  // A byte order mark is not part of the first key.
+  const Outcome bom = run("train --config " + (dir / "bom.toml").string());
+  EXPECT_EQ(bom.exit_code, 0) << bom.output;
+  // Not a regular file: a directory, a device (was read as an empty or endless config).
+  for (const std::string& path : {dir.string(), std::string("/dev/zero")}) {
+    const Outcome outcome = run("train --config " + path);
+    EXPECT_EQ(outcome.exit_code, 2) << path;
+    EXPECT_NE(outcome.output.find("--config '" + path + "'"), std::string::npos) << outcome.output;
+  }
+  // scale --from names its own option.
+  const Outcome from = run("scale --from " + (dir / "converted.toml").string() +
+                           " --change workers=8");
+  EXPECT_EQ(from.exit_code, 2);
+  EXPECT_NE(from.output.find("invalid --from '"), std::string::npos) << from.output;
+  EXPECT_NE(from.output.find("converted.toml:2:8"), std::string::npos) << from.output;
   fs::remove_all(dir);
 }
 

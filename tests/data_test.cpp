@@ -55,7 +55,7 @@ std::string refusal(const std::function<void()>& load) {
   try {
     load();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(e.option(), "data");
+    EXPECT_EQ(e.option(), "data-dir");
     return e.what();
   }
   ADD_FAILURE() << "accepted";
@@ -117,8 +117,60 @@ TEST(CsvLoader, ReadsLabelsInTheLastColumnAndRefusesRaggedRows) {
   std::ofstream(path) << "1,2,0\n1,2,3,1\n";
   EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("ragged"), std::string::npos);
   std::ofstream(path) << "1,x,0\n";
-  EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("'x' is not a number"), std::string::npos);
+  EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("line 1, field 2: 'x' is not a finite number"),
+            std::string::npos);
   fs::remove(path);
+}
+
+TEST(CsvLoader, RefusesNonFiniteFeaturesAndLabelsOutsideTheDeclaredClasses) {
+  const fs::path path = temp_file("table.csv");
+  for (const char* feature : {"nan", "inf", "-inf", "1e400"}) {
+    std::ofstream(path) << "1,2,0\n" << feature << ",2,1\n";
+    EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("line 2, field 1"), std::string::npos)
+        << feature;
+  }
+  std::ofstream(path) << "1,2,0\n1,2,1.5\n";
+  EXPECT_NE(refusal([&] { load_csv(path, 0); }).find("line 2: label 1.5"), std::string::npos);
+  std::ofstream(path) << "1,2,0\n1,2,9\n3,4,10\n";
+  EXPECT_EQ(load_csv(path, 0, "", 11).labels, (std::vector<int>{0, 9, 10}));  // kept as they are
+  const std::string message = refusal([&] { load_csv(path, 0, "", 10); });
+  EXPECT_NE(message.find("line 3: label 10 is outside the 10 declared classes"), std::string::npos)
+      << message;
+  fs::remove(path);
+}
+
+TEST(IdxLoader, RefusesOverflowingHeadersOutOfRangeLabelsAndGarbage) {
+  auto [images, labels] = tiny_idx();
+  const fs::path i = temp_file("img"), l = temp_file("lab");
+  write_bytes(l, labels);
+  // 65536 × 65536 × 65536 images: the product wraps a 64-bit size_t to 0 (was std::bad_alloc).
+  std::vector<std::uint8_t> huge;
+  put_u32(huge, 0x00000803);
+  for (int k = 0; k < 3; ++k) put_u32(huge, 0x10000);
+  write_bytes(i, huge);
+  EXPECT_NE(refusal([&] { load_idx(i, l); }).find("multiply beyond"), std::string::npos);
+  write_bytes(i, images);
+  EXPECT_EQ(load_idx(i, l, "", 3).classes, 3u);
+  const std::string message = refusal([&] { load_idx(i, l, "", 2); });
+  EXPECT_NE(message.find("label 0 (offset 8): label 2 is outside the 2 declared classes"),
+            std::string::npos)
+      << message;
+  // A .gz that is not gzip, gzip with garbage after the stream; bytes are escaped in messages.
+  const fs::path gz = fs::path(temp_file("img")) += ".gz";
+  write_bytes(gz, {0x00, 0x00, 0x08, 0x03, 0x1b, 0x5b, 0x32, 0x4a});
+  EXPECT_NE(refusal([&] { load_idx(gz, l); }).find("is named .gz but is not a gzip file"),
+            std::string::npos);
+  write_gzip(gz, images);
+  {
+    std::ofstream(gz, std::ios::app | std::ios::binary) << "\x1b[2Jtrailing";
+  }
+  EXPECT_NE(refusal([&] { load_idx(gz, l); }).find("bytes after its gzip stream"), std::string::npos);
+  const fs::path csv = temp_file("t.csv");
+  std::ofstream(csv) << "1,\x1b[2J,0\n";
+  const std::string escaped = refusal([&] { load_csv(csv, 0); });
+  EXPECT_NE(escaped.find("'\\x1b[2J'"), std::string::npos) << escaped;
+  EXPECT_EQ(escaped.find('\x1b'), std::string::npos) << "a raw escape byte reached the message";
+  for (const fs::path& p : {i, l, gz, csv}) fs::remove(p);
 }
 
 TEST(TextLoader, CutsTrainingAndHeldOutWindowsOverASortedVocabulary) {
@@ -164,6 +216,15 @@ TEST(LibsvmLoader, ReadsSparseRowsWithOneBasedIndices) {
   EXPECT_FLOAT_EQ(d.x[4], 1.0f);
   std::ofstream(path) << "1 0:3\n";
   EXPECT_NE(refusal([&] { load_libsvm(path); }).find("1-based"), std::string::npos);
+  std::ofstream(path) << "1 1:nan\n";
+  EXPECT_NE(refusal([&] { load_libsvm(path); }).find("not finite"), std::string::npos);
+  std::ofstream(path) << "1 1:1\n0 99999999999:1\n";
+  EXPECT_NE(refusal([&] { load_libsvm(path); }).find("line 2: feature index 99999999999"),
+            std::string::npos);
+  std::ofstream(path) << "1 1:1\n0 2147483648:1\n1 1:1\n";  // 3 rows × 2^31 features
+  EXPECT_NE(refusal([&] { load_libsvm(path); }).find("more than 2^31 values"), std::string::npos);
+  std::ofstream(path) << "0.5 1:1\n";
+  EXPECT_NE(refusal([&] { load_libsvm(path); }).find("not a whole number"), std::string::npos);
   fs::remove(path);
 }
 

@@ -3,6 +3,7 @@
 // returns the callback that runs it (returning the process exit code).
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <functional>
 #include <string>
 
@@ -52,10 +53,22 @@ class ProgressBar {
   int last_percent_ = -1;
 };
 
+/// The flags a config file gives, and where each came from.
+struct ConfigArguments {
+  std::vector<std::string> arguments;             ///< "--key=value", in file order
+  std::map<std::string, std::string> origins;     ///< "--key" → "PATH:LINE:COLUMN" of its value
+  /// The origin of the flag a CLI11 error message names (e.g. "Could not convert: --lr = abc"),
+  /// or "" when it names none of this file's flags.
+  std::string origin_of(const std::string& message) const;
+};
+
 /// Reads a TOML config file of `key = value` lines (optionally under [command]) and returns the
-/// arguments "--key=value" for the keys not already given in argv. Throws ConfigError for
-/// malformed lines, unknown keys and unreadable files.
-std::vector<std::string> config_file_arguments(const std::string& path, const CLI::App& command,
-                                               const std::vector<std::string>& argv);
+/// arguments "--key=value" for the keys not already given in argv. Throws ConfigError (for
+/// `option`, the flag that named the file) for a path that is not a readable regular file of at
+/// most 1 MiB, malformed lines, repeated and unknown keys, each as PATH:LINE:COLUMN. A UTF-8 byte
+/// order mark is skipped.
+ConfigArguments config_file_arguments(const std::string& path, const CLI::App& command,
+                                      const std::vector<std::string>& argv,
+                                      const std::string& option = "config");
 
 }  // namespace dsignsgd::cli

@@ -2,7 +2,9 @@
 // booleans, arrays of those) and an optional [table] named after the subcommand.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <functional>
 #include <sstream>
 
@@ -77,29 +79,72 @@ bool given_on_command_line(const std::vector<std::string>& argv, const std::stri
 
 }  // namespace
 
-std::vector<std::string> config_file_arguments(const std::string& path, const CLI::App& command,
-                                               const std::vector<std::string>& argv) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError("config", path, "cannot be read");
-  std::vector<std::string> arguments;
+std::string ConfigArguments::origin_of(const std::string& message) const {
+  // The longest flag named at a word boundary ("--l1" must not match inside "--l1-x").
+  std::string best_flag, best_origin;
+  for (const auto& [flag, origin] : origins) {
+    for (auto at = message.find(flag); at != std::string::npos; at = message.find(flag, at + 1)) {
+      const std::size_t end = at + flag.size();
+      const bool boundary =
+          end == message.size() ||
+          !(std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-');
+      if (boundary && flag.size() > best_flag.size()) best_flag = flag, best_origin = origin;
+    }
+  }
+  return best_origin;
+}
+
+ConfigArguments config_file_arguments(const std::string& path, const CLI::App& command,
+                                      const std::vector<std::string>& argv,
+                                      const std::string& option_name) {
+  constexpr std::uintmax_t kMaxBytes = 1 << 20;
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (error || !std::filesystem::exists(status)) {
+    throw ConfigError(option_name, path, "does not exist");
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    throw ConfigError(option_name, path,
+                      std::filesystem::is_directory(status) ? "is a directory, not a TOML file"
+                                                            : "is not a regular file");
+  }
+  if (std::filesystem::file_size(path, error) > kMaxBytes) {
+    throw ConfigError(option_name, path, "is larger than 1 MiB; a configuration is a few lines");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(option_name, path, "cannot be read");
+  ConfigArguments result;
+  std::map<std::string, int> seen;  // key → line
   std::string line;
   int line_number = 0;
   bool in_own_table = true;
   while (std::getline(in, line)) {
     ++line_number;
-    const auto fail = [&](const std::string& what) {
-      throw ConfigError("config", path,
-                        "malformed TOML on line " + std::to_string(line_number) + ": " + what);
+    if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
+    const auto where = [&](std::size_t column) {
+      return path + ":" + std::to_string(line_number) + ":" + std::to_string(column + 1);
     };
-    const std::string text = trim(strip_comment(line));
+    const std::string content = strip_comment(line);
+    const std::size_t indent = std::min(content.find_first_not_of(" \t"), content.size());
+    std::size_t column = indent;  // of what the next failure is about
+    const auto fail = [&](const std::string& what) {
+      throw ConfigError(option_name, path, where(column) + ": " + what);
+    };
+    for (std::size_t i = 0; i < content.size(); ++i) {
+      const auto byte = static_cast<unsigned char>(content[i]);
+      if ((byte < 0x20 && byte != '\t' && byte != '\r') || byte == 0x7f) {
+        column = i;
+        fail("control character " + std::string(1, content[i]));
+      }
+    }
+    const std::string text = trim(content);
     if (text.empty()) continue;
     if (text.front() == '[') {
       if (text.back() != ']') fail("unterminated table header");
       const std::string table = trim(text.substr(1, text.size() - 2));
       if (table != command.get_name()) {
-        throw ConfigError("config", path,
-                          "table [" + table + "] on line " + std::to_string(line_number) +
-                              " does not match the command '" + command.get_name() + "'");
+        fail("table [" + table + "] does not match the command '" +
+             command.get_name() + "'");
       }
       in_own_table = true;
       continue;
@@ -111,31 +156,37 @@ std::vector<std::string> config_file_arguments(const std::string& path, const CL
       key = key.substr(1, key.size() - 2);
     }
     std::replace(key.begin(), key.end(), '_', '-');
-    const std::string value = value_text(trim(text.substr(equals + 1)), fail);
+    const std::string raw_value = trim(text.substr(equals + 1));
+    const std::size_t key_column = column;
+    column = content.find('=', indent) + 1;
+    column = std::min(content.find_first_not_of(" \t", column), content.size());
+    const std::string value = value_text(raw_value, fail);
+    column = key_column;
     if (!in_own_table) continue;
     if (key == "config" || key == "out") {
-      throw ConfigError("config", path,
-                        "key '" + key + "' on line " + std::to_string(line_number) +
-                            " must be given on the command line");
+      fail("key '" + key + "' must be given on the command line");
     }
     const CLI::Option* option = command.get_option_no_throw("--" + key);
     if (option == nullptr) {
-      throw ConfigError("config", path,
-                        "unknown key '" + key + "' on line " + std::to_string(line_number) +
-                            " (keys are the flags of '" + command.get_name() + "' without --)");
+      fail("unknown key '" + key + "' (keys are the flags of '" +
+           command.get_name() + "' without --)");
+    }
+    if (const auto [previous, inserted] = seen.emplace(key, line_number); !inserted) {
+      fail("key '" + key + "' repeats line " + std::to_string(previous->second));
     }
     if (given_on_command_line(argv, key)) continue;  // the command line wins
+    result.origins["--" + key] = where(content.find_first_not_of(" \t", content.find('=') + 1));
     if (option->get_type_size() == 0) {              // a flag
       if (value == "true") {
-        arguments.push_back("--" + key);
+        result.arguments.push_back("--" + key);
       } else if (value != "false") {
         fail("flag '" + key + "' takes true or false");
       }
       continue;
     }
-    arguments.push_back("--" + key + "=" + value);
+    result.arguments.push_back("--" + key + "=" + value);
   }
-  return arguments;
+  return result;
 }
 
 }  // namespace dsignsgd::cli

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 
@@ -36,6 +37,32 @@ void ProgressBar::finish() {
     std::fprintf(stderr, "\r%*s\r", 50 + static_cast<int>(label_.size()), "");
 }
 
+namespace {
+
+/// The rank mpirun gave this process (Open MPI, MPICH, PMIx), or 0 when not started by mpirun.
+int launched_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    if (const char* value = std::getenv(name)) return std::atoi(value);
+  }
+  return 0;
+}
+
+/// An input error (exit 2), printed once: under mpirun every rank reads the same flags and fails
+/// the same way, so only rank 0 prints (mpirun names any other rank that exits with code 2).
+/// `text` is already escaped for the terminal.
+void report_error(const std::string& text) {
+  if (launched_rank() == 0) std::cerr << "dsignsgd: error: " << text << '\n';
+}
+
+/// A runtime failure (exit 1) may be one rank's own: every rank prints it, naming itself.
+void report_failure(const std::string& text) {
+  const int rank = launched_rank();
+  std::cerr << "dsignsgd: failed" << (rank > 0 ? " on rank " + std::to_string(rank) : "") << ": "
+            << escape_for_terminal(text) << '\n';
+}
+
+}  // namespace
+
 }  // namespace dsignsgd::cli
 
 int main(int argc, char** argv) {
@@ -65,6 +92,8 @@ int main(int argc, char** argv) {
   add(cli::add_speedup_command(app), "speedup");
 
   std::vector<std::string> args(argv + 1, argv + argc);
+  cli::ConfigArguments config;  // what --config gave, and from which line
+  std::string config_path;
   try {
     // An unknown command is named as such (CLI11 would say "A subcommand is required").
     if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
@@ -75,8 +104,8 @@ int main(int argc, char** argv) {
         known = known || sub->get_name() == args[0];
       }
       if (!known) {
-        std::cerr << "dsignsgd: error: unknown command '" << args[0] << "': must be one of "
-                  << names << '\n';
+        cli::report_error("unknown command '" + escape_for_terminal(args[0]) +
+                          "': must be one of " + names);
         return 2;
       }
     }
@@ -91,19 +120,25 @@ int main(int argc, char** argv) {
         if (sub->get_name() == args[0]) command = sub;
       }
       if (command == nullptr) throw ConfigError("config", path, "needs a command before it");
-      const auto extra = cli::config_file_arguments(path, *command, args);
-      args.insert(args.end(), extra.begin(), extra.end());
+      config = cli::config_file_arguments(path, *command, args);
+      config_path = path;
+      args.insert(args.end(), config.arguments.begin(), config.arguments.end());
       break;
     }
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
-    std::cerr << "dsignsgd: error: " << e.what() << "\n(run 'dsignsgd "
-              << (args.empty() ? "" : args[0] + " ") << "--help' for the options)\n";
+    // A value from the config file is reported at its file, line and column.
+    if (const std::string origin = config.origin_of(e.what()); !origin.empty()) {
+      cli::report_error(ConfigError("config", config_path, origin + ": " + e.what()).what());
+      return 2;
+    }
+    cli::report_error(escape_for_terminal(e.what()) + "\n(run 'dsignsgd " +
+                      (args.empty() ? "" : args[0] + " ") + "--help' for the options)");
     return 2;
   } catch (const ConfigError& e) {
-    std::cerr << "dsignsgd: error: " << e.what() << '\n';
+    cli::report_error(e.what());
     return 2;
   }
   for (const auto& [command, runner] : runners) {
@@ -111,11 +146,11 @@ int main(int argc, char** argv) {
       try {
         return runner();
       } catch (const ConfigError& e) {
-        std::cerr << "dsignsgd: error: " << e.what() << '\n';
+        cli::report_error(e.what());
         cli::remove_created_out_dir_if_empty();
         return 2;
       } catch (const std::exception& e) {
-        std::cerr << "dsignsgd: failed: " << e.what() << '\n';
+        cli::report_failure(e.what());
         return 1;
       }
     }

@@ -47,7 +47,13 @@ Runner add_scale_command(CLI::App& app) {
     CLI::App probe{"", "train"};
     TrainOptions unused;
     add_train_options(probe, unused);
-    parse_train_arguments(base, config_file_arguments(state->from, probe, {}), "from");
+    const ConfigArguments from = config_file_arguments(state->from, probe, {}, "from");
+    try {
+      parse_train_arguments(base, from.arguments, "from");
+    } catch (const ConfigError& e) {
+      const std::string origin = from.origin_of(e.constraint());
+      throw ConfigError("from", state->from, (origin.empty() ? "" : origin + ": ") + e.constraint());
+    }
     TrainOptions changed = base;
     std::vector<std::string> keys;
     std::vector<std::string> args;

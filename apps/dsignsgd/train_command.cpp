@@ -7,11 +7,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include <unistd.h>
-
 #include "commands.hpp"
 #include "mpi_session.hpp"
 #include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
 #include "dsignsgd/nn/data_problem.hpp"
@@ -69,11 +68,9 @@ void prepare_out_dir(const std::string& out) {
                             "); choose another directory, or give --force to write into it");
     }
   }
+  require_writable_directory("out", out);
   fs::create_directories(out, error);
   if (error) throw ConfigError("out", out, "cannot be created: " + error.message());
-  if (::access(out.c_str(), W_OK | X_OK) != 0) {
-    throw ConfigError("out", out, "is not writable");
-  }
   if (!existed) created_out_dir = out;
 }
 
@@ -116,6 +113,7 @@ std::atomic<bool> stop_requested{false};
 extern "C" void request_stop(int) { stop_requested = true; }
 
 int run_train(TrainCommand& state) {
+  if (!state.out.empty()) require_writable_directory("out", state.out);  // before OUT/checkpoint
   if (state.options.checkpoint_dir.empty() && !state.out.empty()) {
     state.options.checkpoint_dir = (std::filesystem::path(state.out) / "checkpoint").string();
   }

@@ -1,9 +1,12 @@
 #include "dsignsgd/core/atomic_file.hpp"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <stdexcept>
+
+#include "dsignsgd/core/config_error.hpp"
 
 namespace dsignsgd {
 
@@ -22,6 +25,32 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
     }
   }
   std::filesystem::rename(temporary, path);
+}
+
+void require_writable_directory(const std::string& option, const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::path existing = fs::absolute(dir, error);
+  while (!existing.empty() && !fs::exists(existing, error)) {
+    if (existing == existing.parent_path()) break;
+    existing = existing.parent_path();
+  }
+  if (!fs::is_directory(existing, error)) {
+    throw ConfigError(option, dir.string(),
+                      existing == fs::absolute(dir, error)
+                          ? "exists and is not a directory"
+                          : "cannot be created: " + existing.string() + " is not a directory");
+  }
+  // Permission bits do not tell (root passes them; /proc refuses root): create and remove a
+  // probe directory.
+  std::string probe = (existing / ".dsignsgd-write-test-XXXXXX").string();
+  if (::mkdtemp(probe.data()) == nullptr) {
+    throw ConfigError(option, dir.string(),
+                      existing == fs::absolute(dir, error)
+                          ? "is not writable"
+                          : "cannot be created: " + existing.string() + " is not writable");
+  }
+  ::rmdir(probe.c_str());
 }
 
 }  // namespace dsignsgd

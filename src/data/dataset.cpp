@@ -17,8 +17,31 @@ namespace dsignsgd {
 namespace {
 
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
-  throw ConfigError("data", path.string(), what);
+  throw ConfigError("data-dir", path.string(), what);
 }
+
+/// A field of the file for a message: at most 40 bytes (ConfigError escapes what is unprintable).
+std::string excerpt(const std::string& field) {
+  return "'" + (field.size() <= 40 ? field : field.substr(0, 40) + "…") + "'";
+}
+
+/// Refuses a label that is not one of the declared classes (0: any whole number).
+long checked_label(double value, std::size_t classes, const std::filesystem::path& path,
+                   const std::string& where) {
+  if (!std::isfinite(value) || value != std::round(value) || std::fabs(value) > 1e9) {
+    fail(path, where + ": label " + std::to_string(value) + " is not a whole number");
+  }
+  const auto label = static_cast<long>(value);
+  if (classes > 0 && (label < 0 || static_cast<std::size_t>(label) >= classes)) {
+    fail(path, where + ": label " + std::to_string(label) + " is outside the " +
+                   std::to_string(classes) + " declared classes [0, " + std::to_string(classes) +
+                   ")");
+  }
+  return label;
+}
+
+/// The largest data set the loaders build: 2^31 floats (8 GiB).
+constexpr std::size_t kMaxValues = std::size_t{1} << 31;
 
 std::uint32_t big_endian_u32(const std::vector<std::uint8_t>& bytes, std::size_t at) {
   return (std::uint32_t{bytes[at]} << 24) | (std::uint32_t{bytes[at + 1]} << 16) |
@@ -41,13 +64,16 @@ std::vector<std::size_t> idx_header(const std::vector<std::uint8_t>& bytes, std:
   std::size_t total = 1;
   for (std::size_t i = 0; i < rank; ++i) {
     dims[i] = big_endian_u32(bytes, 4 + 4 * i);
-    total *= dims[i];
+    if (__builtin_mul_overflow(total, dims[i], &total) || total > kMaxValues) {
+      fail(path, "has an IDX header whose dimensions multiply beyond 2^31 values");
+    }
   }
   offset = 4 + 4 * rank;
-  if (bytes.size() != offset + total) {
+  if (bytes.size() - offset != total) {
     fail(path, "is truncated or too long: " + std::to_string(bytes.size() - offset) +
                    " data bytes, the header announces " + std::to_string(total));
   }
+  if (total == 0) fail(path, "holds no samples");
   return dims;
 }
 
@@ -62,7 +88,10 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& path,
   }
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
-  if (bytes.size() < 2 || bytes[0] != 0x1F || bytes[1] != 0x8B) return bytes;
+  if (bytes.size() < 2 || bytes[0] != 0x1F || bytes[1] != 0x8B) {
+    if (path.extension() == ".gz") fail(path, "is named .gz but is not a gzip file");
+    return bytes;
+  }
   // gzip: inflate with zlib (windowBits 15 + 32 = detect the gzip header).
   z_stream stream{};
   if (inflateInit2(&stream, 15 + 32) != Z_OK) fail(path, "zlib cannot start");
@@ -80,17 +109,25 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& path,
       fail(path, "is a damaged or truncated gzip file");
     }
     out.insert(out.end(), chunk, chunk + (sizeof(chunk) - stream.avail_out));
+    if (out.size() > 4 * kMaxValues) {
+      inflateEnd(&stream);
+      fail(path, "inflates beyond 8 GiB");
+    }
     if (status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) {
       inflateEnd(&stream);
       fail(path, "is a truncated gzip file");
     }
   }
+  const uInt trailing = stream.avail_in;
   inflateEnd(&stream);
+  if (trailing != 0) {
+    fail(path, "has " + std::to_string(trailing) + " bytes after its gzip stream");
+  }
   return out;
 }
 
 Dataset load_idx(const std::filesystem::path& images, const std::filesystem::path& labels,
-                 const std::string& provider) {
+                 const std::string& provider, std::size_t classes) {
   const std::vector<std::uint8_t> image_bytes = read_maybe_gzip(images, provider);
   const std::vector<std::uint8_t> label_bytes = read_maybe_gzip(labels, provider);
   std::size_t image_offset = 0;
@@ -100,6 +137,9 @@ Dataset load_idx(const std::filesystem::path& images, const std::filesystem::pat
   if (image_dims[0] != label_dims[0]) {
     fail(labels, "holds " + std::to_string(label_dims[0]) + " labels for " +
                      std::to_string(image_dims[0]) + " images");
+  }
+  if (label_dims.size() != 1 || image_dims.size() != 3) {
+    fail(images, "must hold images of rank 3 and labels of rank 1");
   }
   Dataset data;
   data.name = images.filename().string();
@@ -112,15 +152,17 @@ Dataset load_idx(const std::filesystem::path& images, const std::filesystem::pat
   data.labels.resize(data.samples);
   int max_label = 0;
   for (std::size_t i = 0; i < data.samples; ++i) {
-    data.labels[i] = label_bytes[label_offset + i];
+    data.labels[i] = static_cast<int>(checked_label(label_bytes[label_offset + i], classes, labels,
+                                                    "label " + std::to_string(i) + " (offset " +
+                                                        std::to_string(label_offset + i) + ")"));
     max_label = std::max(max_label, data.labels[i]);
   }
-  data.classes = static_cast<std::size_t>(max_label) + 1;
+  data.classes = classes > 0 ? classes : static_cast<std::size_t>(max_label) + 1;
   return data;
 }
 
 Dataset load_csv(const std::filesystem::path& path, std::size_t skip_lines,
-                 const std::string& provider) {
+                 const std::string& provider, std::size_t classes) {
   const std::vector<std::uint8_t> bytes = read_maybe_gzip(path, provider);
   std::istringstream in(std::string(bytes.begin(), bytes.end()));
   Dataset data;
@@ -141,8 +183,11 @@ Dataset load_csv(const std::filesystem::path& path, std::size_t skip_lines,
       while (!field.empty() && (field.back() == '\r' || field.back() == ' ')) field.pop_back();
       float value = 0.0f;
       const auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
-      if (field.empty() || ec != std::errc() || ptr != field.data() + field.size()) {
-        fail(path, "line " + std::to_string(line_number) + ": '" + field + "' is not a number");
+      if (field.empty() || ec != std::errc() || ptr != field.data() + field.size() ||
+          !std::isfinite(value)) {
+        fail(path, "line " + std::to_string(line_number) + ", field " +
+                       std::to_string(fields.size() + 1) + ": " + excerpt(field) +
+                       " is not a finite number");
       }
       fields.push_back(value);
       start = comma + 1;
@@ -154,17 +199,21 @@ Dataset load_csv(const std::filesystem::path& path, std::size_t skip_lines,
                      " fields, earlier lines " + std::to_string(data.features + 1) +
                      " (ragged CSV)");
     }
+    if (data.x.size() + data.features > kMaxValues) fail(path, "holds more than 2^31 values");
     data.x.insert(data.x.end(), fields.begin(), fields.end() - 1);
-    const auto label = static_cast<long>(std::lround(fields.back()));
+    const long label =
+        checked_label(fields.back(), classes, path, "line " + std::to_string(line_number));
     raw_labels.push_back(label);
     label_ids.emplace(label, 0);
   }
   if (raw_labels.empty()) fail(path, "holds no rows");
   int next = 0;
   for (auto& [label, id] : label_ids) id = next++;
-  for (long label : raw_labels) data.labels.push_back(label_ids[label]);
+  for (long label : raw_labels) {
+    data.labels.push_back(classes > 0 ? static_cast<int>(label) : label_ids[label]);
+  }
   data.samples = raw_labels.size();
-  data.classes = label_ids.size();
+  data.classes = classes > 0 ? classes : label_ids.size();
   return data;
 }
 
@@ -189,9 +238,9 @@ Dataset load_libsvm(const std::filesystem::path& path, std::size_t features) {
     const std::size_t sign = !token.empty() && token[0] == '+' ? 1 : 0;  // "+1" labels
     const auto [p, e] = std::from_chars(token.data() + sign, token.data() + token.size(), label);
     if (e != std::errc() || p != token.data() + token.size()) {
-      fail(path, "line " + std::to_string(line_number) + ": '" + token + "' is not a label");
+      fail(path, "line " + std::to_string(line_number) + ": " + excerpt(token) + " is not a label");
     }
-    row.label = std::lround(label);
+    row.label = checked_label(label, 0, path, "line " + std::to_string(line_number));
     while (tokens >> token) {
       const auto colon = token.find(':');
       std::size_t index = 0;
@@ -203,8 +252,16 @@ Dataset load_libsvm(const std::filesystem::path& path, std::size_t features) {
               std::errc() &&
           index >= 1;
       if (!ok) {
-        fail(path, "line " + std::to_string(line_number) + ": '" + token +
-                       "' is not index:value with a 1-based index");
+        fail(path, "line " + std::to_string(line_number) + ": " + excerpt(token) +
+                       " is not index:value with a 1-based index");
+      }
+      if (!std::isfinite(value)) {
+        fail(path, "line " + std::to_string(line_number) + ": " + excerpt(token) +
+                       " has a value that is not finite");
+      }
+      if (index > kMaxValues) {
+        fail(path, "line " + std::to_string(line_number) + ": feature index " +
+                       std::to_string(index) + " is beyond 2^31");
       }
       max_index = std::max(max_index, index);
       row.entries.emplace_back(index - 1, value);
@@ -217,7 +274,12 @@ Dataset load_libsvm(const std::filesystem::path& path, std::size_t features) {
   data.features = features > 0 ? features : max_index;
   if (max_index > data.features) fail(path, "has feature indices beyond the given dimension");
   data.samples = rows.size();
-  data.x.assign(data.samples * data.features, 0.0f);
+  std::size_t values = 0;
+  if (__builtin_mul_overflow(data.samples, data.features, &values) || values > kMaxValues) {
+    fail(path, "holds " + std::to_string(data.samples) + " rows × " +
+                   std::to_string(data.features) + " features, more than 2^31 values");
+  }
+  data.x.assign(values, 0.0f);
   std::map<long, int> label_ids;
   for (const Row& row : rows) label_ids.emplace(row.label, 0);
   int next = 0;

@@ -193,15 +193,16 @@ std::unique_ptr<DataProblem> load_data_problem(const std::string& name, const Da
   } else if (dataset == "breast-cancer" || dataset == "digits") {
     const std::filesystem::path file =
         dir / "sklearn" / (dataset == "digits" ? "digits.csv.gz" : "breast_cancer.csv");
-    const Dataset all = load_csv(file, dataset == "digits" ? 0 : 1, kInstall);
+    const Dataset all = load_csv(file, dataset == "digits" ? 0 : 1, kInstall,
+                                 dataset == "digits" ? 10 : 2);
     split_table(all, problem->train, problem->test);
   } else {
     const std::filesystem::path sub = dir / (dataset == "mnist" ? "mnist" : "fashion-mnist");
     const std::string gz = dataset == "mnist" ? "" : ".gz";
     problem->train = load_idx(sub / ("train-images-idx3-ubyte" + gz),
-                              sub / ("train-labels-idx1-ubyte" + gz), kInstall);
+                              sub / ("train-labels-idx1-ubyte" + gz), kInstall, 10);
     problem->test = load_idx(sub / ("t10k-images-idx3-ubyte" + gz),
-                             sub / ("t10k-labels-idx1-ubyte" + gz), kInstall);
+                             sub / ("t10k-labels-idx1-ubyte" + gz), kInstall, 10);
   }
   const std::size_t features = problem->train.features;
   const std::size_t classes = std::max(problem->train.classes, problem->test.classes);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/nn/data_problem.hpp"
@@ -249,7 +250,13 @@ RunPlan make_run_plan(const TrainOptions& o) {
   if (!plan.resume.empty() && !std::filesystem::is_directory(plan.resume)) {
     throw ConfigError("resume", o.resume, "is not a directory of checkpoints");
   }
-  if (!plan.has_data) check_memory(plan, plan.problem.dim);
+  if (!plan.resume.empty() && ::access(o.resume.c_str(), R_OK | X_OK) != 0) {
+    throw ConfigError("resume", o.resume, "cannot be read");
+  }
+  // A checkpoint directory that cannot be written would only fail at the first checkpoint.
+  if (!plan.checkpoint_dir.empty()) require_writable_directory("checkpoint-dir", plan.checkpoint_dir);
+  // The traces of a data problem are checked now; its state once its dimension is known.
+  check_memory(plan, plan.has_data ? 0 : plan.problem.dim);
   return plan;
 }
 
@@ -329,6 +336,16 @@ int resolved_threads(const RunPlan& plan) {
   return std::min(plan.threads > 0 ? plan.threads : static_cast<int>(hardware), plan.runs);
 }
 
+namespace {
+
+std::size_t saturated_bytes(double total) {
+  const double bound = static_cast<double>(std::numeric_limits<std::size_t>::max()) / 2;
+  return total > bound ? std::numeric_limits<std::size_t>::max() / 2
+                       : static_cast<std::size_t>(total);
+}
+
+}  // namespace
+
 std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int threads) {
   const auto d = static_cast<double>(dim);
   const auto n = static_cast<double>(plan.workers);
@@ -336,20 +353,38 @@ std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int thre
   const double per_run = d * 4.0 * 5.0 + n * d * 4.0 + n * (d * 8.0 + 64.0);
   double total = per_run * threads;
   if (plan.problem.rotate) total += 2.0 * d * d * 8.0;
-  const double bound = static_cast<double>(std::numeric_limits<std::size_t>::max()) / 2;
-  return total > bound ? std::numeric_limits<std::size_t>::max() / 2
-                       : static_cast<std::size_t>(total);
+  return saturated_bytes(total);
+}
+
+std::size_t estimate_trace_bytes(const RunPlan& plan) {
+  // Every run keeps its logged rows until the end: loss, gradient norm and the data problems'
+  // extra metrics (at most 4) as doubles; plus the logged steps and about 160 bytes of
+  // metrics.csv per row.
+  const double rows = std::floor(static_cast<double>(plan.steps) /
+                                 static_cast<double>(std::max<std::int64_t>(1, plan.log_every))) +
+                      2.0;
+  const double values_per_row = 2.0 + (plan.has_data ? 4.0 : 0.0);
+  return saturated_bytes(rows * (static_cast<double>(plan.runs) * values_per_row * 8.0 + 8.0 + 160.0));
 }
 
 void check_memory(const RunPlan& plan, std::size_t dim) {
   const int threads = resolved_threads(plan);
-  const std::size_t needed = estimate_memory_bytes(plan, dim, threads);
-  const std::size_t available = physical_memory_bytes();
-  if (needed > available / 10 * 8) {
+  const std::size_t state = estimate_memory_bytes(plan, dim, threads);
+  const std::size_t traces = estimate_trace_bytes(plan);
+  const std::size_t budget = physical_memory_bytes() / 10 * 8;
+  const std::string machine = "; the machine has " + gib(physical_memory_bytes());
+  if (traces > budget || (state <= budget && traces > budget - state)) {
+    throw ConfigError("log-every", std::to_string(plan.log_every),
+                      "logs " + std::to_string(plan.steps / std::max<std::int64_t>(1, plan.log_every) + 1) +
+                          " rows of " + std::to_string(plan.runs) + " runs (--steps " +
+                          std::to_string(plan.steps) + "), about " + gib(traces + state) +
+                          " with the iterates" + machine + "; log less often");
+  }
+  if (state > budget) {
     throw ConfigError("dim", std::to_string(dim),
-                      "needs about " + gib(needed) + " of memory with " +
+                      "needs about " + gib(state) + " of memory with " +
                           std::to_string(plan.workers) + " workers and " +
-                          std::to_string(threads) + " threads; the machine has " + gib(available));
+                          std::to_string(threads) + " threads" + machine);
   }
 }
 

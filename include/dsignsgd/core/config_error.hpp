@@ -9,6 +9,11 @@
 
 namespace dsignsgd {
 
+/// `text` with control characters, DEL and bytes that are not well-formed UTF-8 written as \xNN,
+/// so that an error quoting a file's bytes cannot garble the terminal (well-formed UTF-8 is kept).
+std::string escape_for_terminal(const std::string& text);
+
+/// The message escapes option, value and constraint for the terminal (escape_for_terminal).
 class ConfigError : public std::invalid_argument {
  public:
   /// @param option      flag / config key without dashes, e.g. "lr"

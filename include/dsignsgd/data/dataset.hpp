@@ -2,8 +2,11 @@
 /// @file
 /// Labelled data sets in memory and their loaders: IDX (MNIST, Fashion-MNIST; raw or gzip), CSV
 /// (scikit-learn's tables) and LIBSVM. Every loader checks what it reads and throws ConfigError
-/// (option "data") naming the file and the problem: a missing file (with the package that provides
-/// it when known), a wrong magic number, a truncated file, a ragged row.
+/// (option "data-dir") naming the file, the line or offset, and the problem: a missing file (with
+/// the package that provides it when known), a wrong magic number, header dimensions that
+/// overflow, a truncated or damaged gzip stream (or a .gz that is not gzip), a ragged row, a
+/// feature that is not a finite number, a label that is not a whole number or lies outside the
+/// declared classes. No loader builds more than 2^31 values.
 
 #include <cstdint>
 #include <filesystem>
@@ -29,14 +32,16 @@ std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& path,
                                           const std::string& provider = "");
 
 /// IDX images (magic 0x00000803, unsigned bytes) and labels (0x00000801) into a Dataset with
-/// pixel values scaled to [0, 1].
+/// pixel values scaled to [0, 1]. `classes` > 0: labels must lie in [0, classes); 0: the largest
+/// label + 1.
 Dataset load_idx(const std::filesystem::path& images, const std::filesystem::path& labels,
-                 const std::string& provider = "");
+                 const std::string& provider = "", std::size_t classes = 0);
 
 /// CSV of numbers with the label in the last column. `skip_lines` header lines are ignored
-/// (scikit-learn's tables have one).
+/// (scikit-learn's tables have one). `classes` > 0: labels must be whole numbers in
+/// [0, classes), kept as they are; 0: the distinct labels, sorted, become 0..classes−1.
 Dataset load_csv(const std::filesystem::path& path, std::size_t skip_lines,
-                 const std::string& provider = "");
+                 const std::string& provider = "", std::size_t classes = 0);
 
 /// LIBSVM "label index:value …" with 1-based indices; labels are mapped to 0..classes−1 in order
 /// of first appearance after sorting.

@@ -132,9 +132,12 @@ std::string recipe_summary(const RunPlan& plan);
 
 /// Worker threads: --threads (0: all cores), at most one per run; 1 under MPI.
 int resolved_threads(const RunPlan& plan);
-/// Approximate memory a run needs.
+/// Approximate memory the active runs' state needs (iterates, memories, messages).
 std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int threads);
-/// Throws ConfigError for option "dim" when the estimate exceeds 80 % of physical memory.
+/// Approximate memory of the logged traces of all runs (kept until the end) and metrics.csv.
+std::size_t estimate_trace_bytes(const RunPlan& plan);
+/// Throws ConfigError when state + traces exceed 80 % of physical memory: for option
+/// "log-every" when the traces tip it over, for "dim" otherwise.
 void check_memory(const RunPlan& plan, std::size_t dim);
 
 }  // namespace dsignsgd
