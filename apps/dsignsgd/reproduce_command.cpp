@@ -1,6 +1,7 @@
 // `dsignsgd reproduce [NAME|all] [--quick] --out DIR`: the papers' claims, checked, with figures.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -22,7 +23,7 @@ Runner add_reproduce_command(CLI::App& app) {
   auto state = std::make_shared<State>();
   CLI::App* c = app.add_subcommand(
       "reproduce", "run the papers' experiments and write report.md / report.html with figures");
-  c->add_option("name", state->name,
+  c->add_option("experiment,--experiment", state->name,
                 "experiment: sde, noise, compression, tails, agents, l0l1, realdata, stability, "
                 "or all")
       ->capture_default_str();
@@ -42,6 +43,10 @@ Runner add_reproduce_command(CLI::App& app) {
     options.render_figure = render_gnuplot;
     options.command_line = "dsignsgd reproduce " + state->name + (state->quick ? " --quick" : "") +
                            " --seed " + std::to_string(state->seed) + " --out " + state->out;
+    const std::vector<std::string> known = experiment_names();
+    if (state->name != "all" && std::find(known.begin(), known.end(), state->name) == known.end()) {
+      run_experiment(state->name, options);  // refuses it, naming the experiments
+    }
     prepare_out_dir(state->out);
     // Progress: the running configuration on one rewritten line when stderr is a terminal,
     // one line per experiment otherwise (logs stay short).
