@@ -65,7 +65,13 @@ Runner add_bench_command(CLI::App& app) {
       throw ConfigError("repeats", std::to_string(state->repeats), "must be >= 1");
     }
     std::vector<std::unique_ptr<Compressor>> compressors;
-    for (const auto& spec : state->compressors) compressors.push_back(make_compressor(spec));
+    for (const auto& spec : state->compressors) {
+      try {
+        compressors.push_back(make_compressor(spec));
+      } catch (const ConfigError& e) {
+        throw ConfigError("compressors", spec, e.constraint());
+      }
+    }
 
     std::vector<float> v(d);
     RandomStream rng(StreamAddress{1, 0, 0, 0, StreamPurpose::kTest});

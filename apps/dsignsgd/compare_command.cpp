@@ -82,7 +82,12 @@ Runner add_compare_command(CLI::App& app) {
       options.method = item.method;
       options.compressor = item.compressor;
       options.noise = item.noise;
-      plans.push_back(make_run_plan(options));
+      try {
+        plans.push_back(make_run_plan(options));
+      } catch (const ConfigError& e) {
+        if (e.option() != "compressor") throw;
+        throw ConfigError("randk", state->randk, e.constraint());  // the flag compare has
+      }
     }
     prepare_out_dir(state->out);
     std::ostringstream csv;

@@ -109,6 +109,17 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    // An empty value ("--lr ''", "--lr=") would leave the option at its default: refuse it.
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      const std::string& arg = args[i];
+      if (arg.rfind("--", 0) != 0) continue;
+      const auto equals = arg.find('=');
+      if (equals != std::string::npos ? equals + 1 == arg.size()
+                                      : i + 1 < args.size() && args[i + 1].empty()) {
+        throw ConfigError(arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2),
+                          "", "is empty; give a value or leave the option out");
+      }
+    }
     // --config FILE: turn the file's keys into flags the command line did not give.
     for (std::size_t i = 0; i < args.size(); ++i) {
       std::string path;

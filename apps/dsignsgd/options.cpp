@@ -2,6 +2,8 @@
 #include "options.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
@@ -16,8 +18,12 @@ const CLI::Validator& whole_number() {
         const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
           return ch >= '0' && ch <= '9';
         });
-        return digits ? std::string()
-                      : "invalid value '" + text + "': must be a whole number >= 0 (digits only)";
+        if (!digits) return "invalid value '" + text + "': must be a whole number >= 0 (digits only)";
+        std::uint64_t value = 0;  // CLI11 alone saturates or wraps beyond 2^64 − 1
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+        return error == std::errc() && end == text.data() + text.size()
+                   ? std::string()
+                   : "invalid value '" + text + "': must be at most 2^64 − 1";
       },
       "");
   return validator;

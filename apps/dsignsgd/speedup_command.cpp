@@ -291,7 +291,7 @@ int run_speedup(SpeedupCommand& s) {
     throw ConfigError("hosts", std::to_string(*std::max_element(s.hosts.begin(), s.hosts.end())),
                       "must be <= 64 with --shared-machine (one run per host at once)");
   }
-  if (s.steps < 2) throw ConfigError("steps", std::to_string(s.steps), "must be >= 2");
+  if (s.steps < 2) throw ConfigError("measure-steps", std::to_string(s.steps), "must be >= 2");
   std::vector<double> rates;
   for (const std::string& r : s.rates) rates.push_back(parse_rate(r));
   // A measured row's rate label is the configured link rate, unless --effective says what the

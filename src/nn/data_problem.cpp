@@ -40,7 +40,8 @@ constexpr Entry kProblems[] = {
 constexpr std::size_t kTextStride = 16;
 constexpr std::size_t kTextTestWindows = 1024;
 
-constexpr const char* kInstall = "run scripts/install_data.sh (make run and make test do)";
+constexpr const char* kInstall =
+    "scripts/install_data.sh, which make run and make test run; or give --data-dir";
 
 /// A fixed permutation (independent of --seed) of 0..n−1.
 std::vector<std::size_t> fixed_permutation(std::size_t n, std::uint64_t salt) {
@@ -171,6 +172,11 @@ std::unique_ptr<DataProblem> load_data_problem(const std::string& name, const Da
     if (name == e.name) entry = &e;
   }
   if (entry == nullptr) throw ConfigError("problem", name, "is not a data problem");
+  const std::string kind = entry->architecture;
+  if (!data.arch.empty() && kind != "cnn" && kind != "transformer") {
+    throw ConfigError("arch", data.arch,
+                      "applies to the torch models (cnn, transformer); " + name + " is " + kind);
+  }
   const std::filesystem::path dir = data.data_dir;
   auto problem = std::make_unique<DataProblem>();
   const std::string dataset = entry->dataset;

@@ -374,6 +374,13 @@ void check_memory(const RunPlan& plan, std::size_t dim) {
   const std::size_t budget = physical_memory_bytes() / 10 * 8;
   const std::string machine = "; the machine has " + gib(physical_memory_bytes());
   if (traces > budget || (state <= budget && traces > budget - state)) {
+    // The culprit: the logging rate when it was given, else the number of runs.
+    if (!plan.log_every_given) {
+      throw ConfigError("runs", std::to_string(plan.runs),
+                        "keep " + std::to_string(plan.steps / std::max<std::int64_t>(1, plan.log_every) + 1) +
+                            " logged rows each, about " + gib(traces + state) + machine +
+                            "; run fewer");
+    }
     throw ConfigError("log-every", std::to_string(plan.log_every),
                       "logs " + std::to_string(plan.steps / std::max<std::int64_t>(1, plan.log_every) + 1) +
                           " rows of " + std::to_string(plan.runs) + " runs (--steps " +
