@@ -208,7 +208,7 @@ const Hostile kCases[] = {
     {"train --problem nosuch", "--problem 'nosuch'"},
     {"train --normalization wild --method normalized-dcsgd", "--normalization"},
     {"train --backend tcp", "--backend 'tcp'"},
-    {"train --backend mpi", "--workers '4': must equal ranks"},
+    {"train --backend mpi --agents-per-rank -1", "--agents-per-rank"},
     {"train --reduction allreduce --method dsignsgd", "--reduction 'allreduce'"},
     {"train --reduction reduce-scatter --method dcsgd --compressor randk:0.1", "--reduction"},
     {"train --reduction tree", "--reduction"},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include "dsignsgd/compress/compressors.hpp"
@@ -124,7 +125,13 @@ __attribute__((target("avx2"))) std::size_t bfloat16s_accumulate_avx2(const std:
   return i;
 }
 
-const bool kHasF16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+/// F16C from CPUID leaf 1 (clang's __builtin_cpu_supports does not know "f16c").
+bool cpu_has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return __get_cpuid(1, &a, &b, &c, &d) != 0 && (c & bit_F16C) != 0;
+}
+
+const bool kHasF16c = cpu_has_f16c() && __builtin_cpu_supports("avx");
 const bool kHasAvx2 = __builtin_cpu_supports("avx2");
 
 void store_u16(std::uint8_t* out, std::uint16_t value) {

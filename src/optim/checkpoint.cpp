@@ -42,6 +42,7 @@ void CheckpointWriter::doubles(const std::vector<double>& values) {
 
 void CheckpointReader::raw(void* data, std::size_t size) {
   if (size > payload_.size() - position_) throw std::runtime_error("checkpoint truncated");
+  if (size == 0) return;  // an empty array's data() may be null (found by fuzz_checkpoint)
   std::memcpy(data, payload_.data() + position_, size);
   position_ += size;
 }

@@ -39,6 +39,10 @@ Spectrum Spectrum::parse(const std::string& text) {
   // Checks the eigenvalues without materializing d of them (d may be huge and refused later).
   std::vector<double> extremes = out.values;
   if (out.kind == Kind::kLinspace) extremes = {out.a, out.b};
+  if (out.kind == Kind::kLogspace && (std::fabs(out.a) > 300.0 || std::fabs(out.b) > 300.0)) {
+    // 10^a must be a finite, normal double (found by fuzz_spec: logspace:-1:1e31 gave inf).
+    throw ConfigError("hessian", text, "exponents of logspace:a:b must be in [-300, 300]");
+  }
   for (double lambda : extremes) {
     if (!(lambda >= 0.0)) {
       throw ConfigError("hessian", text, "eigenvalues must be >= 0 (f bounded below)");

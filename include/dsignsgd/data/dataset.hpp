@@ -6,7 +6,7 @@
 /// the package that provides it when known), a wrong magic number, header dimensions that
 /// overflow, a truncated or damaged gzip stream (or a .gz that is not gzip), a ragged row, a
 /// feature that is not a finite number, a label that is not a whole number or lies outside the
-/// declared classes. No loader builds more than 2^31 values.
+/// declared classes. No loader builds more than 2^28 values (1 GiB of floats).
 
 #include <cstdint>
 #include <filesystem>
