@@ -39,7 +39,7 @@ TrainOptions job() {
 }
 
 fs::path scratch() {
-  static const fs::path dir = fuzz::write_input("unused", nullptr, 0).parent_path() / "checkpoint";
+  static const fs::path dir = fuzz::scratch_dir() / "checkpoint";
   return dir;
 }
 

@@ -13,15 +13,20 @@ namespace dsignsgd::fuzz {
 
 /// A file in this process's scratch directory holding `size` bytes of `data`; `name` may carry
 /// an extension (".gz") that the code under test looks at.
-inline std::filesystem::path write_input(const std::string& name, const std::uint8_t* data,
-                                         std::size_t size) {
+/// This process's scratch directory (created on first use).
+inline const std::filesystem::path& scratch_dir() {
   static const std::filesystem::path dir = [] {
     const std::filesystem::path d =
         std::filesystem::temp_directory_path() / ("dsignsgd_fuzz_" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d;
   }();
-  const std::filesystem::path path = dir / name;
+  return dir;
+}
+
+inline std::filesystem::path write_input(const std::string& name, const std::uint8_t* data,
+                                         std::size_t size) {
+  const std::filesystem::path path = scratch_dir() / name;
   std::FILE* file = std::fopen(path.c_str(), "wb");
   if (file != nullptr) {
     if (size > 0) std::fwrite(data, 1, size, file);

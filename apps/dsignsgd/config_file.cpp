@@ -158,8 +158,9 @@ ConfigArguments config_file_arguments(const std::string& path, const CLI::App& c
     std::replace(key.begin(), key.end(), '_', '-');
     const std::string raw_value = trim(text.substr(equals + 1));
     const std::size_t key_column = column;
-    column = content.find('=', indent) + 1;
-    column = std::min(content.find_first_not_of(" \t", column), content.size());
+    const std::size_t value_column =
+        std::min(content.find_first_not_of(" \t", content.find('=', indent) + 1), content.size());
+    column = value_column;
     const std::string value = value_text(raw_value, fail);
     column = key_column;
     if (!in_own_table) continue;
@@ -175,7 +176,7 @@ ConfigArguments config_file_arguments(const std::string& path, const CLI::App& c
       fail("key '" + key + "' repeats line " + std::to_string(previous->second));
     }
     if (given_on_command_line(argv, key)) continue;  // the command line wins
-    result.origins["--" + key] = where(content.find_first_not_of(" \t", content.find('=') + 1));
+    result.origins["--" + key] = where(value_column);
     if (option->get_type_size() == 0) {              // a flag
       if (value == "true") {
         result.arguments.push_back("--" + key);
