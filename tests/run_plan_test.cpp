@@ -129,6 +129,20 @@ TEST(RunPlan, ValidateChecksFieldsAndBuildsNothing) {
   }
 }
 
+TEST(RunPlan, LoggedRowCountIsTheLengthOfEveryTrace) {
+  // The memory check counts rows with logged_row_count; the ensemble logs logged_steps.
+  RunPlan plan;
+  for (const std::int64_t steps : {1, 2, 7, 100, 101, 1000}) {
+    for (const std::int64_t every : {1, 3, 10, 100, 1000, 5000}) {
+      plan.steps = steps;
+      plan.log_every = every;
+      EXPECT_EQ(logged_row_count(plan),
+                static_cast<std::int64_t>(logged_steps(steps, every).size()))
+          << "steps " << steps << ", log every " << every;
+    }
+  }
+}
+
 TEST(RunPlan, ConfigJsonCarriesEveryResolvedDefault) {
   TrainOptions o;
   o.method = "dcsgd";

@@ -1,7 +1,6 @@
 // `dsignsgd reproduce [NAME|all] [--quick] --out DIR`: the papers' claims, checked, with figures.
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -43,10 +42,7 @@ Runner add_reproduce_command(CLI::App& app) {
     options.render_figure = render_gnuplot;
     options.command_line = "dsignsgd reproduce " + state->name + (state->quick ? " --quick" : "") +
                            " --seed " + std::to_string(state->seed) + " --out " + state->out;
-    const std::vector<std::string> known = experiment_names();
-    if (state->name != "all" && std::find(known.begin(), known.end(), state->name) == known.end()) {
-      run_experiment(state->name, options);  // refuses it, naming the experiments
-    }
+    require_experiment(state->name);
     prepare_out_dir(state->out);
     // Progress: the running configuration on one rewritten line when stderr is a terminal,
     // one line per experiment otherwise (logs stay short).

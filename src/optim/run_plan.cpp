@@ -356,13 +356,16 @@ std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int thre
   return saturated_bytes(total);
 }
 
+std::int64_t logged_row_count(const RunPlan& plan) {
+  const std::int64_t every = std::max<std::int64_t>(1, plan.log_every);
+  return plan.steps / every + (plan.steps % every != 0 ? 1 : 0) + 1;
+}
+
 std::size_t estimate_trace_bytes(const RunPlan& plan) {
   // Every run keeps its logged rows until the end: loss, gradient norm and the data problems'
   // extra metrics (at most 4) as doubles; plus the logged steps and about 160 bytes of
   // metrics.csv per row.
-  const double rows = std::floor(static_cast<double>(plan.steps) /
-                                 static_cast<double>(std::max<std::int64_t>(1, plan.log_every))) +
-                      2.0;
+  const auto rows = static_cast<double>(logged_row_count(plan));
   const double values_per_row = 2.0 + (plan.has_data ? 4.0 : 0.0);
   return saturated_bytes(rows * (static_cast<double>(plan.runs) * values_per_row * 8.0 + 8.0 + 160.0));
 }
@@ -375,14 +378,15 @@ void check_memory(const RunPlan& plan, std::size_t dim) {
   const std::string machine = "; the machine has " + gib(physical_memory_bytes());
   if (traces > budget || (state <= budget && traces > budget - state)) {
     // The culprit: the logging rate when it was given, else the number of runs.
+    const std::int64_t rows = logged_row_count(plan);
     if (!plan.log_every_given) {
       throw ConfigError("runs", std::to_string(plan.runs),
-                        "keep " + std::to_string(plan.steps / std::max<std::int64_t>(1, plan.log_every) + 1) +
+                        "keep " + std::to_string(rows) +
                             " logged rows each, about " + gib(traces + state) + machine +
                             "; run fewer");
     }
     throw ConfigError("log-every", std::to_string(plan.log_every),
-                      "logs " + std::to_string(plan.steps / std::max<std::int64_t>(1, plan.log_every) + 1) +
+                      "logs " + std::to_string(rows) +
                           " rows of " + std::to_string(plan.runs) + " runs (--steps " +
                           std::to_string(plan.steps) + "), about " + gib(traces + state) +
                           " with the iterates" + machine + "; log less often");

@@ -1,4 +1,5 @@
 #include "dsignsgd/random/batch.hpp"
+#include "dsignsgd/core/cpu_dispatch.hpp"
 
 #include <immintrin.h>
 
@@ -161,7 +162,7 @@ inline void sincos_turns(float t, float& sine, float& cosine) {
   cosine = c1;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void box_muller(
+DSIGNSGD_CPU_CLONES void box_muller(
     const std::uint32_t* draws, std::size_t pairs, float* out) {
   for (std::size_t p = 0; p < pairs; ++p) {
     const float u1 = (static_cast<float>(draws[2 * p]) + 0.5f) * 2.3283064e-10f;  // (0, 1]

@@ -33,7 +33,18 @@ std::vector<std::string> experiment_names() {
   return names;
 }
 
+void require_experiment(const std::string& name) {
+  if (name == "all") return;
+  for (const ExperimentEntry& e : kExperiments) {
+    if (name == e.name) return;
+  }
+  std::string names;
+  for (const auto& n : experiment_names()) names += (names.empty() ? "" : ", ") + n;
+  throw ConfigError("experiment", name, "must be one of " + names + " or all");
+}
+
 ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options) {
+  require_experiment(name);
   for (const ExperimentEntry& e : kExperiments) {
     if (name == e.name) {
       std::filesystem::create_directories(options.out);
@@ -52,9 +63,7 @@ ExperimentReport run_experiment(const std::string& name, const ReproduceOptions&
       return report;
     }
   }
-  std::string names;
-  for (const auto& n : experiment_names()) names += (names.empty() ? "" : ", ") + n;
-  throw ConfigError("experiment", name, "must be one of " + names + " or all");
+  throw ConfigError("experiment", name, "must be one experiment, not all");
 }
 
 }  // namespace dsignsgd

@@ -6,6 +6,7 @@
 
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/cpu_dispatch.hpp"
 #include "dsignsgd/core/fast_math.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/optim/method.hpp"
@@ -184,13 +185,13 @@ class MeanSign {
 };
 
 /// out[j] = erf(g[j] · scale), vectorized for the CPU at hand (identical results on each).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void erf_scaled(
+DSIGNSGD_CPU_CLONES void erf_scaled(
     const float* g, float scale, float* out, std::size_t n) {
   for (std::size_t j = 0; j < n; ++j) out[j] = erf_fast(g[j] * scale);
 }
 
 /// out[j] = peak · exp(−(g[j] · scale)²).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void gaussian_scaled(
+DSIGNSGD_CPU_CLONES void gaussian_scaled(
     const float* g, float scale, float peak, float* out, std::size_t n) {
   for (std::size_t j = 0; j < n; ++j) {
     const float u = g[j] * scale;

@@ -134,6 +134,8 @@ std::string recipe_summary(const RunPlan& plan);
 int resolved_threads(const RunPlan& plan);
 /// Approximate memory the active runs' state needs (iterates, memories, messages).
 std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int threads);
+/// Rows of every trace: steps 0, log_every, 2·log_every, … below steps, and steps itself.
+std::int64_t logged_row_count(const RunPlan& plan);
 /// Approximate memory of the logged traces of all runs (kept until the end) and metrics.csv.
 std::size_t estimate_trace_bytes(const RunPlan& plan);
 /// Throws ConfigError when state + traces exceed 80 % of physical memory: for option

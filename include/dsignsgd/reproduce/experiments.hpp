@@ -40,6 +40,9 @@ struct ExperimentReport {
 /// Names of the shipped experiments.
 std::vector<std::string> experiment_names();
 
+/// Throws ConfigError for option "experiment" unless `name` is a shipped experiment or "all".
+void require_experiment(const std::string& name);
+
 /// Runs `name`: the experiment declares its section, the runner writes its data files and
 /// gnuplot scripts into options.out and renders the figures (options.render_figure).
 ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options);
