@@ -337,7 +337,7 @@ TEST(Cli, SdeWritesTheSameFilesAsTrain) {
   const nlohmann::json summary = read_json(out / "summary.json");
   EXPECT_EQ(summary["command"], "sde");
   EXPECT_EQ(summary["sde"]["integrator"], "platen2");
-  EXPECT_EQ(summary["sde"]["drift_correction"], "classic");
+  EXPECT_EQ(summary["sde"]["drift_correction"], "none");  // the default (docs/SDE.md)
   EXPECT_TRUE(summary.contains("tail_loss_mean"));
   std::ifstream metrics(out / "metrics.csv");
   std::string header;

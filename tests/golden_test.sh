@@ -2,6 +2,10 @@
 # Golden runs: the metrics.csv (and the loss lines of summary.json) of a fixed list of train, sde
 # and MPI runs must stay byte-identical to the files in tests/golden/, which were written by the
 # code before the run-plan redesign (issue 10). A refactoring that changes one number fails here.
+# Intended changes since: issue 14 made the sign methods' stability drift −φ + (η/2) φ′ ⊙ (Hφ)
+# (sde_majority_stability rewritten) and `sde`'s default drift `none` (the cases written with the
+# old default `classic` now say so); it added the `edge` experiment and the noise threshold of
+# validate's verdict to the reproduce report.
 #
 # Usage: golden_test.sh DSIGNSGD DATA_DIR GROUP [MPIEXEC] [--update]
 #   GROUP   train | sde | data | mpi | reproduce   (which part of the list to run)
@@ -33,12 +37,12 @@ cases_train=(
   "dsgd_diverges|train --method dsgd --dim 5 --hessian diag:1,2,3,4,30 --noise gaussian:1 --workers 2 --lr 0.09 --steps 300 --runs 3"
 )
 cases_sde=(
-  "sde_dsgd_classic|sde --method dsgd --hessian linspace:0.5:2 --dim 10 --noise gaussian:1 --workers 4 --lr 0.02 --steps 300 --runs 6"
+  "sde_dsgd_classic|sde --method dsgd --hessian linspace:0.5:2 --dim 10 --noise gaussian:1 --workers 4 --lr 0.02 --steps 300 --runs 6 --drift-correction classic"
   "sde_dcsgd_exact_substeps|sde --method dcsgd --compressor randk:0.2 --hessian linspace:0.5:2 --dim 10 --noise gaussian:1 --workers 4 --lr 0.02 --steps 200 --runs 4 --substeps 4 --drift-correction none"
-  "sde_dcsgd_montecarlo|sde --method dcsgd --compressor qsgd:4 --dim 8 --noise gaussian:1 --workers 2 --lr 0.02 --steps 150 --runs 3 --compression-covariance monte-carlo"
-  "sde_dsignsgd_student_platen|sde --method dsignsgd --dim 10 --noise student:3:1 --workers 4 --lr 0.01 --steps 300 --runs 4 --integrator platen2"
+  "sde_dcsgd_montecarlo|sde --method dcsgd --compressor qsgd:4 --dim 8 --noise gaussian:1 --workers 2 --lr 0.02 --steps 150 --runs 3 --compression-covariance monte-carlo --drift-correction classic"
+  "sde_dsignsgd_student_platen|sde --method dsignsgd --dim 10 --noise student:3:1 --workers 4 --lr 0.01 --steps 300 --runs 4 --integrator platen2 --drift-correction classic"
   "sde_majority_stability|sde --method majority --dim 10 --noise cauchy:1 --workers 5 --lr 0.01 --steps 300 --runs 4 --drift-correction stability --schedule invsqrt"
-  "sde_dsignsgd_rotated|sde --method dsignsgd --hessian linspace:1:3 --rotate --dim 6 --noise gaussian:2 --workers 2 --lr 0.05 --steps 200 --runs 3"
+  "sde_dsignsgd_rotated|sde --method dsignsgd --hessian linspace:1:3 --rotate --dim 6 --noise gaussian:2 --workers 2 --lr 0.05 --steps 200 --runs 3 --drift-correction classic"
 )
 cases_data=(
   "digits_logreg_dsignsgd|train --problem digits-logreg --method dsignsgd --workers 4 --batch 16 --lr 0.01 --steps 60 --runs 2 --log-every 10"

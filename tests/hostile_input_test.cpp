@@ -72,6 +72,7 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   std::ofstream(dir / "inputs" / "wrong_table.toml") << "[sde]\nlr = 0.1\n";
   std::ofstream(dir / "inputs" / "control.toml") << "noise = \"a\x01b\"\n";
   std::ofstream(dir / "inputs" / "a_file") << "not a directory\n";
+  std::ofstream(dir / "inputs" / "dsgd.toml") << "method = \"dsgd\"\n";
   fs::create_directories(dir / "inputs" / "empty_dir");
   fs::create_directories(dir / "inputs" / "results");
   std::ofstream(dir / "inputs" / "results" / "summary.json") << "{}\n";
@@ -277,6 +278,9 @@ const Hostile kCases[] = {
     {"scale --from {dir}/inputs/bad_value.toml --change workers=8", "--from", false},
     {"scale --from {dir}/inputs/repeated.toml --change workers=8", "repeated.toml:2:1", false},
     {"scale --change workers=8", "--from", false},
+    {"scale --from {dir}/inputs/dsgd.toml --change noise=cauchy:1", "--change 'noise=cauchy:1'", false},
+    {"scale --from {dir}/inputs/dsgd.toml --change method=dsignsgd --keep trajectory",
+     "--change 'method=dsignsgd'", false},
     // ---- reproduce ----
     {"reproduce nosuch", "--experiment 'nosuch'"},
     {"reproduce --experiment ''", "--experiment"},

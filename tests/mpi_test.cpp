@@ -210,7 +210,9 @@ TEST(MpiBackend, InterruptedAndResumedJobEqualsTheUninterruptedOne) {
     const TrainResult::Communication& c = resumed.communication;
     EXPECT_EQ(c.bytes_sent, c.declared_bytes_sent) << method;
     EXPECT_EQ(c.bytes_received, c.declared_bytes_received) << method;
-    if (world->size() > 1) EXPECT_GT(c.declared_bytes_sent, 0u) << method;
+    if (world->size() > 1) {
+      EXPECT_GT(c.declared_bytes_sent, 0u) << method;
+    }
     world->allgather_u64(0, sync);
   }
 }

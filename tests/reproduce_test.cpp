@@ -146,6 +146,16 @@ TEST(Reproduce, StabilityExperimentFindsGdsStepSizeLimitOnlyInTheCorrectedModel)
   EXPECT_NE(report.markdown.find("| stability |"), std::string::npos);
 }
 
+TEST(Reproduce, QuickEdgeExperimentKeepsTheFloorWithTheDefaultSdeUpToTheStabilityLimit) {
+  const ExperimentReport report = quick_experiment(
+      "edge", 118, {"edge_models.csv", "edge_floors.csv", "edge_linear.png", "edge_sign.svg"});
+  EXPECT_TRUE(report.holds) << report.markdown;
+  // The default (no correction, one Euler substep) at z = 1.9, and the classic drift's Euler
+  // blow-up there.
+  EXPECT_NE(report.markdown.find("| none euler/1 (default) |"), std::string::npos);
+  EXPECT_NE(report.markdown.find("diverges"), std::string::npos);
+}
+
 TEST(Reproduce, QuickNoiseExperimentWritesItsFigureTableAndVerdict) {
   const std::filesystem::path out =
       testing::scratch_path("reproduce_test");

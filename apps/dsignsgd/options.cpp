@@ -123,7 +123,7 @@ void add_checkpoint_options(CLI::App& c, TrainOptions& o) {
 
 void add_sde_options(CLI::App& c, SdeOptions& sde) {
   c.add_option("--drift-correction", sde.drift_correction,
-               "none | classic (−(η/2)∇²f∇f) | stability ([B]: +(η/2)∇²f∇f)")
+               "none | classic (−(η/2) J_φ φ) | stability ([B]: +(η/2) J_φ φ); docs/SDE.md")
       ->capture_default_str();
   c.add_option("--integrator", sde.integrator, "euler (weak order 1) | platen2 (weak order 2)")
       ->capture_default_str();

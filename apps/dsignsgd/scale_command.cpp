@@ -55,7 +55,6 @@ Runner add_scale_command(CLI::App& app) {
       throw ConfigError("from", state->from, (origin.empty() ? "" : origin + ": ") + e.constraint());
     }
     TrainOptions changed = base;
-    std::vector<std::string> keys;
     std::vector<std::string> args;
     for (const std::string& change : state->changes) {
       const auto equals = change.find('=');
@@ -66,12 +65,11 @@ Runner add_scale_command(CLI::App& app) {
       if (probe.get_option_no_throw("--" + key) == nullptr) {
         throw ConfigError("change", change, "unknown key '" + key + "'");
       }
-      keys.push_back(key);
       args.push_back("--" + change);
     }
     parse_train_arguments(changed, args, "change");
     if (state->runs < 0) throw ConfigError("runs", std::to_string(state->runs), "must be >= 1");
-    const ScalingPlan plan = plan_scaling(base, changed, keys, invariant);
+    const ScalingPlan plan = plan_scaling(base, changed, state->changes, invariant);
     nlohmann::json out = scaling_json(plan);
     if (state->verify) {
       const auto with_runs = [&](RunPlan o) {

@@ -52,17 +52,19 @@ Runner add_validate_command(CLI::App& app) {
     std::cout << fmt::format("{} vs its SDE ({}, {} × {} substeps)\n", to_string(plan.method),
                              result.levels.front().sde.covariance, to_string(sde.integrator),
                              sde.substeps);
-    std::cout << fmt::format("{:>10} {:>8} {:>14} {:>12} {:>8}\n", "eta", "steps", "weak error",
-                             "s.e.", "at t");
+    std::cout << fmt::format("{:>10} {:>8} {:>14} {:>12} {:>8} {:>14}\n", "eta", "steps",
+                             "weak error", "s.e.", "at t", "noise level");
     for (const ValidateLevel& level : result.levels) {
-      std::cout << fmt::format("{:>10.4g} {:>8} {:>14.4g} {:>12.2g} {:>8.3g}\n", level.lr,
-                               level.steps, level.weak_error, level.weak_error_stderr,
-                               level.weak_error_time);
+      std::cout << fmt::format("{:>10.4g} {:>8} {:>14.4g} {:>12.2g} {:>8.3g} {:>14.4g}{}\n",
+                               level.lr, level.steps, level.weak_error, level.weak_error_stderr,
+                               level.weak_error_time, level.null_threshold,
+                               level.resolved ? "" : "  (not resolved)");
     }
     std::cout << fmt::format("fitted order {:.2f}{}\n", result.order,
                              result.resolved ? ""
-                                             : "  (some errors are within 2 s.e. of zero: "
-                                               "add --runs to resolve them)");
+                                             : "  (not resolved: some weak error is within the "
+                                               "noise level — the 95 % quantile of the largest "
+                                               "gap if there were none; add --runs)");
     return 0;
   };
 }

@@ -134,12 +134,10 @@ py::object scale(const Args& base_args, const Args& change_args, const std::stri
   const TrainOptions base = train_options(base_args);
   TrainOptions changed = base;
   cli::parse_train_arguments(changed, change_args, "change");
-  std::vector<std::string> keys;
-  for (const std::string& arg : change_args) {
-    const std::size_t eq = arg.find('=');
-    keys.push_back(arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2));
-  }
-  return to_python(scaling_json(plan_scaling(base, changed, keys, scaling_invariant_from_string(keep))));
+  std::vector<std::string> changes;  // "--key=value" → "key=value"
+  for (const std::string& arg : change_args) changes.push_back(arg.substr(2));
+  return to_python(
+      scaling_json(plan_scaling(base, changed, changes, scaling_invariant_from_string(keep))));
 }
 
 }  // namespace

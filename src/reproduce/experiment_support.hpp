@@ -33,5 +33,7 @@ Section compression_and_scaling(const ReproduceOptions& options);
 Section heavy_tails(const ReproduceOptions& options);
 Section l0l1_smoothness(const ReproduceOptions& options);
 Section real_data(const ReproduceOptions& options);
+/// Issue 14's experiment (edge.cpp).
+Section stability_edge(const ReproduceOptions& options);
 
 }  // namespace dsignsgd::reproduce_detail

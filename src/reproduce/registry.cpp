@@ -23,6 +23,7 @@ constexpr ExperimentEntry kExperiments[] = {
     {"compression", compression_and_scaling}, {"tails", heavy_tails},
     {"agents", linear_speedup},        {"l0l1", l0l1_smoothness},
     {"realdata", real_data},           {"stability", stability_models},
+    {"edge", stability_edge},
 };
 
 }  // namespace

@@ -430,21 +430,17 @@ void SdeSystem::evaluate(std::span<const float> x, double step_size, SdeCoeffici
   c.grad_norm = std::sqrt(norm_sq);
   std::vector<float>& phi = c.scratch;
   std::vector<float>& hphi = c.scratch2;
-  if (correction_ == DriftCorrection::kClassic) {
-    // dphi goes into c.drift temporarily.
+  if (correction_ == DriftCorrection::kNone) {
+    model_.mean_direction(c.grad, c.grad_norm, phi, {});
+    for (std::size_t j = 0; j < d; ++j) c.drift[j] = -phi[j];
+  } else {
+    // b ∓ (η/2) J_b b with b = −φ(g), J_b b = φ'(g) ⊙ (H φ): classic subtracts it, stability adds
+    // it. φ' goes into c.drift first.
     model_.mean_direction(c.grad, c.grad_norm, phi, c.drift);
     problem_.hessian_vector(x, phi, hphi);
-    const auto half = static_cast<float>(0.5 * step_size);
-    for (std::size_t j = 0; j < d; ++j) c.drift[j] = -phi[j] - half * c.drift[j] * hphi[j];
-  } else {
-    model_.mean_direction(c.grad, c.grad_norm, phi, {});
-    if (correction_ == DriftCorrection::kStability) {
-      problem_.hessian_vector(x, phi, hphi);
-      const auto half = static_cast<float>(0.5 * step_size);
-      for (std::size_t j = 0; j < d; ++j) c.drift[j] = -phi[j] + half * hphi[j];
-    } else {
-      for (std::size_t j = 0; j < d; ++j) c.drift[j] = -phi[j];
-    }
+    const auto half = static_cast<float>(correction_ == DriftCorrection::kClassic ? -0.5 * step_size
+                                                                                   : 0.5 * step_size);
+    for (std::size_t j = 0; j < d; ++j) c.drift[j] = -phi[j] + half * c.drift[j] * hphi[j];
   }
   if (!drift_only) model_.diffusion(step_size, c, rng);
 }

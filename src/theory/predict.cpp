@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/norm.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/noise/noise_model.hpp"
+#include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
 #include "dsignsgd/theory/stationary.hpp"
 
@@ -61,8 +65,41 @@ double max_gradient_ratio(const Setting& s, double kappa_ell_over_sigma, double 
   return worst;
 }
 
+/// ω measured for a compressor without a closed-form variance (QSGD, natural): the mean
+/// conditional variance E_Z[Var C(Z)_j] of one agent's message at ∇f = 0, over that of the noise
+/// Z itself — so that (1 + ω) v is the per-coordinate variance the agent sends. For the
+/// scale-invariant compressors it depends on the noise law's shape and on d only (not on σ or B);
+/// cached per (compressor, noise, d). Draws from a fixed stream: the same number every call.
+double measured_omega(const Compressor& compressor, const NoiseSpec& noise, std::size_t d) {
+  static std::mutex mutex;
+  static std::map<std::tuple<std::string, std::string, std::size_t>, double> cache;
+  const auto key = std::make_tuple(compressor.name(), noise.to_string(), d);
+  {
+    const std::lock_guard lock(mutex);
+    if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const NoiseModel model(noise, {}, 1);
+  RandomStream rng(StreamAddress{0x0e5a, 0, 0, 0, StreamPurpose::kSdeModel});
+  const std::vector<float> zero(d, 0.0f);
+  std::vector<float> sample(d), variance(d);
+  const std::size_t draws = std::max<std::size_t>(256, (1u << 18) / std::max<std::size_t>(d, 1));
+  double compression = 0.0, raw = 0.0;
+  for (std::size_t k = 0; k < draws; ++k) {
+    model.sample(zero, 0.0, 0, rng, sample);
+    if (!compressor.variance_diagonal(sample, variance)) return std::nan("");
+    for (std::size_t j = 0; j < d; ++j) {
+      compression += variance[j];
+      raw += static_cast<double>(sample[j]) * sample[j];
+    }
+  }
+  const double omega = compression / raw;
+  const std::lock_guard lock(mutex);
+  cache[key] = omega;
+  return omega;
+}
+
 MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
-                            const std::string& compressor) {
+                            const std::string& compressor, bool omega_measured) {
   const double variance = s.noise.coordinate_variance(0.0) * s.mean_square_scale / s.batch;
   if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
     return unavailable("state-dependent noise (affine/relative): no closed-form floor");
@@ -74,24 +111,24 @@ MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
     out.finite_floor = false;
     return out;
   }
-  if (compressed && compressor.rfind("randk", 0) != 0 && compressor != "identity") {
+  if (compressed && std::isnan(omega)) {
     return unavailable("no closed form for " + compressor +
-                       ": its variance is not ω‖v‖² coordinate-wise; simulate with `dsignsgd sde "
+                       ": it does not report its variance; simulate with `dsignsgd sde "
                        "--compression-covariance monte-carlo`");
   }
   const double factor = compressed ? 1.0 + omega / s.agents : 1.0;
-  const FloorPrediction floor = compressed
-                                    ? dcsgd_randk_floor(s.eigenvalues, variance, omega, s.agents, s.lr)
-                                    : dsgd_floor(s.eigenvalues, variance, s.agents, s.lr);
+  const FloorPrediction floor =
+      compressed ? dcsgd_randk_floor(s.eigenvalues, variance, omega, s.agents, s.lr)
+                 : dsgd_floor(s.eigenvalues, variance, s.agents, s.lr);
   const double lr_max = 2.0 / (s.lambda_max * factor);
   MethodFloor out;
   out.stationary_loss = finite(floor.value);
-  out.formula = compressed ? "Σ_j η σ² (1+ω) / (2N (2 − η λ_j (1 + ω/N)))"
-                           : "Σ_j η σ² / (2N (2 − η λ_j))";
+  out.formula =
+      compressed ? "Σ_j η σ² (1+ω) / (2N (2 − η λ_j (1 + ω/N)))" : "Σ_j η σ² / (2N (2 − η λ_j))";
   out.noise_variance_per_coordinate = variance;
-  out.regime = RegimeCheck{"exact for the discrete method (quadratic, constant η)", floor.stable,
-                           compressed ? "η λ_max (1 + ω/N) < 2" : "η λ_max < 2", std::nullopt,
-                           false};
+  out.regime =
+      RegimeCheck{"exact for the discrete method (quadratic, constant η)", floor.stable,
+                  compressed ? "η λ_max (1 + ω/N) < 2" : "η λ_max < 2", std::nullopt, false};
   StabilityLimit stability;
   stability.lr_max = lr_max;
   stability.in_range = s.lr < lr_max;
@@ -100,6 +137,7 @@ MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
                               : "every run: beyond lr_max the iterates grow like |1 − η λ_max|^k";
   out.stability = stability;
   if (compressed) out.omega = omega;
+  out.omega_measured = omega_measured;
   if (!floor.stable) out.reason = "η beyond the stability limit: the iterates diverge";
   return out;
 }
@@ -111,40 +149,54 @@ MethodFloor sign_method(const Setting& s, bool majority) {
   if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
     return unavailable("state-dependent noise (affine/relative): no closed-form floor");
   }
-  bool homogeneous = true;
-  for (double scale : s.agent_scales) homogeneous = homogeneous && scale == s.agent_scales[0];
-  if (!homogeneous) {
-    return unavailable("heterogeneous agent scales: the linear-phase formula assumes one σ");
-  }
   if (s.noise.kind == NoiseKind::kStudent && s.batch > 1) {
     return unavailable("Student-t noise with batch > 1: the batch mean has no closed-form law");
   }
-  double sigma = s.noise.sigma * (s.agent_scales.empty() ? 1.0 : s.agent_scales[0]);
-  if (s.noise.kind == NoiseKind::kGaussian) sigma /= std::sqrt(static_cast<double>(s.batch));
+  // Agent i's scale σ_i; in the linear phase the mean sign is (1/N) Σ_i ℓ g/σ_i = ℓ g/σ_H with
+  // σ_H the harmonic mean, and majority vote's slope is κ_N ℓ/σ_H likewise: heterogeneous agents
+  // enter through σ_H alone.
+  const double per_batch =
+      s.noise.kind == NoiseKind::kGaussian ? 1.0 / std::sqrt(static_cast<double>(s.batch)) : 1.0;
+  double inverse_sum = 0.0;
+  double smallest = INFINITY;
+  for (int i = 0; i < s.agents; ++i) {
+    const double scale = s.agent_scales.empty() ? 1.0 : s.agent_scales[static_cast<std::size_t>(i)];
+    inverse_sum += 1.0 / (s.noise.sigma * scale * per_batch);
+    smallest = std::min(smallest, s.noise.sigma * scale * per_batch);
+  }
+  const double sigma = s.agents / inverse_sum;  // σ_H
   const double ell = s.noise.small_signal_slope();
   const double kappa = majority ? majority_vote_slope(s.agents) : 1.0;
   const FloorPrediction floor = majority
                                     ? majority_floor(s.eigenvalues, sigma, ell, s.agents, s.lr)
                                     : dsignsgd_floor(s.eigenvalues, sigma, ell, s.agents, s.lr);
   const double step_variance = majority ? s.lr * s.lr : s.lr * s.lr / s.agents;
+  // The linear phase needs |∇f_j| ≪ σ_i for every agent: the smallest σ_i binds.
   const double ratio =
-      floor.stable ? max_gradient_ratio(s, kappa * ell / sigma, step_variance, sigma) : NAN;
+      floor.stable ? max_gradient_ratio(s, kappa * ell / sigma, step_variance, smallest) : NAN;
   const bool linear = floor.stable && ratio < kLinearPhaseRatio;
   MethodFloor out;
   out.stationary_loss = finite(floor.value);
-  out.formula = majority ? "Σ_j η σ / (2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ)) ≈ η σ d / (4 κ_N ℓ)"
-                         : "Σ_j η σ / (2 ℓ N (2 − η ℓ λ_j / σ)) ≈ η σ d / (4 ℓ N)";
+  out.formula =
+      std::string(majority ? "Σ_j η σ / (2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ)) ≈ η σ d / (4 κ_N ℓ)"
+                           : "Σ_j η σ / (2 ℓ N (2 − η ℓ λ_j / σ)) ≈ η σ d / (4 ℓ N)") +
+      (s.agent_scales.empty() ? "" : ", σ = harmonic mean of the agents' σ_i");
   out.ell = ell;
   out.sigma = sigma;
   out.vote_slope_kappa = kappa;
+  if (majority && s.agents % 2 == 0) {
+    out.tie_probability = majority_tie_probability(s.agents);
+    out.tie_floor_factor = 1.0 / (1.0 - *out.tie_probability);
+  }
   out.regime = RegimeCheck{"linear phase: stationary |∇f_j| ≪ σ", linear,
-                           "max_j λ_j √Var(x_j) / σ < " + format_double(kLinearPhaseRatio),
+                           "max_j λ_j √Var(x_j) / min_i σ_i < " + format_double(kLinearPhaseRatio),
                            finite(ratio), true};
   StabilityLimit stability;
   stability.lr_max = 2.0 * sigma / (kappa * ell * s.lambda_max);
   stability.in_range = s.lr < stability.lr_max;
-  stability.note = "sign methods stay bounded for every η; beyond lr_max the linear-phase "
-                   "recursion overshoots and the formula does not apply";
+  stability.note =
+      "sign methods stay bounded for every η; beyond lr_max the linear-phase "
+      "recursion overshoots and the formula does not apply";
   out.stability = stability;
   return out;
 }
@@ -159,13 +211,21 @@ nlohmann::json floor_json(const MethodFloor& f) {
     out["noise_variance_per_coordinate"] = *f.noise_variance_per_coordinate;
   }
   if (f.omega) out["omega"] = *f.omega;
+  if (f.omega_measured) out["omega_measured"] = true;
   if (f.ell) out["ell"] = *f.ell;
   if (f.sigma) out["sigma"] = *f.sigma;
   if (f.vote_slope_kappa) out["vote_slope_kappa"] = *f.vote_slope_kappa;
+  if (f.tie_probability) {
+    out["ties"] = {{"probability", *f.tie_probability},
+                   {"floor_factor", *f.tie_floor_factor},
+                   {"note",
+                    "even N: a tie of the votes is broken by a fair coin (the 1-bit "
+                    "downlink cannot carry 0), so the vote's variance stays 1 instead of "
+                    "1 − P(tie) and the floor is floor_factor times that of sign(0) = 0"}};
+  }
   if (f.regime) {
-    out["regime"] = {{"name", f.regime->name},
-                     {"valid", f.regime->valid},
-                     {"condition", f.regime->condition}};
+    out["regime"] = {
+        {"name", f.regime->name}, {"valid", f.regime->valid}, {"condition", f.regime->condition}};
     if (f.regime->reports_gradient_ratio) {
       out["regime"]["max_gradient_to_sigma"] = number_or_null(f.regime->max_gradient_to_sigma);
     }
@@ -239,8 +299,14 @@ Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
         method == Method::kDcsgd ? plan.compressor
                                  : std::shared_ptr<const Compressor>(
                                        make_compressor(default_compressor(Method::kDcsgd)));
-    out.methods["dsgd"] = gradient_method(s, false, 0.0, "identity");
-    out.methods["dcsgd"] = gradient_method(s, true, dcsgd_parts->omega(d), dcsgd_parts->name());
+    out.methods["dsgd"] = gradient_method(s, false, 0.0, "identity", false);
+    // Rand-k's ω is exact; QSGD's and natural's declared ω is a bound: their floor uses the
+    // variance measured at ∇f = 0.
+    const CompressorCode code = dcsgd_parts->code();
+    const bool closed = code == CompressorCode::kRandK || code == CompressorCode::kIdentity;
+    const double omega =
+        closed ? dcsgd_parts->omega(d) : measured_omega(*dcsgd_parts, s.noise, d);
+    out.methods["dcsgd"] = gradient_method(s, true, omega, dcsgd_parts->name(), !closed);
     out.methods["dcsgd"].compressor = dcsgd_parts->name();
     out.methods["dsignsgd"] = sign_method(s, false);
     out.methods["majority"] = sign_method(s, true);
@@ -250,8 +316,8 @@ Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
                           : method == Method::kDsignsgd ? "dsignsgd"
                           : method == Method::kMajority ? "majority"
                                                         : "";
-  out.floor = key.empty() ? unavailable("no closed-form floor for " + to_string(method))
-                          : out.methods[key];
+  out.floor =
+      key.empty() ? unavailable("no closed-form floor for " + to_string(method)) : out.methods[key];
 
   // [B]'s step bounds for (L0, L1)-smooth problems.
   const SmoothnessConstants smooth = problem->smoothness();
@@ -290,7 +356,7 @@ nlohmann::json prediction_json(const Prediction& p) {
   out["methods"] = methods;
   const nlohmann::json own = floor_json(p.floor);
   out["stationary_loss"] = own["stationary_loss"];
-  for (const char* key : {"regime", "stability", "reason"}) {
+  for (const char* key : {"regime", "stability", "reason", "ties"}) {
     if (own.contains(key)) out[key] = own[key];
   }
   if (p.l0l1) {
@@ -306,14 +372,16 @@ nlohmann::json prediction_json(const Prediction& p) {
           {"epsilon", b.epsilon},
           {"G_at_x0", b.g_at_x0},
           {"lr_max_at_x0", b.lr_max_at_x0},
-          {"note", "the admissible step shrinks as ‖∇f‖ grows: a fixed decaying schedule cannot "
-                   "satisfy it everywhere unless it carries 1/‖∇f‖ (normalization)"}}},
+          {"note",
+           "the admissible step shrinks as ‖∇f‖ grows: a fixed decaying schedule cannot "
+           "satisfy it everywhere unless it carries 1/‖∇f‖ (normalization)"}}},
         {"theorem_4_3",
          {{"applies_to", "DSignSGD"},
           {"bound", "η η_t < ℓ_ν / K,  K = L1 d σ_H,1 / (2N) + √d (L0 + L1) M_ν"},
           {"lr_max", nullptr},
-          {"reason", "the constants ℓ_ν and M_ν are defined in [B]'s appendix, which was not "
-                     "available; no number is printed"}}},
+          {"reason",
+           "the constants ℓ_ν and M_ν are defined in [B]'s appendix, which was not "
+           "available; no number is printed"}}},
     };
   }
   return out;

@@ -113,7 +113,23 @@ std::optional<ScalingRule> floor_rule_integer(const RunPlan& changed, double tar
   return rule;
 }
 
-void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys) {
+/// The change as the user gave it: which options it touched, and its text for messages.
+struct Changes {
+  std::vector<std::string> keys;
+  std::string text;  ///< "compressor=qsgd:4, workers=8" (as given)
+
+  explicit Changes(const std::vector<std::string>& changes) {
+    for (const std::string& change : changes) {
+      keys.push_back(change.substr(0, change.find('=')));
+      text += (text.empty() ? "" : ", ") + change;
+    }
+  }
+  bool touched(const std::string& key) const {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  }
+};
+
+void plan_floor(ScalingPlan& plan, const Changes& changes) {
   plan.base_floor = floor_of(plan.base);
   plan.changed_floor = floor_of(plan.changed);
   if (std::isnan(plan.base_floor)) {
@@ -122,19 +138,22 @@ void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys)
                           "); no floor rule applies");
   }
   if (std::isnan(plan.changed_floor)) {
-    throw ConfigError("change", to_string(plan.changed.method),
+    throw ConfigError("change", changes.text,
                       "the changed configuration has no closed-form floor (" +
                           reason_of(plan.changed) + ")");
   }
   const bool sign = is_sign(plan.changed);
   const NoiseSpec& noise = plan.changed.noise;
-  const auto touched = [&](const std::string& key) {
-    return std::find(changed_keys.begin(), changed_keys.end(), key) != changed_keys.end();
-  };
+  const auto touched = [&](const std::string& key) { return changes.touched(key); };
+  const CompressorCode code = plan.changed.compressor->code();
+  const bool measured = plan.changed.method == Method::kDcsgd && code != CompressorCode::kRandK &&
+                        code != CompressorCode::kIdentity;
   const std::string form =
       sign ? "floor ≈ η σ_B d / (4 κ ℓ N), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
              "(2 κ ℓ N (2 − η κ ℓ λ_j / σ_B)))"
-           : "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j (1 + ω/N)))";
+      : measured ? "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j)), ω the compression variance "
+                   "measured at ∇f = 0 (noise-dominated regime)"
+                 : "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j (1 + ω/N)))";
   if (!touched("lr")) {
     ScalingRule rule = floor_rule_lr(plan.changed, plan.base_floor);
     rule.derivation = "solve " + form + " for η (bisection of the exact closed form); to first "
@@ -173,21 +192,18 @@ void plan_floor(ScalingPlan& plan, const std::vector<std::string>& changed_keys)
   }
 }
 
-void plan_trajectory(ScalingPlan& plan, const std::vector<std::string>& changed_keys) {
+void plan_trajectory(ScalingPlan& plan, const Changes& changes) {
   const RunPlan& b = plan.base;
   const RunPlan& c = plan.changed;
   const bool sign = is_sign(c);
-  const auto touched = [&](const std::string& key) {
-    return std::find(changed_keys.begin(), changed_keys.end(), key) != changed_keys.end();
-  };
+  const auto touched = [&](const std::string& key) { return changes.touched(key); };
   if (sign != is_sign(b)) {
-    throw ConfigError("change", to_string(c.method),
-                      "a trajectory rule needs the same kind of method");
+    throw ConfigError("change", changes.text, "a trajectory rule needs the same kind of method");
   }
   if (sign) {
     // Invariants: η/N (diffusion) and σ/√B (drift through m).
     if (touched("noise") || touched("batch")) {
-      throw ConfigError("change", c.noise.to_string(),
+      throw ConfigError("change", changes.text,
                         "DSignSGD's drift −m(∇f; σ/√B) changes with σ and B: no trajectory rule "
                         "keeps it (use --keep floor)");
     }
@@ -230,7 +246,7 @@ void plan_trajectory(ScalingPlan& plan, const std::vector<std::string>& changed_
   const double q_changed =
       c.lr * (1.0 + omega_of(c)) * noise_level(c, false) / (c.workers * c.batch);
   if (!std::isfinite(q_base) || !std::isfinite(q_changed)) {
-    throw ConfigError("change", c.noise.to_string(),
+    throw ConfigError("change", changes.text,
                       "infinite noise variance: the SDE has no diffusion limit");
   }
   const double ratio = q_changed / q_base;  // diffusion² grew by this factor
@@ -296,20 +312,20 @@ ScalingInvariant scaling_invariant_from_string(const std::string& name) {
 }
 
 ScalingPlan plan_scaling(const TrainOptions& base, const TrainOptions& changed,
-                         const std::vector<std::string>& changed_keys, ScalingInvariant invariant) {
-  return plan_scaling(make_run_plan(base), make_run_plan(changed), changed_keys, invariant);
+                         const std::vector<std::string>& changes, ScalingInvariant invariant) {
+  return plan_scaling(make_run_plan(base), make_run_plan(changed), changes, invariant);
 }
 
 ScalingPlan plan_scaling(const RunPlan& base, const RunPlan& changed,
-                         const std::vector<std::string>& changed_keys, ScalingInvariant invariant) {
+                         const std::vector<std::string>& changes, ScalingInvariant invariant) {
   ScalingPlan plan;
   plan.invariant = invariant;
   plan.base = base;
   plan.changed = changed;
   if (invariant == ScalingInvariant::kFloor) {
-    plan_floor(plan, changed_keys);
+    plan_floor(plan, Changes(changes));
   } else {
-    plan_trajectory(plan, changed_keys);
+    plan_trajectory(plan, Changes(changes));
   }
   for (ScalingRule& rule : plan.rules) {
     if (invariant == ScalingInvariant::kTrajectory) rule.predicted = floor_of(rule.adjusted);

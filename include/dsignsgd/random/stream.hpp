@@ -24,6 +24,7 @@ enum class StreamPurpose : std::uint32_t {
   kTest = 6,
   kBrownian = 7,            ///< SDE Brownian increments (agent field = bridge level)
   kSdeModel = 8,            ///< Monte Carlo estimates inside an SDE model
+  kBootstrap = 9,           ///< resampling weights of statistical tests (validate)
 };
 
 /// The address of a stream.

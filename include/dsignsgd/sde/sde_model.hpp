@@ -13,13 +13,14 @@
 ///   majority  dX = −E[sign S](g) dt + √η_t √(1 − E[sign S]²) dW,  S = Σ_i ±1, P(+1) = (1 + m_i)/2
 ///
 /// All drifts have the form b = −φ(g) with φ applied coordinate-wise (φ = id for DSGD/DCSGD).
-/// Drift corrections (--drift-correction), H = ∇²f:
+/// Drift corrections (--drift-correction), H = ∇²f, J_b = −φ'(g) H the Jacobian of b:
 ///   none       b
 ///   classic    b − (η_t/2) J_b b = −φ − (η_t/2) φ'(g) ⊙ (H φ)   (second-order modified equation)
-///   stability  b − (η_t/2) H b   = −φ + (η_t/2) H φ              ([B]: for GD, +(η/2) ∇²f ∇f,
-///              which matches the loss drift of one discrete step to second order)
-/// For DSGD/DCSGD the last two are SPEC §2's −∇f ∓ (η/2)∇²f∇f; for the sign methods we use the
-/// same linear-in-H forms with φ in place of ∇f (our choice; see docs/SDE.md).
+///   stability  b + (η_t/2) J_b b = −φ + (η_t/2) φ'(g) ⊙ (H φ)   ([B]: matches the loss drift of
+///              one discrete step; for GD −∇f + (η/2) ∇²f ∇f)
+/// For DSGD/DCSGD (φ' = 1) these are SPEC §2's −∇f ∓ (η/2)∇²f∇f. For the sign methods the
+/// Jacobian puts the slope of the mean sign into the correction, so that in the linear phase
+/// (φ ≈ ℓ g/σ) the stability model's floor is the method's, limit η ℓ λ/σ < 2 (docs/SDE.md).
 ///
 /// The diffusion is always D^{1/2} (I − β u uᵀ): a diagonal, optionally times a rank-one
 /// correction (rand-k), applied to dW in O(d) without forming a matrix.

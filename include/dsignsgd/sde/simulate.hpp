@@ -13,18 +13,21 @@ namespace dsignsgd {
 
 /// The SDE flags as typed (--drift-correction --integrator --substeps --compression-covariance).
 struct SdeOptions {
-  /// none | classic | stability. Default classic: it has the smallest weak error against the
-  /// discrete methods in `validate` (docs/SDE.md); stability reproduces GD's step-size limit.
-  std::string drift_correction = "classic";
-  std::string integrator = "euler";          ///< euler | platen2
-  int substeps = 1;                          ///< M substeps per discrete step (power of two)
+  /// none | classic | stability. The defaults (none, euler, 1 substep: the SDE stepped at the
+  /// method's own step, whose per-step mean and covariance are the method's) keep the method's
+  /// floor and its stability limit at every z = ηλ < 2 (`dsignsgd reproduce edge`,
+  /// docs/SDE.md). For the continuous SDE take --substeps ≥ 16: `classic` then follows transients
+  /// at small z best, `stability` keeps the floor and the step-size limit.
+  std::string drift_correction = "none";
+  std::string integrator = "euler";  ///< euler | platen2
+  int substeps = 1;                  ///< M substeps per discrete step (power of two)
   std::string compression_covariance = "";   ///< exact | surrogate | monte-carlo; "" = exact
                                              ///< for rand-k/identity, surrogate otherwise
 };
 
 /// The SDE options, parsed and resolved against a run plan (the covariance mode by compressor).
 struct SdePlan {
-  DriftCorrection drift_correction = DriftCorrection::kClassic;
+  DriftCorrection drift_correction = DriftCorrection::kNone;
   IntegratorKind integrator = IntegratorKind::kEuler;
   int substeps = 1;
   CompressionCovariance covariance = CompressionCovariance::kExact;

@@ -47,9 +47,14 @@ struct MethodFloor {
   std::string compressor;  ///< dcsgd: the compressor the floor is for
   std::optional<double> noise_variance_per_coordinate;
   std::optional<double> omega;
+  bool omega_measured = false;  ///< dcsgd: ω measured at ∇f = 0 (QSGD, natural), not declared
   std::optional<double> ell;               ///< sign methods: small-signal slope ℓ
   std::optional<double> sigma;             ///< sign methods: noise scale σ (per batch)
   std::optional<double> vote_slope_kappa;  ///< sign methods: κ_N (1 for averaging)
+  /// Majority vote with even N: P(tie) at m = 0 and the floor factor 1/(1 − P(tie)) the
+  /// fair-coin tie break costs over a downlink that could carry sign(0) = 0.
+  std::optional<double> tie_probability;
+  std::optional<double> tie_floor_factor;
   std::optional<RegimeCheck> regime;
   std::optional<StabilityLimit> stability;
 

@@ -47,13 +47,15 @@ struct ScalingPlan {
   std::vector<std::string> no_rule;  ///< knobs that cannot restore the invariant, with reasons
 };
 
-/// `changed_keys` names the options the change touched (they are not adjusted). Throws
-/// ConfigError when no rule applies (e.g. no closed form for the configuration).
+/// `changes` are the options the change touched, as KEY=VALUE (as `scale --change` takes them) or
+/// bare KEY; their knobs are not adjusted. Throws ConfigError when no rule applies (e.g. no
+/// closed form for the configuration): for option "from" when the base has none, else for
+/// "change" with the changes as given.
 ScalingPlan plan_scaling(const RunPlan& base, const RunPlan& changed,
-                         const std::vector<std::string>& changed_keys, ScalingInvariant invariant);
+                         const std::vector<std::string>& changes, ScalingInvariant invariant);
 /// Resolves both option sets, then plans.
 ScalingPlan plan_scaling(const TrainOptions& base, const TrainOptions& changed,
-                         const std::vector<std::string>& changed_keys, ScalingInvariant invariant);
+                         const std::vector<std::string>& changes, ScalingInvariant invariant);
 
 nlohmann::json scaling_json(const ScalingPlan& plan);
 
