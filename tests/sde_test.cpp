@@ -321,19 +321,26 @@ TEST(ValidateVerdict, HoldsItsErrorRateWhenThereIsNoWeakError) {
   EXPECT_LE(rate, 0.05 + 4.5 * std::sqrt(0.05 * 0.95 / levels));
 }
 
-TEST(ValidateVerdict, ResolvesARealWeakError) {
-  // The continuous first-order SDE (8 substeps) against DSGD: weak errors of order η, far above
-  // the noise threshold with 2000 runs.
+/// The transient case of the weak-error tests: DSGD on the quadratic d = 10, λ ∈ [0.5, 2], from
+/// x0 = 1 with σ = 0.1, 2000 runs.
+TrainOptions dsgd_transient(double lr, std::int64_t steps, std::uint64_t seed) {
   TrainOptions o;
   o.method = "dsgd";
   o.problem.dim = 10;
   o.problem.hessian = "linspace:0.5:2";
   o.problem.x0 = 1.0;
   o.noise = "gaussian:0.1";
-  o.lr = 0.1;
-  o.steps = 20;
+  o.lr = lr;
+  o.steps = steps;
   o.runs = 2000;
-  o.seed = test_seed(84);
+  o.seed = seed;
+  return o;
+}
+
+TEST(ValidateVerdict, ResolvesARealWeakError) {
+  // The continuous first-order SDE (8 substeps) against DSGD: weak errors of order η, far above
+  // the noise threshold with 2000 runs.
+  const TrainOptions o = dsgd_transient(0.1, 20, test_seed(84));
   SdeOptions sde;
   sde.substeps = 8;
   const ValidateResult result = validate_sde(o, sde, {});
@@ -349,16 +356,7 @@ TEST(DriftCorrection, ClassicHasTheSmallestWeakErrorAtSmallEta) {
   // For the continuous SDE (8 substeps) at small η, against DSGD on a quadratic: the classic
   // model's transient weak error is far below the uncorrected model's, and [B]'s stability
   // correction trades transient accuracy for the floor and the threshold (docs/SDE.md).
-  TrainOptions o;
-  o.method = "dsgd";
-  o.problem.dim = 10;
-  o.problem.hessian = "linspace:0.5:2";
-  o.problem.x0 = 1.0;
-  o.noise = "gaussian:0.1";
-  o.lr = 0.05;
-  o.steps = 40;
-  o.runs = 2000;
-  o.seed = testing::test_seed(65);
+  const TrainOptions o = dsgd_transient(0.05, 40, test_seed(65));
   std::map<std::string, double> error;
   for (const char* name : {"none", "classic", "stability"}) {
     SdeOptions sde;
