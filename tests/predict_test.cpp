@@ -163,6 +163,39 @@ TEST(Predict, LinearPhaseThresholdMarksWhereTheSignFloorHolds) {
   }
 }
 
+TEST(Predict, L0L1ConstantsAreTheSecondMomentOfTheAggregatedDirection) {
+  // [B] Theorem 4.2's A and C bound DCSGD's aggregated direction: E‖ĝ‖² = A ‖∇f‖² + C / L1
+  // (an identity for rand-k under affine noise Z ~ N(0, (σ0² + σ1² ‖∇f‖²) I)). Measured with one
+  // step on f = ½‖x‖² from x0 (∇f = x0): E f(x1) = ½‖x0‖² (1 − 2η) + ½ η² E‖ĝ‖².
+  TrainOptions o;
+  o.method = "dcsgd";
+  o.compressor = "randk:0.5";  // ω = 1 at d = 8
+  o.noise = "affine:0.3:0.2";
+  o.workers = 4;
+  o.problem.dim = 8;
+  o.problem.problem = "quartic";
+  o.problem.hessian = "identity";
+  const nlohmann::json bounds = prediction_json(predict(o, {}))["l0l1"];
+  const double a = bounds["theorem_4_2"]["A"].get<double>();
+  const double c_over_l1 = bounds["theorem_4_2"]["C"].get<double>() / bounds["l1"].get<double>();
+  o.problem.problem = "quadratic";
+  o.problem.x0 = 1.0;
+  o.lr = 0.1;
+  o.steps = 1;
+  o.runs = 20000;
+  o.seed = test_seed(88);
+  const SampleStatistics f1 = summarize_loss(train(o)).final_loss;
+  const double grad_sq = 8.0;  // ‖x0‖²
+  const double lr = 0.1;
+  const double measured = (2.0 * f1.mean - grad_sq * (1.0 - 2.0 * lr)) / (lr * lr);
+  const double stderr_ = 2.0 * f1.stderr_ / (lr * lr);
+  const double predicted = a * grad_sq + c_over_l1;
+  std::cout << fmt::format("[ l0l1     ] E‖ĝ‖² measured {:.5g} ± {:.2g}, A ‖∇f‖² + C/L1 = {:.5g} "
+                           "(A = {:.4g}, C/L1 = {:.4g})\n",
+                           measured, stderr_, predicted, a, c_over_l1);
+  EXPECT_NEAR(measured, predicted, kZ * stderr_);
+}
+
 TEST(Predict, SaysSoWhereThereIsNoClosedForm) {
   TrainOptions o = quadratic_case("dcsgd", "relative:0.5", 4, 0.01);
   nlohmann::json prediction = prediction_json(predict(o, {}));
