@@ -59,8 +59,7 @@ bool is_default(const ModelConfig& c) {
 
 /// The linearized contraction of one step per unit curvature: one step multiplies a coordinate's
 /// mean by 1 − η λ·slope (DSGD 1; DCSGD in mean square 1 + ω/N; sign methods ℓ/σ, κ_N ℓ/σ).
-double contraction_slope(const TrainOptions& o) {
-  const RunPlan plan = make_run_plan(o);
+double contraction_slope(const RunPlan& plan) {
   switch (plan.method) {
     case Method::kDcsgd:
       return 1.0 + plan.compressor->omega(plan.problem.dim) / plan.workers;
@@ -176,7 +175,7 @@ Section stability_edge(const ReproduceOptions& options) {
     base.divergence_factor = 1e6;
     const RunPlan base_plan = make_run_plan(base);
     const double omega = std::string(ec.method) == "dcsgd" ? base_plan.compressor->omega(16) : 0.0;
-    const double slope = contraction_slope(base);
+    const double slope = contraction_slope(base_plan);
     for (double z : zs) {
       std::string cell_z = format_double(z);
       if (std::string(ec.method) == "dcsgd" && z > kDcsgdLimit) {
@@ -194,10 +193,11 @@ Section stability_edge(const ReproduceOptions& options) {
       o.log_every = 1;
       const std::int64_t horizon = steps * 3 / 10;
       note(options, "edge: " + std::string(ec.key) + " z = " + cell_z);
-      const TrainResult algorithm_result = train(o);
+      const RunPlan plan = make_run_plan(o);  // resolved once for the method and every model
+      const TrainResult algorithm_result = train(plan);
       const Measured algorithm = measure(algorithm_result, horizon);
       const double f0 = algorithm_result.initial_loss;
-      const double closed_form = predict(o).floor.value_or_nan();
+      const double closed_form = predict(plan).floor.value_or_nan();
       floors.add(
           {std::string(ec.key), z, algorithm.floor.mean, algorithm.floor.stderr_, closed_form});
       // Exact for DSGD and DCSGD at every stable z; the sign methods' form is the linear phase's.
@@ -213,8 +213,8 @@ Section stability_edge(const ReproduceOptions& options) {
         if (std::string(ec.method) == "dcsgd" && std::string(config.integrator) == "platen2") {
           sde.compression_covariance = "surrogate";  // platen2 refuses the rank-one covariance
         }
-        const SdePlan sde_plan = SdePlan::resolve(sde, make_run_plan(o));
-        const TrainResult sde_result = simulate_sde(o, sde).result;
+        const SdePlan sde_plan = SdePlan::resolve(sde, plan);
+        const TrainResult sde_result = simulate_sde(plan, sde_plan).result;
         const Measured model = measure(sde_result, horizon);
         const double ratio = model.floor.mean / algorithm.floor.mean;
         const double ratio_stderr =
