@@ -26,7 +26,8 @@ std::vector<float> gaussian_vector(std::size_t d, std::uint64_t seed) {
 /// T compressions of v (library: compress/measure.hpp).
 CompressorMeasurement compress_many(const Compressor& c, const std::vector<float>& v, int trials,
                                     std::uint64_t seed) {
-  return measure_compressor(c, v, trials, StreamAddress{seed, 3, 1, 0, StreamPurpose::kGradientNoise});
+  return measure_compressor(c, v, trials,
+                            StreamAddress{seed, 3, 1, 0, StreamPurpose::kGradientNoise});
 }
 
 double norm_sq(const std::vector<float>& v) {
@@ -171,6 +172,145 @@ TEST(SignCompressor, PacksSignsAndSendsZerosAsFairCoins) {
   EXPECT_NEAR(sum / n, 0.0, kZ / std::sqrt(n));
 }
 
+TEST(SignVotes, BitSlicedCountsEqualTheOneByOneReference) {
+  // count_sign_votes / sum_sign_votes against count_sign_bits / unpack_signs_accumulate, agent by
+  // agent: agent counts across every plane width (1 … 300 agents: 1 to 9 count bits), lengths
+  // around the 64-coordinate word and the 4096-coordinate block, random bits past d.
+  const std::uint64_t seed = test_seed(26);
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
+  for (std::size_t agents : {0u, 1u, 2u, 3u, 4u, 7u, 8u, 16u, 17u, 64u, 255u, 256u, 300u}) {
+    for (std::size_t d : {1u, 7u, 63u, 64u, 65u, 4095u, 4096u, 4097u, 10000u}) {
+      std::vector<std::vector<std::uint8_t>> bits(agents, std::vector<std::uint8_t>((d + 7) / 8));
+      std::vector<const std::uint8_t*> payloads;
+      for (auto& payload : bits) {
+        for (auto& byte : payload) byte = static_cast<std::uint8_t>(rng.next_u64());
+        payloads.push_back(payload.data());
+      }
+      std::vector<std::uint16_t> counts(d, 7), reference_counts(d, 0);
+      std::vector<float> sums(d, 7.0f), reference_sums(d, 0.0f);
+      for (const std::uint8_t* payload : payloads) {
+        count_sign_bits(payload, reference_counts);
+        unpack_signs_accumulate(payload, 1.0f, reference_sums);
+      }
+      count_sign_votes(payloads, counts);
+      sum_sign_votes(payloads, sums);
+      ASSERT_EQ(counts, reference_counts) << "N = " << agents << ", d = " << d;
+      for (std::size_t j = 0; j < d; ++j) {
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(sums[j]),
+                  std::bit_cast<std::uint32_t>(reference_sums[j]))
+            << "N = " << agents << ", d = " << d << ", j = " << j;
+      }
+    }
+  }
+}
+
+TEST(FixedWidthCodes, PackAndUnpackEqualTheBitWriterAndReader) {
+  // pack_codes / unpack_codes (64 bits at a time, in pieces that start mid-byte) against the
+  // byte-at-a-time BitWriter / BitReader, for every width 1 … 32.
+  const std::uint64_t seed = test_seed(27);
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
+  for (unsigned width = 1; width <= 32; ++width) {
+    for (std::size_t n : {1u, 7u, 64u, 65u, 1000u}) {
+      std::vector<std::uint32_t> codes(n);
+      const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
+      for (auto& code : codes) code = static_cast<std::uint32_t>(rng.next_u64() & mask);
+      const std::size_t bytes = (width * n + 7) / 8;
+      std::vector<std::uint8_t> reference(bytes, 0), packed(bytes, 0xAB);
+      BitWriter writer(reference.data());
+      for (std::uint32_t code : codes) writer.put(code, width);
+      writer.flush();
+      // In three pieces, as the compressors pack chunk after chunk.
+      const std::size_t cut1 = n / 3, cut2 = 2 * n / 3;
+      packed[0] = 0;
+      pack_codes(std::span(codes).subspan(0, cut1), width, packed.data(), 0);
+      pack_codes(std::span(codes).subspan(cut1, cut2 - cut1), width, packed.data(), cut1 * width);
+      pack_codes(std::span(codes).subspan(cut2), width, packed.data(), cut2 * width);
+      ASSERT_EQ(packed, reference) << "width " << width << ", n = " << n;
+      std::vector<std::uint32_t> unpacked(n - cut1);
+      unpack_codes(reference.data(), bytes, cut1 * width, width, unpacked);
+      BitReader reader(reference.data());
+      for (std::size_t i = 0; i < cut1; ++i) reader.get(width);
+      for (std::size_t i = cut1; i < n; ++i) {
+        ASSERT_EQ(unpacked[i - cut1], reader.get(width)) << "width " << width << ", i = " << i;
+      }
+    }
+  }
+}
+
+/// The QSGD message written the plain way: the bucket norm from eight partial sums, then one
+/// stochastic rounding per coordinate with the stream's next draw, codes through a BitWriter.
+std::vector<std::uint8_t> qsgd_reference(std::span<const float> v, unsigned levels,
+                                         std::size_t bucket, const StreamAddress& address) {
+  const std::size_t d = v.size();
+  const std::size_t b = bucket == 0 || bucket > d ? d : bucket;
+  const std::size_t buckets = (d + b - 1) / b;
+  const unsigned width = 1 + static_cast<unsigned>(std::bit_width(levels));
+  std::vector<std::uint8_t> out(8 + 4 * buckets + (width * d + 7) / 8, 0);
+  out[0] = kMessageMagic;
+  out[1] = static_cast<std::uint8_t>(CompressorCode::kQsgd);
+  store_u32(out.data() + 4, static_cast<std::uint32_t>(d));
+  RandomStream rng(address.with_purpose(StreamPurpose::kCompression));
+  BitWriter writer(out.data() + 8 + 4 * buckets);
+  const double s = levels;
+  for (std::size_t k = 0; k < buckets; ++k) {
+    const std::size_t end = std::min(d, k * b + b);
+    double partial[8] = {};
+    std::size_t j = k * b;
+    for (; j + 8 <= end; j += 8) {
+      for (std::size_t lane = 0; lane < 8; ++lane) {
+        partial[lane] += static_cast<double>(v[j + lane]) * static_cast<double>(v[j + lane]);
+      }
+    }
+    for (; j < end; ++j) partial[0] += static_cast<double>(v[j]) * static_cast<double>(v[j]);
+    const double sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+                       ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+    const auto norm = static_cast<float>(std::sqrt(sum));
+    store_f32(out.data() + 8 + 4 * k, norm);
+    const double inv_norm = norm > 0.0f ? 1.0 / norm : 0.0;
+    for (j = k * b; j < end; ++j) {
+      const double scaled = s * std::abs(static_cast<double>(v[j])) * inv_norm;
+      double level = std::floor(scaled);
+      if (static_cast<double>(rng.next_u32()) * 0x1p-32 < scaled - level) level += 1.0;
+      const auto quantized = static_cast<std::uint64_t>(std::min(level, s));
+      writer.put((v[j] < 0.0f ? 1u : 0u) | (quantized << 1), width);
+    }
+  }
+  writer.flush();
+  return out;
+}
+
+TEST(QsgdCompressor, EncodingEqualsThePlainReferenceAndDecodesItsLevels) {
+  const std::uint64_t seed = test_seed(28);
+  for (const auto& [levels, bucket] : std::vector<std::pair<unsigned, std::size_t>>{
+           {1, 0}, {2, 0}, {4, 8}, {15, 0}, {3, 16}, {255, 100}, {1u << 20, 0}}) {
+    for (std::size_t d : {1u, 9u, 2047u, 2048u, 5000u}) {
+      const std::vector<float> v = gaussian_vector(d, seed + d);
+      const QsgdCompressor c(levels, bucket);
+      const StreamAddress address{seed, 2, 1, static_cast<std::uint32_t>(d),
+                                  StreamPurpose::kGradientNoise};
+      WireMessage message;
+      c.encode(gaussian_vector(d, seed + d + 1), address, message);
+      std::fill(message.bytes.begin() + 8, message.bytes.end(), 0xA5);
+      c.encode(v, address, message);  // a reused message must not leak old bytes
+      ASSERT_EQ(message.bytes, qsgd_reference(v, levels, bucket, address))
+          << c.name() << ", d = " << d;
+      // Decoding gives ±norm·level/s exactly: every value is a multiple of its bucket's unit.
+      std::vector<float> out(d, 1.0f);
+      c.decode_accumulate(message, address, 2.0f, out);
+      const std::size_t b = bucket == 0 || bucket > d ? d : bucket;
+      const unsigned width = 1 + static_cast<unsigned>(std::bit_width(levels));
+      BitReader reader(message.bytes.data() + 8 + 4 * ((d + b - 1) / b));
+      for (std::size_t j = 0; j < d; ++j) {
+        const float unit =
+            2.0f * load_f32(message.bytes.data() + 8 + 4 * (j / b)) / static_cast<float>(levels);
+        const std::uint64_t code_bits = reader.get(width);
+        const float magnitude = unit * static_cast<float>(code_bits >> 1);
+        ASSERT_EQ(out[j], 1.0f + ((code_bits & 1u) ? -magnitude : magnitude)) << "j = " << j;
+      }
+    }
+  }
+}
+
 // ---- fp16 / bf16: round to nearest, ties to even, checked against the definition ------------
 
 /// Every finite value of a 16-bit format in increasing order of magnitude (positive side), and
@@ -180,8 +320,8 @@ void expect_nearest_even(float x, std::uint16_t code, Decode decode, std::uint16
                          const char* format) {
   const std::uint16_t magnitude = code & 0x7FFF;
   const double ax = std::fabs(static_cast<double>(x));
-  if (magnitude == max_finite + 1) {  // rounded to infinity: beyond the halfway
-    const double top = decode(max_finite);            // point above the largest finite value
+  if (magnitude == max_finite + 1) {        // rounded to infinity: beyond the halfway
+    const double top = decode(max_finite);  // point above the largest finite value
     const double above = 2.0 * top - decode(static_cast<std::uint16_t>(max_finite - 1));
     EXPECT_GE(ax, (top + above) / 2) << format << " x=" << x;
     return;
@@ -209,10 +349,14 @@ TEST(HalfPrecision, RoundsToNearestEvenAndDecodesExactly) {
   for (std::uint32_t h = 0; h < 0x10000; ++h) {
     const auto code = static_cast<std::uint16_t>(h);
     const float half = half_to_float(code), brain = bfloat16_to_float(code);
-    if (std::isnan(half)) EXPECT_TRUE(std::isnan(half_to_float(float_to_half(half))));
-    else EXPECT_EQ(float_to_half(half), code) << h;
-    if (std::isnan(brain)) EXPECT_TRUE(std::isnan(bfloat16_to_float(float_to_bfloat16(brain))));
-    else EXPECT_EQ(float_to_bfloat16(brain), code) << h;
+    if (std::isnan(half))
+      EXPECT_TRUE(std::isnan(half_to_float(float_to_half(half))));
+    else
+      EXPECT_EQ(float_to_half(half), code) << h;
+    if (std::isnan(brain))
+      EXPECT_TRUE(std::isnan(bfloat16_to_float(float_to_bfloat16(brain))));
+    else
+      EXPECT_EQ(float_to_bfloat16(brain), code) << h;
   }
   // Random bit patterns across every exponent, plus the halfway points of both formats.
   RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
@@ -222,9 +366,10 @@ TEST(HalfPrecision, RoundsToNearestEvenAndDecodesExactly) {
     if (!std::isnan(x)) xs.push_back(x);
   }
   for (std::uint32_t h = 0; h < 0x7C00; h += 7) {  // fp16 midpoints, and just beside them
-    const float mid = static_cast<float>(
-        (static_cast<double>(half_to_float(static_cast<std::uint16_t>(h))) +
-         half_to_float(static_cast<std::uint16_t>(h + 1))) / 2);
+    const float mid =
+        static_cast<float>((static_cast<double>(half_to_float(static_cast<std::uint16_t>(h))) +
+                            half_to_float(static_cast<std::uint16_t>(h + 1))) /
+                           2);
     for (float x : {mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1e9f)}) {
       xs.push_back(x);
       xs.push_back(-x);
@@ -241,16 +386,17 @@ TEST(HalfPrecision, RoundsToNearestEvenAndDecodesExactly) {
   EXPECT_EQ(float_to_half(65504.0f), 0x7BFF);
   EXPECT_EQ(float_to_half(65519.99f), 0x7BFF);
   EXPECT_EQ(float_to_half(65520.0f), 0x7C00);  // the tie rounds to the even code: infinity
-  EXPECT_EQ(float_to_half(0x1p-25f), 0x0000);   // tie between 0 and the least subnormal
+  EXPECT_EQ(float_to_half(0x1p-25f), 0x0000);  // tie between 0 and the least subnormal
   EXPECT_EQ(float_to_half(0x1.000002p-25f), 0x0001);
   EXPECT_EQ(float_to_half(std::numeric_limits<float>::infinity()), 0x7C00);
   EXPECT_TRUE(std::isnan(half_to_float(float_to_half(std::numeric_limits<float>::quiet_NaN()))));
-  EXPECT_TRUE(std::isnan(bfloat16_to_float(float_to_bfloat16(std::numeric_limits<float>::signaling_NaN()))));
+  EXPECT_TRUE(std::isnan(
+      bfloat16_to_float(float_to_bfloat16(std::numeric_limits<float>::signaling_NaN()))));
 }
 
 TEST(HalfPrecision, BulkPathsEqualTheScalarReference) {
-  // The F16C / AVX2 paths (when this CPU has them) and the scalar paths give the same bytes and the same
-  // accumulation, bit for bit, including subnormals, overflow and odd lengths.
+  // The F16C / AVX2 paths (when this CPU has them) and the scalar paths give the same bytes and the
+  // same accumulation, bit for bit, including subnormals, overflow and odd lengths.
   const std::uint64_t seed = test_seed(32);
   std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
   RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
@@ -259,7 +405,9 @@ TEST(HalfPrecision, BulkPathsEqualTheScalarReference) {
     for (float& x : v) {
       x = std::bit_cast<float>(static_cast<std::uint32_t>(rng.next_u64()));
       // NaNs stay: every path keeps them quiet with the top of their payload.
-      if (rng.uniform() < 0.5) x = static_cast<float>(rng.normal() * std::ldexp(1.0, static_cast<int>(rng.uniform() * 60) - 30));
+      if (rng.uniform() < 0.5)
+        x = static_cast<float>(rng.normal() *
+                               std::ldexp(1.0, static_cast<int>(rng.uniform() * 60) - 30));
     }
     std::vector<std::uint8_t> fast(2 * d), scalar(2 * d);
     encode_halves(v, fast.data(), true);
@@ -269,7 +417,8 @@ TEST(HalfPrecision, BulkPathsEqualTheScalarReference) {
     accumulate_halves(fast.data(), 0.3f, acc_fast, true);
     accumulate_halves(fast.data(), 0.3f, acc_scalar, false);
     for (std::size_t i = 0; i < d; ++i) {
-      EXPECT_EQ(std::bit_cast<std::uint32_t>(acc_fast[i]), std::bit_cast<std::uint32_t>(acc_scalar[i]))
+      EXPECT_EQ(std::bit_cast<std::uint32_t>(acc_fast[i]),
+                std::bit_cast<std::uint32_t>(acc_scalar[i]))
           << "d=" << d << " i=" << i;
       if (::testing::Test::HasFailure()) return;
     }
@@ -285,7 +434,8 @@ TEST(HalfPrecision, BulkPathsEqualTheScalarReference) {
     accumulate_bfloat16s(fast.data(), 0.3f, acc_fast, true);
     accumulate_bfloat16s(fast.data(), 0.3f, acc_scalar, false);
     for (std::size_t i = 0; i < d; ++i) {
-      ASSERT_EQ(std::bit_cast<std::uint32_t>(acc_fast[i]), std::bit_cast<std::uint32_t>(acc_scalar[i]))
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(acc_fast[i]),
+                std::bit_cast<std::uint32_t>(acc_scalar[i]))
           << "bf16 d=" << d << " i=" << i;
     }
   }
@@ -331,9 +481,8 @@ TEST(Compressor, RejectsMalformedMessages) {
 }
 
 TEST(CompressorFactory, RejectsInvalidSpecificationsNamingTheOption) {
-  for (const char* spec :
-       {"randk:0", "randk:1.5", "randk", "qsgd:0", "qsgd:x", "topk:-1", "gzip", "sign:3",
-        "fp16:2"}) {
+  for (const char* spec : {"randk:0", "randk:1.5", "randk", "qsgd:0", "qsgd:x", "topk:-1", "gzip",
+                           "sign:3", "fp16:2"}) {
     try {
       make_compressor(spec);
       ADD_FAILURE() << spec << " accepted";

@@ -10,10 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "timing.hpp"
+#include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/random/stream.hpp"
+#include "timing.hpp"
 
 namespace dsignsgd::cli {
 namespace {
@@ -22,10 +23,43 @@ struct BenchCommand {
   std::size_t dim = 10'000'000;
   int repeats = 7;
   bool json = false;
-  std::vector<std::string> compressors = {"identity", "sign",    "scaled-sign", "randk:0.01",
-                                          "qsgd:15",  "natural", "topk:0.01",
-                                          "fp16",     "bf16"};
+  std::vector<std::string> compressors = {"identity",   "sign",    "scaled-sign",
+                                          "randk:0.01", "qsgd:15", "natural",
+                                          "topk:0.01",  "fp16",    "bf16"};
+  std::vector<int> agents = {4, 16, 64};
 };
+
+/// Aggregation of N 1-bit sign messages of d coordinates, timed two ways in the same run:
+/// bit-sliced vote counting (what the aggregators do) and decode-and-add (each message unpacked
+/// to ±1 floats and added, what they did before). Coordinates per second of the result.
+nlohmann::json time_sign_aggregation(const std::vector<float>& v, int agents, int repeats) {
+  const std::size_t d = v.size();
+  const std::size_t bytes = (d + 7) / 8;
+  std::vector<std::vector<std::uint8_t>> bits(static_cast<std::size_t>(agents),
+                                              std::vector<std::uint8_t>(bytes));
+  std::vector<const std::uint8_t*> payloads;
+  for (int a = 0; a < agents; ++a) {
+    RandomStream coins(
+        StreamAddress{2, 0, static_cast<std::uint32_t>(a), 0, StreamPurpose::kCompression});
+    auto& payload = bits[static_cast<std::size_t>(a)];
+    pack_signs(v, payload.data(), coins);
+    // Different messages per agent: rotate the bytes.
+    std::rotate(payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>((a * 4099) % bytes),
+                payload.end());
+    payloads.push_back(payload.data());
+  }
+  std::vector<float> sums(d);
+  const double bit_sliced = best_seconds(repeats, [&] { sum_sign_votes(payloads, sums); });
+  const double decode_add = best_seconds(repeats, [&] {
+    std::fill(sums.begin(), sums.end(), 0.0f);
+    for (const std::uint8_t* payload : payloads) unpack_signs_accumulate(payload, 1.0f, sums);
+  });
+  const double coordinates = static_cast<double>(d);
+  return {{"agents", agents},
+          {"bit_sliced_coordinates_per_second", coordinates / bit_sliced},
+          {"decode_and_add_coordinates_per_second", coordinates / decode_add},
+          {"speedup", decode_add / bit_sliced}};
+}
 
 __attribute__((target("avx2"))) float read_sum_avx2(const float* v, std::size_t n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -44,17 +78,22 @@ __attribute__((target("avx2"))) float read_sum_avx2(const float* v, std::size_t 
   return sum;
 }
 
-
 }  // namespace
 
 Runner add_bench_command(CLI::App& app) {
   auto state = std::make_shared<BenchCommand>();
   CLI::App* c = app.add_subcommand(
       "bench", "compressor encode/decode throughput vs the single-core read bandwidth");
-  c->add_option("--dim", state->dim, "vector length d")->check(whole_number())->capture_default_str();
+  c->add_option("--dim", state->dim, "vector length d")
+      ->check(whole_number())
+      ->capture_default_str();
   c->add_option("--repeats", state->repeats, "timed repetitions (best is reported)")
       ->capture_default_str();
   c->add_option("--compressors", state->compressors, "compressors to time")->delimiter(',');
+  c->add_option("--agents", state->agents,
+                "agent counts N for the sign aggregation timing (bit-sliced vs decode-and-add)")
+      ->delimiter(',')
+      ->capture_default_str();
   c->add_flag("--json", state->json, "print JSON");
   return [state]() {
     const std::size_t d = state->dim;
@@ -63,6 +102,11 @@ Runner add_bench_command(CLI::App& app) {
     }
     if (state->repeats < 1) {
       throw ConfigError("repeats", std::to_string(state->repeats), "must be >= 1");
+    }
+    for (int agents : state->agents) {
+      if (agents < 1 || agents > 65535) {
+        throw ConfigError("agents", std::to_string(agents), "must be in [1, 65535]");
+      }
     }
     std::vector<std::unique_ptr<Compressor>> compressors;
     for (const auto& spec : state->compressors) {
@@ -104,6 +148,10 @@ Runner add_bench_command(CLI::App& app) {
            8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
       };
     }
+    nlohmann::json aggregation = nlohmann::json::array();
+    for (int agents : state->agents) {
+      aggregation.push_back(time_sign_aggregation(v, agents, state->repeats));
+    }
     const double read_gbs = bytes / read_best / 1e9;
     for (auto& [name, entry] : results.items()) {
       entry["encode_ratio_to_read"] = entry["encode_gbs"].get<double>() / read_gbs;
@@ -113,7 +161,8 @@ Runner add_bench_command(CLI::App& app) {
                              {"repeats", state->repeats},
                              {"read_bandwidth_gbs", read_gbs},
                              {"reference", "single-core AVX2 sum over the same fp32 buffer"},
-                             {"compressors", results}};
+                             {"compressors", results},
+                             {"sign_aggregation", aggregation}};
     if (state->json) {
       std::cout << report.dump(2) << '\n';
       return 0;
@@ -127,6 +176,16 @@ Runner add_bench_command(CLI::App& app) {
           entry["encode_gbs"].get<double>(), entry["encode_ratio_to_read"].get<double>(),
           entry["decode_gbs"].get<double>(), entry["decode_ratio_to_read"].get<double>(),
           entry["bits_per_coordinate"].get<double>());
+    }
+    std::cout << fmt::format(
+        "\nsign aggregation of N messages (coordinates/s of the result)\n"
+        "{:>6} {:>14} {:>16} {:>8}\n",
+        "N", "bit-sliced", "decode-and-add", "speedup");
+    for (const auto& entry : aggregation) {
+      std::cout << fmt::format("{:>6} {:>14.3g} {:>16.3g} {:>7.1f}×\n", entry["agents"].get<int>(),
+                               entry["bit_sliced_coordinates_per_second"].get<double>(),
+                               entry["decode_and_add_coordinates_per_second"].get<double>(),
+                               entry["speedup"].get<double>());
     }
     return 0;
   };

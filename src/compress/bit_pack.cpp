@@ -1,8 +1,13 @@
 #include "dsignsgd/compress/bit_pack.hpp"
 
-#include "dsignsgd/random/stream.hpp"
-
 #include <immintrin.h>
+
+#include <algorithm>
+#include <bit>
+#include <stdexcept>
+
+#include "dsignsgd/core/cpu_dispatch.hpp"
+#include "dsignsgd/random/stream.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -144,6 +149,131 @@ void count_sign_bits(const std::uint8_t* bits, std::span<std::uint16_t> counts) 
     for (unsigned i = 0; i < 8; ++i) counts[j + i] += (byte >> i) & 1u;
   }
   for (; j < d; ++j) counts[j] += (bits[j / 8] >> (j % 8)) & 1u;
+}
+
+namespace {
+
+/// Coordinates per block: 64 words, whose count bit-planes (≤ 16 × 512 bytes) stay in L1.
+constexpr std::size_t kVoteWords = 64;
+constexpr std::size_t kVoteCoordinates = 64 * kVoteWords;
+constexpr unsigned kMaxVotePlanes = 16;
+
+/// planes[b][w] (bit b of the count of word w's 64 coordinates) += words[w]: a ripple-carry add
+/// of one bit per coordinate, word-parallel (the loops over w vectorize).
+DSIGNSGD_CPU_CLONES void add_vote_words(const std::uint64_t* words, unsigned planes_used,
+                                        std::uint64_t (*planes)[kVoteWords]) {
+  std::uint64_t carry[kVoteWords];
+  std::copy(words, words + kVoteWords, carry);
+  for (unsigned b = 0; b < planes_used; ++b) {
+    std::uint64_t* plane = planes[b];
+    for (std::size_t w = 0; w < kVoteWords; ++w) {
+      const std::uint64_t next = plane[w] & carry[w];
+      plane[w] ^= carry[w];
+      carry[w] = next;
+    }
+  }
+}
+
+/// count[i] = Σ_b bit i of planes[b][w] << b for the 32 coordinates of half `half` of word w.
+DSIGNSGD_CPU_CLONES void expand_vote_counts(const std::uint64_t (*planes)[kVoteWords],
+                                            unsigned planes_used, std::size_t w, unsigned half,
+                                            std::int32_t* count) {
+  std::int32_t c[32] = {};
+  for (unsigned b = 0; b < planes_used; ++b) {
+    const auto bits = static_cast<std::uint32_t>(planes[b][w] >> (32 * half));
+    for (std::uint32_t i = 0; i < 32; ++i) {
+      c[i] |= static_cast<std::int32_t>(((bits >> i) & 1u) << b);
+    }
+  }
+  std::copy(c, c + 32, count);
+}
+
+/// Counts the +1 votes block by block and hands each block's counts (int32, one per coordinate)
+/// to emit(first coordinate, counts, length).
+template <typename Emit>
+void for_each_vote_block(std::span<const std::uint8_t* const> payloads, std::size_t d,
+                         Emit&& emit) {
+  if (payloads.size() > 65535) throw std::invalid_argument("sign votes: more than 65535 agents");
+  const auto planes_used = static_cast<unsigned>(std::bit_width(payloads.size()));
+  alignas(64) std::uint64_t planes[kMaxVotePlanes][kVoteWords];
+  alignas(64) std::uint64_t words[kVoteWords];
+  alignas(64) std::int32_t counts[kVoteCoordinates];
+  const std::size_t bytes = (d + 7) / 8;
+  for (std::size_t first = 0; first < d; first += kVoteCoordinates) {
+    const std::size_t length = std::min(kVoteCoordinates, d - first);
+    const std::size_t block_bytes = std::min(bytes - first / 8, 8 * kVoteWords);
+    for (unsigned b = 0; b < planes_used; ++b) std::fill(planes[b], planes[b] + kVoteWords, 0u);
+    for (const std::uint8_t* payload : payloads) {
+      if (block_bytes < 8 * kVoteWords) std::fill(words, words + kVoteWords, 0u);
+      std::memcpy(words, payload + first / 8, block_bytes);
+      add_vote_words(words, planes_used, planes);
+    }
+    for (std::size_t w = 0; 64 * w < length; ++w) {
+      expand_vote_counts(planes, planes_used, w, 0, counts + 64 * w);
+      expand_vote_counts(planes, planes_used, w, 1, counts + 64 * w + 32);
+    }
+    emit(first, counts, length);
+  }
+}
+
+DSIGNSGD_CPU_CLONES void counts_to_sums(const std::int32_t* counts, std::int32_t agents,
+                                        std::size_t length, float* sums) {
+  for (std::size_t j = 0; j < length; ++j) sums[j] = static_cast<float>(2 * counts[j] - agents);
+}
+
+}  // namespace
+
+void count_sign_votes(std::span<const std::uint8_t* const> payloads,
+                      std::span<std::uint16_t> counts) {
+  for_each_vote_block(payloads, counts.size(),
+                      [&](std::size_t first, const std::int32_t* block, std::size_t length) {
+                        for (std::size_t j = 0; j < length; ++j) {
+                          counts[first + j] = static_cast<std::uint16_t>(block[j]);
+                        }
+                      });
+}
+
+void sum_sign_votes(std::span<const std::uint8_t* const> payloads, std::span<float> sums) {
+  const auto agents = static_cast<std::int32_t>(payloads.size());
+  for_each_vote_block(payloads, sums.size(),
+                      [&](std::size_t first, const std::int32_t* block, std::size_t length) {
+                        counts_to_sums(block, agents, length, sums.data() + first);
+                      });
+}
+
+void pack_codes(std::span<const std::uint32_t> codes, unsigned width, std::uint8_t* out,
+                std::size_t first_bit) {
+  std::uint8_t* byte = out + first_bit / 8;
+  auto filled = static_cast<unsigned>(first_bit % 8);
+  std::uint64_t buffer = filled == 0 ? 0 : (*byte & ((1u << filled) - 1u));
+  for (const std::uint32_t code : codes) {
+    buffer |= static_cast<std::uint64_t>(code) << filled;
+    filled += width;
+    if (filled >= 64) {
+      std::memcpy(byte, &buffer, 8);
+      byte += 8;
+      filled -= 64;
+      buffer = filled == 0 ? 0 : static_cast<std::uint64_t>(code) >> (width - filled);
+    }
+  }
+  std::memcpy(byte, &buffer, (filled + 7) / 8);
+}
+
+void unpack_codes(const std::uint8_t* in, std::size_t in_bytes, std::size_t first_bit,
+                  unsigned width, std::span<std::uint32_t> codes) {
+  const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
+  std::size_t bit = first_bit;
+  for (std::uint32_t& code : codes) {
+    const std::size_t at = bit / 8;
+    std::uint64_t word = 0;
+    if (at + 8 <= in_bytes) {
+      std::memcpy(&word, in + at, 8);
+    } else {
+      std::memcpy(&word, in + at, in_bytes - at);
+    }
+    code = static_cast<std::uint32_t>((word >> (bit % 8)) & mask);
+    bit += width;
+  }
 }
 
 }  // namespace dsignsgd

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dsignsgd/compress/compressors.hpp"
+#include "dsignsgd/core/cpu_dispatch.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/random/batch.hpp"
 #include "message_header.hpp"
@@ -57,39 +58,76 @@ bool QsgdCompressor::variance_diagonal(std::span<const float> v, std::span<float
   return true;
 }
 
+namespace {
+
+constexpr std::size_t kQsgdChunk = 2048;
+
+/// Σ v_j² in double with eight interleaved partial sums: a fixed order, so the same on every CPU
+/// and vectorizable (a single running sum would be bound by the latency of one add per element).
+DSIGNSGD_CPU_CLONES double sum_of_squares(const float* v, std::size_t n) {
+  double partial[8] = {};
+  std::size_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int lane = 0; lane < 8; ++lane) {
+      partial[lane] += static_cast<double>(v[j + lane]) * static_cast<double>(v[j + lane]);
+    }
+  }
+  for (; j < n; ++j) partial[0] += static_cast<double>(v[j]) * static_cast<double>(v[j]);
+  return ((partial[0] + partial[1]) + (partial[2] + partial[3])) +
+         ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+/// codes[i] = negative | level << 1: s |v_i| / ||v|| rounded down, or up with probability equal
+/// to its fractional part (draw · 2^-32 below it), at most s.
+DSIGNSGD_CPU_CLONES void qsgd_codes(const float* v, const std::uint32_t* draws, std::size_t n,
+                                    double s, double inv_norm, std::uint32_t* codes) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const double scaled = s * std::abs(static_cast<double>(v[i])) * inv_norm;
+    const double floor_level = std::floor(scaled);
+    const double up = static_cast<double>(draws[i]) * 0x1p-32 < scaled - floor_level ? 1.0 : 0.0;
+    const double level = std::min(floor_level + up, s);
+    codes[i] = (v[i] < 0.0f ? 1u : 0u) | (static_cast<std::uint32_t>(level) << 1);
+  }
+}
+
+/// acc[i] += ±unit · level of codes[i].
+DSIGNSGD_CPU_CLONES void qsgd_accumulate(const std::uint32_t* codes, std::size_t n, float unit,
+                                         float* acc) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float magnitude = unit * static_cast<float>(codes[i] >> 1);
+    acc[i] += (codes[i] & 1u) ? -magnitude : magnitude;
+  }
+}
+
+}  // namespace
+
 void QsgdCompressor::encode(std::span<const float> v, const StreamAddress& address,
                             WireMessage& out) const {
   const std::size_t d = v.size();
   const std::size_t b = bucket_size(d);
   const std::size_t buckets = (d + b - 1) / b;
-  const unsigned width = level_bits();
+  const unsigned width = 1 + level_bits();
   std::uint8_t* payload =
-      detail::begin_message(out, code(), d, 4 * buckets + detail::bytes_for_bits((1 + width) * d));
+      detail::begin_message(out, code(), d, 4 * buckets + detail::bytes_for_bits(width * d));
+  std::uint8_t* codes_out = payload + 4 * buckets;
   RandomStream rng(address.with_purpose(StreamPurpose::kCompression));
-  constexpr std::size_t kChunk = 2048;  // power of two: one chunk of draws per 2048 coordinates
-  thread_local std::vector<std::uint32_t> draws(kChunk);
-  BitWriter writer(payload + 4 * buckets);
+  thread_local std::vector<std::uint32_t> draws(kQsgdChunk);
+  thread_local std::vector<std::uint32_t> codes(kQsgdChunk);
   const double s = static_cast<double>(levels_);
   for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
     const std::size_t begin = bucket * b;
     const std::size_t end = std::min(d, begin + b);
-    double sum_sq = 0.0;
-    for (std::size_t j = begin; j < end; ++j) sum_sq += static_cast<double>(v[j]) * v[j];
-    const auto norm = static_cast<float>(std::sqrt(sum_sq));
+    const auto norm = static_cast<float>(std::sqrt(sum_of_squares(v.data() + begin, end - begin)));
     store_f32(payload + 4 * bucket, norm);
     const double inv_norm = norm > 0.0f ? 1.0 / norm : 0.0;
-    for (std::size_t j = begin; j < end; ++j) {
-      if ((j & (kChunk - 1)) == 0) fill_u32(rng, std::span(draws.data(), std::min(kChunk, d - j)));
-      const double scaled = s * std::abs(static_cast<double>(v[j])) * inv_norm;
-      double level = std::floor(scaled);
-      // Round up with probability frac (to within 2^-32).
-      if (static_cast<double>(draws[j & (kChunk - 1)]) * 0x1p-32 < scaled - level) level += 1.0;
-      const auto quantized = static_cast<std::uint64_t>(std::min(level, s));
-      const std::uint64_t negative = v[j] < 0.0f ? 1u : 0u;
-      writer.put(negative | (quantized << 1), 1 + width);
+    // One draw per coordinate, in order (chunks only bound the buffers).
+    for (std::size_t first = begin; first < end; first += kQsgdChunk) {
+      const std::size_t count = std::min(kQsgdChunk, end - first);
+      fill_u32(rng, std::span(draws.data(), count));
+      qsgd_codes(v.data() + first, draws.data(), count, s, inv_norm, codes.data());
+      pack_codes(std::span(codes.data(), count), width, codes_out, first * width);
     }
   }
-  writer.flush();
 }
 
 void QsgdCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&, float weight,
@@ -97,17 +135,18 @@ void QsgdCompressor::decode_accumulate(const WireMessage& in, const StreamAddres
   const std::size_t d = acc.size();
   const std::size_t b = bucket_size(d);
   const std::size_t buckets = (d + b - 1) / b;
-  const unsigned width = level_bits();
-  const std::uint8_t* payload =
-      detail::check_message(in, code(), d, 4 * buckets + detail::bytes_for_bits((1 + width) * d));
-  BitReader reader(payload + 4 * buckets);
+  const unsigned width = 1 + level_bits();
+  const std::size_t code_bytes = detail::bytes_for_bits(width * d);
+  const std::uint8_t* payload = detail::check_message(in, code(), d, 4 * buckets + code_bytes);
+  thread_local std::vector<std::uint32_t> codes(kQsgdChunk);
   for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
     const float unit = weight * load_f32(payload + 4 * bucket) / static_cast<float>(levels_);
     const std::size_t end = std::min(d, bucket * b + b);
-    for (std::size_t j = bucket * b; j < end; ++j) {
-      const std::uint64_t code_bits = reader.get(1 + width);
-      const float magnitude = unit * static_cast<float>(code_bits >> 1);
-      acc[j] += (code_bits & 1u) ? -magnitude : magnitude;
+    for (std::size_t first = bucket * b; first < end; first += kQsgdChunk) {
+      const std::size_t count = std::min(kQsgdChunk, end - first);
+      unpack_codes(payload + 4 * buckets, code_bytes, first * width, width,
+                   std::span(codes.data(), count));
+      qsgd_accumulate(codes.data(), count, unit, acc.data() + first);
     }
   }
 }

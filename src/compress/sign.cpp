@@ -36,11 +36,13 @@ void SignCompressor::encode(std::span<const float> v, const StreamAddress& addre
   pack_signs(v, payload, coins);
 }
 
+const std::uint8_t* SignCompressor::sign_bits(const WireMessage& in, std::size_t d) const {
+  return detail::check_message(in, code(), d, detail::bytes_for_bits(d));
+}
+
 void SignCompressor::decode_accumulate(const WireMessage& in, const StreamAddress&, float weight,
                                        std::span<float> acc) const {
-  const std::uint8_t* payload =
-      detail::check_message(in, code(), acc.size(), detail::bytes_for_bits(acc.size()));
-  unpack_signs_accumulate(payload, weight, acc);
+  unpack_signs_accumulate(sign_bits(in, acc.size()), weight, acc);
 }
 
 double ScaledSignCompressor::omega(std::size_t) const { return std::nan(""); }

@@ -69,8 +69,7 @@ class AllgatherExchange final : public Exchange {
 class AllreduceExchange final : public Exchange {
  public:
   AllreduceExchange(Communicator& communicator, std::uint32_t per_rank, std::uint32_t agents)
-      : communicator_(communicator), local_(rank_agents(communicator, per_rank)),
-        agents_(agents) {}
+      : communicator_(communicator), local_(rank_agents(communicator, per_rank)), agents_(agents) {}
   AgentRange local_agents() const override { return local_; }
   void reduce(std::span<WireMessage> messages, const Aggregator&, const Compressor& compressor,
               const StreamAddress& server, std::span<float> direction) override {
@@ -151,10 +150,11 @@ class SignCountExchange final : public Exchange {
   /// words_ ← this rank's agents' +1 counts per coordinate, packed (coordinates past d count 0).
   void count_local_signs(std::span<const WireMessage> messages) {
     std::fill(counts_.begin(), counts_.end(), std::uint16_t{0});
+    payloads_.clear();
     for (std::uint32_t agent = local_.first; agent < local_.last; ++agent) {
-      count_sign_bits(messages[agent].bytes.data() + kMessageHeaderBytes,
-                      std::span(counts_).first(dim_));
+      payloads_.push_back(messages[agent].bytes.data() + kMessageHeaderBytes);
     }
+    count_sign_votes(payloads_, std::span(counts_).first(dim_));
     const std::size_t fields = layout_.fields_per_word;
     for (std::size_t w = 0; w < words_.size(); ++w) {
       const std::uint16_t* count = counts_.data() + w * fields;
@@ -184,6 +184,7 @@ class SignCountExchange final : public Exchange {
   std::uint32_t agents_;
   std::size_t dim_;
   bool majority_;
+  std::vector<const std::uint8_t*> payloads_;  ///< this rank's agents' packed signs
   SignCountLayout layout_;
   std::vector<std::uint64_t> words_;        ///< every shard's packed counts
   std::vector<std::uint64_t> shard_words_;  ///< this rank's shard, summed over the ranks

@@ -25,7 +25,29 @@ void unpack_signs_accumulate(const std::uint8_t* bits, float weight, std::span<f
 /// counts[j] += bit_j (number of +1 votes).
 void count_sign_bits(const std::uint8_t* bits, std::span<std::uint16_t> counts);
 
-/// Fixed-width bit writer, least significant bit first.
+/// Aggregation of N packed sign vectors without unpacking each one: bit-sliced adders count the
+/// +1 votes of 64 coordinates per word operation (a block of coordinates keeps its count
+/// bit-planes in L1 while every agent's words are added in), then the counts are expanded once.
+/// Each payload holds ceil(d/8) bytes (bits past d are ignored); N ≤ 65535.
+///   counts[j] = number of payloads with bit j set          (d = counts.size())
+///   sums[j]   = Σ over payloads of ±1 at j = 2 counts[j] − N, exactly (d = sums.size())
+/// Bit for bit what count_sign_bits / unpack_signs_accumulate with weight 1 give, N× faster-ish.
+void count_sign_votes(std::span<const std::uint8_t* const> payloads,
+                      std::span<std::uint16_t> counts);
+void sum_sign_votes(std::span<const std::uint8_t* const> payloads, std::span<float> sums);
+
+/// Fixed-width codes (1 ≤ width ≤ 32, no bits above width), least significant bit first, one
+/// after another from bit `first_bit` of out — the layout BitWriter writes, 64 bits at a time.
+/// Bits of out past the last code are cleared up to the next whole byte; out must be zero or
+/// already hold the codes before first_bit in its first byte.
+void pack_codes(std::span<const std::uint32_t> codes, unsigned width, std::uint8_t* out,
+                std::size_t first_bit);
+/// codes[i] = the width-bit code at bit first_bit + i·width of in, which holds in_bytes bytes
+/// (never read past them) — what BitReader gives.
+void unpack_codes(const std::uint8_t* in, std::size_t in_bytes, std::size_t first_bit,
+                  unsigned width, std::span<std::uint32_t> codes);
+
+/// Fixed-width bit writer, least significant bit first (the reference of pack_codes).
 class BitWriter {
  public:
   explicit BitWriter(std::uint8_t* out) : out_(out) {}

@@ -58,6 +58,12 @@ class Compressor {
   }
   /// True when the payload is one bit per coordinate, bit set ⇔ +1 (sign methods).
   virtual bool sign_payload() const { return false; }
+  /// For sign_payload() compressors, the packed bits of a message for dimension d (its header
+  /// checked; std::runtime_error on a malformed message), so that aggregation can count votes
+  /// without decoding to floats (compress/bit_pack.hpp); nullptr for the others.
+  virtual const std::uint8_t* sign_bits(const WireMessage& /*in*/, std::size_t /*d*/) const {
+    return nullptr;
+  }
 
   /// Encodes v. `address` keys the compressor's randomness: private rounding draws use
   /// StreamPurpose::kCompression, draws shared with the receiver kSharedCompression.

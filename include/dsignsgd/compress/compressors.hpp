@@ -103,6 +103,7 @@ class SignCompressor final : public Compressor {
   double omega(std::size_t) const override;
   std::size_t wire_bits(std::size_t d) const override;
   bool sign_payload() const override { return true; }
+  const std::uint8_t* sign_bits(const WireMessage& in, std::size_t d) const override;
   void encode(std::span<const float> v, const StreamAddress& address,
               WireMessage& out) const override;
   void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
