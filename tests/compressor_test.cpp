@@ -1,6 +1,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/compress/compressors.hpp"
@@ -306,6 +307,47 @@ TEST(QsgdCompressor, EncodingEqualsThePlainReferenceAndDecodesItsLevels) {
         const std::uint64_t code_bits = reader.get(width);
         const float magnitude = unit * static_cast<float>(code_bits >> 1);
         ASSERT_EQ(out[j], 1.0f + ((code_bits & 1u) ? -magnitude : magnitude)) << "j = " << j;
+      }
+    }
+  }
+}
+
+TEST(TopKCompressor, RadixSelectionEqualsTheComparisonSelection) {
+  // The k largest magnitudes, ties to the lower index, indices increasing: the radix select
+  // against nth_element with that comparison, on data with many exact ties (coarse values, ±0,
+  // infinities) and on Gaussian data, for k from 1 to d.
+  const std::uint64_t seed = test_seed(29);
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
+  for (std::size_t d : {1u, 2u, 100u, 4097u, 50000u}) {
+    for (int kind = 0; kind < 3; ++kind) {
+      std::vector<float> v(d);
+      for (float& x : v) {
+        const double z = rng.normal();
+        x = kind == 0   ? static_cast<float>(z)
+            : kind == 1 ? static_cast<float>(std::round(2.0 * z)) / 2.0f  // ties, ±0
+                        : (z > 2.5    ? std::numeric_limits<float>::infinity()
+                           : z < -2.5 ? -std::numeric_limits<float>::infinity()
+                                      : static_cast<float>(z * 1e-3));
+      }
+      if (kind == 1 && d > 1) v[1] = -0.0f;
+      for (double fraction : {1e-4, 0.01, 0.3, 1.0}) {
+        const TopKCompressor c(fraction);
+        const std::size_t k = c.kept(d);
+        std::vector<std::uint32_t> order(d);
+        std::iota(order.begin(), order.end(), 0u);
+        std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                         order.end(), [&v](std::uint32_t a, std::uint32_t b) {
+                           const float fa = std::abs(v[a]), fb = std::abs(v[b]);
+                           return fa > fb || (fa == fb && a < b);
+                         });
+        std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+        WireMessage message;
+        c.encode(v, StreamAddress{}, message);
+        ASSERT_EQ(message.bytes.size(), 8 + 8 * k);
+        for (std::size_t i = 0; i < k; ++i) {
+          ASSERT_EQ(load_u32(message.bytes.data() + 8 + 8 * i), order[i])
+              << "d = " << d << ", kind " << kind << ", k = " << k << ", i = " << i;
+        }
       }
     }
   }

@@ -93,26 +93,105 @@ std::size_t TopKCompressor::wire_bits(std::size_t d) const {
   return detail::header_bits() + 64 * kept(d);
 }
 
+namespace {
+
+/// |v| as an integer key: for every float (±0 alike, infinities, NaN above them) the order of the
+/// keys is the order of the magnitudes.
+inline std::uint32_t magnitude_key(float x) {
+  return std::bit_cast<std::uint32_t>(x) & 0x7FFFFFFFu;
+}
+
+/// hist[key >> shift & mask] over keys, in four interleaved copies (runs of equal bins, common
+/// for the exponent bits, do not wait on one counter), summed into hist.
+template <typename KeyAt>
+void histogram(std::size_t n, KeyAt key_at, unsigned shift, std::uint32_t mask,
+               std::vector<std::uint32_t>& hist) {
+  const std::size_t bins = std::size_t{mask} + 1;
+  thread_local std::vector<std::uint32_t> copies;
+  copies.assign(4 * bins, 0);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (std::size_t c = 0; c < 4; ++c) ++copies[c * bins + ((key_at(i + c) >> shift) & mask)];
+  }
+  for (; i < n; ++i) ++copies[(key_at(i) >> shift) & mask];
+  hist.assign(bins, 0);
+  for (std::size_t c = 0; c < 4; ++c) {
+    for (std::size_t b = 0; b < bins; ++b) hist[b] += copies[c * bins + b];
+  }
+}
+
+/// The bin holding the `need`-th largest key (need ≥ 1), and how many of the needed keys lie in
+/// higher bins: need becomes the rank within the bin.
+std::uint32_t bin_of_rank(const std::vector<std::uint32_t>& hist, std::size_t& need) {
+  for (std::size_t b = hist.size(); b-- > 0;) {
+    if (hist[b] >= need) return static_cast<std::uint32_t>(b);
+    need -= hist[b];
+  }
+  return 0;  // unreachable: need ≤ the number of keys
+}
+
+/// The k largest magnitudes of v, ties broken by the lower index, as indices in increasing order:
+/// a radix select on the magnitude keys (10 + 11 + 10 bits) — one histogram pass and one
+/// collecting pass over v, the rest on the candidates of the threshold's top bin.
+const std::vector<std::uint32_t>& top_k_indices(std::span<const float> v, std::size_t k) {
+  thread_local std::vector<std::uint32_t> hist, above, candidates, keys, chosen;
+  const std::size_t d = v.size();
+  const auto key_of_v = [&v](std::size_t i) { return magnitude_key(v[i]); };
+  std::size_t need = k;
+  histogram(d, key_of_v, 21, 0x3FF, hist);
+  const std::uint32_t top = bin_of_rank(hist, need);
+  // Indices above the top bin (all taken) and the top bin's candidates, both in index order.
+  above.clear();
+  candidates.clear();
+  keys.clear();
+  for (std::size_t i = 0; i < d; ++i) {
+    const std::uint32_t key = magnitude_key(v[i]);
+    const std::uint32_t bin = key >> 21;
+    if (bin > top) {
+      above.push_back(static_cast<std::uint32_t>(i));
+    } else if (bin == top) {
+      candidates.push_back(static_cast<std::uint32_t>(i));
+      keys.push_back(key);
+    }
+  }
+  const auto key_of_candidate = [](std::size_t i) { return keys[i]; };
+  histogram(keys.size(), key_of_candidate, 10, 0x7FF, hist);
+  const std::uint32_t middle = bin_of_rank(hist, need);
+  std::uint32_t threshold = (top << 21) | (middle << 10);
+  // The low 10 bits among the candidates that share the top 21.
+  thread_local std::vector<std::uint32_t> low_keys;
+  low_keys.clear();
+  for (std::uint32_t key : keys) {
+    if ((key >> 10) == (threshold >> 10)) low_keys.push_back(key);
+  }
+  const auto key_of_low = [](std::size_t i) { return low_keys[i]; };
+  histogram(low_keys.size(), key_of_low, 0, 0x3FF, hist);
+  threshold |= bin_of_rank(hist, need);
+  // Take every candidate above the threshold and the first `need` equal to it, then merge with
+  // the indices above the top bin.
+  chosen.clear();
+  std::size_t a = 0;
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    const bool take = keys[c] > threshold || (keys[c] == threshold && need > 0 && need-- > 0);
+    if (!take) continue;
+    while (a < above.size() && above[a] < candidates[c]) chosen.push_back(above[a++]);
+    chosen.push_back(candidates[c]);
+  }
+  while (a < above.size()) chosen.push_back(above[a++]);
+  return chosen;
+}
+
+}  // namespace
+
 void TopKCompressor::encode(std::span<const float> v, const StreamAddress&,
                             WireMessage& out) const {
   const std::size_t d = v.size();
   const std::size_t k = kept(d);
-  thread_local std::vector<std::uint32_t> order;
-  order.resize(d);
-  std::iota(order.begin(), order.end(), 0u);
-  // Largest magnitude first; ties broken by the lower index, so the selection is deterministic.
-  const auto larger = [&v](std::uint32_t a, std::uint32_t b) {
-    const float fa = std::abs(v[a]);
-    const float fb = std::abs(v[b]);
-    return fa > fb || (fa == fb && a < b);
-  };
-  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k - 1), order.end(),
-                   larger);
-  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+  const std::vector<std::uint32_t>& indices = top_k_indices(v, k);
   std::uint8_t* payload = detail::begin_message(out, code(), d, 8 * k);
   for (std::size_t i = 0; i < k; ++i) {
-    store_u32(payload + 8 * i, order[i]);
-    store_f32(payload + 8 * i + 4, v[order[i]]);
+    store_u32(payload + 8 * i, indices[i]);
+    store_f32(payload + 8 * i + 4, v[indices[i]]);
   }
 }
 
