@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dsignsgd/compress/compressors.hpp"
+#include "dsignsgd/core/cpu_dispatch.hpp"
 #include "dsignsgd/random/batch.hpp"
 #include "message_header.hpp"
 
@@ -96,6 +97,31 @@ void unpack_codes9(const std::uint8_t* in, std::size_t n, std::uint16_t* codes) 
 
 constexpr std::size_t kNaturalChunk = 2048;  // multiple of 8: chunks pack to whole bytes
 
+/// codes[i] = sign | rounded biased exponent of v[i]: a normal |v| = 2^a (1 + m/2^23) rounds up to
+/// 2^(a+1) when the draw's top 23 bits fall below m (probability m/2^23, unbiased). Zero and
+/// subnormals (exponent 0, |v| = m 2^-149) round to 2^-126 with probability m/2^23; infinity stays.
+DSIGNSGD_CPU_CLONES void natural_codes(const float* v, const std::uint32_t* draws, std::size_t n,
+                                       std::uint16_t* codes) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto bits = std::bit_cast<std::uint32_t>(v[i]);
+    const std::uint32_t exponent = (bits >> 23) & 0xFFu;
+    const std::uint32_t mantissa = bits & 0x7FFFFFu;
+    const std::uint32_t up = (draws[i] >> 9) < mantissa ? 1u : 0u;
+    const std::uint32_t rounded = exponent == 0xFFu ? exponent : exponent + up;
+    codes[i] = static_cast<std::uint16_t>(((bits >> 31) << 8) | rounded);
+  }
+}
+
+/// acc[i] += weight × the power of two (or zero, or infinity) of codes[i].
+DSIGNSGD_CPU_CLONES void natural_accumulate(const std::uint16_t* codes, std::size_t n,
+                                            float weight, float* acc) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t code_bits = codes[i];
+    const std::uint32_t bits = ((code_bits >> 8) << 31) | ((code_bits & 0xFFu) << 23);
+    acc[i] += weight * std::bit_cast<float>(bits);
+  }
+}
+
 }  // namespace
 
 void NaturalCompressor::encode(std::span<const float> v, const StreamAddress& address,
@@ -109,16 +135,7 @@ void NaturalCompressor::encode(std::span<const float> v, const StreamAddress& ad
   for (std::size_t begin = 0; begin < d; begin += kNaturalChunk) {
     const std::size_t count = std::min(kNaturalChunk, d - begin);
     fill_u32(rng, std::span(draws.data(), count));
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto bits = std::bit_cast<std::uint32_t>(v[begin + i]);
-      const std::uint32_t exponent = (bits >> 23) & 0xFFu;
-      const std::uint32_t mantissa = bits & 0x7FFFFFu;
-      // Round up w.p. m/2^23 (draw uniform on 0 .. 2^23 − 1). Zero and subnormals
-      // (exponent 0, |v| = m 2^-149) round to 2^-126 w.p. m/2^23; infinity stays.
-      const std::uint32_t up = (draws[i] >> 9) < mantissa ? 1u : 0u;
-      const std::uint32_t rounded = exponent == 0xFFu ? exponent : exponent + up;
-      codes[i] = static_cast<std::uint16_t>(((bits >> 31) << 8) | rounded);
-    }
+    natural_codes(v.data() + begin, draws.data(), count, codes.data());
     pack_codes9(codes.data(), count, payload + begin / 8 * kNaturalBits);
   }
 }
@@ -132,11 +149,7 @@ void NaturalCompressor::decode_accumulate(const WireMessage& in, const StreamAdd
   for (std::size_t begin = 0; begin < d; begin += kNaturalChunk) {
     const std::size_t count = std::min(kNaturalChunk, d - begin);
     unpack_codes9(payload + begin / 8 * kNaturalBits, count, codes.data());
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::uint32_t code_bits = codes[i];
-      const std::uint32_t bits = ((code_bits >> 8) << 31) | ((code_bits & 0xFFu) << 23);
-      acc[begin + i] += weight * std::bit_cast<float>(bits);
-    }
+    natural_accumulate(codes.data(), count, weight, acc.data() + begin);
   }
 }
 
