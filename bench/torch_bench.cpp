@@ -1,4 +1,7 @@
-// Step times of the real-data models (docs/BENCHMARKS.md):
+// Step times of the real-data models and the compressors against their PyTorch peers
+// (docs/BENCHMARKS.md):
+//   0. every compressor's encode beside a GRACE-style libtorch one-liner for the same job, on the
+//      same d = 10⁷ buffer in the same run (one thread), and the read bandwidth of g.sum();
 //   1. the MLP's minibatch gradient in dsignsgd (Eigen, flat buffers) against the same MLP in
 //      libtorch (torch::nn::Linear layers, forward + backward + reading the gradients out), on
 //      the same machine in the same run: the ratio is what the issue asks for;
@@ -15,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/core/cpu_level.hpp"
 #include "dsignsgd/nn/model.hpp"
 #include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/torch/torch_models.hpp"
@@ -48,6 +53,67 @@ Dataset random_images(std::size_t samples, std::size_t features, std::size_t cla
   return data;
 }
 
+/// Best of `repeats` wall times of call(), in seconds.
+double best_seconds(const std::function<void()>& call, int repeats) {
+  call();  // warm-up
+  double best = 1e300;
+  for (int rep = 0; rep < repeats; ++rep) {
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+/// Each compressor's encode in dsignsgd beside the libtorch expression a GRACE-style PyTorch
+/// compressor would run for it, in GB/s of fp32 input, with the ratio dsignsgd / peer.
+void compare_compressors_with_torch() {
+  constexpr std::int64_t d = 10'000'000;
+  constexpr int kRepeats = 5;
+  torch::set_num_threads(1);
+  torch::manual_seed(0);
+  const torch::Tensor g = torch::randn({d});
+  std::vector<float> v(g.data_ptr<float>(), g.data_ptr<float>() + d);
+  const double gb = 4.0 * static_cast<double>(d) / 1e9;
+  volatile float sink = 0.0f;
+  const double read = best_seconds([&] { sink = sink + g.sum().item<float>(); }, kRepeats);
+  std::printf("compressor encode against its PyTorch peer, d = %lld, 1 thread, CPU level %s\n",
+              static_cast<long long>(d), to_string(cpu_level()).c_str());
+  std::printf("  read bandwidth (torch g.sum()) %.2f GB/s\n", gb / read);
+  std::printf("  %-10s %10s %8s  %-44s %10s %8s\n", "compressor", "GB/s", "/read", "PyTorch peer",
+              "GB/s", "ratio");
+  const std::int64_t k = d / 100;
+  struct Peer {
+    const char* compressor;
+    const char* expression;
+    std::function<void()> run;
+  };
+  const std::vector<Peer> peers = {
+      {"sign", "(g > 0).to(torch::kUInt8)", [&] { (void)(g > 0).to(torch::kUInt8); }},
+      {"randk:0.01", "g.index_select(0, torch::randperm(d).slice(0, 0, k))",
+       [&] { (void)g.index_select(0, torch::randperm(d).slice(0, 0, k)); }},
+      {"qsgd:4", "norm, floor(4|g|/norm + rand), sign, to int8",
+       [&] {
+         const torch::Tensor norm = g.norm();
+         const torch::Tensor level = (g.abs() * (4.0 / norm) + torch::rand({d})).floor();
+         (void)(level * g.sign()).to(torch::kInt8);
+       }},
+      {"natural", "2^round(log2|g| + rand), sign (float)",
+       [&] { (void)(torch::exp2((g.abs().log2() + torch::rand({d})).floor()) * g.sign()); }},
+      {"topk:0.01", "torch::topk(g.abs(), k)", [&] { (void)torch::topk(g.abs(), k); }},
+  };
+  for (const Peer& peer : peers) {
+    const auto compressor = make_compressor(peer.compressor);
+    WireMessage message;
+    const StreamAddress address{1, 0, 0, 0, StreamPurpose::kGradientNoise};
+    const double ours = best_seconds([&] { compressor->encode(v, address, message); }, kRepeats);
+    const double theirs = best_seconds(peer.run, kRepeats);
+    std::printf("  %-10s %10.2f %8.2f  %-44s %10.2f %7.1fx\n", peer.compressor, gb / ours,
+                read / ours, peer.expression, gb / theirs, theirs / ours);
+  }
+  std::printf("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +124,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> rows(batch);
   std::iota(rows.begin(), rows.end(), 0);
 
+  compare_compressors_with_torch();
   std::printf("batch %zu, %d hardware threads, libtorch %s\n\n", batch, hardware, TORCH_VERSION);
   std::printf("MLP 784-128-10 minibatch gradient (forward + backward into a flat buffer)\n");
   for (int threads : {1, hardware}) {

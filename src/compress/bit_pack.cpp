@@ -90,15 +90,13 @@ __attribute__((target("avx512f"))) void pack_signs_avx512(const float* v, std::s
   pack_signs_scalar(v, j, d, out, coins);
 }
 
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
-
 }  // namespace
 
 void pack_signs(std::span<const float> v, std::uint8_t* out, RandomStream& coins) {
-  if (kHasAvx512) {
+  const CpuLevel level = cpu_level();
+  if (level == CpuLevel::kAvx512) {
     pack_signs_avx512(v.data(), v.size(), out, coins);
-  } else if (kHasAvx2) {
+  } else if (level == CpuLevel::kAvx2) {
     pack_signs_avx2(v.data(), v.size(), out, coins);
   } else {
     pack_signs_scalar(v.data(), 0, v.size(), out, coins);
@@ -126,7 +124,7 @@ __attribute__((target("avx512f"))) std::size_t unpack_signs_accumulate_avx512(
 
 void unpack_signs_accumulate(const std::uint8_t* bits, float weight, std::span<float> acc) {
   const std::size_t d = acc.size();
-  if (kHasAvx512) {
+  if (cpu_level() == CpuLevel::kAvx512) {
     const std::size_t done = unpack_signs_accumulate_avx512(bits, weight, acc);
     const float values[2] = {-weight, weight};
     for (std::size_t j = done; j < d; ++j) acc[j] += values[(bits[j / 8] >> (j % 8)) & 1u];
@@ -160,8 +158,10 @@ constexpr unsigned kMaxVotePlanes = 16;
 
 /// planes[b][w] (bit b of the count of word w's 64 coordinates) += words[w]: a ripple-carry add
 /// of one bit per coordinate, word-parallel (the loops over w vectorize).
-DSIGNSGD_CPU_CLONES void add_vote_words(const std::uint64_t* words, unsigned planes_used,
-                                        std::uint64_t (*planes)[kVoteWords]) {
+DSIGNSGD_DISPATCHED(void, add_vote_words,
+                    (const std::uint64_t* words, unsigned planes_used,
+                     std::uint64_t (*planes)[kVoteWords]),
+                    (words, planes_used, planes)) {
   std::uint64_t carry[kVoteWords];
   std::copy(words, words + kVoteWords, carry);
   for (unsigned b = 0; b < planes_used; ++b) {
@@ -175,9 +175,10 @@ DSIGNSGD_CPU_CLONES void add_vote_words(const std::uint64_t* words, unsigned pla
 }
 
 /// count[i] = Σ_b bit i of planes[b][w] << b for the 32 coordinates of half `half` of word w.
-DSIGNSGD_CPU_CLONES void expand_vote_counts(const std::uint64_t (*planes)[kVoteWords],
-                                            unsigned planes_used, std::size_t w, unsigned half,
-                                            std::int32_t* count) {
+DSIGNSGD_DISPATCHED(void, expand_vote_counts,
+                    (const std::uint64_t (*planes)[kVoteWords], unsigned planes_used, std::size_t w,
+                     unsigned half, std::int32_t* count),
+                    (planes, planes_used, w, half, count)) {
   std::int32_t c[32] = {};
   for (unsigned b = 0; b < planes_used; ++b) {
     const auto bits = static_cast<std::uint32_t>(planes[b][w] >> (32 * half));
@@ -216,8 +217,10 @@ void for_each_vote_block(std::span<const std::uint8_t* const> payloads, std::siz
   }
 }
 
-DSIGNSGD_CPU_CLONES void counts_to_sums(const std::int32_t* counts, std::int32_t agents,
-                                        std::size_t length, float* sums) {
+DSIGNSGD_DISPATCHED(void, counts_to_sums,
+                    (const std::int32_t* counts, std::int32_t agents, std::size_t length,
+                     float* sums),
+                    (counts, agents, length, sums)) {
   for (std::size_t j = 0; j < length; ++j) sums[j] = static_cast<float>(2 * counts[j] - agents);
 }
 

@@ -100,8 +100,10 @@ constexpr std::size_t kNaturalChunk = 2048;  // multiple of 8: chunks pack to wh
 /// codes[i] = sign | rounded biased exponent of v[i]: a normal |v| = 2^a (1 + m/2^23) rounds up to
 /// 2^(a+1) when the draw's top 23 bits fall below m (probability m/2^23, unbiased). Zero and
 /// subnormals (exponent 0, |v| = m 2^-149) round to 2^-126 with probability m/2^23; infinity stays.
-DSIGNSGD_CPU_CLONES void natural_codes(const float* v, const std::uint32_t* draws, std::size_t n,
-                                       std::uint16_t* codes) {
+DSIGNSGD_DISPATCHED(void, natural_codes,
+                    (const float* v, const std::uint32_t* draws, std::size_t n,
+                     std::uint16_t* codes),
+                    (v, draws, n, codes)) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto bits = std::bit_cast<std::uint32_t>(v[i]);
     const std::uint32_t exponent = (bits >> 23) & 0xFFu;
@@ -113,8 +115,9 @@ DSIGNSGD_CPU_CLONES void natural_codes(const float* v, const std::uint32_t* draw
 }
 
 /// acc[i] += weight × the power of two (or zero, or infinity) of codes[i].
-DSIGNSGD_CPU_CLONES void natural_accumulate(const std::uint16_t* codes, std::size_t n,
-                                            float weight, float* acc) {
+DSIGNSGD_DISPATCHED(void, natural_accumulate,
+                    (const std::uint16_t* codes, std::size_t n, float weight, float* acc),
+                    (codes, n, weight, acc)) {
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint32_t code_bits = codes[i];
     const std::uint32_t bits = ((code_bits >> 8) << 31) | ((code_bits & 0xFFu) << 23);

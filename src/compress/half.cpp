@@ -1,13 +1,16 @@
 // fp16 and bf16: 16 bits per coordinate, round-to-nearest-even — the baselines a user would pick
 // before 1-bit compression (DDP's fp16/bf16 communication hooks).
-#include <algorithm>
-#include <bit>
-#include <cstring>
+#include "dsignsgd/compress/half.hpp"
+
 #include <cpuid.h>
 #include <immintrin.h>
 
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
 #include "dsignsgd/compress/compressors.hpp"
-#include "dsignsgd/compress/half.hpp"
+#include "dsignsgd/core/cpu_level.hpp"
 #include "message_header.hpp"
 
 namespace dsignsgd {
@@ -17,8 +20,8 @@ std::uint16_t float_to_half(float value) {
   const std::uint32_t sign = (bits >> 16) & 0x8000u;
   std::uint32_t x = bits & 0x7FFFFFFFu;
   if (x >= 0x7F800000u) {  // infinity, or NaN kept quiet with the top of its payload
-    return static_cast<std::uint16_t>(
-        sign | 0x7C00u | (x > 0x7F800000u ? 0x200u | ((x >> 13) & 0x3FFu) : 0u));
+    return static_cast<std::uint16_t>(sign | 0x7C00u |
+                                      (x > 0x7F800000u ? 0x200u | ((x >> 13) & 0x3FFu) : 0u));
   }
   if (x >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);  // ≥ 65520 → ∞
   if (x >= 0x38800000u) {  // a normal half (≥ 2^-14): rebias, round the 13 dropped bits
@@ -65,8 +68,8 @@ namespace {
 
 // The same conversions with the F16C instructions (the same IEEE rounding, 8 at a time).
 __attribute__((target("avx,f16c"))) std::size_t floats_to_halves_f16c(const float* in,
-                                                                     std::size_t n,
-                                                                     std::uint8_t* out) {
+                                                                      std::size_t n,
+                                                                      std::uint8_t* out) {
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT);
@@ -76,13 +79,12 @@ __attribute__((target("avx,f16c"))) std::size_t floats_to_halves_f16c(const floa
 }
 
 __attribute__((target("avx,f16c"))) std::size_t halves_accumulate_f16c(const std::uint8_t* in,
-                                                                      std::size_t n, float weight,
-                                                                      float* acc) {
+                                                                       std::size_t n, float weight,
+                                                                       float* acc) {
   std::size_t i = 0;
   const __m256 w = _mm256_set1_ps(weight);
   for (; i + 8 <= n; i += 8) {
-    const __m256 v =
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i)));
+    const __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i)));
     // Multiply, then add (no fused multiply-add): the scalar loop's rounding, bit for bit.
     _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_mul_ps(w, v)));
   }
@@ -91,7 +93,7 @@ __attribute__((target("avx,f16c"))) std::size_t halves_accumulate_f16c(const std
 
 // bfloat16 with AVX2: the scalar rounding on 8 lanes (NaN kept quiet by a blend).
 __attribute__((target("avx2"))) std::size_t floats_to_bfloat16s_avx2(const float* in, std::size_t n,
-                                                                    std::uint8_t* out) {
+                                                                     std::uint8_t* out) {
   std::size_t i = 0;
   const __m256i one = _mm256_set1_epi32(1), round = _mm256_set1_epi32(0x7FFF);
   const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF), infinity = _mm256_set1_epi32(0x7F800000);
@@ -112,13 +114,13 @@ __attribute__((target("avx2"))) std::size_t floats_to_bfloat16s_avx2(const float
 }
 
 __attribute__((target("avx2"))) std::size_t bfloat16s_accumulate_avx2(const std::uint8_t* in,
-                                                                     std::size_t n, float weight,
-                                                                     float* acc) {
+                                                                      std::size_t n, float weight,
+                                                                      float* acc) {
   std::size_t i = 0;
   const __m256 w = _mm256_set1_ps(weight);
   for (; i + 8 <= n; i += 8) {
-    const __m256i wide = _mm256_cvtepu16_epi32(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i)));
+    const __m256i wide =
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + 2 * i)));
     const __m256 v = _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
     _mm256_storeu_ps(acc + i, _mm256_add_ps(_mm256_loadu_ps(acc + i), _mm256_mul_ps(w, v)));
   }
@@ -132,7 +134,10 @@ bool cpu_has_f16c() {
 }
 
 const bool kHasF16c = cpu_has_f16c() && __builtin_cpu_supports("avx");
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
+
+/// F16C and AVX2 paths run from the AVX2 level up (DSIGNSGD_CPU=baseline turns them off).
+bool use_f16c() { return kHasF16c && cpu_level() >= CpuLevel::kAvx2; }
+bool use_avx2() { return cpu_level() >= CpuLevel::kAvx2; }
 
 void store_u16(std::uint8_t* out, std::uint16_t value) {
   out[0] = static_cast<std::uint8_t>(value);
@@ -146,20 +151,21 @@ std::uint16_t load_u16(const std::uint8_t* in) {
 }  // namespace
 
 void encode_halves(std::span<const float> v, std::uint8_t* out, bool allow_f16c) {
-  const std::size_t done = allow_f16c && kHasF16c ? floats_to_halves_f16c(v.data(), v.size(), out) : 0;
+  const std::size_t done =
+      allow_f16c && use_f16c() ? floats_to_halves_f16c(v.data(), v.size(), out) : 0;
   for (std::size_t i = done; i < v.size(); ++i) store_u16(out + 2 * i, float_to_half(v[i]));
 }
 
 void encode_bfloat16s(std::span<const float> v, std::uint8_t* out, bool allow_avx2) {
   const std::size_t done =
-      allow_avx2 && kHasAvx2 ? floats_to_bfloat16s_avx2(v.data(), v.size(), out) : 0;
+      allow_avx2 && use_avx2() ? floats_to_bfloat16s_avx2(v.data(), v.size(), out) : 0;
   for (std::size_t i = done; i < v.size(); ++i) store_u16(out + 2 * i, float_to_bfloat16(v[i]));
 }
 
 void accumulate_bfloat16s(const std::uint8_t* in, float weight, std::span<float> acc,
                           bool allow_avx2) {
   const std::size_t done =
-      allow_avx2 && kHasAvx2 ? bfloat16s_accumulate_avx2(in, acc.size(), weight, acc.data()) : 0;
+      allow_avx2 && use_avx2() ? bfloat16s_accumulate_avx2(in, acc.size(), weight, acc.data()) : 0;
   for (std::size_t i = done; i < acc.size(); ++i) {
     acc[i] += weight * bfloat16_to_float(load_u16(in + 2 * i));
   }
@@ -168,20 +174,24 @@ void accumulate_bfloat16s(const std::uint8_t* in, float weight, std::span<float>
 void accumulate_halves(const std::uint8_t* in, float weight, std::span<float> acc,
                        bool allow_f16c) {
   const std::size_t done =
-      allow_f16c && kHasF16c ? halves_accumulate_f16c(in, acc.size(), weight, acc.data()) : 0;
-  for (std::size_t i = done; i < acc.size(); ++i) acc[i] += weight * half_to_float(load_u16(in + 2 * i));
+      allow_f16c && use_f16c() ? halves_accumulate_f16c(in, acc.size(), weight, acc.data()) : 0;
+  for (std::size_t i = done; i < acc.size(); ++i)
+    acc[i] += weight * half_to_float(load_u16(in + 2 * i));
 }
 
 // ---- fp16 / bf16 ------------------------------------------------------------------------------
 
-std::size_t HalfCompressor::wire_bits(std::size_t d) const { return detail::header_bits() + 16 * d; }
+std::size_t HalfCompressor::wire_bits(std::size_t d) const {
+  return detail::header_bits() + 16 * d;
+}
 
 bool HalfCompressor::variance_diagonal(std::span<const float>, std::span<float> out) const {
   std::fill(out.begin(), out.end(), 0.0f);  // deterministic rounding: no compression variance
   return true;
 }
 
-void HalfCompressor::encode(std::span<const float> v, const StreamAddress&, WireMessage& out) const {
+void HalfCompressor::encode(std::span<const float> v, const StreamAddress&,
+                            WireMessage& out) const {
   std::uint8_t* payload = detail::begin_message(out, code(), v.size(), 2 * v.size());
   if (format_ == HalfFormat::kFp16) {
     encode_halves(v, payload, true);

@@ -64,7 +64,7 @@ constexpr std::size_t kQsgdChunk = 2048;
 
 /// Σ v_j² in double with eight interleaved partial sums: a fixed order, so the same on every CPU
 /// and vectorizable (a single running sum would be bound by the latency of one add per element).
-DSIGNSGD_CPU_CLONES double sum_of_squares(const float* v, std::size_t n) {
+DSIGNSGD_DISPATCHED(double, sum_of_squares, (const float* v, std::size_t n), (v, n)) {
   double partial[8] = {};
   std::size_t j = 0;
   for (; j + 8 <= n; j += 8) {
@@ -79,8 +79,10 @@ DSIGNSGD_CPU_CLONES double sum_of_squares(const float* v, std::size_t n) {
 
 /// codes[i] = negative | level << 1: s |v_i| / ||v|| rounded down, or up with probability equal
 /// to its fractional part (draw · 2^-32 below it), at most s.
-DSIGNSGD_CPU_CLONES void qsgd_codes(const float* v, const std::uint32_t* draws, std::size_t n,
-                                    double s, double inv_norm, std::uint32_t* codes) {
+DSIGNSGD_DISPATCHED(void, qsgd_codes,
+                    (const float* v, const std::uint32_t* draws, std::size_t n, double s,
+                     double inv_norm, std::uint32_t* codes),
+                    (v, draws, n, s, inv_norm, codes)) {
   for (std::size_t i = 0; i < n; ++i) {
     const double scaled = s * std::abs(static_cast<double>(v[i])) * inv_norm;
     const double floor_level = std::floor(scaled);
@@ -91,8 +93,9 @@ DSIGNSGD_CPU_CLONES void qsgd_codes(const float* v, const std::uint32_t* draws, 
 }
 
 /// acc[i] += ±unit · level of codes[i].
-DSIGNSGD_CPU_CLONES void qsgd_accumulate(const std::uint32_t* codes, std::size_t n, float unit,
-                                         float* acc) {
+DSIGNSGD_DISPATCHED(void, qsgd_accumulate,
+                    (const std::uint32_t* codes, std::size_t n, float unit, float* acc),
+                    (codes, n, unit, acc)) {
   for (std::size_t i = 0; i < n; ++i) {
     const float magnitude = unit * static_cast<float>(codes[i] >> 1);
     acc[i] += (codes[i] & 1u) ? -magnitude : magnitude;

@@ -6,6 +6,7 @@
 
 #include "dsignsgd/nn/model.hpp"
 #include "dsignsgd/random/stream.hpp"
+#include "matmul.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -13,6 +14,12 @@ namespace {
 using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using ConstMap = Eigen::Map<const Matrix>;
 using Map = Eigen::Map<Matrix>;
+
+/// c = op(a) · op(b) through the products of the machine's CPU level (nn/matmul.hpp).
+void product(const float* a, bool transpose_a, const float* b, bool transpose_b, float* c,
+             Eigen::Index m, Eigen::Index n, Eigen::Index k) {
+  nn_detail::matmul({a, transpose_a, b, transpose_b, c, m, n, k});
+}
 
 class Mlp final : public Model {
  public:
@@ -62,7 +69,9 @@ class Mlp final : public Model {
     activations.push_back(x);
     Matrix z;
     for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
-      z = activations.back() * weight(params, l).transpose();
+      z.resize(m, static_cast<Eigen::Index>(widths_[l + 1]));
+      product(activations.back().data(), false, params.data() + weight_offset_[l], true, z.data(),
+              m, z.cols(), static_cast<Eigen::Index>(widths_[l]));
       z.rowwise() += bias(params, l);
       if (l + 2 < widths_.size()) activations.push_back(z.cwiseMax(0.0f));
     }
@@ -87,12 +96,14 @@ class Mlp final : public Model {
     for (std::size_t l = widths_.size() - 1; l-- > 0;) {
       Map dw(grad.data() + weight_offset_[l], static_cast<Eigen::Index>(widths_[l + 1]),
              static_cast<Eigen::Index>(widths_[l]));
-      dw.noalias() = delta.transpose() * activations[l];
+      product(delta.data(), true, activations[l].data(), false, dw.data(), dw.rows(), dw.cols(), m);
       Eigen::Map<Eigen::RowVectorXf> db(grad.data() + bias_offset_[l],
                                         static_cast<Eigen::Index>(widths_[l + 1]));
       db = delta.colwise().sum();
       if (l > 0) {
-        Matrix back = delta * weight(params, l);
+        Matrix back(m, static_cast<Eigen::Index>(widths_[l]));
+        product(delta.data(), false, params.data() + weight_offset_[l], false, back.data(), m,
+                back.cols(), delta.cols());
         delta = (activations[l].array() > 0.0f).select(back, 0.0f);
       }
     }
@@ -108,7 +119,9 @@ class Mlp final : public Model {
       std::iota(rows.begin(), rows.end(), begin);
       Matrix a = gather(data, rows);
       for (std::size_t l = 0; l + 1 < widths_.size(); ++l) {
-        Matrix z = a * weight(params, l).transpose();
+        Matrix z(a.rows(), static_cast<Eigen::Index>(widths_[l + 1]));
+        product(a.data(), false, params.data() + weight_offset_[l], true, z.data(), a.rows(),
+                z.cols(), a.cols());
         z.rowwise() += bias(params, l);
         a = l + 2 < widths_.size() ? Matrix(z.cwiseMax(0.0f)) : z;
       }

@@ -175,16 +175,14 @@ __attribute__((target("avx2"))) void philox_lanes_avx2(const PhiloxCounter& ctr,
   store_blocks_avx2(b0, b1, b2, b3, out + 32);
 }
 
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
-const bool kHasAvx2 = __builtin_cpu_supports("avx2");
-
 }  // namespace
 
 void detail::philox16(const PhiloxCounter& ctr, const PhiloxKey& key, std::uint32_t first_block,
                       std::uint32_t* out) {
-  if (kHasAvx512) {
+  const CpuLevel level = cpu_level();
+  if (level == CpuLevel::kAvx512) {
     philox_lanes_avx512(ctr, key, first_block, out);
-  } else if (kHasAvx2) {
+  } else if (level == CpuLevel::kAvx2) {
     philox_lanes_avx2(ctr, key, first_block, out);
   } else {
     detail::philox16_generic(ctr, key, first_block, out);
@@ -230,7 +228,8 @@ inline void sincos_turns(float t, float& sine, float& cosine) {
   cosine = c1;
 }
 
-DSIGNSGD_CPU_CLONES void box_muller(const std::uint32_t* draws, std::size_t pairs, float* out) {
+DSIGNSGD_DISPATCHED(void, box_muller, (const std::uint32_t* draws, std::size_t pairs, float* out),
+                    (draws, pairs, out)) {
   for (std::size_t p = 0; p < pairs; ++p) {
     const float u1 = (static_cast<float>(draws[2 * p]) + 0.5f) * 2.3283064e-10f;  // (0, 1]
     const float u2 = static_cast<float>(draws[2 * p + 1] >> 8) * 5.9604645e-08f;  // [0, 1)

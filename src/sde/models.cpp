@@ -46,7 +46,8 @@ class GradientSde final : public SdeModel {
   std::string covariance_description() const override {
     if (!compressor_) return "gradient-noise covariance";
     switch (covariance_) {
-      case CompressionCovariance::kExact: return "rand-k exact compression covariance";
+      case CompressionCovariance::kExact:
+        return "rand-k exact compression covariance";
       case CompressionCovariance::kSurrogate:
         return "diagonal surrogate ω diag(E[(∇f + Z)²]) of the compression covariance";
       case CompressionCovariance::kMonteCarlo:
@@ -74,8 +75,8 @@ class GradientSde final : public SdeModel {
   void diffusion(double step_size, SdeCoefficients& c, RandomStream& rng) const override {
     const std::size_t d = c.grad.size();
     // v̄ = (1/N) Σ_i s_i² v(||g||) / B.
-    const double v = noise_.spec().coordinate_variance(c.grad_norm) * mean_square_scale_ /
-                     noise_.batch();
+    const double v =
+        noise_.spec().coordinate_variance(c.grad_norm) * mean_square_scale_ / noise_.batch();
     const double scale = step_size / agents_;
     c.beta = 0.0;
     if (!compressor_) {
@@ -95,7 +96,8 @@ class GradientSde final : public SdeModel {
         //   = D^{1/2} (I − β u uᵀ)², u = D^{-1/2} g / ||D^{-1/2} g||, β = 1 − √(1 − γ),
         //   γ = c ||D^{-1/2} g||² (<= 1, so the matrix is positive semi-definite).
         if (d == 1) {
-          std::fill(c.diffusion.begin(), c.diffusion.end(), static_cast<float>(std::sqrt(scale * v)));
+          std::fill(c.diffusion.begin(), c.diffusion.end(),
+                    static_cast<float>(std::sqrt(scale * v)));
           return;
         }
         const double dd = static_cast<double>(d);
@@ -185,14 +187,15 @@ class MeanSign {
 };
 
 /// out[j] = erf(g[j] · scale), vectorized for the CPU at hand (identical results on each).
-DSIGNSGD_CPU_CLONES void erf_scaled(
-    const float* g, float scale, float* out, std::size_t n) {
+DSIGNSGD_DISPATCHED(void, erf_scaled, (const float* g, float scale, float* out, std::size_t n),
+                    (g, scale, out, n)) {
   for (std::size_t j = 0; j < n; ++j) out[j] = erf_fast(g[j] * scale);
 }
 
 /// out[j] = peak · exp(−(g[j] · scale)²).
-DSIGNSGD_CPU_CLONES void gaussian_scaled(
-    const float* g, float scale, float peak, float* out, std::size_t n) {
+DSIGNSGD_DISPATCHED(void, gaussian_scaled,
+                    (const float* g, float scale, float peak, float* out, std::size_t n),
+                    (g, scale, peak, out, n)) {
   for (std::size_t j = 0; j < n; ++j) {
     const float u = g[j] * scale;
     out[j] = peak * exp_neg(-u * u);
@@ -369,9 +372,12 @@ class SignSde final : public SdeModel {
 
 std::string to_string(DriftCorrection correction) {
   switch (correction) {
-    case DriftCorrection::kNone: return "none";
-    case DriftCorrection::kClassic: return "classic";
-    case DriftCorrection::kStability: return "stability";
+    case DriftCorrection::kNone:
+      return "none";
+    case DriftCorrection::kClassic:
+      return "classic";
+    case DriftCorrection::kStability:
+      return "stability";
   }
   return "?";
 }
@@ -385,9 +391,12 @@ DriftCorrection drift_correction_from_string(const std::string& name) {
 
 std::string to_string(CompressionCovariance covariance) {
   switch (covariance) {
-    case CompressionCovariance::kExact: return "exact";
-    case CompressionCovariance::kSurrogate: return "surrogate";
-    case CompressionCovariance::kMonteCarlo: return "monte-carlo";
+    case CompressionCovariance::kExact:
+      return "exact";
+    case CompressionCovariance::kSurrogate:
+      return "surrogate";
+    case CompressionCovariance::kMonteCarlo:
+      return "monte-carlo";
   }
   return "?";
 }
@@ -438,8 +447,8 @@ void SdeSystem::evaluate(std::span<const float> x, double step_size, SdeCoeffici
     // it. φ' goes into c.drift first.
     model_.mean_direction(c.grad, c.grad_norm, phi, c.drift);
     problem_.hessian_vector(x, phi, hphi);
-    const auto half = static_cast<float>(correction_ == DriftCorrection::kClassic ? -0.5 * step_size
-                                                                                   : 0.5 * step_size);
+    const auto half = static_cast<float>(
+        correction_ == DriftCorrection::kClassic ? -0.5 * step_size : 0.5 * step_size);
     for (std::size_t j = 0; j < d; ++j) c.drift[j] = -phi[j] + half * c.drift[j] * hphi[j];
   }
   if (!drift_only) model_.diffusion(step_size, c, rng);
@@ -469,9 +478,9 @@ std::unique_ptr<SdeModel> make_sde_model(const RunPlan& plan, CompressionCovaria
       if (covariance == CompressionCovariance::kExact &&
           compressor->code() != CompressorCode::kRandK &&
           compressor->code() != CompressorCode::kIdentity) {
-        throw ConfigError("compression-covariance", "exact",
-                          "is available for randk only; use surrogate or monte-carlo for " +
-                              compressor->name());
+        throw ConfigError(
+            "compression-covariance", "exact",
+            "is available for randk only; use surrogate or monte-carlo for " + compressor->name());
       }
       return std::make_unique<GradientSde>(std::move(noise), plan.workers, compressor, covariance);
     }
@@ -482,8 +491,7 @@ std::unique_ptr<SdeModel> make_sde_model(const RunPlan& plan, CompressionCovaria
                           "the sign SDE needs the law of the batch-mean noise: with Student-t "
                           "noise only --batch 1 has a closed form");
       }
-      return std::make_unique<SignSde>(std::move(noise), plan.workers,
-                                       method == Method::kMajority);
+      return std::make_unique<SignSde>(std::move(noise), plan.workers, method == Method::kMajority);
     default:
       throw ConfigError("method", to_string(method),
                         "has no SDE model yet (models: dsgd, dcsgd, dsignsgd, majority)");
