@@ -249,16 +249,27 @@ void pack_codes(std::span<const std::uint32_t> codes, unsigned width, std::uint8
   std::uint8_t* byte = out + first_bit / 8;
   auto filled = static_cast<unsigned>(first_bit % 8);
   std::uint64_t buffer = filled == 0 ? 0 : (*byte & ((1u << filled) - 1u));
-  for (const std::uint32_t code : codes) {
-    buffer |= static_cast<std::uint64_t>(code) << filled;
-    filled += width;
+  // Appends the low `bits` bits of value (1 ≤ bits ≤ 64, nothing above them).
+  const auto put = [&](std::uint64_t value, unsigned bits) {
+    buffer |= value << filled;
+    filled += bits;
     if (filled >= 64) {
       std::memcpy(byte, &buffer, 8);
       byte += 8;
       filled -= 64;
-      buffer = filled == 0 ? 0 : static_cast<std::uint64_t>(code) >> (width - filled);
+      buffer = filled == 0 ? 0 : value >> (bits - filled);
+    }
+  };
+  std::size_t i = 0;
+  if (width <= 16) {  // four codes per step of the serial writer
+    for (; i + 4 <= codes.size(); i += 4) {
+      put(static_cast<std::uint64_t>(codes[i]) | static_cast<std::uint64_t>(codes[i + 1]) << width |
+              static_cast<std::uint64_t>(codes[i + 2]) << (2 * width) |
+              static_cast<std::uint64_t>(codes[i + 3]) << (3 * width),
+          4 * width);
     }
   }
+  for (; i < codes.size(); ++i) put(codes[i], width);
   std::memcpy(byte, &buffer, (filled + 7) / 8);
 }
 
