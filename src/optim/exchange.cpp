@@ -149,7 +149,9 @@ class SignCountExchange final : public Exchange {
 
   /// words_ ← this rank's agents' +1 counts per coordinate, packed (coordinates past d count 0).
   void count_local_signs(std::span<const WireMessage> messages) {
-    std::fill(counts_.begin(), counts_.end(), std::uint16_t{0});
+    // count_sign_votes writes the first dim_ counts; the padding (reused by unpack_counts) is
+    // cleared.
+    std::fill(counts_.begin() + static_cast<std::ptrdiff_t>(dim_), counts_.end(), std::uint16_t{0});
     payloads_.clear();
     for (std::uint32_t agent = local_.first; agent < local_.last; ++agent) {
       payloads_.push_back(messages[agent].bytes.data() + kMessageHeaderBytes);
