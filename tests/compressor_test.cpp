@@ -211,28 +211,36 @@ TEST(FixedWidthCodes, PackAndUnpackEqualTheBitWriterAndReader) {
   const std::uint64_t seed = test_seed(27);
   RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kTest});
   for (unsigned width = 1; width <= 32; ++width) {
-    for (std::size_t n : {1u, 7u, 64u, 65u, 1000u}) {
+    for (std::size_t n : {1u, 7u, 8u, 9u, 64u, 65u, 1000u, 1001u}) {
       std::vector<std::uint32_t> codes(n);
       const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
       for (auto& code : codes) code = static_cast<std::uint32_t>(rng.next_u64() & mask);
       const std::size_t bytes = (width * n + 7) / 8;
-      std::vector<std::uint8_t> reference(bytes, 0), packed(bytes, 0xAB);
+      std::vector<std::uint8_t> reference(bytes, 0);
       BitWriter writer(reference.data());
       for (std::uint32_t code : codes) writer.put(code, width);
       writer.flush();
-      // In three pieces, as the compressors pack chunk after chunk.
-      const std::size_t cut1 = n / 3, cut2 = 2 * n / 3;
-      packed[0] = 0;
-      pack_codes(std::span(codes).subspan(0, cut1), width, packed.data(), 0);
-      pack_codes(std::span(codes).subspan(cut1, cut2 - cut1), width, packed.data(), cut1 * width);
-      pack_codes(std::span(codes).subspan(cut2), width, packed.data(), cut2 * width);
-      ASSERT_EQ(packed, reference) << "width " << width << ", n = " << n;
-      std::vector<std::uint32_t> unpacked(n - cut1);
-      unpack_codes(reference.data(), bytes, cut1 * width, width, unpacked);
-      BitReader reader(reference.data());
-      for (std::size_t i = 0; i < cut1; ++i) reader.get(width);
-      for (std::size_t i = cut1; i < n; ++i) {
-        ASSERT_EQ(unpacked[i - cut1], reader.get(width)) << "width " << width << ", i = " << i;
+      // In three pieces, as the compressors pack chunk after chunk: cut anywhere (pieces start
+      // mid-byte) or at multiples of 8 codes (byte-aligned pieces, eight codes to width bytes).
+      for (const std::size_t align : {1u, 8u}) {
+        const std::size_t cut1 = n / 3 / align * align, cut2 = 2 * n / 3 / align * align;
+        std::vector<std::uint8_t> packed(bytes + 8, 0xAB);  // 8 guard bytes must stay untouched
+        packed[0] = 0;
+        pack_codes(std::span(codes).subspan(0, cut1), width, packed.data(), 0);
+        pack_codes(std::span(codes).subspan(cut1, cut2 - cut1), width, packed.data(), cut1 * width);
+        pack_codes(std::span(codes).subspan(cut2), width, packed.data(), cut2 * width);
+        ASSERT_EQ(std::vector(packed.begin(), packed.begin() + bytes), reference)
+            << "width " << width << ", n = " << n << ", cuts at multiples of " << align;
+        ASSERT_EQ(std::vector(packed.begin() + bytes, packed.end()),
+                  std::vector<std::uint8_t>(8, 0xAB))
+            << "width " << width << ", n = " << n << ": written past the last code's byte";
+        std::vector<std::uint32_t> unpacked(n - cut1);
+        unpack_codes(reference.data(), bytes, cut1 * width, width, unpacked);
+        BitReader reader(reference.data());
+        for (std::size_t i = 0; i < cut1; ++i) reader.get(width);
+        for (std::size_t i = cut1; i < n; ++i) {
+          ASSERT_EQ(unpacked[i - cut1], reader.get(width)) << "width " << width << ", i = " << i;
+        }
       }
     }
   }

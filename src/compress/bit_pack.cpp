@@ -244,8 +244,95 @@ void sum_sign_votes(std::span<const std::uint8_t* const> payloads, std::span<flo
                       });
 }
 
+namespace {
+
+// Eight width-W codes fill exactly W bytes, so from a byte boundary each group of eight is one
+// little-endian word of 8W bits: the layout of the serial writer, built without its carries.
+template <unsigned W>
+std::size_t pack_code_groups(const std::uint32_t* codes, std::size_t n, std::uint8_t* out) {
+  const std::size_t groups = n / 8;
+  for (std::size_t g = 0; g < groups; ++g) {
+    std::uint64_t word = 0;
+    for (unsigned k = 0; k < 8; ++k)
+      word |= static_cast<std::uint64_t>(codes[8 * g + k]) << (k * W);
+    // Eight-byte stores while they stay inside the groups' W·groups bytes (the bytes past W are
+    // zeros that the next group overwrites); the last groups store their own W bytes only.
+    if (W * g + 8 <= W * groups) {
+      std::memcpy(out + W * g, &word, 8);
+    } else {
+      std::memcpy(out + W * g, &word, W);
+    }
+  }
+  return 8 * groups;
+}
+
+template <unsigned W>
+std::size_t unpack_code_groups(const std::uint8_t* in, std::size_t in_bytes, std::uint32_t* codes,
+                               std::size_t n) {
+  constexpr std::uint64_t kMask = (std::uint64_t{1} << W) - 1;
+  const std::size_t groups = std::min(n / 8, in_bytes / W);
+  for (std::size_t g = 0; g < groups; ++g) {
+    std::uint64_t word = 0;
+    if (W * g + 8 <= in_bytes) {
+      std::memcpy(&word, in + W * g, 8);
+    } else {
+      std::memcpy(&word, in + W * g, W);
+    }
+    for (unsigned k = 0; k < 8; ++k)
+      codes[8 * g + k] = static_cast<std::uint32_t>((word >> (k * W)) & kMask);
+  }
+  return 8 * groups;
+}
+
+template <template <unsigned> class Fn, typename... Args>
+std::size_t for_width(unsigned width, Args... args) {
+  switch (width) {
+    case 1:
+      return Fn<1>::run(args...);
+    case 2:
+      return Fn<2>::run(args...);
+    case 3:
+      return Fn<3>::run(args...);
+    case 4:
+      return Fn<4>::run(args...);
+    case 5:
+      return Fn<5>::run(args...);
+    case 6:
+      return Fn<6>::run(args...);
+    case 7:
+      return Fn<7>::run(args...);
+    case 8:
+      return Fn<8>::run(args...);
+    default:
+      return 0;
+  }
+}
+
+template <unsigned W>
+struct PackGroups {
+  static std::size_t run(const std::uint32_t* codes, std::size_t n, std::uint8_t* out) {
+    return pack_code_groups<W>(codes, n, out);
+  }
+};
+
+template <unsigned W>
+struct UnpackGroups {
+  static std::size_t run(const std::uint8_t* in, std::size_t in_bytes, std::uint32_t* codes,
+                         std::size_t n) {
+    return unpack_code_groups<W>(in, in_bytes, codes, n);
+  }
+};
+
+}  // namespace
+
 void pack_codes(std::span<const std::uint32_t> codes, unsigned width, std::uint8_t* out,
                 std::size_t first_bit) {
+  std::size_t i = 0;
+  if (first_bit % 8 == 0) {
+    i = for_width<PackGroups>(width, codes.data(), codes.size(), out + first_bit / 8);
+    first_bit += i * width;
+    if (i == codes.size()) return;
+  }
   std::uint8_t* byte = out + first_bit / 8;
   auto filled = static_cast<unsigned>(first_bit % 8);
   std::uint64_t buffer = filled == 0 ? 0 : (*byte & ((1u << filled) - 1u));
@@ -260,7 +347,6 @@ void pack_codes(std::span<const std::uint32_t> codes, unsigned width, std::uint8
       buffer = filled == 0 ? 0 : value >> (bits - filled);
     }
   };
-  std::size_t i = 0;
   if (width <= 16) {  // four codes per step of the serial writer
     for (; i + 4 <= codes.size(); i += 4) {
       put(static_cast<std::uint64_t>(codes[i]) | static_cast<std::uint64_t>(codes[i + 1]) << width |
@@ -275,9 +361,14 @@ void pack_codes(std::span<const std::uint32_t> codes, unsigned width, std::uint8
 
 void unpack_codes(const std::uint8_t* in, std::size_t in_bytes, std::size_t first_bit,
                   unsigned width, std::span<std::uint32_t> codes) {
+  std::size_t i = 0;
+  if (first_bit % 8 == 0 && first_bit / 8 <= in_bytes) {
+    const std::size_t at = first_bit / 8;
+    i = for_width<UnpackGroups>(width, in + at, in_bytes - at, codes.data(), codes.size());
+  }
   const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
-  std::size_t bit = first_bit;
-  for (std::uint32_t& code : codes) {
+  std::size_t bit = first_bit + i * width;
+  for (; i < codes.size(); ++i) {
     const std::size_t at = bit / 8;
     std::uint64_t word = 0;
     if (at + 8 <= in_bytes) {
@@ -285,7 +376,7 @@ void unpack_codes(const std::uint8_t* in, std::size_t in_bytes, std::size_t firs
     } else {
       std::memcpy(&word, in + at, in_bytes - at);
     }
-    code = static_cast<std::uint32_t>((word >> (bit % 8)) & mask);
+    codes[i] = static_cast<std::uint32_t>((word >> (bit % 8)) & mask);
     bit += width;
   }
 }

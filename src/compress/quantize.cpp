@@ -78,17 +78,23 @@ DSIGNSGD_DISPATCHED(double, sum_of_squares, (const float* v, std::size_t n), (v,
 }
 
 /// codes[i] = negative | level << 1: s |v_i| / ||v|| rounded down, or up with probability equal
-/// to its fractional part (draw · 2^-32 below it), at most s.
+/// to its fractional part (draw · 2^-32 below it), at most s. Written so that the compiler keeps it
+/// in vector registers: the draw becomes a double through a signed conversion (exact, and AVX2 has
+/// no unsigned one) and the sign is the comparison v_i < 0 (so −0 and NaN count as positive).
 DSIGNSGD_DISPATCHED(void, qsgd_codes,
                     (const float* v, const std::uint32_t* draws, std::size_t n, double s,
                      double inv_norm, std::uint32_t* codes),
                     (v, draws, n, s, inv_norm, codes)) {
   for (std::size_t i = 0; i < n; ++i) {
-    const double scaled = s * std::abs(static_cast<double>(v[i])) * inv_norm;
+    const float x = v[i];
+    const double scaled = s * static_cast<double>(std::fabs(x)) * inv_norm;
     const double floor_level = std::floor(scaled);
-    const double up = static_cast<double>(draws[i]) * 0x1p-32 < scaled - floor_level ? 1.0 : 0.0;
+    const double draw =
+        static_cast<double>(static_cast<std::int32_t>(draws[i] ^ 0x80000000u)) + 0x1p31;
+    const double up = draw * 0x1p-32 < scaled - floor_level ? 1.0 : 0.0;
     const double level = std::min(floor_level + up, s);
-    codes[i] = (v[i] < 0.0f ? 1u : 0u) | (static_cast<std::uint32_t>(level) << 1);
+    codes[i] = static_cast<std::uint32_t>(static_cast<std::int32_t>(level)) << 1 |
+               (x < 0.0f ? 1u : 0u);
   }
 }
 
