@@ -28,7 +28,11 @@ run: build
 	$(BUILD_DIR)/apps/dsignsgd/dsignsgd compare --out $(OUT) --force
 	$(BUILD_DIR)/apps/dsignsgd/dsignsgd reproduce all --quick --out results/reproduce --force
 
+# What only the tests need: headless Chromium renders the reproduction report (report_browser).
+TEST_PACKAGES := chromium
+
 test: build
+	@scripts/install_deps.sh $(TEST_PACKAGES)
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 test-unit: build

@@ -2,7 +2,7 @@
 """SDE ensemble throughput: dsignsgd's DSignSGD SDE against a vectorized NumPy Euler–Maruyama of
 the same model, on the same machine, in one run.
 
-Model (SPEC §2): dX = −erf(∇f/(√2σ)) dt + √(η/N) √(1 − erf²) dW on f = ½ Σ λ_j x_j²,
+Model (docs/THEORY.md §2): dX = −erf(∇f/(√2σ)) dt + √(η/N) √(1 − erf²) dW on f = ½ Σ λ_j x_j²,
 λ = linspace(1, 10, d), Gaussian noise σ, N agents, dt = η. Throughput is path-coordinate-steps
 per second. NumPy computes erf with Abramowitz–Stegun 7.1.26 (NumPy has no erf), in float32 —
 the same arithmetic dsignsgd uses — and draws its normals with numpy's default generator.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -86,6 +87,40 @@ TEST(Cli, TrainWithoutOutWritesNothingToTheWorkingDirectory) {
   const Outcome nowhere = run_in(sandbox, "train --steps 50 --runs 2 --checkpoint-every 10");
   EXPECT_EQ(nowhere.exit_code, 2) << nowhere.output;
   EXPECT_NE(nowhere.output.find("--checkpoint-every '10'"), std::string::npos) << nowhere.output;
+  fs::remove_all(sandbox);
+}
+
+TEST(Cli, DataIsFoundFromAnyWorkingDirectoryAndMissingDataStopsReproduceBeforeItStarts) {
+  // The default --data-dir is the directory the build recorded (or $DSIGNSGD_DATA_DIR), never
+  // one relative to the working directory.
+  const fs::path sandbox = fresh_dir("datadir");
+  fs::create_directories(sandbox);
+  const std::string cli = "env -u DSIGNSGD_DATA_DIR " + std::string(DSIGNSGD_CLI);
+  const Outcome found = run_command("cd '" + sandbox.string() + "' && " + cli +
+                                    " train --problem digits-logreg --steps 20 --runs 1 --out " +
+                                    (sandbox / "out").string());
+  EXPECT_EQ(found.exit_code, 0) << found.output;
+  EXPECT_TRUE(fs::exists(sandbox / "out" / "metrics.csv"));
+
+  const fs::path nodata = sandbox / "nodata";
+  const std::string without = "cd '" + sandbox.string() + "' && DSIGNSGD_DATA_DIR='" +
+                              nodata.string() + "' " + std::string(DSIGNSGD_CLI);
+  const Outcome train = run_command(without + " train --problem digits-mlp --steps 20");
+  EXPECT_EQ(train.exit_code, 2) << train.output;
+  EXPECT_NE(train.output.find("--data-dir '" + nodata.string()), std::string::npos)
+      << train.output;
+  // `reproduce all` reaches the real-data experiment seventh: it must refuse at once.
+  const auto started = std::chrono::steady_clock::now();
+  const Outcome all =
+      run_command(without + " reproduce all --quick --out " + (sandbox / "report").string());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(all.exit_code, 2) << all.output;
+  EXPECT_NE(all.output.find("--data-dir '" + nodata.string() + "'"), std::string::npos)
+      << all.output;
+  EXPECT_EQ(all.output.find("[1/"), std::string::npos) << "an experiment started: " << all.output;
+  EXPECT_LT(seconds, 10.0) << "refused only after " << seconds << " s";
+  EXPECT_FALSE(fs::exists(sandbox / "report")) << "a refused reproduce left its --out behind";
   fs::remove_all(sandbox);
 }
 

@@ -1,4 +1,4 @@
-// SPEC §3's stationary floors on the quadratic against long-run averages of the real algorithm.
+// docs/THEORY.md §3's stationary floors on the quadratic against long-run averages of the real algorithm.
 // Tolerance: kZ standard errors of the mean over independent runs (each run's tail average is
 // one sample), plus, for DSignSGD only, the linearization error of its closed form (3 %).
 #include <fmt/core.h>

@@ -287,6 +287,8 @@ const Hostile kCases[] = {
     {"reproduce sde --seed -1", "--seed"},
     {"reproduce sde --out {dir}/inputs/results", "already holds results", false},
     {"reproduce sde --out {dir}/inputs/a_file", "--out", false},
+    {"reproduce all --quick --data-dir {dir}/nodata", "--data-dir '{dir}/nodata'"},
+    {"reproduce realdata --data-dir {dir}/inputs/a_file", "--data-dir '{dir}/inputs/a_file'"},
     // ---- compare ----
     {"compare --sigma 0", "--sigma '0'"},
     {"compare --sigma -1", "--sigma"},

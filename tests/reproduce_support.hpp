@@ -27,6 +27,9 @@ inline ExperimentReport quick_experiment(const std::string& name, std::uint64_t 
     EXPECT_TRUE(std::filesystem::exists(out / file)) << name << ": " << file;
   }
   EXPECT_NE(report.markdown.find("Verdict: "), std::string::npos);
+  // The report's summary row: where the claim comes from and the key numbers behind the verdict.
+  EXPECT_FALSE(report.section.paper.empty()) << name << " names no paper";
+  EXPECT_FALSE(report.section.headline.empty()) << name << " declares no key numbers";
   std::filesystem::remove_all(out);
   return report;
 }

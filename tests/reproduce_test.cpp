@@ -208,6 +208,8 @@ Section example_section() {
   Section section;
   section.name = "example";
   section.claim = "An example claim ([A]).";
+  section.paper = "[A]";
+  section.headline = "slope 1.98 ± 0.04 (claim 2), |x| | y";
   section.body = {Paragraph{"Text with **bold** and `code`."}, table,
                   BulletList{{"first", "second"}}};
   section.checks = {{"first criterion", true}, {"second criterion", true}};
@@ -220,7 +222,11 @@ Section example_section() {
                   .smooth = "unique",
                   .style = "lines",
                   .title = "m"},
-                 {.function = "x/2", .style = "lines dt 2", .title = "'half'"}};
+                 {.function = "x/2", .style = "lines dt 2", .title = "'half'"},
+                 {.function = "x/3",
+                  .style = "lines",
+                  .title = "'third'",
+                  .color = "method_color('dcsgd')"}};
   Panel right{.title = "right", .xlabel = "u", .ylabel = "v", .key = "top right"};
   right.series = {{.data = "raw.csv", .columns = "1:2", .style = "points"}};
   section.figures = {{"single", {left}}, {"double", {left, right}}};
@@ -280,7 +286,8 @@ TEST(ReproducePrinters, GnuplotScriptDrawsEveryPanelAndSeriesForBothFormats) {
   EXPECT_NE(single.find("set logscale y\n"), std::string::npos);
   EXPECT_NE(single.find("set xrange [0:1]\n"), std::string::npos);
   EXPECT_NE(single.find("plot for [m in 'dsgd'] '/out/example.csv' using 1:2 smooth unique with "
-                        "lines title m, \\\n     x/2 with lines dt 2 title 'half'\n"),
+                        "lines title m, \\\n     x/2 with lines dt 2 title 'half', \\\n     x/3 "
+                        "with lines lc rgb method_color('dcsgd') title 'third'\n"),
             std::string::npos)
       << single;
   EXPECT_EQ(single.find("multiplot"), std::string::npos);
@@ -294,6 +301,73 @@ TEST(ReproducePrinters, GnuplotScriptDrawsEveryPanelAndSeriesForBothFormats) {
   EXPECT_NE(reset, std::string::npos);
   const std::string second_panel = two.substr(reset, two.find("plot", second) - reset);
   EXPECT_EQ(second_panel.find("\nset logscale"), std::string::npos) << second_panel;
+}
+
+TEST(ReproducePrinters, EveryFigureUsesTheColourBlindSafePaletteWithOneColourPerMethod) {
+  const std::string script = gnuplot_script(example_section().figures[0], "/out");
+  // Okabe–Ito, without its yellow (#F0E442, unreadable on white), for both formats.
+  for (const char* colour : {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00"}) {
+    EXPECT_NE(script.find(colour), std::string::npos) << colour;
+  }
+  EXPECT_EQ(script.find("F0E442"), std::string::npos);
+  std::size_t palettes = 0;
+  for (std::size_t at = 0; (at = script.find("method_color(m) = ", at)) != std::string::npos; ++at) {
+    ++palettes;
+  }
+  EXPECT_EQ(palettes, 2u) << "one palette per output format";
+}
+
+TEST(ReproduceReport, OpensWithASummaryLinkedToSectionsWhoseVerdictsItRepeats) {
+  const std::filesystem::path out = testing::scratch_path("report_writer");
+  std::filesystem::remove_all(out);
+  std::filesystem::create_directories(out);
+  std::vector<ExperimentReport> reports(2);
+  reports[0].section = example_section();
+  reports[0].holds = true;
+  reports[1].section = example_section();
+  reports[1].section.name = "second";
+  reports[1].section.checks[1].holds = false;
+  reports[1].holds = false;
+  for (ExperimentReport& r : reports) r.markdown = markdown_body(r.section, "cmd");
+  // One rendered figure (as gnuplot writes it), the others missing.
+  std::ofstream(out / "single.svg")
+      << "<?xml version=\"1.0\"?>\n<svg \n width=\"800\" height=\"560\"\n viewBox=\"0 0 800 560\">"
+         "<title>Gnuplot</title><defs><path id='gpPt0' d='M0,0'/></defs>"
+         "<g id=\"gnuplot_canvas\"><use xlink:href='#gpPt0'/></g></svg>\n";
+  ReproduceOptions options;
+  options.quick = true;
+  options.out = out;
+  options.command_line = "cmd";
+  write_report(reports, options);
+  const std::string html = testing::read_text(out / "report.html");
+  const std::string md = testing::read_text(out / "report.md");
+  // The summary comes first and links every section; its verdicts are the sections'.
+  const std::size_t summary = html.find("<h2 id='summary'>Summary</h2>");
+  ASSERT_NE(summary, std::string::npos);
+  EXPECT_LT(summary, html.find("<section id='example'>"));
+  EXPECT_NE(html.find("1 of 2 claims hold"), std::string::npos);
+  EXPECT_NE(html.find("<tr data-section='example'><td><a href='#example'>example</a></td><td>An "
+                      "example claim ([A]).</td><td>[A]</td><td class='verdict holds'>holds</td>"
+                      "<td>slope 1.98 ± 0.04 (claim 2), |x| | y</td></tr>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<td class='verdict fails'>does not hold</td>"), std::string::npos);
+  EXPECT_NE(html.find("<section id='second'>"), std::string::npos);
+  // The rendered figure is inline, its ids prefixed; the missing one falls back to a file link.
+  EXPECT_EQ(html.find("<?xml"), std::string::npos);
+  EXPECT_NE(html.find("<path id='single-gpPt0'"), std::string::npos);
+  EXPECT_NE(html.find("xlink:href='#single-gpPt0'"), std::string::npos);
+  EXPECT_NE(html.find("id=\"single-gnuplot_canvas\""), std::string::npos);
+  EXPECT_NE(html.find("<title>example: single</title>"), std::string::npos);
+  EXPECT_NE(html.find("<img src='double.svg'"), std::string::npos);
+  // report.md: the same summary, '|' escaped inside cells.
+  EXPECT_NE(md.find("| [example](#example) | An example claim ([A]). | [A] | **holds** | slope "
+                    "1.98 ± 0.04 (claim 2), \\|x\\| \\| y |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| [second](#second) |"), std::string::npos);
+  EXPECT_LT(md.find("## Summary"), md.find("## example"));
+  std::filesystem::remove_all(out);
 }
 
 }  // namespace

@@ -172,7 +172,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 /// Parabola λx²/2 with GD (no noise): f(X_t) = f(x0) exp(−2λ c t) with c = 1 (none),
-/// 1 + λη/2 (classic), 1 − λη/2 (stability) — SPEC §2.
+/// 1 + λη/2 (classic), 1 − λη/2 (stability) — docs/THEORY.md §2.
 TEST(DriftCorrection, ParabolaFollowsTheClosedFormsOfEachModel) {
   for (double lr : {0.5, 1.5, 2.2}) {
     TrainOptions o;
@@ -209,7 +209,7 @@ TEST(DriftCorrection, ParabolaFollowsTheClosedFormsOfEachModel) {
 }
 
 /// Quartic x⁴/4, GD x ← x (1 − η x²): stable iff η x0² < 2. The stability-corrected drift
-/// −X³ + (3η/2) X⁵ is repulsive iff η X² > 2/3 (SPEC §2's "repulsive for large |X|" — but with a
+/// −X³ + (3η/2) X⁵ is repulsive iff η X² > 2/3 (docs/THEORY.md §2's "repulsive for large |X|" — but with a
 /// threshold three times lower than GD's), the classic and uncorrected drifts always converge.
 TEST(DriftCorrection, QuarticShowsWhereEachModelPredictsDivergence) {
   TrainOptions o;
@@ -277,7 +277,7 @@ TEST_P(WeakErrorOrder, AlgorithmToSdeErrorHalvesWithEta) {
   ASSERT_EQ(result.levels.size(), 3u);
   EXPECT_GT(result.levels[0].weak_error, result.levels[1].weak_error);
   EXPECT_GT(result.levels[1].weak_error, result.levels[2].weak_error);
-  EXPECT_NEAR(result.order, 1.0, 0.35) << "first-order weak approximation (SPEC §2)";
+  EXPECT_NEAR(result.order, 1.0, 0.35) << "first-order weak approximation (docs/THEORY.md §2)";
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, WeakErrorOrder,

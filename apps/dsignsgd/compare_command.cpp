@@ -1,6 +1,6 @@
 // `dsignsgd compare`: the main job of `make run` — DSGD, DCSGD (rand-k) and DSignSGD on one
 // quadratic under Gaussian and Cauchy noise, with the measured tail loss beside the closed-form
-// floor of SPEC §3 where one exists.
+// floor of docs/THEORY.md §3 where one exists.
 #include <fmt/core.h>
 
 #include <filesystem>
@@ -25,7 +25,7 @@ struct CompareCommand {
 };
 
 /// The predicted floor of a run (theory/predict), ∞ when the noise leaves no finite floor, NaN
-/// when SPEC §3 has no closed form.
+/// when docs/THEORY.md §3 has no closed form.
 double predicted_floor(const TrainResult& result) {
   const MethodFloor floor = predict(result.plan).floor;
   if (floor.finite_floor == false) return std::numeric_limits<double>::infinity();
@@ -126,7 +126,7 @@ Runner add_compare_command(CLI::App& app) {
                          bits);
     }
     write_file_atomic(std::filesystem::path(state->out) / "compare.csv", csv.str());
-    std::cout << "\npredicted: SPEC §3 floors (DSGD, DCSGD rand-k exact; DSignSGD linear phase);"
+    std::cout << "\npredicted: docs/THEORY.md §3 floors (DSGD, DCSGD rand-k exact; DSignSGD linear phase);"
                  " 'none' = infinite-variance noise, no finite floor.\n"
               << "wrote " << state->out
               << "/compare.csv and one metrics.csv/summary.json per row\n";

@@ -18,7 +18,8 @@ const CLI::Validator& whole_number() {
         const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char ch) {
           return ch >= '0' && ch <= '9';
         });
-        if (!digits) return "invalid value '" + text + "': must be a whole number >= 0 (digits only)";
+        if (!digits)
+          return "invalid value '" + text + "': must be a whole number >= 0 (digits only)";
         std::uint64_t value = 0;  // CLI11 alone saturates or wraps beyond 2^64 − 1
         const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
         return error == std::errc() && end == text.data() + text.size()
@@ -93,7 +94,9 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
                "mpi: fixed (allgather, bit-identical to in-process) | allreduce (dsgd: "
                "ring allreduce) | reduce-scatter (sign methods: counts, bytes ~ d·log N)")
       ->capture_default_str();
-  c.add_option("--data-dir", o.data_dir, "data problems: directory of scripts/install_data.sh")
+  c.add_option("--data-dir", o.data_dir,
+               "data problems: directory of scripts/install_data.sh (default: $DSIGNSGD_DATA_DIR, "
+               "else the one this build recorded)")
       ->capture_default_str();
   c.add_option("--hidden", o.hidden, "data problems: MLP hidden widths w1,w2,…")
       ->capture_default_str();

@@ -1,4 +1,4 @@
-// `dsignsgd predict`: SPEC §3's closed forms for a configuration, as JSON.
+// `dsignsgd predict`: docs/THEORY.md §3's closed forms for a configuration, as JSON.
 #include <iostream>
 
 #include "commands.hpp"

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "dsignsgd/core/data_dir.hpp"
 #include "dsignsgd/plot/gnuplot.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
 
@@ -17,7 +18,7 @@ Runner add_reproduce_command(CLI::App& app) {
     bool quick = false;
     std::uint64_t seed = 1;
     std::string out = "results/reproduce";
-    std::string data_dir = "data";
+    std::string data_dir = default_data_dir();
   };
   auto state = std::make_shared<State>();
   CLI::App* c = app.add_subcommand(
@@ -29,7 +30,9 @@ Runner add_reproduce_command(CLI::App& app) {
   c->add_flag("--quick", state->quick, "the reduced profile");
   c->add_option("--seed", state->seed, "master seed")->check(whole_number())->capture_default_str();
   add_out_option(*c, state->out, "report.md, report.html, figures and data");
-  c->add_option("--data-dir", state->data_dir, "realdata: directory of scripts/install_data.sh")
+  c->add_option("--data-dir", state->data_dir,
+                "realdata: directory of scripts/install_data.sh (default: $DSIGNSGD_DATA_DIR, else "
+                "the one this build recorded)")
       ->capture_default_str();
   return [state]() {
     std::vector<std::string> names =
@@ -43,6 +46,7 @@ Runner add_reproduce_command(CLI::App& app) {
     options.command_line = "dsignsgd reproduce " + state->name + (state->quick ? " --quick" : "") +
                            " --seed " + std::to_string(state->seed) + " --out " + state->out;
     require_experiment(state->name);
+    check_experiment_inputs(names, options);
     prepare_out_dir(state->out);
     // Progress: the running configuration on one rewritten line when stderr is a terminal,
     // one line per experiment otherwise (logs stay short).
@@ -62,7 +66,9 @@ Runner add_reproduce_command(CLI::App& app) {
     std::vector<ExperimentReport> reports;
     for (; index < names.size(); ++index) {
       const std::string& name = names[index];
-      if (!tty) std::fprintf(stderr, "[%zu/%zu %5.0f s] %s …\n", index + 1, names.size(), elapsed(), name.c_str());
+      if (!tty)
+        std::fprintf(stderr, "[%zu/%zu %5.0f s] %s …\n", index + 1, names.size(), elapsed(),
+                     name.c_str());
       const double before = elapsed();
       reports.push_back(run_experiment(name, options));
       if (tty) std::fprintf(stderr, "\r\033[K");

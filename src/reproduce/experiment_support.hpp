@@ -2,9 +2,11 @@
 // What the experiments of `dsignsgd reproduce` share: number formatting, progress notes, and the
 // experiments defined outside experiments.cpp. Each experiment returns the Section it declares
 // (reproduce/section.hpp); the runner (registry.cpp) writes its files.
+#include <cmath>
 #include <cstdio>
 #include <string>
 
+#include "dsignsgd/core/statistics.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
 #include "dsignsgd/reproduce/section.hpp"
 
@@ -14,6 +16,12 @@ inline std::string fixed(double value, int digits) {
   char text[64];
   std::snprintf(text, sizeof(text), "%.*g", digits, value);
   return text;
+}
+
+/// Standard error of the ratio a/b of two independent means (delta method).
+inline double ratio_stderr(const SampleStatistics& a, const SampleStatistics& b) {
+  const double ratio = a.mean / b.mean;
+  return std::abs(ratio) * std::hypot(a.stderr_ / a.mean, b.stderr_ / b.mean);
 }
 
 /// Tells the progress display what runs now.
@@ -33,6 +41,8 @@ Section compression_and_scaling(const ReproduceOptions& options);
 Section heavy_tails(const ReproduceOptions& options);
 Section l0l1_smoothness(const ReproduceOptions& options);
 Section real_data(const ReproduceOptions& options);
+/// Throws ConfigError (option data-dir) when the data real_data needs is not installed.
+void check_real_data_inputs(const ReproduceOptions& options);
 /// Issue 14's experiment (edge.cpp).
 Section stability_edge(const ReproduceOptions& options);
 

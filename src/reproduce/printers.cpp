@@ -35,6 +35,22 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
+/// Okabe and Ito's colour-blind-safe palette without its yellow (too light on white), as the
+/// line types gnuplot cycles through, and one colour per method for Series::color.
+constexpr const char* kPalette =
+    "set linetype 1 lc rgb '#0072B2' lw 1.5 pt 7\n"
+    "set linetype 2 lc rgb '#D55E00' lw 1.5 pt 5\n"
+    "set linetype 3 lc rgb '#009E73' lw 1.5 pt 9\n"
+    "set linetype 4 lc rgb '#CC79A7' lw 1.5 pt 11\n"
+    "set linetype 5 lc rgb '#E69F00' lw 1.5 pt 13\n"
+    "set linetype 6 lc rgb '#56B4E9' lw 1.5 pt 4\n"
+    "set linetype 7 lc rgb '#000000' lw 1.5 pt 6\n"
+    "set linetype 8 lc rgb '#777777' lw 1.5 pt 8\n"
+    "set linetype cycle 8\n"
+    "method_color(m) = m eq 'dsgd' ? '#0072B2' : m eq 'dcsgd' ? '#D55E00' : "
+    "m eq 'dsignsgd' ? '#009E73' : m eq 'majority' ? '#CC79A7' : "
+    "m eq 'normalized-dcsgd' ? '#E69F00' : '#000000'\n";
+
 std::string check_line(const Check& check) {
   return check.criterion + ": " + (check.holds ? "**holds**" : "**does not hold**");
 }
@@ -146,7 +162,8 @@ std::string gnuplot_script(const Figure& figure, const std::filesystem::path& di
     const bool png = std::string(format) == "png";
     gp << "set terminal " << (png ? "pngcairo" : "svg") << " size " << width
        << ",560 font ',11'\nset output " << quoted((directory / (figure.stem + "." + format)).string())
-       << "\nset datafile separator ','\nset grid\n";
+       << "\nset datafile separator ','\nset grid\n"
+       << kPalette;
     if (figure.panels.size() > 1) gp << "set multiplot layout 1," << figure.panels.size() << '\n';
     for (std::size_t p = 0; p < figure.panels.size(); ++p) {
       const Panel& panel = figure.panels[p];
@@ -170,6 +187,7 @@ std::string gnuplot_script(const Figure& figure, const std::filesystem::path& di
           if (!series.smooth.empty()) gp << " smooth " << series.smooth;
         }
         gp << " with " << series.style;
+        if (!series.color.empty()) gp << " lc rgb " << series.color;
         if (!series.title.empty()) gp << " title " << series.title;
       }
       gp << '\n';

@@ -5,15 +5,15 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/nn/model.hpp"
 #include "dsignsgd/optim/trainer.hpp"
-#include "experiment_support.hpp"
 #include "dsignsgd/reproduce/table.hpp"
+#include "experiment_support.hpp"
 
 namespace dsignsgd::reproduce_detail {
 namespace {
@@ -68,16 +68,24 @@ Outcome run_outcome(const TrainOptions& o) {
 
 }  // namespace
 
+void check_real_data_inputs(const ReproduceOptions& options) {
+  if (!std::filesystem::exists(std::filesystem::path(options.data_dir) / "sklearn" /
+                               "digits.csv.gz")) {
+    throw ConfigError("data-dir", options.data_dir,
+                      "has no sklearn/digits.csv.gz: run scripts/install_data.sh DIR (make run "
+                      "does, into the directory this build records), or set DSIGNSGD_DATA_DIR");
+  }
+}
+
 Section real_data(const ReproduceOptions& options) {
   Section section;
   section.name = "realdata";
-  section.claim = "On real models and data, heavy-tailed noise breaks DSGD and DCSGD but not "
-                 "DSignSGD, and unbiased compression makes DCSGD the first to degrade under "
-                 "Gaussian noise ([A]).";
-  if (!std::filesystem::exists(std::filesystem::path(options.data_dir) / "sklearn" / "digits.csv.gz")) {
-    throw ConfigError("data-dir", options.data_dir,
-                      "has no sklearn/digits.csv.gz: run scripts/install_data.sh (make run does)");
-  }
+  section.paper = "[A], [B]";
+  section.claim =
+      "On real models and data, heavy-tailed noise breaks DSGD and DCSGD but not "
+      "DSignSGD, and unbiased compression makes DCSGD the first to degrade under "
+      "Gaussian noise ([A]).";
+  check_real_data_inputs(options);
   const Method methods[] = {{"DSGD", "dsgd", "identity", 0.05},
                             {"DCSGD rand-k 0.1 (ω = 9)", "dcsgd", "randk:0.1", 0.05},
                             {"DSignSGD", "dsignsgd", "sign", 0.002}};
@@ -90,7 +98,8 @@ Section real_data(const ReproduceOptions& options) {
   };
   std::vector<Problem> problems = {
       {"digits-mlp", "digits MLP 64-128-10", options.quick ? 800 : 1500, options.quick ? 2 : 4,
-       options.quick ? std::vector<double>{0.1, 1.0, 10.0}
+       // At least five noise levels on every line, in both profiles.
+       options.quick ? std::vector<double>{0.1, 0.3, 1.0, 3.0, 10.0}
                      : std::vector<double>{0.01, 0.1, 0.3, 1.0, 3.0, 10.0}}};
   if (!options.quick && has_registered_model("cnn")) {
     problems.push_back({"fashion-cnn", "Fashion-MNIST CNN", 1000, 1, {0.1, 1.0}});
@@ -111,8 +120,8 @@ Section real_data(const ReproduceOptions& options) {
         std::vector<Table::Cell> row{p.label, kind, sigma};
         Outcome outcomes[3];
         for (int i = 0; i < 3; ++i) {
-          note(options, "realdata: " + p.name + ", " + kind + " σ = " + format_double(sigma) + ", " +
-                            methods[i].method);
+          note(options, "realdata: " + p.name + ", " + kind + " σ = " + format_double(sigma) +
+                            ", " + methods[i].method);
           TrainOptions o = real_data_options(p.name, methods[i], options);
           o.noise = std::string(kind) + ":" + format_double(sigma);
           o.steps = p.steps;
@@ -129,14 +138,21 @@ Section real_data(const ReproduceOptions& options) {
                                             r.accuracy.stderr_,
                                             std::int64_t{r.diverged},
                                             std::int64_t{r.runs}};
-          row.emplace_back(
-              (r.accuracy.count > 1
-                   ? fixed(r.accuracy.mean, 3) + " ± " + fixed(r.accuracy.stderr_, 1)
-               : r.accuracy.count ? fixed(r.accuracy.mean, 3)
-                                  : std::string("—")) +
-              (r.diverged
-                   ? " (" + std::to_string(r.diverged) + "/" + std::to_string(r.runs) + " diverged)"
-                   : std::string()));
+          row.emplace_back((r.accuracy.count > 1
+                                ? fixed(r.accuracy.mean, 3) + " ± " + fixed(r.accuracy.stderr_, 1)
+                            : r.accuracy.count ? fixed(r.accuracy.mean, 3)
+                                               : std::string("—")) +
+                           (r.diverged ? " (" + std::to_string(r.diverged) + "/" +
+                                             std::to_string(r.runs) + " diverged)"
+                                       : std::string()));
+        }
+        if (p.name == "digits-mlp" && sigma == 1.0) {
+          section.headline += (section.headline.empty() ? "test accuracy, digits MLP, " : "; ") +
+                              std::string(kind) + " σ = 1:";
+          for (int i = 0; i < 3; ++i) {
+            section.headline += std::string(i ? "," : "") + " " + methods[i].method + " " +
+                                std::get<std::string>(row[3 + i]);
+          }
         }
         table.add(std::move(row));
         // The checks, on the digits MLP at σ = 1 where [A]'s regimes separate.
@@ -193,10 +209,11 @@ Section real_data(const ReproduceOptions& options) {
                 "DCSGD) and 0.002 (DSignSGD); test accuracy at the last step, mean ± s.e. over "
                 "the runs that did not diverge."},
       table,
-      Paragraph{std::string("Not part of the verdict, shown as measured: at large Gaussian σ with "
-                            "a fixed budget DSignSGD falls behind (its effective step shrinks like "
-                            "1/σ; docs/DATA.md).") +
-                (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")}};
+      Paragraph{
+          std::string("Not part of the verdict, shown as measured: at large Gaussian σ with "
+                      "a fixed budget DSignSGD falls behind (its effective step shrinks like "
+                      "1/σ; docs/DATA.md).") +
+          (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")}};
   section.checks = {
       {"digits MLP, Cauchy σ = 1: DSGD and DCSGD lose half their runs or fall below DSignSGD, "
        "which loses none",
@@ -216,13 +233,15 @@ Section real_data(const ReproduceOptions& options) {
                       .columns = "((strcol(1) eq 'digits-mlp' && strcol(2) eq 'gaussian' && "
                                  "strcol(4) eq m) ? $3 : 1/0):5:6",
                       .style = "yerrorlines pt 7",
-                      .title = "m"}};
+                      .title = "m",
+                      .color = "method_color(m)"}};
   cauchy.series = {{.data = "realdata.csv",
                     .for_each = "m in 'dsgd dcsgd dsignsgd'",
                     .columns = "((strcol(1) eq 'digits-mlp' && strcol(2) eq 'cauchy' && "
                                "strcol(4) eq m && $7 < $8) ? $3 : 1/0):5:6",
                     .style = "yerrorlines pt 7",
-                    .title = "m"}};
+                    .title = "m",
+                    .color = "method_color(m)"}};
   Panel sent{.title = "digits MLP, N = 4, B = 16, no injected noise: loss against communication",
              .xlabel = "bits sent per agent",
              .ylabel = "training loss (fixed evaluation rows)",
@@ -233,7 +252,8 @@ Section real_data(const ReproduceOptions& options) {
                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
                   .columns = "(strcol(1) eq m && $2 > 0 ? $2 : 1/0):3",
                   .style = "lines lw 2",
-                  .title = "m"}};
+                  .title = "m",
+                  .color = "method_color(m)"}};
   section.figures = {{"realdata", {gaussian, cauchy}}, {"realdata_bits", {sent}}};
   return section;
 }

@@ -15,14 +15,20 @@ using namespace reproduce_detail;
 struct ExperimentEntry {
   const char* name;
   Section (*run)(const ReproduceOptions&);
+  /// Throws ConfigError when an input the experiment reads is missing; null: it reads none.
+  void (*check_inputs)(const ReproduceOptions&) = nullptr;
 };
 
 /// Issue 6's experiments 1–8, in the order of the report.
 constexpr ExperimentEntry kExperiments[] = {
-    {"sde", sde_versus_algorithm},     {"noise", noise_resilience},
-    {"compression", compression_and_scaling}, {"tails", heavy_tails},
-    {"agents", linear_speedup},        {"l0l1", l0l1_smoothness},
-    {"realdata", real_data},           {"stability", stability_models},
+    {"sde", sde_versus_algorithm},
+    {"noise", noise_resilience},
+    {"compression", compression_and_scaling},
+    {"tails", heavy_tails},
+    {"agents", linear_speedup},
+    {"l0l1", l0l1_smoothness},
+    {"realdata", real_data, check_real_data_inputs},
+    {"stability", stability_models},
     {"edge", stability_edge},
 };
 
@@ -42,6 +48,16 @@ void require_experiment(const std::string& name) {
   std::string names;
   for (const auto& n : experiment_names()) names += (names.empty() ? "" : ", ") + n;
   throw ConfigError("experiment", name, "must be one of " + names + " or all");
+}
+
+void check_experiment_inputs(const std::vector<std::string>& names,
+                             const ReproduceOptions& options) {
+  for (const std::string& name : names) {
+    require_experiment(name);
+    for (const ExperimentEntry& e : kExperiments) {
+      if ((name == e.name || name == "all") && e.check_inputs != nullptr) e.check_inputs(options);
+    }
+  }
 }
 
 ExperimentReport run_experiment(const std::string& name, const ReproduceOptions& options) {

@@ -16,7 +16,7 @@
 namespace dsignsgd::reproduce_detail {
 namespace {
 
-/// The quadratic of SPEC §3 that experiments 2–4 share: d = 16, λ ∈ [0.5, 2], N = 4, η = 0.01.
+/// The quadratic of docs/THEORY.md §3 that experiments 2–4 share: d = 16, λ ∈ [0.5, 2], N = 4, η = 0.01.
 TrainOptions quadratic_base(const ReproduceOptions& options) {
   TrainOptions o;
   o.problem.dim = 16;
@@ -43,8 +43,9 @@ bool floor_agrees(const SampleStatistics& measured, double predicted) {
 Section compression_and_scaling(const ReproduceOptions& options) {
   Section section;
   section.name = "compression";
+  section.paper = "[A]";
   section.claim = "DCSGD's stationary loss grows like (1 + ω); the scaling rules B → (1+ω)B, "
-                 "N → (1+ω)N or η → η/(1+ω) bring it back to DSGD's ([A], SPEC §3).";
+                 "N → (1+ω)N or η → η/(1+ω) bring it back to DSGD's ([A]; docs/THEORY.md §3).";
   // Part 1: floors against ω with rand-k, k/d = 1, 1/2, 1/4, 1/8, 1/16 (ω = d/k − 1).
   const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125, 0.0625};
   Table table({{"compressor", ""},
@@ -124,6 +125,10 @@ Section compression_and_scaling(const ReproduceOptions& options) {
              : "**no** (" + fixed(s.mean / base_floor.mean, 3) + "×)");
   }
 
+  section.headline = "slope of the floor in 1 + ω " + fixed(fit.slope, 3) + " ± " +
+                     fixed(fit.stderr_, 2) + " (claim 1); ω = 7 unchanged " +
+                     fixed(changed_floor.mean / base_floor.mean, 3) + "× DSGD's floor (± " +
+                     fixed(ratio_stderr(changed_floor, base_floor), 1) + ")";
   std::ostringstream slope;
   slope << "slope of log floor against log(1 + ω) " << fixed(fit.slope, 3) << " ± "
         << fixed(fit.stderr_, 2) << " within 0.1 + 2 s.e. of the claimed 1";
@@ -150,11 +155,13 @@ Section compression_and_scaling(const ReproduceOptions& options) {
   floors_panel.series = {{.data = "compression.csv",
                           .columns = "(1+$1):2:3",
                           .style = "yerrorbars pt 7",
-                          .title = title("measured")},
+                          .title = title("measured"),
+                          .color = "method_color('dcsgd')"},
                          {.data = "compression.csv",
                           .columns = "(1+$1):4",
                           .style = "lines dt 2",
-                          .title = title("predicted (1+ω)σ² closed form")}};
+                          .title = title("predicted (1+ω)σ² closed form"),
+                          .color = "method_color('dcsgd')"}};
   Panel rules_panel{.title = "Scaling rules: DCSGD rand-k 1/8 (ω = 7) brought back to DSGD",
                     .ylabel = "stationary loss (tail average, ± s.e.)",
                     .log_y = true,
@@ -166,11 +173,13 @@ Section compression_and_scaling(const ReproduceOptions& options) {
   rules_panel.series = {{.data = "compression_rules.csv",
                          .columns = "0:2:3:xticlabels(1)",
                          .style = "yerrorbars pt 7 ps 1.2",
-                         .title = title("measured")},
+                         .title = title("measured"),
+                         .color = "method_color('dcsgd')"},
                         {.data = "compression_rules.csv",
                          .columns = "0:4",
                          .style = "points pt 4 ps 1.5",
-                         .title = title("predicted")},
+                         .title = title("predicted"),
+                         .color = "'#000000'"},
                         {.function = "1/0",
                          .style = "lines dt 2 lc 'black'",
                          .title = title("DSGD measured")}};
@@ -186,8 +195,9 @@ Section compression_and_scaling(const ReproduceOptions& options) {
 Section heavy_tails(const ReproduceOptions& options) {
   Section section;
   section.name = "tails";
+  section.paper = "[A]";
   section.claim = "Under Student-t noise with ν ≤ 2 DSGD and DCSGD have no finite stationary loss, "
-                 "while DSignSGD keeps one set by σ and ℓ_ν ([A], SPEC §3).";
+                 "while DSignSGD keeps one set by σ and ℓ_ν ([A]; docs/THEORY.md §3).";
   struct Method {
     const char* label;
     const char* method;
@@ -268,6 +278,14 @@ Section heavy_tails(const ReproduceOptions& options) {
                                  : finite_mean            ? "yes"
                                  : infinite_mean          ? "**no**"
                                                           : "unresolved";
+      if (nu == "1") {  // the key numbers: at Cauchy noise
+        section.headline +=
+            (section.headline.empty() ? "Cauchy noise (ν = 1): " : ", ") + std::string(m.method) +
+            (sign ? " floor " + fixed(tail.mean, 4) + " ± " + fixed(tail.stderr_, 2) +
+                        " (predicted " + fixed(predicted, 4) + ")"
+                  : " tail index " + fixed(index.alpha, 3) + " ± " + fixed(index.stderr_, 2) +
+                        " (< 1: no finite floor)");
+      }
       // The ν column: markdown and CSV differ only for the Gaussian row.
       table.add({m.label, m.method, nu == "inf" ? "∞ (Gaussian)" : nu, nu,
                  fixed(index.alpha, 3) + " ± " + fixed(index.stderr_, 2), index.alpha,
@@ -307,7 +325,8 @@ Section heavy_tails(const ReproduceOptions& options) {
                    .for_each = "m in 'dsgd dcsgd dsignsgd'",
                    .columns = "(strcol(1) eq m ? nu(strcol(2)) : 1/0):3:($3-2*$4):($3+2*$4)",
                    .style = "yerrorlines pt 7",
-                   .title = "m"},
+                   .title = "m",
+                   .color = "method_color(m)"},
                   {.function = "(x < 5 ? x/2 : 1/0)",
                    .style = "lines dt 2 lc 'black'",
                    .title = title("ν/2 (linear filter of t_ν)")}};
@@ -322,9 +341,10 @@ Section heavy_tails(const ReproduceOptions& options) {
 Section l0l1_smoothness(const ReproduceOptions& options) {
   Section section;
   section.name = "l0l1";
+  section.paper = "[B]";
   section.claim = "Under (L0,L1)-smoothness a pre-scheduled decaying step is not enough for DCSGD "
                  "as ω grows, normalized DCSGD converges; DSignSGD with Cauchy noise stalls at a "
-                 "floor at constant η and converges with 1/√(k+1) ([B], SPEC §3).";
+                 "floor at constant η and converges with 1/√(k+1) ([B]; docs/THEORY.md §3).";
   const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125};
   Table table({{"method", "method"},
                {"ω", "omega"},
@@ -386,6 +406,7 @@ Section l0l1_smoothness(const ReproduceOptions& options) {
                     {"verdict", ""}});
   bool constant_stalls = false, decaying_converges = false;
   double const_floor = 0.0;
+  double sign_ratios[2] = {0.0, 0.0};  // constant, 1/√(k+1)
   for (const char* schedule : {"const", "invsqrt"}) {
     TrainOptions o;
     o.problem.problem = "quartic";
@@ -415,6 +436,7 @@ Section l0l1_smoothness(const ReproduceOptions& options) {
     q2 /= n2;
     q4 /= n4;
     const double ratio = q4 / q2;
+    sign_ratios[std::string(schedule) == "const" ? 0 : 1] = ratio;
     bool ok = false;
     if (std::string(schedule) == "const") {
       const_floor = q4;
@@ -434,6 +456,12 @@ Section l0l1_smoothness(const ReproduceOptions& options) {
       Paragraph{"DSignSGD under Cauchy noise (σ = 1), same problem; the ratio is the mean loss "
                 "over the last quarter of the steps to that over the second:"},
       sign_table};
+  section.headline = "DCSGD with η/√(k+1) at the largest ω: " +
+                     std::to_string(dcsgd_diverged_last) + " runs diverged (" +
+                     std::to_string(dcsgd_diverged_first) +
+                     " at ω = 0); normalized DCSGD: none. DSignSGD, Cauchy: late/early loss " +
+                     fixed(sign_ratios[0], 3) + " at constant η, " + fixed(sign_ratios[1], 3) +
+                     " with 1/√(k+1)";
   section.checks = {
       {"normalized DCSGD loses no run and ends below 10⁻³ at every ω", normalized_converges},
       {"DCSGD with η/√(k+1) loses more runs at the largest ω than at ω = 0, and at least a "
@@ -453,7 +481,8 @@ Section l0l1_smoothness(const ReproduceOptions& options) {
                   .for_each = "m in 'dcsgd normalized-dcsgd'",
                   .columns = "(strcol(1) eq m ? $2 : 1/0):($3+1)",
                   .style = "linespoints pt 7",
-                  .title = "m"}};
+                  .title = "m",
+                  .color = "method_color(m)"}};
   Panel sign{.title = "DSignSGD, Cauchy noise, N = 8",
              .xlabel = "step k (thousands)",
              .ylabel = "mean f (± s.e.)",
@@ -463,7 +492,8 @@ Section l0l1_smoothness(const ReproduceOptions& options) {
                   .for_each = "s in 'const invsqrt'",
                   .columns = "(strcol(1) eq s ? $2/1000 : 1/0):3:4",
                   .style = "yerrorlines pt 7 ps 0.4",
-                  .title = "s"}};
+                  .title = "s",
+                  .color = "(s eq 'const' ? '#777777' : method_color('dsignsgd'))"}};
   section.figures = {{"l0l1", {runs, sign}}};
   return section;
 }

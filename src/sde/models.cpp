@@ -151,7 +151,7 @@ class GradientSde final : public SdeModel {
 
 // ---- mean sign ----------------------------------------------------------------------------------
 
-/// m(g) = E[sign(g + Z)] and m'(g) for one agent's noise at scale sigma (SPEC §2).
+/// m(g) = E[sign(g + Z)] and m'(g) for one agent's noise at scale sigma (docs/THEORY.md §2).
 class MeanSign {
  public:
   explicit MeanSign(const NoiseSpec& spec) : spec_(spec) {

@@ -5,7 +5,7 @@
 /// payload, padded to whole bytes; `wire_bits(d)` is exactly 8 × the message size, so the bits
 /// the engine counts are the bytes a network would carry.
 ///
-/// Unbiased compressors (SPEC §1) satisfy E[C(v)] = v and E||C(v) − v||² <= ω ||v||², with ω
+/// Unbiased compressors (docs/THEORY.md §1) satisfy E[C(v)] = v and E||C(v) − v||² <= ω ||v||², with ω
 /// returned by `omega(d)`. Biased compressors (sign, scaled-sign, top-k) return NaN there.
 
 #include <cstddef>
@@ -51,7 +51,7 @@ class Compressor {
   virtual double omega(std::size_t d) const = 0;
   /// Exact size in bits of the message for dimension d, header included.
   virtual std::size_t wire_bits(std::size_t d) const = 0;
-  /// Writes the diagonal of Cov[C(v)] (the compression variance of each coordinate, SPEC §1's
+  /// Writes the diagonal of Cov[C(v)] (the compression variance of each coordinate, docs/THEORY.md §1's
   /// Φ(v)) and returns true; returns false when the compressor does not provide it (biased ones).
   virtual bool variance_diagonal(std::span<const float> /*v*/, std::span<float> /*out*/) const {
     return false;

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Gradient noise models of SPEC §1: agent i's stochastic gradient is g_i = ∇f(x) + Z_i with
+/// Gradient noise models of docs/THEORY.md §1: agent i's stochastic gradient is g_i = ∇f(x) + Z_i with
 ///   none          Z = 0
 ///   gaussian:σ    Z = σ ξ,               ξ ~ N(0, I)
 ///   student:ν:σ   Z_j = σ T_ν            i.i.d. coordinates (heavy tails for ν <= 2)
@@ -38,7 +38,7 @@ struct NoiseSpec {
   double scale(double grad_norm) const;
   /// Per-coordinate variance of one draw (infinite for Student-t with ν <= 2 and Cauchy).
   double coordinate_variance(double grad_norm) const;
-  /// Small-signal slope ℓ = 2 p(0) of the unit-scale noise density (SPEC §1).
+  /// Small-signal slope ℓ = 2 p(0) of the unit-scale noise density (docs/THEORY.md §1).
   double small_signal_slope() const;
   /// CDF of one unit-scale noise coordinate.
   double unit_cdf(double u) const;

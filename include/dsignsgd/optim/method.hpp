@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// The distributed methods (SPEC §1) as compositions of pluggable pieces:
+/// The distributed methods (docs/THEORY.md §1) as compositions of pluggable pieces:
 ///
 /// | method            | agent filter    | compressor (default)  | aggregation | step rule        |
 /// |-------------------|-----------------|-----------------------|-------------|------------------|

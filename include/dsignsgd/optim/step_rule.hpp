@@ -5,7 +5,7 @@
 ///   fixed       s = c
 ///   normalized  s = c / max(||ĝ||, floor)                            (normalized SGD)
 ///   adaptive    s = c / (A (L0 + L1 ||ĝ||) + C)                      ([B], Theorem 4.2 read as
-///               a step rule, SPEC §3) with
+///               a step rule, docs/THEORY.md §3) with
 ///               A = 1 + (ω + d (σ1² ω + σ1²)) / N,  C = L1 d (σ0² + σ0² ω) / N
 
 #include <memory>

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "dsignsgd/core/data_dir.hpp"
 #include "dsignsgd/problems/problem.hpp"
 
 namespace dsignsgd {
@@ -50,7 +51,8 @@ struct TrainOptions {
   std::string reduction = "fixed";  ///< mpi: fixed (allgather, agent order, bit-identical)
                                     ///< | allreduce (ring allreduce of fp32 sums, dsgd)
                                     ///< | reduce-scatter (sign counts, sign methods)
-  std::string data_dir = "data";     ///< data problems: where scripts/install_data.sh put them
+  /// data problems: where scripts/install_data.sh put them (docs/DATA.md, "Where the data is")
+  std::string data_dir = default_data_dir();
   std::string hidden = "128";         ///< data problems: MLP hidden widths "w1,w2,…"
   std::string arch;                   ///< torch models: "key=value,…" (docs/DATA.md), "" = defaults
   int context = 64;                   ///< text problems: characters of context per window

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Separable (L0, L1)-smooth functions that are not L-smooth ([B], SPEC §3):
+/// Separable (L0, L1)-smooth functions that are not L-smooth ([B]; docs/THEORY.md §3):
 ///   quartic  f(x) = Σ (x_j − x*)⁴ / 4      ∇f = (x − x*)³, ∇²f = 3 diag((x − x*)²);
 ///            3u² <= 3 + 3|u|³ for all u, and max|u_j|³ <= ||∇f||, so (L0, L1) = (3, 3).
 ///   cosh     f(x) = Σ cosh(x_j − x*) − 1   ∇f = sinh(x − x*), ∇²f = diag(cosh(x − x*));

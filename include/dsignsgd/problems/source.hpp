@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dsignsgd/core/data_dir.hpp"
 #include "dsignsgd/noise/noise_model.hpp"
 #include "dsignsgd/problems/oracle.hpp"
 #include "dsignsgd/problems/problem.hpp"
@@ -29,10 +30,11 @@ DataSplit data_split_from_string(const std::string& name);
 /// The options of data problems (flags --data-dir --hidden --arch --context --split --eval-batch
 /// --weight-decay), resolved.
 struct DataSpec {
-  std::filesystem::path data_dir = "data";  ///< where scripts/install_data.sh put the data
-  std::vector<std::size_t> hidden{128};      ///< MLP hidden widths
-  std::string arch;                          ///< torch models: "key=value,…"; "" = defaults
-  int context = 64;                          ///< text problems: characters of context
+  /// where scripts/install_data.sh put the data
+  std::filesystem::path data_dir = default_data_dir();
+  std::vector<std::size_t> hidden{128};  ///< MLP hidden widths
+  std::string arch;                      ///< torch models: "key=value,…"; "" = defaults
+  int context = 64;                      ///< text problems: characters of context
   DataSplit split = DataSplit::kIid;
   int eval_batch = 512;       ///< training rows of the per-step loss
   double weight_decay = 0.0;  ///< λ: each agent's gradient gets + λ x

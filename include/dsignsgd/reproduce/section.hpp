@@ -24,6 +24,10 @@ struct Series {
   std::string smooth{};    ///< e.g. "unique"; empty: none
   std::string style{};     ///< the `with` clause, e.g. "yerrorbars pt 7"
   std::string title{};     ///< a gnuplot string expression: "'measured'" or "m.' measured'"
+  /// A gnuplot colour (string) expression, e.g. "method_color(m)" inside a `for_each` over
+  /// methods or "method_color('dcsgd')": every figure draws a method in the same colour (the
+  /// printers' palette, reproduce/printers.hpp). Empty: the palette's next colour.
+  std::string color{};
 };
 
 /// One plot: axes, labels and the curves on it.
@@ -73,6 +77,10 @@ struct Check {
 struct Section {
   std::string name{};   ///< as on the command line: `dsignsgd reproduce NAME`
   std::string claim{};  ///< the papers' claim, in one or two sentences, with its source
+  std::string paper{};  ///< where the claim comes from: "[A]", "[B]", "[A], [B]" or "this project"
+  /// The key measured number(s), with standard errors where they are random, for the report's
+  /// summary table (inline markdown, one line).
+  std::string headline{};
   std::vector<Block> body{};
   std::vector<Check> checks{};  ///< the verdict holds iff every one holds (and there is one)
   std::vector<DataFile> data{};

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// SDE models of the distributed methods (SPEC §2, papers [A] and [B]). With g = ∇f(X), step
+/// SDE models of the distributed methods (docs/THEORY.md §2, papers [A] and [B]). With g = ∇f(X), step
 /// size η_t = η·η_k of the discrete method being modelled, N agents, batch B and agent noise
 /// variances v_i (per coordinate, of one draw), v̄ = (1/N) Σ_i v_i / B:
 ///
@@ -18,7 +18,7 @@
 ///   classic    b − (η_t/2) J_b b = −φ − (η_t/2) φ'(g) ⊙ (H φ)   (second-order modified equation)
 ///   stability  b + (η_t/2) J_b b = −φ + (η_t/2) φ'(g) ⊙ (H φ)   ([B]: matches the loss drift of
 ///              one discrete step; for GD −∇f + (η/2) ∇²f ∇f)
-/// For DSGD/DCSGD (φ' = 1) these are SPEC §2's −∇f ∓ (η/2)∇²f∇f. For the sign methods the
+/// For DSGD/DCSGD (φ' = 1) these are docs/THEORY.md §2's −∇f ∓ (η/2)∇²f∇f. For the sign methods the
 /// Jacobian puts the slope of the mean sign into the correction, so that in the linear phase
 /// (φ ≈ ℓ g/σ) the stability model's floor is the method's, limit η ℓ λ/σ < 2 (docs/SDE.md).
 ///

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Algorithm vs SDE (SPEC §4): the same configuration run as the discrete method and as its SDE
+/// Algorithm vs SDE (docs/THEORY.md §4): the same configuration run as the discrete method and as its SDE
 /// at η, η/2, η/4, … over the same time horizon T = K η, the mean loss curves with confidence
 /// bands, and the weak error max_k |mean f(x_k) − mean f(X_{t_k})| per η with its Monte Carlo
 /// standard error and the fitted order (slope of log error against log η).

@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// `dsignsgd predict`: the closed forms of SPEC §3 for a run plan — stationary floors of every
+/// `dsignsgd predict`: the closed forms of docs/THEORY.md §3 for a run plan — stationary floors of every
 /// method on quadratics, the regime each is valid in and whether the plan is in it, stability
 /// limits on η, and for (L0, L1)-smooth problems [B]'s step bounds. Where no closed form exists
 /// the result says so (no number, a reason) instead of giving one. The result is typed;

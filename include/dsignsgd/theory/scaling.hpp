@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Hyperparameter scaling rules derived from the SDE models (SPEC §3, [A]): given a base
+/// Hyperparameter scaling rules derived from the SDE models (docs/THEORY.md §3, [A]): given a base
 /// configuration and a change (compressor, noise, workers, batch, lr), the values of η, B or N
 /// that keep an invariant.
 ///

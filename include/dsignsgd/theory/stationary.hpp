@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// Closed-form stationary losses on the quadratic f = ½ Σ λ_j x_j² (SPEC §3), constant step η,
+/// Closed-form stationary losses on the quadratic f = ½ Σ λ_j x_j² (docs/THEORY.md §3), constant step η,
 /// N agents, per-coordinate noise variance s² (already divided by the batch size).
 ///
 /// | method       | stationary E f − f*                                  | regime |
