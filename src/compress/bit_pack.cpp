@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <stdexcept>
+#include <utility>
 
 #include "dsignsgd/core/cpu_dispatch.hpp"
 #include "dsignsgd/random/stream.hpp"
@@ -284,44 +285,17 @@ std::size_t unpack_code_groups(const std::uint8_t* in, std::size_t in_bytes, std
   return 8 * groups;
 }
 
-template <template <unsigned> class Fn, typename... Args>
-std::size_t for_width(unsigned width, Args... args) {
-  switch (width) {
-    case 1:
-      return Fn<1>::run(args...);
-    case 2:
-      return Fn<2>::run(args...);
-    case 3:
-      return Fn<3>::run(args...);
-    case 4:
-      return Fn<4>::run(args...);
-    case 5:
-      return Fn<5>::run(args...);
-    case 6:
-      return Fn<6>::run(args...);
-    case 7:
-      return Fn<7>::run(args...);
-    case 8:
-      return Fn<8>::run(args...);
-    default:
-      return 0;
+/// body.template operator()<W>() for W = width when 1 ≤ width ≤ 8 (what it returns: the codes
+/// done), 0 for wider codes.
+template <class Body>
+std::size_t for_width(unsigned width, Body&& body) {
+  std::size_t done = 0;
+  [&]<unsigned... W>(std::integer_sequence<unsigned, W...>) {
+    ((width == W + 1 ? (done = body.template operator()<W + 1>(), true) : false) || ...);
   }
+  (std::make_integer_sequence<unsigned, 8>{});
+  return done;
 }
-
-template <unsigned W>
-struct PackGroups {
-  static std::size_t run(const std::uint32_t* codes, std::size_t n, std::uint8_t* out) {
-    return pack_code_groups<W>(codes, n, out);
-  }
-};
-
-template <unsigned W>
-struct UnpackGroups {
-  static std::size_t run(const std::uint8_t* in, std::size_t in_bytes, std::uint32_t* codes,
-                         std::size_t n) {
-    return unpack_code_groups<W>(in, in_bytes, codes, n);
-  }
-};
 
 }  // namespace
 
@@ -329,7 +303,9 @@ void pack_codes(std::span<const std::uint32_t> codes, unsigned width, std::uint8
                 std::size_t first_bit) {
   std::size_t i = 0;
   if (first_bit % 8 == 0) {
-    i = for_width<PackGroups>(width, codes.data(), codes.size(), out + first_bit / 8);
+    i = for_width(width, [&]<unsigned W>() {
+      return pack_code_groups<W>(codes.data(), codes.size(), out + first_bit / 8);
+    });
     first_bit += i * width;
     if (i == codes.size()) return;
   }
@@ -364,7 +340,9 @@ void unpack_codes(const std::uint8_t* in, std::size_t in_bytes, std::size_t firs
   std::size_t i = 0;
   if (first_bit % 8 == 0 && first_bit / 8 <= in_bytes) {
     const std::size_t at = first_bit / 8;
-    i = for_width<UnpackGroups>(width, in + at, in_bytes - at, codes.data(), codes.size());
+    i = for_width(width, [&]<unsigned W>() {
+      return unpack_code_groups<W>(in + at, in_bytes - at, codes.data(), codes.size());
+    });
   }
   const std::uint64_t mask = (std::uint64_t{1} << width) - 1;
   std::size_t bit = first_bit + i * width;

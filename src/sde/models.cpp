@@ -1,5 +1,4 @@
 // The SDE models of DSGD, DCSGD, DSignSGD and majority vote (see sde_model.hpp).
-#include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <numbers>
 #include <optional>
@@ -171,8 +170,8 @@ class MeanSign {
         dm = 2.0 / std::numbers::pi / (sigma * (1.0 + u * u));
         return;
       case NoiseKind::kStudent:
-        m = 2.0 * boost::math::cdf(*student_, u) - 1.0;
-        dm = 2.0 * boost::math::pdf(*student_, u) / sigma;
+        (*student_)(u, m, dm);
+        dm /= sigma;
         return;
       default:
         m = std::erf(u / std::numbers::sqrt2);
@@ -183,7 +182,7 @@ class MeanSign {
 
  private:
   NoiseSpec spec_;
-  std::optional<boost::math::students_t_distribution<double>> student_;
+  std::optional<StudentMeanSign> student_;
 };
 
 /// out[j] = erf(g[j] · scale), vectorized for the CPU at hand (identical results on each).
