@@ -94,6 +94,16 @@ double NoiseSpec::scale(double grad_norm) const {
   }
 }
 
+namespace {
+
+/// p_ν(0) = Γ((ν+1)/2) / (√(νπ) Γ(ν/2)), the density of t_ν at 0.
+double student_density_at_0(double nu) {
+  return std::exp(boost::math::lgamma(0.5 * (nu + 1.0)) - boost::math::lgamma(0.5 * nu)) /
+         std::sqrt(nu * std::numbers::pi);
+}
+
+}  // namespace
+
 double NoiseSpec::coordinate_variance(double grad_norm) const {
   const double s = scale(grad_norm);
   if (kind == NoiseKind::kCauchy) return std::numeric_limits<double>::infinity();
@@ -104,11 +114,8 @@ double NoiseSpec::coordinate_variance(double grad_norm) const {
 }
 
 double NoiseSpec::small_signal_slope() const {
-  if (kind == NoiseKind::kStudent || kind == NoiseKind::kCauchy) {
-    // 2 p(0) for t_ν: 2 Γ((ν+1)/2) / (√(νπ) Γ(ν/2)).
-    return 2.0 * std::exp(boost::math::lgamma(0.5 * (nu + 1.0)) - boost::math::lgamma(0.5 * nu)) /
-           std::sqrt(nu * std::numbers::pi);
-  }
+  if (kind == NoiseKind::kStudent || kind == NoiseKind::kCauchy)
+    return 2.0 * student_density_at_0(nu);
   return std::sqrt(2.0 / std::numbers::pi);
 }
 
@@ -132,9 +139,7 @@ double student_two_sided(double a, double nu, double density_at_0) {
 
 }  // namespace
 
-StudentMeanSign::StudentMeanSign(double nu) : nu_(nu) {
-  density_at_0_ = std::exp(boost::math::lgamma(0.5 * (nu + 1.0)) - boost::math::lgamma(0.5 * nu)) /
-                  std::sqrt(nu * std::numbers::pi);
+StudentMeanSign::StudentMeanSign(double nu) : nu_(nu), density_at_0_(student_density_at_0(nu)) {
   if (nu >= 1.0 && nu <= 64.0 && nu == std::floor(nu)) {
     integer_nu_ = static_cast<int>(nu);
     // ν odd: a_0 = 1, a_k = a_{k−1} 2k/(2k+1), k < (ν−1)/2; ν even: b_0 = 1,

@@ -151,8 +151,8 @@ Section stability_edge(const ReproduceOptions& options) {
   bool model_forms_agree = true;    // every model's own floor (DSGD, DCSGD)
   bool default_is_faithful = true;  // the default model: the method's floor, never diverging
   std::string model_form_misses, default_misses;
-  // The default model's floor over the method's: the smallest and the largest (± s.e.).
-  std::vector<std::pair<double, double>> default_range;
+  // The default model's floor over the method's: the smallest and the largest (ratio, s.e.).
+  std::pair<double, double> default_lowest{INFINITY, 0.0}, default_highest{-INFINITY, 0.0};
   std::map<std::string, std::map<std::string, std::string>> cells;  // config → case → cell
   // Data rows, sorted by case, model and z before printing (gnuplot draws one line per model
   // through consecutive rows).
@@ -246,13 +246,8 @@ Section stability_edge(const ReproduceOptions& options) {
           }
         }
         if (is_default(config) && !diverged) {
-          if (default_range.empty() || ratio < default_range.front().first) {
-            default_range.insert(default_range.begin(), {ratio, ratio_stderr});
-          }
-          if (default_range.size() == 1 || ratio > default_range.back().first) {
-            default_range.push_back({ratio, ratio_stderr});
-          }
-          default_range.erase(default_range.begin() + 1, default_range.end() - 1);
+          if (ratio < default_lowest.first) default_lowest = {ratio, ratio_stderr};
+          if (ratio > default_highest.first) default_highest = {ratio, ratio_stderr};
         }
         if (is_default(config) &&
             (diverged || !verdict::matches_prediction(model.floor.mean, model.floor.stderr_,
@@ -308,12 +303,11 @@ Section stability_edge(const ReproduceOptions& options) {
                 "error. Standard errors, and each model's own closed-form floor, are in "
                 "`edge_models.csv`."},
       view};
-  if (!default_range.empty()) {
+  if (std::isfinite(default_lowest.first)) {
     section.headline = "default SDE's floor / the method's, over every method and z: " +
-                       fixed(default_range.front().first, 3) + " ± " +
-                       fixed(default_range.front().second, 1) + " to " +
-                       fixed(default_range.back().first, 3) + " ± " +
-                       fixed(default_range.back().second, 1);
+                       fixed(default_lowest.first, 3) + " ± " + fixed(default_lowest.second, 1) +
+                       " to " + fixed(default_highest.first, 3) + " ± " +
+                       fixed(default_highest.second, 1);
   }
   section.checks = {
       {"the exact closed forms of DSGD and DCSGD match the algorithm's floor at every z "
