@@ -26,21 +26,24 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTER = os.path.join(HERE, "..", "scripts", "cluster.sh")
 
-# name → train flags (the reference first). `--method dcsgd --compressor fp16` is DSGD with
-# 16-bit messages, as DDP's fp16 hook.
-CONFIGS = {
-    "dsgd-allreduce": "--method dsgd --reduction allreduce",
-    "dsgd-allgather": "--method dsgd",
-    "fp16": "--method dcsgd --compressor fp16",
-    "bf16": "--method dcsgd --compressor bf16",
-    "dsignsgd": "--method dsignsgd",
-    "dsignsgd-rs": "--method dsignsgd --reduction reduce-scatter",
-    "majority": "--method majority",
-    "majority-rs": "--method majority --reduction reduce-scatter",
-    "ef-signsgd": "--method ef-signsgd",
-    "randk": "--method dcsgd --compressor randk:0.01",
-    "qsgd": "--method dcsgd --compressor qsgd:15",
-}
+
+def load_configs(binary):
+    """name → train flags (the reference first), from the library's table
+    (`dsignsgd speedup --list-configs`, theory/network_model.hpp), so that the benchmark and the
+    α-β model run the same configurations. `--method dcsgd --compressor fp16` is DSGD with 16-bit
+    messages, as DDP's fp16 hook."""
+    listed = json.loads(subprocess.run([binary, "speedup", "--list-configs"], check=True,
+                                       capture_output=True, text=True).stdout)
+    configs = {}
+    for c in listed:
+        flags = f"--method {c['method']}"
+        if c["compressor"]:
+            flags += f" --compressor {c['compressor']}"
+        if c["reduction"] != "fixed":
+            flags += f" --reduction {c['reduction']}"
+        configs[c["name"]] = flags
+    return configs
+
 
 WORKLOADS = {
     # The quadratic at d = 10^6: communication-heavy (fp32 gradient = 4 MB).
@@ -110,7 +113,7 @@ def main():
     parser.add_argument("--hosts", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--rates", nargs="+", default=["10gbit", "1gbit", "100mbit"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS))
+    parser.add_argument("--configs", nargs="+", help="default: every configuration")
     parser.add_argument("--workload", choices=list(WORKLOADS), default="quadratic")
     parser.add_argument("--data-dir", default=os.path.join(HERE, "..", "data"))
     parser.add_argument("--out", required=True)
@@ -118,6 +121,8 @@ def main():
     if os.geteuid() != 0:
         sys.exit("cluster_bench.py: needs root (network namespaces)")
     binary = os.path.abspath(args.binary)
+    configs = load_configs(binary)
+    args.configs = args.configs or list(configs)
     workload = WORKLOADS[args.workload].format(data=os.path.abspath(args.data_dir))
     os.makedirs(args.out, exist_ok=True)
     signal.signal(signal.SIGTERM, stop_running)
@@ -131,7 +136,7 @@ def main():
                     for repeat in range(args.repeats):
                         for name in args.configs:
                             steps = steps_for(rate, name, args.workload)
-                            wall, comm = run_config(binary, hosts, f"{workload} {CONFIGS[name]}",
+                            wall, comm = run_config(binary, hosts, f"{workload} {configs[name]}",
                                                     steps, scratch)
                             rows.append({
                                 "workload": args.workload, "hosts": hosts, "rate": rate,

@@ -22,7 +22,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from cluster_bench import CONFIGS, write_csv  # noqa: E402  (the same configurations by name)
+from cluster_bench import load_configs, write_csv  # noqa: E402  (the same configurations by name)
 
 # Every configuration's trajectory is the in-process one; DSGD's allreduce follows DSGD's.
 SAME_AS = {"dsgd-allreduce": "dsgd-allgather", "dsignsgd-rs": "dsignsgd",
@@ -51,16 +51,17 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--workload", choices=["quadratic", "mnist"], required=True)
     parser.add_argument("--agents", type=int, nargs="+", default=[2, 4])
-    parser.add_argument("--configs", nargs="+",
-                        default=[c for c in CONFIGS if c not in SAME_AS])
+    parser.add_argument("--configs", nargs="+", help="default: every configuration but SAME_AS's")
     parser.add_argument("--data-dir", default=os.path.join(HERE, "..", "data"))
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    configs = load_configs(os.path.abspath(args.binary))
+    args.configs = args.configs or [c for c in configs if c not in SAME_AS]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for agents in args.agents:
             for name in args.configs:
-                flags = CONFIGS[name]
+                flags = configs[name]
                 if args.workload == "quadratic":
                     workload, column = QUADRATIC, "loss_mean"
                     target = 5e-3 * 100000

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "dsignsgd/comm/mpi.hpp"
+#include "mpi_test_main.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
 #include "dsignsgd/optim/callbacks.hpp"
@@ -244,16 +245,5 @@ TEST(MpiBackend, WorkersMustMatchRanksTimesAgentsPerRank) {
 }  // namespace dsignsgd
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  dsignsgd::MpiEnvironment environment;
-  auto communicator = dsignsgd::make_mpi_communicator(30.0);
-  dsignsgd::world = communicator.get();
-  if (communicator->rank() != 0) {
-    // One report is enough; failures on other ranks still set the exit code.
-    delete ::testing::UnitTest::GetInstance()->listeners().Release(
-        ::testing::UnitTest::GetInstance()->listeners().default_result_printer());
-  }
-  const int result = RUN_ALL_TESTS();
-  communicator.reset();
-  return result;
+  return dsignsgd::testing::run_mpi_tests(argc, argv, dsignsgd::world, 30.0);
 }

@@ -14,7 +14,7 @@
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/random/stream.hpp"
-#include "timing.hpp"
+#include "dsignsgd/core/timing.hpp"
 
 namespace dsignsgd::cli {
 namespace {
@@ -78,6 +78,123 @@ __attribute__((target("avx2"))) float read_sum_avx2(const float* v, std::size_t 
   return sum;
 }
 
+/// The compressors to time, every option checked before any work.
+std::vector<std::unique_ptr<Compressor>> checked_compressors(const BenchCommand& state) {
+  const std::size_t d = state.dim;
+  if (d < 1024 || d > (std::size_t{1} << 30)) {
+    throw ConfigError("dim", std::to_string(d), "must be in [1024, 2^30]");
+  }
+  if (state.repeats < 1) {
+    throw ConfigError("repeats", std::to_string(state.repeats), "must be >= 1");
+  }
+  for (int agents : state.agents) {
+    if (agents < 1 || agents > 65535) {
+      throw ConfigError("agents", std::to_string(agents), "must be in [1, 65535]");
+    }
+  }
+  std::vector<std::unique_ptr<Compressor>> compressors;
+  for (const auto& spec : state.compressors) {
+    try {
+      compressors.push_back(make_compressor(spec));
+    } catch (const ConfigError& e) {
+      throw ConfigError("compressors", spec, e.constraint());
+    }
+  }
+  return compressors;
+}
+
+/// Times every compressor against the read bandwidth of the same buffer, and the sign
+/// aggregation at each agent count: the JSON of `bench --json`.
+nlohmann::json measure_bench(const BenchCommand& state,
+                             const std::vector<std::unique_ptr<Compressor>>& compressors) {
+  const std::size_t d = state.dim;
+  std::vector<float> v(d);
+  RandomStream rng(StreamAddress{1, 0, 0, 0, StreamPurpose::kTest});
+  for (float& x : v) x = static_cast<float>(rng.normal());
+  std::vector<float> out(d);
+  const double bytes = 4.0 * static_cast<double>(d);
+  volatile float sink = 0.0f;
+  const auto read_once = [&] { sink = sink + read_sum_avx2(v.data(), d); };
+  read_once();  // warm up: page in the buffer
+
+  nlohmann::json results = nlohmann::json::object();
+  double read_best = best_seconds(state.repeats, read_once);
+  for (const auto& compressor : compressors) {
+    WireMessage message;
+    const StreamAddress address{1, 0, 0, 0, StreamPurpose::kGradientNoise};
+    compressor->encode(v, address, message);
+    const double encode =
+        best_seconds(state.repeats, [&] { compressor->encode(v, address, message); });
+    const double decode =
+        best_seconds(state.repeats, [&] { compressor->decode(message, address, out); });
+    // Interleave the reference so drift affects both sides alike.
+    read_best = std::min(read_best, best_seconds(state.repeats, read_once));
+    results[compressor->name()] = {
+        {"encode_gbs", bytes / encode / 1e9},
+        {"decode_gbs", bytes / decode / 1e9},
+        {"encode_seconds", encode},
+        {"decode_seconds", decode},
+        {"message_bytes", message.bytes.size()},
+        {"bits_per_coordinate",
+         8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
+    };
+  }
+  nlohmann::json aggregation = nlohmann::json::array();
+  for (int agents : state.agents) {
+    aggregation.push_back(time_sign_aggregation(v, agents, state.repeats));
+  }
+  const double read_gbs = bytes / read_best / 1e9;
+  for (auto& [name, entry] : results.items()) {
+    entry["encode_ratio_to_read"] = entry["encode_gbs"].get<double>() / read_gbs;
+    entry["decode_ratio_to_read"] = entry["decode_gbs"].get<double>() / read_gbs;
+  }
+  nlohmann::json report = {{"dim", d},
+                           {"repeats", state.repeats},
+                           {"read_bandwidth_gbs", read_gbs},
+                           {"reference", "single-core AVX2 sum over the same fp32 buffer"},
+                           {"compressors", results},
+                           {"sign_aggregation", aggregation}};
+  return report;
+}
+
+void print_bench(const nlohmann::json& report) {
+  const auto d = report["dim"].get<std::size_t>();
+  const auto read_gbs = report["read_bandwidth_gbs"].get<double>();
+  const nlohmann::json& results = report["compressors"];
+  const nlohmann::json& aggregation = report["sign_aggregation"];
+  std::cout << fmt::format("d = {}, read bandwidth (1 core) {:.2f} GB/s\n", d, read_gbs);
+  std::cout << fmt::format("{:<14} {:>10} {:>8} {:>10} {:>8} {:>10}\n", "compressor",
+                           "encode GB/s", "ratio", "decode GB/s", "ratio", "bits/coord");
+  for (const auto& [name, entry] : results.items()) {
+    std::cout << fmt::format(
+        "{:<14} {:>10.2f} {:>8.2f} {:>10.2f} {:>8.2f} {:>10.3f}\n", name,
+        entry["encode_gbs"].get<double>(), entry["encode_ratio_to_read"].get<double>(),
+        entry["decode_gbs"].get<double>(), entry["decode_ratio_to_read"].get<double>(),
+        entry["bits_per_coordinate"].get<double>());
+  }
+  std::cout << fmt::format(
+      "\nsign aggregation of N messages (coordinates/s of the result)\n"
+      "{:>6} {:>14} {:>16} {:>8}\n",
+      "N", "bit-sliced", "decode-and-add", "speedup");
+  for (const auto& entry : aggregation) {
+    std::cout << fmt::format("{:>6} {:>14.3g} {:>16.3g} {:>7.1f}×\n", entry["agents"].get<int>(),
+                             entry["bit_sliced_coordinates_per_second"].get<double>(),
+                             entry["decode_and_add_coordinates_per_second"].get<double>(),
+                             entry["speedup"].get<double>());
+  }
+}
+
+int run_bench(const BenchCommand& state) {
+  const std::vector<std::unique_ptr<Compressor>> compressors = checked_compressors(state);
+  const nlohmann::json report = measure_bench(state, compressors);
+  if (state.json) {
+    std::cout << report.dump(2) << '\n';
+  } else {
+    print_bench(report);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Runner add_bench_command(CLI::App& app) {
@@ -95,100 +212,7 @@ Runner add_bench_command(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   c->add_flag("--json", state->json, "print JSON");
-  return [state]() {
-    const std::size_t d = state->dim;
-    if (d < 1024 || d > (std::size_t{1} << 30)) {
-      throw ConfigError("dim", std::to_string(d), "must be in [1024, 2^30]");
-    }
-    if (state->repeats < 1) {
-      throw ConfigError("repeats", std::to_string(state->repeats), "must be >= 1");
-    }
-    for (int agents : state->agents) {
-      if (agents < 1 || agents > 65535) {
-        throw ConfigError("agents", std::to_string(agents), "must be in [1, 65535]");
-      }
-    }
-    std::vector<std::unique_ptr<Compressor>> compressors;
-    for (const auto& spec : state->compressors) {
-      try {
-        compressors.push_back(make_compressor(spec));
-      } catch (const ConfigError& e) {
-        throw ConfigError("compressors", spec, e.constraint());
-      }
-    }
-
-    std::vector<float> v(d);
-    RandomStream rng(StreamAddress{1, 0, 0, 0, StreamPurpose::kTest});
-    for (float& x : v) x = static_cast<float>(rng.normal());
-    std::vector<float> out(d);
-    const double bytes = 4.0 * static_cast<double>(d);
-    volatile float sink = 0.0f;
-    const auto read_once = [&] { sink = sink + read_sum_avx2(v.data(), d); };
-    read_once();  // warm up: page in the buffer
-
-    nlohmann::json results = nlohmann::json::object();
-    double read_best = best_seconds(state->repeats, read_once);
-    for (const auto& compressor : compressors) {
-      WireMessage message;
-      const StreamAddress address{1, 0, 0, 0, StreamPurpose::kGradientNoise};
-      compressor->encode(v, address, message);
-      const double encode =
-          best_seconds(state->repeats, [&] { compressor->encode(v, address, message); });
-      const double decode =
-          best_seconds(state->repeats, [&] { compressor->decode(message, address, out); });
-      // Interleave the reference so drift affects both sides alike.
-      read_best = std::min(read_best, best_seconds(state->repeats, read_once));
-      results[compressor->name()] = {
-          {"encode_gbs", bytes / encode / 1e9},
-          {"decode_gbs", bytes / decode / 1e9},
-          {"encode_seconds", encode},
-          {"decode_seconds", decode},
-          {"message_bytes", message.bytes.size()},
-          {"bits_per_coordinate",
-           8.0 * static_cast<double>(message.bytes.size()) / static_cast<double>(d)},
-      };
-    }
-    nlohmann::json aggregation = nlohmann::json::array();
-    for (int agents : state->agents) {
-      aggregation.push_back(time_sign_aggregation(v, agents, state->repeats));
-    }
-    const double read_gbs = bytes / read_best / 1e9;
-    for (auto& [name, entry] : results.items()) {
-      entry["encode_ratio_to_read"] = entry["encode_gbs"].get<double>() / read_gbs;
-      entry["decode_ratio_to_read"] = entry["decode_gbs"].get<double>() / read_gbs;
-    }
-    nlohmann::json report = {{"dim", d},
-                             {"repeats", state->repeats},
-                             {"read_bandwidth_gbs", read_gbs},
-                             {"reference", "single-core AVX2 sum over the same fp32 buffer"},
-                             {"compressors", results},
-                             {"sign_aggregation", aggregation}};
-    if (state->json) {
-      std::cout << report.dump(2) << '\n';
-      return 0;
-    }
-    std::cout << fmt::format("d = {}, read bandwidth (1 core) {:.2f} GB/s\n", d, read_gbs);
-    std::cout << fmt::format("{:<14} {:>10} {:>8} {:>10} {:>8} {:>10}\n", "compressor",
-                             "encode GB/s", "ratio", "decode GB/s", "ratio", "bits/coord");
-    for (const auto& [name, entry] : results.items()) {
-      std::cout << fmt::format(
-          "{:<14} {:>10.2f} {:>8.2f} {:>10.2f} {:>8.2f} {:>10.3f}\n", name,
-          entry["encode_gbs"].get<double>(), entry["encode_ratio_to_read"].get<double>(),
-          entry["decode_gbs"].get<double>(), entry["decode_ratio_to_read"].get<double>(),
-          entry["bits_per_coordinate"].get<double>());
-    }
-    std::cout << fmt::format(
-        "\nsign aggregation of N messages (coordinates/s of the result)\n"
-        "{:>6} {:>14} {:>16} {:>8}\n",
-        "N", "bit-sliced", "decode-and-add", "speedup");
-    for (const auto& entry : aggregation) {
-      std::cout << fmt::format("{:>6} {:>14.3g} {:>16.3g} {:>7.1f}×\n", entry["agents"].get<int>(),
-                               entry["bit_sliced_coordinates_per_second"].get<double>(),
-                               entry["decode_and_add_coordinates_per_second"].get<double>(),
-                               entry["speedup"].get<double>());
-    }
-    return 0;
-  };
+  return [state]() { return run_bench(*state); };
 }
 
 }  // namespace dsignsgd::cli

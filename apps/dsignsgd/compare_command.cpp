@@ -38,6 +38,84 @@ std::string format_value(double value) {
   return fmt::format("{:.4g}", value);
 }
 
+struct CompareCase {
+  std::string method, compressor, noise;
+};
+
+/// The six cases, resolved before anything runs (a bad --randk is refused under its own name).
+std::vector<RunPlan> compare_plans(const CompareCommand& state, std::vector<CompareCase>& cases) {
+  if (!(state.sigma > 0.0)) {
+    throw ConfigError("sigma", fmt::format("{}", state.sigma), "must be > 0");
+  }
+  const std::string s = fmt::format("{}", state.sigma);
+  for (const std::string& noise : {"gaussian:" + s, "cauchy:" + s}) {
+    cases.push_back({"dsgd", "identity", noise});
+    cases.push_back({"dcsgd", state.randk, noise});
+    cases.push_back({"dsignsgd", "sign", noise});
+  }
+  std::vector<RunPlan> plans;
+  for (const CompareCase& item : cases) {
+    TrainOptions options = state.base;
+    options.method = item.method;
+    options.compressor = item.compressor;
+    options.noise = item.noise;
+    try {
+      plans.push_back(make_run_plan(options));
+    } catch (const ConfigError& e) {
+      if (e.option() != "compressor") throw;
+      throw ConfigError("randk", state.randk, e.constraint());  // the flag compare has
+    }
+  }
+  return plans;
+}
+
+int run_compare(const CompareCommand& state) {
+  std::vector<CompareCase> cases;
+  const std::vector<RunPlan> plans = compare_plans(state, cases);
+  prepare_out_dir(state.out);
+  std::ostringstream csv;
+  csv << "method,compressor,noise,tail_loss_mean,tail_loss_stderr,predicted_floor,"
+         "diverged_runs,runs,uplink_bits_per_coordinate\n";
+  std::cout << fmt::format("quadratic {} d = {}, N = {}, η = {}, K = {}, R = {}, x0 = {}\n\n",
+                           state.base.problem.hessian, plans.front().problem.dim,
+                           plans.front().workers, plans.front().lr, plans.front().steps,
+                           plans.front().runs, plans.front().problem.x0);
+  std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>9} {:>10}\n", "method",
+                           "compressor", "noise", "tail loss ± s.e.", "predicted", "diverged",
+                           "bits/coord");
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const CompareCase& item = cases[c];
+    ProgressBar bar(item.method + " " + item.noise);
+    OnProgress progress([&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
+    const TrainResult result = train(plans[c], {&progress});
+    bar.finish();
+    const std::string name = item.method + "_" + item.noise.substr(0, item.noise.find(':'));
+    write_train_outputs(result, std::filesystem::path(state.out) / name);
+    const LossSummary loss = summarize_loss(result);
+    const double predicted = predicted_floor(result);
+    const double bits =
+        static_cast<double>(result.uplink_bits_per_step) / static_cast<double>(result.dim);
+    const std::string measured =
+        loss.tail_loss.count == 0
+            ? "all diverged"
+            : fmt::format("{:.4g} ± {:.2g}", loss.tail_loss.mean, loss.tail_loss.stderr_);
+    std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>5}/{:<3} {:>10.3f}\n",
+                             item.method, result.plan.compressor->name(), item.noise, measured,
+                             format_value(predicted), loss.diverged_runs, result.plan.runs,
+                             bits);
+    csv << fmt::format("{},{},{},{},{},{},{},{},{}\n", item.method,
+                       result.plan.compressor->name(), item.noise, loss.tail_loss.mean,
+                       loss.tail_loss.stderr_, predicted, loss.diverged_runs, result.plan.runs,
+                       bits);
+  }
+  write_file_atomic(std::filesystem::path(state.out) / "compare.csv", csv.str());
+  std::cout << "\npredicted: docs/THEORY.md §3 floors (DSGD, DCSGD rand-k exact; DSignSGD linear phase);"
+               " 'none' = infinite-variance noise, no finite floor.\n"
+            << "wrote " << state.out
+            << "/compare.csv and one metrics.csv/summary.json per row\n";
+  return 0;
+}
+
 }  // namespace
 
 Runner add_compare_command(CLI::App& app) {
@@ -62,76 +140,7 @@ Runner add_compare_command(CLI::App& app) {
   c->add_option("--sigma", state->sigma, "noise scale σ of both noises")->capture_default_str();
   c->add_option("--randk", state->randk, "DCSGD's compressor")->capture_default_str();
   add_out_option(*c, state->out, "compare.csv and one metrics.csv/summary.json per case");
-  return [state]() {
-    if (!(state->sigma > 0.0)) {
-      throw ConfigError("sigma", fmt::format("{}", state->sigma), "must be > 0");
-    }
-    struct Case {
-      std::string method, compressor, noise;
-    };
-    const std::string s = fmt::format("{}", state->sigma);
-    std::vector<Case> cases;
-    for (const std::string& noise : {"gaussian:" + s, "cauchy:" + s}) {
-      cases.push_back({"dsgd", "identity", noise});
-      cases.push_back({"dcsgd", state->randk, noise});
-      cases.push_back({"dsignsgd", "sign", noise});
-    }
-    std::vector<RunPlan> plans;  // resolve everything before running anything
-    for (const Case& item : cases) {
-      TrainOptions options = state->base;
-      options.method = item.method;
-      options.compressor = item.compressor;
-      options.noise = item.noise;
-      try {
-        plans.push_back(make_run_plan(options));
-      } catch (const ConfigError& e) {
-        if (e.option() != "compressor") throw;
-        throw ConfigError("randk", state->randk, e.constraint());  // the flag compare has
-      }
-    }
-    prepare_out_dir(state->out);
-    std::ostringstream csv;
-    csv << "method,compressor,noise,tail_loss_mean,tail_loss_stderr,predicted_floor,"
-           "diverged_runs,runs,uplink_bits_per_coordinate\n";
-    std::cout << fmt::format("quadratic {} d = {}, N = {}, η = {}, K = {}, R = {}, x0 = {}\n\n",
-                             state->base.problem.hessian, plans.front().problem.dim,
-                             plans.front().workers, plans.front().lr, plans.front().steps,
-                             plans.front().runs, plans.front().problem.x0);
-    std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>9} {:>10}\n", "method",
-                             "compressor", "noise", "tail loss ± s.e.", "predicted", "diverged",
-                             "bits/coord");
-    for (std::size_t c = 0; c < cases.size(); ++c) {
-      const Case& item = cases[c];
-      ProgressBar bar(item.method + " " + item.noise);
-      OnProgress progress([&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });
-      const TrainResult result = train(plans[c], {&progress});
-      bar.finish();
-      const std::string name = item.method + "_" + item.noise.substr(0, item.noise.find(':'));
-      write_train_outputs(result, std::filesystem::path(state->out) / name);
-      const LossSummary loss = summarize_loss(result);
-      const double predicted = predicted_floor(result);
-      const double bits =
-          static_cast<double>(result.uplink_bits_per_step) / static_cast<double>(result.dim);
-      const std::string measured =
-          loss.tail_loss.count == 0
-              ? "all diverged"
-              : fmt::format("{:.4g} ± {:.2g}", loss.tail_loss.mean, loss.tail_loss.stderr_);
-      std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>5}/{:<3} {:>10.3f}\n",
-                               item.method, result.plan.compressor->name(), item.noise, measured,
-                               format_value(predicted), loss.diverged_runs, result.plan.runs,
-                               bits);
-      csv << fmt::format("{},{},{},{},{},{},{},{},{}\n", item.method,
-                         result.plan.compressor->name(), item.noise, loss.tail_loss.mean,
-                         loss.tail_loss.stderr_, predicted, loss.diverged_runs, result.plan.runs,
-                         bits);
-    }
-    write_file_atomic(std::filesystem::path(state->out) / "compare.csv", csv.str());
-    std::cout << "\npredicted: docs/THEORY.md §3 floors (DSGD, DCSGD rand-k exact; DSignSGD linear phase);"
-                 " 'none' = infinite-variance noise, no finite floor.\n"
-              << "wrote " << state->out
-              << "/compare.csv and one metrics.csv/summary.json per row\n";
-    return 0;
-  };
+  return [state]() { return run_compare(*state); };
 }
 
 }  // namespace dsignsgd::cli

@@ -94,9 +94,10 @@ std::string ConfigArguments::origin_of(const std::string& message) const {
   return best_origin;
 }
 
-ConfigArguments config_file_arguments(const std::string& path, const CLI::App& command,
-                                      const std::vector<std::string>& argv,
-                                      const std::string& option_name) {
+namespace {
+
+/// Opens a configuration file: a regular file of at most 1 MiB.
+std::ifstream open_config_file(const std::string& path, const std::string& option_name) {
   constexpr std::uintmax_t kMaxBytes = 1 << 20;
   std::error_code error;
   const auto status = std::filesystem::status(path, error);
@@ -113,42 +114,33 @@ ConfigArguments config_file_arguments(const std::string& path, const CLI::App& c
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(option_name, path, "cannot be read");
-  ConfigArguments result;
-  std::map<std::string, int> seen;  // key → line
-  std::string line;
-  int line_number = 0;
-  bool in_own_table = true;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
-    const auto where = [&](std::size_t column) {
-      return path + ":" + std::to_string(line_number) + ":" + std::to_string(column + 1);
-    };
-    const std::string content = strip_comment(line);
-    const std::size_t indent = std::min(content.find_first_not_of(" \t"), content.size());
-    std::size_t column = indent;  // of what the next failure is about
-    const auto fail = [&](const std::string& what) {
-      throw ConfigError(option_name, path, where(column) + ": " + what);
-    };
-    for (std::size_t i = 0; i < content.size(); ++i) {
-      const auto byte = static_cast<unsigned char>(content[i]);
+  return in;
+}
+
+/// Reads a configuration line by line into the flags of `command`; a failure names the file,
+/// line and column of what it is about.
+class ConfigReader {
+ public:
+  ConfigReader(const std::string& path, const CLI::App& command,
+               const std::vector<std::string>& argv, const std::string& option_name)
+      : path_(path), command_(command), argv_(argv), option_name_(option_name) {}
+
+  void read_line(std::string line) {
+    ++line_number_;
+    if (line_number_ == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
+    content_ = strip_comment(line);
+    const std::size_t indent = std::min(content_.find_first_not_of(" \t"), content_.size());
+    column_ = indent;
+    for (std::size_t i = 0; i < content_.size(); ++i) {
+      const auto byte = static_cast<unsigned char>(content_[i]);
       if ((byte < 0x20 && byte != '\t' && byte != '\r') || byte == 0x7f) {
-        column = i;
-        fail("control character " + std::string(1, content[i]));
+        column_ = i;
+        fail("control character " + std::string(1, content_[i]));
       }
     }
-    const std::string text = trim(content);
-    if (text.empty()) continue;
-    if (text.front() == '[') {
-      if (text.back() != ']') fail("unterminated table header");
-      const std::string table = trim(text.substr(1, text.size() - 2));
-      if (table != command.get_name()) {
-        fail("table [" + table + "] does not match the command '" +
-             command.get_name() + "'");
-      }
-      in_own_table = true;
-      continue;
-    }
+    const std::string text = trim(content_);
+    if (text.empty()) return;
+    if (text.front() == '[') return read_table_header(text);
     const auto equals = text.find('=');
     if (equals == std::string::npos) fail("expected key = value");
     std::string key = trim(text.substr(0, equals));
@@ -156,38 +148,81 @@ ConfigArguments config_file_arguments(const std::string& path, const CLI::App& c
       key = key.substr(1, key.size() - 2);
     }
     std::replace(key.begin(), key.end(), '_', '-');
-    const std::string raw_value = trim(text.substr(equals + 1));
-    const std::size_t key_column = column;
-    const std::size_t value_column =
-        std::min(content.find_first_not_of(" \t", content.find('=', indent) + 1), content.size());
-    column = value_column;
-    const std::string value = value_text(raw_value, fail);
-    column = key_column;
-    if (!in_own_table) continue;
+    const std::size_t key_column = column_;
+    const std::size_t value_column = std::min(
+        content_.find_first_not_of(" \t", content_.find('=', indent) + 1), content_.size());
+    column_ = value_column;
+    const std::string value = value_text(trim(text.substr(equals + 1)),
+                                         [this](const std::string& what) { fail(what); });
+    column_ = key_column;
+    if (in_own_table_) add_key(key, value, value_column);
+  }
+
+  ConfigArguments result() && { return std::move(result_); }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw ConfigError(option_name_, path_, where(column_) + ": " + what);
+  }
+  std::string where(std::size_t column) const {
+    return path_ + ":" + std::to_string(line_number_) + ":" + std::to_string(column + 1);
+  }
+
+  void read_table_header(const std::string& text) {
+    if (text.back() != ']') fail("unterminated table header");
+    const std::string table = trim(text.substr(1, text.size() - 2));
+    if (table != command_.get_name()) {
+      fail("table [" + table + "] does not match the command '" + command_.get_name() + "'");
+    }
+    in_own_table_ = true;
+  }
+
+  void add_key(const std::string& key, const std::string& value, std::size_t value_column) {
     if (key == "config" || key == "out") {
       fail("key '" + key + "' must be given on the command line");
     }
-    const CLI::Option* option = command.get_option_no_throw("--" + key);
+    const CLI::Option* option = command_.get_option_no_throw("--" + key);
     if (option == nullptr) {
-      fail("unknown key '" + key + "' (keys are the flags of '" +
-           command.get_name() + "' without --)");
+      fail("unknown key '" + key + "' (keys are the flags of '" + command_.get_name() +
+           "' without --)");
     }
-    if (const auto [previous, inserted] = seen.emplace(key, line_number); !inserted) {
+    if (const auto [previous, inserted] = seen_.emplace(key, line_number_); !inserted) {
       fail("key '" + key + "' repeats line " + std::to_string(previous->second));
     }
-    if (given_on_command_line(argv, key)) continue;  // the command line wins
-    result.origins["--" + key] = where(value_column);
-    if (option->get_type_size() == 0) {              // a flag
+    if (given_on_command_line(argv_, key)) return;  // the command line wins
+    result_.origins["--" + key] = where(value_column);
+    if (option->get_type_size() == 0) {  // a flag
       if (value == "true") {
-        result.arguments.push_back("--" + key);
+        result_.arguments.push_back("--" + key);
       } else if (value != "false") {
         fail("flag '" + key + "' takes true or false");
       }
-      continue;
+      return;
     }
-    result.arguments.push_back("--" + key + "=" + value);
+    result_.arguments.push_back("--" + key + "=" + value);
   }
-  return result;
+
+  const std::string& path_;
+  const CLI::App& command_;
+  const std::vector<std::string>& argv_;
+  const std::string& option_name_;
+  ConfigArguments result_;
+  std::map<std::string, int> seen_;  // key → line
+  int line_number_ = 0;
+  bool in_own_table_ = true;
+  std::string content_;     // the current line without its comment
+  std::size_t column_ = 0;  // of what the next failure is about
+};
+
+}  // namespace
+
+ConfigArguments config_file_arguments(const std::string& path, const CLI::App& command,
+                                      const std::vector<std::string>& argv,
+                                      const std::string& option_name) {
+  std::ifstream in = open_config_file(path, option_name);
+  ConfigReader reader(path, command, argv, option_name);
+  for (std::string line; std::getline(in, line);) reader.read_line(line);
+  return std::move(reader).result();
 }
 
 }  // namespace dsignsgd::cli

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "commands.hpp"
+#include "dsignsgd/core/join.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/version.hpp"
 #ifdef DSIGNSGD_HAVE_TORCH
@@ -61,6 +62,98 @@ void report_failure(const std::string& text) {
             << escape_for_terminal(text) << '\n';
 }
 
+/// Every subcommand, and the runner of each.
+std::map<CLI::App*, Runner> add_commands(CLI::App& app) {
+  std::map<CLI::App*, Runner> runners;
+  const auto add = [&](Runner runner, const char* name) {
+    runners[app.get_subcommand(name)] = std::move(runner);
+  };
+  add(add_train_command(app), "train");
+  add(add_sde_command(app), "sde");
+  add(add_predict_command(app), "predict");
+  add(add_validate_command(app), "validate");
+  add(add_scale_command(app), "scale");
+  add(add_reproduce_command(app), "reproduce");
+  add(add_compare_command(app), "compare");
+  add(add_compressor_command(app), "compressor");
+  add(add_bench_command(app), "bench");
+  add(add_speedup_command(app), "speedup");
+  return runners;
+}
+
+std::vector<const CLI::App*> subcommands(const CLI::App& app) {
+  return app.get_subcommands([](const CLI::App*) { return true; });
+}
+
+/// An unknown command is named as such (CLI11 would say "A subcommand is required"): false then.
+bool known_command(const CLI::App& app, const std::vector<std::string>& args) {
+  if (args.empty() || args[0].empty() || args[0][0] == '-') return true;
+  std::vector<std::string> names;
+  bool known = false;
+  for (const CLI::App* sub : subcommands(app)) {
+    names.push_back(sub->get_name());
+    known = known || sub->get_name() == args[0];
+  }
+  if (!known) {
+    report_error("unknown command '" + escape_for_terminal(args[0]) + "': must be one of " +
+                 join(names, ", "));
+  }
+  return known;
+}
+
+/// An empty value ("--lr ''", "--lr=") would leave the option at its default: refuse it.
+void refuse_empty_values(const std::vector<std::string>& args) {
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.rfind("--", 0) != 0) continue;
+    const auto equals = arg.find('=');
+    if (equals != std::string::npos ? equals + 1 == arg.size()
+                                    : i + 1 < args.size() && args[i + 1].empty()) {
+      throw ConfigError(arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2),
+                        "", "is empty; give a value or leave the option out");
+    }
+  }
+}
+
+/// --config FILE: appends the file's keys as flags the command line did not give.
+void expand_config_file(const CLI::App& app, std::vector<std::string>& args,
+                        ConfigArguments& config, std::string& config_path) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string path;
+    if (args[i] == "--config" && i + 1 < args.size()) path = args[i + 1];
+    if (args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
+    if (path.empty() || args.empty()) continue;
+    const CLI::App* command = nullptr;
+    for (const CLI::App* sub : subcommands(app)) {
+      if (sub->get_name() == args[0]) command = sub;
+    }
+    if (command == nullptr) throw ConfigError("config", path, "needs a command before it");
+    config = config_file_arguments(path, *command, args);
+    config_path = path;
+    args.insert(args.end(), config.arguments.begin(), config.arguments.end());
+    return;
+  }
+}
+
+/// Runs the parsed command: exit 2 for a ConfigError (its --out removed if still empty), 1 for
+/// any other failure.
+int run_parsed(const std::map<CLI::App*, Runner>& runners) {
+  for (const auto& [command, runner] : runners) {
+    if (!command->parsed()) continue;
+    try {
+      return runner();
+    } catch (const ConfigError& e) {
+      report_error(e.what());
+      remove_created_out_dir_if_empty();
+      return 2;
+    } catch (const std::exception& e) {
+      report_failure(e.what());
+      return 1;
+    }
+  }
+  return 2;
+}
+
 }  // namespace
 
 }  // namespace dsignsgd::cli
@@ -76,66 +169,15 @@ int main(int argc, char** argv) {
   app.name("dsignsgd");
   app.set_version_flag("--version", std::string(kVersion) + " (" + kGitCommit + ")");
   app.require_subcommand(1);
-  std::map<CLI::App*, cli::Runner> runners;
-  const auto add = [&](cli::Runner runner, const char* name) {
-    runners[app.get_subcommand(name)] = std::move(runner);
-  };
-  add(cli::add_train_command(app), "train");
-  add(cli::add_sde_command(app), "sde");
-  add(cli::add_predict_command(app), "predict");
-  add(cli::add_validate_command(app), "validate");
-  add(cli::add_scale_command(app), "scale");
-  add(cli::add_reproduce_command(app), "reproduce");
-  add(cli::add_compare_command(app), "compare");
-  add(cli::add_compressor_command(app), "compressor");
-  add(cli::add_bench_command(app), "bench");
-  add(cli::add_speedup_command(app), "speedup");
+  const std::map<CLI::App*, cli::Runner> runners = cli::add_commands(app);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   cli::ConfigArguments config;  // what --config gave, and from which line
   std::string config_path;
   try {
-    // An unknown command is named as such (CLI11 would say "A subcommand is required").
-    if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
-      std::string names;
-      bool known = false;
-      for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-        names += (names.empty() ? "" : ", ") + sub->get_name();
-        known = known || sub->get_name() == args[0];
-      }
-      if (!known) {
-        cli::report_error("unknown command '" + escape_for_terminal(args[0]) +
-                          "': must be one of " + names);
-        return 2;
-      }
-    }
-    // An empty value ("--lr ''", "--lr=") would leave the option at its default: refuse it.
-    for (std::size_t i = 1; i < args.size(); ++i) {
-      const std::string& arg = args[i];
-      if (arg.rfind("--", 0) != 0) continue;
-      const auto equals = arg.find('=');
-      if (equals != std::string::npos ? equals + 1 == arg.size()
-                                      : i + 1 < args.size() && args[i + 1].empty()) {
-        throw ConfigError(arg.substr(2, equals == std::string::npos ? std::string::npos : equals - 2),
-                          "", "is empty; give a value or leave the option out");
-      }
-    }
-    // --config FILE: turn the file's keys into flags the command line did not give.
-    for (std::size_t i = 0; i < args.size(); ++i) {
-      std::string path;
-      if (args[i] == "--config" && i + 1 < args.size()) path = args[i + 1];
-      if (args[i].rfind("--config=", 0) == 0) path = args[i].substr(9);
-      if (path.empty() || args.empty()) continue;
-      const CLI::App* command = nullptr;
-      for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-        if (sub->get_name() == args[0]) command = sub;
-      }
-      if (command == nullptr) throw ConfigError("config", path, "needs a command before it");
-      config = cli::config_file_arguments(path, *command, args);
-      config_path = path;
-      args.insert(args.end(), config.arguments.begin(), config.arguments.end());
-      break;
-    }
+    if (!cli::known_command(app, args)) return 2;
+    cli::refuse_empty_values(args);
+    cli::expand_config_file(app, args, config, config_path);
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
@@ -152,19 +194,5 @@ int main(int argc, char** argv) {
     cli::report_error(e.what());
     return 2;
   }
-  for (const auto& [command, runner] : runners) {
-    if (command->parsed()) {
-      try {
-        return runner();
-      } catch (const ConfigError& e) {
-        cli::report_error(e.what());
-        cli::remove_created_out_dir_if_empty();
-        return 2;
-      } catch (const std::exception& e) {
-        cli::report_failure(e.what());
-        return 1;
-      }
-    }
-  }
-  return 2;
+  return cli::run_parsed(runners);
 }

@@ -1,6 +1,8 @@
 // The flags of `train` and `sde`, shared by the program and the Python package (options.hpp).
 #include "options.hpp"
 
+#include "dsignsgd/core/join.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
@@ -30,9 +32,11 @@ const CLI::Validator& whole_number() {
   return validator;
 }
 
-void add_train_options(CLI::App& c, TrainOptions& o) {
-  std::string methods;
-  for (const auto& name : method_names()) methods += (methods.empty() ? "" : " | ") + name;
+namespace {
+
+/// The method, its compressor, the problem and the noise.
+void add_model_options(CLI::App& c, TrainOptions& o) {
+  const std::string methods = join(method_names(), " | ");
   std::string compressors = "default: the method's own. One of:";
   for (const auto& line : compressor_help()) compressors += "\n  " + line;
 
@@ -58,6 +62,10 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
                "default none)");
   c.add_option("--agent-scales", o.agent_scales, "per-agent noise multipliers s1,…,sN");
   c.add_option("--workers", o.workers, "number of agents N")->capture_default_str();
+}
+
+/// Batch, step size, schedule and the ensemble.
+void add_run_options(CLI::App& c, TrainOptions& o) {
   // Defaults in brackets; data problems take their recipe for the method (docs/DATA.md) first.
   c.add_option("--batch", o.batch, "batch size B (noise = mean of B draws) [1]");
   c.add_option("--lr", o.lr, "learning rate η [0.01]");
@@ -72,6 +80,10 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--log-every", o.log_every,
                "metrics row every E steps (default: about 200 rows; data problems: about 20)");
   c.add_option("--threads", o.threads, "worker threads (0: all cores)")->capture_default_str();
+}
+
+/// The method's own settings (signum, normalized-dcsgd).
+void add_method_settings(CLI::App& c, TrainOptions& o) {
   c.add_option("--momentum", o.momentum, "β of signum")->capture_default_str();
   c.add_option("--normalization", o.normalization,
                "normalized-dcsgd: plain (η/||ĝ||) | adaptive ([B] Thm 4.2)")
@@ -82,6 +94,9 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--sigma1", o.sigma1, "σ1 of the adaptive normalization (default: from --noise)");
   c.add_option("--norm-floor", o.norm_floor, "normalized step divides by max(||ĝ||, floor)")
       ->capture_default_str();
+}
+
+void add_backend_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--backend", o.backend,
                "local (N agents in this process) | mpi (start with mpirun; A agents per rank)")
       ->capture_default_str();
@@ -94,6 +109,9 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
                "mpi: fixed (allgather, bit-identical to in-process) | allreduce (dsgd: "
                "ring allreduce) | reduce-scatter (sign methods: counts, bytes ~ d·log N)")
       ->capture_default_str();
+}
+
+void add_data_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--data-dir", o.data_dir,
                "data problems: directory of scripts/install_data.sh (default: $DSIGNSGD_DATA_DIR, "
                "else the one this build recorded)")
@@ -113,6 +131,16 @@ void add_train_options(CLI::App& c, TrainOptions& o) {
   c.add_option("--divergence-factor", o.divergence_factor,
                "a run diverged when f > factor·max(f(x0), 1) or f is not finite")
       ->capture_default_str();
+}
+
+}  // namespace
+
+void add_train_options(CLI::App& c, TrainOptions& o) {
+  add_model_options(c, o);
+  add_run_options(c, o);
+  add_method_settings(c, o);
+  add_backend_options(c, o);
+  add_data_options(c, o);
 }
 
 void add_checkpoint_options(CLI::App& c, TrainOptions& o) {

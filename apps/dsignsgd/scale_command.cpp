@@ -20,18 +20,114 @@ nlohmann::json verify_json(const RunPlan& plan, SampleStatistics& tail) {
           {"diverged_runs", summarize_loss(result).diverged_runs}};
 }
 
+struct ScaleCommand {
+  std::string from;
+  std::vector<std::string> changes;
+  std::string keep = "floor";
+  bool verify = false;
+  int runs = 0;
+  bool json = false;
+};
+
+/// The base configuration from --from and the changed one with every --change applied.
+std::pair<TrainOptions, TrainOptions> base_and_changed(const ScaleCommand& state) {
+  TrainOptions base;
+  CLI::App probe{"", "train"};
+  TrainOptions unused;
+  add_train_options(probe, unused);
+  const ConfigArguments from = config_file_arguments(state.from, probe, {}, "from");
+  try {
+    parse_train_arguments(base, from.arguments, "from");
+  } catch (const ConfigError& e) {
+    const std::string origin = from.origin_of(e.constraint());
+    throw ConfigError("from", state.from, (origin.empty() ? "" : origin + ": ") + e.constraint());
+  }
+  TrainOptions changed = base;
+  std::vector<std::string> args;
+  for (const std::string& change : state.changes) {
+    const auto equals = change.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      throw ConfigError("change", change, "must be KEY=VALUE with a key of `train`");
+    }
+    const std::string key = change.substr(0, equals);
+    if (probe.get_option_no_throw("--" + key) == nullptr) {
+      throw ConfigError("change", change, "unknown key '" + key + "'");
+    }
+    args.push_back("--" + change);
+  }
+  parse_train_arguments(changed, args, "change");
+  return {base, changed};
+}
+
+/// --verify: simulates the base, the changed configuration and every rule into `out`.
+void verify_rules(const ScaleCommand& state, const ScalingPlan& plan, nlohmann::json& out) {
+  const auto with_runs = [&](RunPlan o) {
+    if (state.runs > 0) o.runs = state.runs;
+    return o;
+  };
+  SampleStatistics base_tail, changed_tail;
+  out["verify"]["base"] = verify_json(with_runs(plan.base), base_tail);
+  out["verify"]["changed"] = verify_json(with_runs(plan.changed), changed_tail);
+  for (std::size_t i = 0; i < plan.rules.size(); ++i) {
+    SampleStatistics tail;
+    nlohmann::json v = verify_json(with_runs(plan.rules[i].adjusted), tail);
+    v["z_vs_base"] = (tail.mean - base_tail.mean) / std::hypot(tail.stderr_, base_tail.stderr_);
+    out["rules"][i]["verify"] = v;
+  }
+}
+
+void print_plan(const ScaleCommand& state, const ScalingPlan& plan, ScalingInvariant invariant,
+                const nlohmann::json& out) {
+  std::cout << fmt::format("keep the {} of {} after {}\n", state.keep, plan.base.method->name,
+                           fmt::join(state.changes, ", "));
+  if (invariant == ScalingInvariant::kFloor) {
+    std::cout << fmt::format("  predicted floor: base {:.5g}, after the change {:.5g}\n",
+                             plan.base_floor, plan.changed_floor);
+  }
+  for (std::size_t i = 0; i < plan.rules.size(); ++i) {
+    const ScalingRule& rule = plan.rules[i];
+    std::cout << fmt::format("  adjust {:<8} lr {:.5g}, batch {}, workers {}, steps {}{}\n",
+                             rule.adjust, rule.adjusted.lr, rule.adjusted.batch,
+                             rule.adjusted.workers, rule.adjusted.steps,
+                             rule.exact ? "" : "  (approximate)");
+    std::cout << "           " << rule.derivation << "\n           limits: " << rule.limits
+              << '\n';
+    if (state.verify) {
+      const auto& v = out["rules"][i]["verify"];
+      std::cout << fmt::format("           measured floor {:.5g} ± {:.2g} (z = {:+.1f} vs base)\n",
+                               v["tail_loss_mean"].get<double>(),
+                               v["tail_loss_stderr"].get<double>(), v["z_vs_base"].get<double>());
+    }
+  }
+  for (const std::string& why : plan.no_rule) std::cout << "  no rule: " << why << '\n';
+  if (state.verify) {
+    std::cout << fmt::format("  measured: base {:.5g} ± {:.2g}, changed {:.5g} ± {:.2g}\n",
+                             out["verify"]["base"]["tail_loss_mean"].get<double>(),
+                             out["verify"]["base"]["tail_loss_stderr"].get<double>(),
+                             out["verify"]["changed"]["tail_loss_mean"].get<double>(),
+                             out["verify"]["changed"]["tail_loss_stderr"].get<double>());
+  }
+}
+
+int run_scale(const ScaleCommand& state) {
+  const ScalingInvariant invariant = scaling_invariant_from_string(state.keep);
+  const auto [base, changed] = base_and_changed(state);
+  if (state.runs < 0) throw ConfigError("runs", std::to_string(state.runs), "must be >= 1");
+  const ScalingPlan plan = plan_scaling(base, changed, state.changes, invariant);
+  nlohmann::json out = scaling_json(plan);
+  if (state.verify) verify_rules(state, plan, out);
+  if (state.json) {
+    std::cout << out.dump(2) << '\n';
+  } else {
+    print_plan(state, plan, invariant, out);
+  }
+  return 0;
+}
+
 }  // namespace
 
 Runner add_scale_command(CLI::App& app) {
-  struct State {
-    std::string from;
-    std::vector<std::string> changes;
-    std::string keep = "floor";
-    bool verify = false;
-    int runs = 0;
-    bool json = false;
-  };
-  auto state = std::make_shared<State>();
+  auto state = std::make_shared<ScaleCommand>();
   CLI::App* c = app.add_subcommand(
       "scale", "η, B or N that keep the floor or the trajectory when something changes");
   c->add_option("--from", state->from, "base configuration (TOML, keys of `train`)")->required();
@@ -41,87 +137,7 @@ Runner add_scale_command(CLI::App& app) {
   c->add_flag("--verify", state->verify, "simulate the base and every rule, print their floors");
   c->add_option("--runs", state->runs, "runs for --verify (default: the base configuration's)");
   c->add_flag("--json", state->json, "print JSON");
-  return [state]() {
-    const ScalingInvariant invariant = scaling_invariant_from_string(state->keep);
-    TrainOptions base;
-    CLI::App probe{"", "train"};
-    TrainOptions unused;
-    add_train_options(probe, unused);
-    const ConfigArguments from = config_file_arguments(state->from, probe, {}, "from");
-    try {
-      parse_train_arguments(base, from.arguments, "from");
-    } catch (const ConfigError& e) {
-      const std::string origin = from.origin_of(e.constraint());
-      throw ConfigError("from", state->from, (origin.empty() ? "" : origin + ": ") + e.constraint());
-    }
-    TrainOptions changed = base;
-    std::vector<std::string> args;
-    for (const std::string& change : state->changes) {
-      const auto equals = change.find('=');
-      if (equals == std::string::npos || equals == 0) {
-        throw ConfigError("change", change, "must be KEY=VALUE with a key of `train`");
-      }
-      const std::string key = change.substr(0, equals);
-      if (probe.get_option_no_throw("--" + key) == nullptr) {
-        throw ConfigError("change", change, "unknown key '" + key + "'");
-      }
-      args.push_back("--" + change);
-    }
-    parse_train_arguments(changed, args, "change");
-    if (state->runs < 0) throw ConfigError("runs", std::to_string(state->runs), "must be >= 1");
-    const ScalingPlan plan = plan_scaling(base, changed, state->changes, invariant);
-    nlohmann::json out = scaling_json(plan);
-    if (state->verify) {
-      const auto with_runs = [&](RunPlan o) {
-        if (state->runs > 0) o.runs = state->runs;
-        return o;
-      };
-      SampleStatistics base_tail, changed_tail;
-      out["verify"]["base"] = verify_json(with_runs(plan.base), base_tail);
-      out["verify"]["changed"] = verify_json(with_runs(plan.changed), changed_tail);
-      for (std::size_t i = 0; i < plan.rules.size(); ++i) {
-        SampleStatistics tail;
-        nlohmann::json v = verify_json(with_runs(plan.rules[i].adjusted), tail);
-        v["z_vs_base"] = (tail.mean - base_tail.mean) / std::hypot(tail.stderr_, base_tail.stderr_);
-        out["rules"][i]["verify"] = v;
-      }
-    }
-    if (state->json) {
-      std::cout << out.dump(2) << '\n';
-      return 0;
-    }
-    std::cout << fmt::format("keep the {} of {} after {}\n", state->keep, to_string(plan.base.method),
-                             fmt::join(state->changes, ", "));
-    if (invariant == ScalingInvariant::kFloor) {
-      std::cout << fmt::format("  predicted floor: base {:.5g}, after the change {:.5g}\n",
-                               plan.base_floor, plan.changed_floor);
-    }
-    for (std::size_t i = 0; i < plan.rules.size(); ++i) {
-      const ScalingRule& rule = plan.rules[i];
-      std::cout << fmt::format("  adjust {:<8} lr {:.5g}, batch {}, workers {}, steps {}{}\n",
-                               rule.adjust, rule.adjusted.lr, rule.adjusted.batch,
-                               rule.adjusted.workers, rule.adjusted.steps,
-                               rule.exact ? "" : "  (approximate)");
-      std::cout << "           " << rule.derivation << "\n           limits: " << rule.limits
-                << '\n';
-      if (state->verify) {
-        const auto& v = out["rules"][i]["verify"];
-        std::cout << fmt::format("           measured floor {:.5g} ± {:.2g} (z = {:+.1f} vs base)\n",
-                                 v["tail_loss_mean"].get<double>(),
-                                 v["tail_loss_stderr"].get<double>(),
-                                 v["z_vs_base"].get<double>());
-      }
-    }
-    for (const std::string& why : plan.no_rule) std::cout << "  no rule: " << why << '\n';
-    if (state->verify) {
-      std::cout << fmt::format("  measured: base {:.5g} ± {:.2g}, changed {:.5g} ± {:.2g}\n",
-                               out["verify"]["base"]["tail_loss_mean"].get<double>(),
-                               out["verify"]["base"]["tail_loss_stderr"].get<double>(),
-                               out["verify"]["changed"]["tail_loss_mean"].get<double>(),
-                               out["verify"]["changed"]["tail_loss_stderr"].get<double>());
-    }
-    return 0;
-  };
+  return [state]() { return run_scale(*state); };
 }
 
 }  // namespace dsignsgd::cli

@@ -49,7 +49,7 @@ Runner add_validate_command(CLI::App& app) {
       std::cout << json.dump(2) << '\n';
       return 0;
     }
-    std::cout << fmt::format("{} vs its SDE ({}, {} × {} substeps)\n", to_string(plan.method),
+    std::cout << fmt::format("{} vs its SDE ({}, {} × {} substeps)\n", plan.method->name,
                              result.levels.front().sde.covariance, to_string(sde.integrator),
                              sde.substeps);
     std::cout << fmt::format("{:>10} {:>8} {:>14} {:>12} {:>8} {:>14}\n", "eta", "steps",

@@ -24,12 +24,12 @@ import os
 from typing import Any, Dict, List, Mapping
 
 from . import _core
-from ._core import (__version__, aggregate, compressor_name, downlink_bytes, encode,
-                    error_feedback_encode, omega, wire_bytes)
+from ._core import (__version__, aggregate, compressor_name, compressors, downlink_bytes, encode,
+                    error_feedback_encode, methods, omega, wire_bytes)
 
 __all__ = ["__version__", "aggregate", "compressor_name", "downlink_bytes", "encode",
            "error_feedback_encode", "omega", "wire_bytes", "train", "simulate_sde", "predict",
-           "validate", "scale", "read_run"]
+           "validate", "scale", "speedup", "methods", "compressors", "read_run"]
 
 
 def _flag_value(value: Any) -> str:
@@ -75,6 +75,16 @@ def scale(base: Mapping[str, Any], change: Mapping[str, Any], keep: str = "floor
     if not change:
         raise ValueError("invalid change {}: must change at least one key")
     return _core.scale(_args(base), _args(change), keep)
+
+
+def speedup(configs=None, hosts=(2, 4, 16, 64, 256, 1024),
+            rates=("100gbit", "10gbit", "1gbit", "100mbit"), latency_us: float = 25.0,
+            shared_machine: bool = False, measure_steps: int = 20, **config) -> Dict[str, Any]:
+    """`dsignsgd speedup --json`: the α-β model's time per step of each configuration (default:
+    all, see `dsignsgd speedup --list-configs`) on `hosts` hosts and links of `rates`, measured on
+    this machine for the problem of `config` (train's keys), with its ratio to dsgd-allreduce."""
+    return _core.speedup(_args(config), list(configs or []), list(hosts), list(rates),
+                         float(latency_us), bool(shared_machine), int(measure_steps))
 
 
 def read_run(directory: str):

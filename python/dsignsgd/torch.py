@@ -38,13 +38,18 @@ import torch.distributed as dist
 
 from . import _core
 
-# method → (default compressor, aggregation, error feedback)
-METHODS: Dict[str, Tuple[str, str, bool]] = {
-    "dsignsgd": ("sign", "mean", False),
-    "majority": ("sign", "majority", False),
-    "ef-signsgd": ("scaled-sign", "mean", True),
-    "dcsgd": ("randk:0.1", "mean", False),
-}
+
+def _hook_methods() -> Dict[str, dict]:
+    """The registered methods (dsignsgd._core.methods(), the library's one table) a hook runs:
+    those that compress (a method of fp32 messages is DDP's own allreduce), with a fixed step and
+    no agent filter other than error feedback — dsignsgd, majority, dcsgd, ef-signsgd."""
+    return {row["name"]: row for row in _core.methods()
+            if row["compressors"] != "identity" and row["step"] == "fixed"
+            and row["filter"] in ("none", "error-feedback")}
+
+
+# method → its registry row (default_compressor, compressors, aggregation, filter, model, …)
+METHODS: Dict[str, dict] = _hook_methods()
 
 
 @dataclasses.dataclass
@@ -84,16 +89,17 @@ class HookState:
             raise ValueError(f"invalid method '{self.method}': must be one of "
                              f"{', '.join(list(METHODS) + ['fp16', 'bf16'])}")
         if self.method in METHODS:
-            default, self.aggregation, self.error_feedback = METHODS[self.method]
-            self.compressor = _core.compressor_name(self.compressor or default)
-            sign_methods = ("dsignsgd", "majority")
-            if self.method in sign_methods and self.compressor != "sign":
+            info = METHODS[self.method]
+            self.aggregation = info["aggregation"]
+            self.error_feedback = info["filter"] == "error-feedback"
+            self.compressor = _core.compressor_name(self.compressor or info["default_compressor"])
+            if info["compressors"] == "sign" and self.compressor != "sign":
                 raise ValueError(f"invalid compressor '{self.compressor}' for method "
                                  f"{self.method}: must be sign")
-            if self.method == "dcsgd" and _core.omega(self.compressor, 1000) != _core.omega(
+            if info["model"] == "gradient" and _core.omega(self.compressor, 1000) != _core.omega(
                     self.compressor, 1000):  # NaN: biased
-                raise ValueError(f"invalid compressor '{self.compressor}' for method dcsgd: "
-                                 "must be unbiased (randk:F, qsgd:S, natural)")
+                raise ValueError(f"invalid compressor '{self.compressor}' for method "
+                                 f"{self.method}: must be unbiased (randk:F, qsgd:S, natural)")
         if self.warmup_steps < 0:
             raise ValueError(f"invalid warmup_steps {self.warmup_steps}: must be >= 0")
         if not 0 <= self.seed < 2**64:
@@ -364,10 +370,9 @@ def reference_aggregate(method: str, gradients: List, seed: int = 0, run: int = 
     """What N ranks' hooks produce for the given per-rank float32 gradients, computed in one
     process (the tests compare the distributed hooks against it). `errors`: per-rank EF memories,
     updated in place."""
-    import numpy as np
-
-    default, aggregation, error_feedback = METHODS[method]
-    spec = _core.compressor_name(compressor or default)
+    info = METHODS[method]
+    aggregation, error_feedback = info["aggregation"], info["filter"] == "error-feedback"
+    spec = _core.compressor_name(compressor or info["default_compressor"])
     messages = []
     for agent, g in enumerate(gradients):
         g = np.ascontiguousarray(g, dtype=np.float32)

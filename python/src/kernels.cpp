@@ -20,6 +20,7 @@
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/optim/agent_filter.hpp"
 #include "dsignsgd/optim/aggregator.hpp"
+#include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/random/stream.hpp"
 #include "kernels.hpp"
 
@@ -159,6 +160,9 @@ void vote_shard(const std::vector<py::array>& payloads, std::size_t offset, std:
                             " bytes, must have " + std::to_string(bytes));
     }
   }
+  if (offset % 8 != 0) {
+    throw py::value_error("offset " + std::to_string(offset) + " must be a multiple of 8");
+  }
   const py::gil_scoped_release release;
   majority_vote_shard(pointers, offset, address_of(seed, run, 0, step), shard);
 }
@@ -181,9 +185,47 @@ void unpack_plus_minus(const py::array& bits, py::array& out) {
   unpack_signs_accumulate(data, 1.0f, values);
 }
 
+/// The method registry (optim/method.hpp) as dicts: the hooks take their methods from it.
+py::list method_table() {
+  py::list out;
+  for (const MethodInfo* info : registered_methods()) {
+    py::dict row;
+    row["name"] = info->name;
+    row["summary"] = info->summary;
+    row["default_compressor"] = info->default_compressor;
+    row["compressors"] = to_string(info->compressors);
+    row["filter"] = to_string(info->filter);
+    row["aggregation"] = to_string(info->aggregation);
+    row["step"] = to_string(info->step);
+    row["model"] = to_string(info->model);
+    out.append(row);
+  }
+  return out;
+}
+
+/// The compressor registry (compress/compressor.hpp) as dicts.
+py::list compressor_table() {
+  py::list out;
+  for (const CompressorInfo* info : registered_compressors()) {
+    py::dict row;
+    row["name"] = info->name;
+    row["form"] = info->form;
+    row["help"] = info->help;
+    row["examples"] = info->examples;
+    out.append(row);
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_kernels(py::module_& m) {
+  m.def("methods", &method_table,
+        "The registered methods: name, summary, default_compressor, compressors (identity | sign | "
+        "any-but-sign | any), filter (none | momentum | error-feedback), aggregation (mean | "
+        "majority), step (fixed | normalized), model (none | gradient | sign).");
+  m.def("compressors", &compressor_table,
+        "The registered compressors: name, form, help, examples.");
   m.def("majority_vote_shard", &vote_shard, py::arg("payloads"), py::arg("offset"),
         py::arg("seed"), py::arg("run"), py::arg("step"), py::arg("out"),
         "Majority vote on coordinates offset … offset+len(out) from the agents' 1-bit payloads "

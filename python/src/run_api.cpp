@@ -14,6 +14,7 @@
 #include "dsignsgd/sde/simulate.hpp"
 #include "dsignsgd/sde/validate.hpp"
 #include "dsignsgd/theory/predict.hpp"
+#include "dsignsgd/theory/network_model.hpp"
 #include "dsignsgd/theory/scaling.hpp"
 #include "kernels.hpp"
 #include "options.hpp"
@@ -140,9 +141,31 @@ py::object scale(const Args& base_args, const Args& change_args, const std::stri
       scaling_json(plan_scaling(base, changed, changes, scaling_invariant_from_string(keep))));
 }
 
+py::object speedup(const Args& args, const std::vector<std::string>& configs,
+                   const std::vector<int>& hosts, const std::vector<std::string>& rates,
+                   double latency_us, bool shared_machine, int measure_steps) {
+  SpeedupOptions s;
+  s.options = train_options(args);
+  s.configs = configs;
+  s.hosts = hosts;
+  s.rates = rates;
+  s.latency_us = latency_us;
+  s.shared_machine = shared_machine;
+  s.steps = measure_steps;
+  nlohmann::json report;
+  {
+    const py::gil_scoped_release release;
+    report = speedup_report(s);
+  }
+  return to_python(report);
+}
+
 }  // namespace
 
 void bind_run_api(py::module_& m) {
+  m.def("speedup", &speedup, py::arg("args"), py::arg("configs"), py::arg("hosts"),
+        py::arg("rates"), py::arg("latency_us"), py::arg("shared_machine"),
+        py::arg("measure_steps"), "`dsignsgd speedup --json`.");
   m.def("train", &train, py::arg("args"), "`dsignsgd train` with these --key=value flags.");
   m.def("simulate_sde", &simulate, py::arg("args"), "`dsignsgd sde` with these flags.");
   m.def("predict", &predict, py::arg("args"), py::arg("epsilon"), "`dsignsgd predict`.");

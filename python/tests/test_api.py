@@ -101,3 +101,30 @@ def test_scale_gives_the_clis_rules():
                                   "--change", "compressor=randk:0.125", "--json"], check=True,
                                  capture_output=True, text=True)
         assert json.loads(out.stdout)["rules"] == rules["rules"]
+
+
+def test_speedup_is_the_libraries_alpha_beta_model():
+    # The α-β model from Python: the allgather's communication is (P − 1)(α + message/B), the
+    # reference's ratio to itself is 1, and the configurations are the library's table.
+    out = dsignsgd.speedup(configs=["dsgd-allreduce", "dsgd-allgather"], hosts=[4],
+                           rates=["1gbit"], latency_us=10, measure_steps=3, dim=1000)
+    assert out["command"] == "speedup" and out["dim"] == 1000
+    rows = {row["config"]: row for row in out["predictions"]}
+    assert rows["dsgd-allreduce"]["ratio_to_dsgd_allreduce"] == 1.0
+    expected = 3 * (10e-6 + (8 + 4 * 1000) / (1e9 / 8))
+    assert abs(rows["dsgd-allgather"]["communication_ms"] / 1e3 - expected) < 1e-12
+    with pytest.raises(ValueError, match="--configs 'nosuch'"):
+        dsignsgd.speedup(configs=["nosuch"], dim=10)
+
+
+def test_methods_and_compressors_come_from_the_library_registry():
+    methods = {row["name"]: row for row in dsignsgd.methods()}
+    assert list(methods)[:4] == ["dsgd", "dcsgd", "dsignsgd", "majority"]
+    assert methods["majority"]["aggregation"] == "majority"
+    assert methods["ef-signsgd"]["filter"] == "error-feedback"
+    assert methods["signum"]["model"] == "none" and methods["dcsgd"]["model"] == "gradient"
+    forms = [row["form"] for row in dsignsgd.compressors()]
+    assert "qsgd:S[:bucket]" in forms and "sign" in forms
+    for row in dsignsgd.compressors():
+        for spec in row["examples"]:
+            assert dsignsgd.compressor_name(spec) == spec

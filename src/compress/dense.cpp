@@ -8,7 +8,7 @@
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/cpu_dispatch.hpp"
 #include "dsignsgd/random/batch.hpp"
-#include "message_header.hpp"
+#include "dsignsgd/compress/message_header.hpp"
 
 namespace dsignsgd {
 

@@ -11,7 +11,7 @@
 
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/cpu_level.hpp"
-#include "message_header.hpp"
+#include "dsignsgd/compress/message_header.hpp"
 
 namespace dsignsgd {
 

@@ -2,7 +2,7 @@
 #include <cmath>
 
 #include "dsignsgd/compress/compressors.hpp"
-#include "message_header.hpp"
+#include "dsignsgd/compress/message_header.hpp"
 
 namespace dsignsgd {
 namespace {

@@ -7,7 +7,7 @@
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/random/batch.hpp"
-#include "message_header.hpp"
+#include "dsignsgd/compress/message_header.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -202,7 +202,7 @@ void TopKCompressor::decode_accumulate(const WireMessage& in, const StreamAddres
   const std::uint8_t* payload = detail::check_message(in, code(), d, 8 * k);
   for (std::size_t i = 0; i < k; ++i) {
     const std::uint32_t index = load_u32(payload + 8 * i);
-    if (index >= d) throw std::runtime_error("malformed top-k message: index out of range");
+    if (index >= d) throw WireFormatError("malformed top-k message: index out of range");
     acc[index] += weight * load_f32(payload + 8 * i + 4);
   }
 }

@@ -165,6 +165,103 @@ std::vector<std::string> data_problem_names() {
   return names;
 }
 
+namespace {
+
+/// Reads the train and test sets of `dataset` from the data directory; returns a note for the
+/// description (the text corpus' statistics), empty otherwise.
+std::string load_dataset(const std::string& dataset, const DataSpec& data, DataProblem& problem) {
+  const std::filesystem::path dir = data.data_dir;
+  if (dataset == "kjv") {
+    TextCorpus corpus =
+        load_text_windows(dir / "kjv" / "kjv.txt", static_cast<std::size_t>(data.context),
+                          kTextStride, kTextTestWindows,
+                          "Debian's bible-kjv: scripts/install_data.sh writes it with "
+                          "`bible -f gen1:1-rev22:21`");
+    problem.train = std::move(corpus.train);
+    problem.test = std::move(corpus.test);
+    problem.text = true;
+    problem.unigram_entropy_bits = corpus.unigram_entropy_bits;
+    char buffer[160];
+    std::snprintf(buffer, sizeof buffer,
+                  "; %zu characters, vocabulary %zu, unigram entropy %.3f bits/char",
+                  corpus.characters, corpus.vocabulary.size(), corpus.unigram_entropy_bits);
+    return buffer;
+  }
+  if (dataset == "breast-cancer" || dataset == "digits") {
+    const std::filesystem::path file =
+        dir / "sklearn" / (dataset == "digits" ? "digits.csv.gz" : "breast_cancer.csv");
+    const Dataset all = load_csv(file, dataset == "digits" ? 0 : 1, kInstall,
+                                 dataset == "digits" ? 10 : 2);
+    split_table(all, problem.train, problem.test);
+    return "";
+  }
+  const std::filesystem::path sub = dir / (dataset == "mnist" ? "mnist" : "fashion-mnist");
+  const std::string gz = dataset == "mnist" ? "" : ".gz";
+  problem.train = load_idx(sub / ("train-images-idx3-ubyte" + gz),
+                           sub / ("train-labels-idx1-ubyte" + gz), kInstall, 10);
+  problem.test = load_idx(sub / ("t10k-images-idx3-ubyte" + gz),
+                          sub / ("t10k-labels-idx1-ubyte" + gz), kInstall, 10);
+  return "";
+}
+
+/// The entry's model for the loaded data (torch models through the model registry).
+std::unique_ptr<Model> make_entry_model(const std::string& name, const std::string& architecture,
+                                        const DataSpec& data, const DataProblem& problem,
+                                        int run_threads) {
+  const std::size_t features = problem.train.features;
+  const std::size_t classes = std::max(problem.train.classes, problem.test.classes);
+  if (architecture == "mlp") return make_mlp(features, data.hidden, classes);
+  if (architecture != "cnn" && architecture != "transformer") {
+    return make_softmax_regression(features, classes);
+  }
+  ModelShape shape;
+  shape.features = features;
+  shape.classes = classes;
+  if (architecture == "cnn") {
+    const auto side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(features))));
+    shape.height = side;
+    shape.width = side;
+  }
+  shape.arch = data.arch;
+  // Intra-op threads: the machine's cores shared by the runs that go in parallel and by the MPI
+  // ranks on this node (Open MPI tells each rank how many share its node).
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int local_ranks = 1;
+  if (const char* value = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) {
+    local_ranks = std::max(1, std::atoi(value));
+  }
+  shape.threads = std::max(1, hardware / std::max(1, run_threads * local_ranks));
+  return make_registered_model(architecture, shape, name);
+}
+
+/// Shards: a fixed shuffle, then round-robin (iid) or sorted by label in blocks (label-skew); the
+/// evaluation rows are the shuffle's first eval_batch.
+void shard_training_rows(const DataSpec& data, int workers, DataProblem& problem) {
+  const std::size_t n = problem.train.samples;
+  const auto agents = static_cast<std::size_t>(workers);
+  if (n < agents) {
+    throw ConfigError("workers", std::to_string(agents),
+                      "exceeds the " + std::to_string(n) + " training rows");
+  }
+  std::vector<std::size_t> order = fixed_permutation(n, n + 1);
+  const bool skew = data.split == DataSplit::kLabelSkew;
+  if (skew) {
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return problem.train.labels[a] < problem.train.labels[b];
+    });
+  }
+  problem.shards.resize(agents);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t agent = skew ? i * agents / n : i % agents;
+    problem.shards[agent].push_back(order[i]);
+  }
+  const std::size_t eval = std::min<std::size_t>(static_cast<std::size_t>(data.eval_batch), n);
+  problem.eval_rows.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(eval));
+  std::sort(problem.eval_rows.begin(), problem.eval_rows.end());
+}
+
+}  // namespace
+
 std::unique_ptr<DataProblem> load_data_problem(const std::string& name, const DataSpec& data,
                                                int workers, int run_threads) {
   const Entry* entry = nullptr;
@@ -177,88 +274,12 @@ std::unique_ptr<DataProblem> load_data_problem(const std::string& name, const Da
     throw ConfigError("arch", data.arch,
                       "applies to the torch models (cnn, transformer); " + name + " is " + kind);
   }
-  const std::filesystem::path dir = data.data_dir;
   auto problem = std::make_unique<DataProblem>();
   const std::string dataset = entry->dataset;
-  std::string note;
-  if (dataset == "kjv") {
-    TextCorpus corpus =
-        load_text_windows(dir / "kjv" / "kjv.txt", static_cast<std::size_t>(data.context),
-                          kTextStride, kTextTestWindows,
-                          "Debian's bible-kjv: scripts/install_data.sh writes it with "
-                          "`bible -f gen1:1-rev22:21`");
-    problem->train = std::move(corpus.train);
-    problem->test = std::move(corpus.test);
-    problem->text = true;
-    problem->unigram_entropy_bits = corpus.unigram_entropy_bits;
-    char buffer[160];
-    std::snprintf(buffer, sizeof buffer,
-                  "; %zu characters, vocabulary %zu, unigram entropy %.3f bits/char",
-                  corpus.characters, corpus.vocabulary.size(), corpus.unigram_entropy_bits);
-    note = buffer;
-  } else if (dataset == "breast-cancer" || dataset == "digits") {
-    const std::filesystem::path file =
-        dir / "sklearn" / (dataset == "digits" ? "digits.csv.gz" : "breast_cancer.csv");
-    const Dataset all = load_csv(file, dataset == "digits" ? 0 : 1, kInstall,
-                                 dataset == "digits" ? 10 : 2);
-    split_table(all, problem->train, problem->test);
-  } else {
-    const std::filesystem::path sub = dir / (dataset == "mnist" ? "mnist" : "fashion-mnist");
-    const std::string gz = dataset == "mnist" ? "" : ".gz";
-    problem->train = load_idx(sub / ("train-images-idx3-ubyte" + gz),
-                              sub / ("train-labels-idx1-ubyte" + gz), kInstall, 10);
-    problem->test = load_idx(sub / ("t10k-images-idx3-ubyte" + gz),
-                             sub / ("t10k-labels-idx1-ubyte" + gz), kInstall, 10);
-  }
-  const std::size_t features = problem->train.features;
-  const std::size_t classes = std::max(problem->train.classes, problem->test.classes);
-  const std::string architecture = entry->architecture;
-  if (architecture == "cnn" || architecture == "transformer") {
-    ModelShape shape;
-    shape.features = features;
-    shape.classes = classes;
-    if (architecture == "cnn") {
-      const auto side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(features))));
-      shape.height = side;
-      shape.width = side;
-    }
-    shape.arch = data.arch;
-    // Intra-op threads: the machine's cores shared by the runs that go in parallel and by the MPI
-    // ranks on this node (Open MPI tells each rank how many share its node).
-    const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    int local_ranks = 1;
-    if (const char* value = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) {
-      local_ranks = std::max(1, std::atoi(value));
-    }
-    shape.threads = std::max(1, hardware / std::max(1, run_threads * local_ranks));
-    problem->model = make_registered_model(architecture, shape, name);
-  } else if (architecture == "mlp") {
-    problem->model = make_mlp(features, data.hidden, classes);
-  } else {
-    problem->model = make_softmax_regression(features, classes);
-  }
-  // Shards: a fixed shuffle, then round-robin (iid) or sorted by label in blocks (label-skew).
+  const std::string note = load_dataset(dataset, data, *problem);
+  problem->model = make_entry_model(name, entry->architecture, data, *problem, run_threads);
+  shard_training_rows(data, workers, *problem);
   const std::size_t n = problem->train.samples;
-  const auto agents = static_cast<std::size_t>(workers);
-  if (n < agents) {
-    throw ConfigError("workers", std::to_string(agents),
-                      "exceeds the " + std::to_string(n) + " training rows");
-  }
-  std::vector<std::size_t> order = fixed_permutation(n, n + 1);
-  const bool skew = data.split == DataSplit::kLabelSkew;
-  if (skew) {
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return problem->train.labels[a] < problem->train.labels[b];
-    });
-  }
-  problem->shards.resize(agents);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::size_t agent = skew ? i * agents / n : i % agents;
-    problem->shards[agent].push_back(order[i]);
-  }
-  const std::size_t eval = std::min<std::size_t>(static_cast<std::size_t>(data.eval_batch), n);
-  problem->eval_rows.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(eval));
-  std::sort(problem->eval_rows.begin(), problem->eval_rows.end());
   const char* unit = problem->text ? " windows" : "";
   problem->description = problem->model->describe() + " on " + dataset + " (" +
                          std::to_string(n) + unit + " train / " +

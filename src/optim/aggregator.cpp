@@ -1,3 +1,4 @@
+#include "dsignsgd/core/assert.hpp"
 #include "dsignsgd/optim/aggregator.hpp"
 
 #include <algorithm>
@@ -112,8 +113,7 @@ std::size_t MajorityVoteAggregator::downlink_bits(std::size_t d, std::size_t,
 
 void majority_vote_shard(std::span<const std::uint8_t* const> payloads, std::size_t offset,
                          const StreamAddress& address, std::span<float> out) {
-  if (offset % 8 != 0)
-    throw std::invalid_argument("majority_vote_shard: offset must be a multiple of 8");
+  DSIGNSGD_ASSERT(offset % 8 == 0, "majority_vote_shard: the shard must start at a whole byte");
   sum_sign_votes(payloads, out);
   vote_with_coins(address, offset, out);
 }

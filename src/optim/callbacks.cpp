@@ -124,12 +124,12 @@ void Checkpointing::begin_run(RunState& state) {
 namespace {
 
 /// Checks that a restored run's fields describe a state the ensemble loop can be in (see
-/// run_ensemble): throws std::runtime_error naming the first field that does not fit.
+/// run_ensemble): throws CheckpointError naming the first field that does not fit.
 void check_restored_state(const RunState& state, const EnsembleInfo& info) {
   const RunTrace& trace = *state.trace;
   const std::vector<std::int64_t>& logged = *info.logged_steps;
   const std::size_t rows = logged.size();
-  const auto fail = [](const std::string& what) { throw std::runtime_error(what); };
+  const auto fail = [](const std::string& what) { throw CheckpointError(what); };
   if (trace.loss.size() != rows || trace.grad_norm.size() != rows ||
       trace.extra.size() != rows * info.extras) {
     fail("its trace has " + std::to_string(trace.loss.size()) + " loss, " +
@@ -202,7 +202,7 @@ void Checkpointing::restore(const std::filesystem::path& path, RunState& state) 
     const auto flag = [&in](const char* name) {
       const std::uint64_t value = in.u64();
       if (value > 1) {
-        throw std::runtime_error(std::string("its ") + name + " flag is " + std::to_string(value) +
+        throw CheckpointError(std::string("its ") + name + " flag is " + std::to_string(value) +
                                  ", not 0 or 1");
       }
       return value == 1;
@@ -221,10 +221,9 @@ void Checkpointing::restore(const std::filesystem::path& path, RunState& state) 
     if (info_.logged_steps != nullptr) check_restored_state(state, info_);
     if (!state.complete && state.stepper != nullptr) state.stepper->load(in, state.step);
     if (in.remaining() != 0 && (state.complete || state.stepper != nullptr)) {
-      throw std::runtime_error(std::to_string(in.remaining()) + " bytes follow its last field");
+      throw CheckpointError(std::to_string(in.remaining()) + " bytes follow its last field");
     }
-  } catch (const std::runtime_error& e) {
-    if (dynamic_cast<const ConfigError*>(&e) != nullptr) throw;
+  } catch (const CheckpointError& e) {
     throw ConfigError("resume", path.string(),
                       std::string("does not describe a state of this configuration: ") + e.what());
   }

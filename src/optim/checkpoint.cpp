@@ -41,7 +41,7 @@ void CheckpointWriter::doubles(const std::vector<double>& values) {
 }
 
 void CheckpointReader::raw(void* data, std::size_t size) {
-  if (size > payload_.size() - position_) throw std::runtime_error("checkpoint truncated");
+  if (size > payload_.size() - position_) throw CheckpointError("checkpoint truncated");
   if (size == 0) return;  // an empty array's data() may be null (found by fuzz_checkpoint)
   std::memcpy(data, payload_.data() + position_, size);
   position_ += size;
@@ -59,7 +59,7 @@ double CheckpointReader::f64() {
 template <class T>
 std::vector<T> CheckpointReader::array() {
   const std::uint64_t size = u64();
-  if (size > payload_.size()) throw std::runtime_error("checkpoint truncated");
+  if (size > payload_.size()) throw CheckpointError("checkpoint truncated");
   std::vector<T> values(size);
   raw(values.data(), sizeof(T) * size);
   return values;

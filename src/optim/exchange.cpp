@@ -223,7 +223,7 @@ std::unique_ptr<Exchange> make_exchange(const RunPlan& plan, Communicator* commu
   }
   if (plan.reduction == Reduction::kReduceScatter) {
     return std::make_unique<SignCountExchange>(*communicator, per_rank, agents, plan.problem.dim,
-                                               plan.method == Method::kMajority);
+                                               plan.method->majority_vote());
   }
   return std::make_unique<AllgatherExchange>(*communicator, per_rank, agents, message_bytes);
 }
@@ -245,7 +245,7 @@ std::vector<ExchangePhase> exchange_phases(const RunPlan& plan, std::size_t dim,
   if (plan.reduction == Reduction::kReduceScatter) {
     const SignCountLayout layout =
         SignCountLayout::of(dim, static_cast<std::uint32_t>(per_rank * ranks), ranks);
-    const bool majority = plan.method == Method::kMajority;
+    const bool majority = plan.method->majority_vote();
     return {{"reduce-scatter ring of counts", others, 8 * layout.words_per_shard, false},
             {majority ? "allgather of votes" : "allgather of counts", others,
              majority ? layout.coordinates_per_shard / 8 : 8 * layout.words_per_shard, true}};
@@ -261,7 +261,7 @@ ExchangeCost exchange_cost(const RunPlan& plan, std::size_t dim, std::size_t mes
         "(summation order of the ring: not bit-identical to the in-process run)";
   } else if (plan.reduction == Reduction::kReduceScatter) {
     cost.collective =
-        plan.method == Method::kMajority
+        plan.method->majority_vote()
             ? "reduce-scatter of packed per-coordinate sign counts, then allgather of each "
               "shard's 1-bit majority vote (bit-identical to the in-process run)"
             : "reduce-scatter of packed per-coordinate sign counts, then allgather of the "

@@ -1,3 +1,4 @@
+#include "dsignsgd/core/enum_names.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
 
 #include <unistd.h>
@@ -16,20 +17,15 @@
 namespace dsignsgd {
 namespace {
 
-template <class Enum, std::size_t N>
-Enum enum_from_string(const std::string& name, const Enum (&values)[N], const char* option) {
-  std::string list;
-  for (Enum value : values) {
-    if (name == to_string(value)) return value;
-    list += (list.empty() ? "" : " or ") + to_string(value);
-  }
-  throw ConfigError(option, name, "must be " + list);
-}
-
-constexpr Backend kBackends[] = {Backend::kLocal, Backend::kMpi};
-constexpr Reduction kReductions[] = {Reduction::kFixed, Reduction::kAllreduce,
-                                     Reduction::kReduceScatter};
-constexpr Normalization kNormalizations[] = {Normalization::kPlain, Normalization::kAdaptive};
+constexpr EnumNames<Backend, 2> kBackendNames{
+    "backend", {{{Backend::kLocal, "local"}, {Backend::kMpi, "mpi"}}}};
+constexpr EnumNames<Reduction, 3> kReductionNames{
+    "reduction",
+    {{{Reduction::kAllgather, "fixed"},
+      {Reduction::kAllreduce, "allreduce"},
+      {Reduction::kReduceScatter, "reduce-scatter"}}}};
+constexpr EnumNames<Normalization, 2> kNormalizationNames{
+    "normalization", {{{Normalization::kPlain, "plain"}, {Normalization::kAdaptive, "adaptive"}}}};
 
 std::size_t physical_memory_bytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
@@ -44,11 +40,7 @@ std::string gib(std::size_t bytes) {
 }
 
 /// The problem names for a message: "quadratic, quartic, cosh, digits-logreg, …".
-std::string problem_list() {
-  std::string names;
-  for (const std::string& name : problem_names()) names += (names.empty() ? "" : ", ") + name;
-  return names;
-}
+std::string problem_list() { return join(problem_names(), ", "); }
 
 DataSpec resolve_data(const TrainOptions& o, int eval_batch, double weight_decay) {
   DataSpec data;
@@ -68,80 +60,38 @@ DataSpec resolve_data(const TrainOptions& o, int eval_batch, double weight_decay
   return data;
 }
 
-/// Checks that the method sends the messages of the compressor it was given.
-void check_method_compressor(Method method, const Compressor& compressor,
-                             const std::string& spec) {
-  const std::string given = compressor.name();
-  const auto require = [&](const std::string& wanted) {
-    if (given != wanted) {
-      throw ConfigError("compressor", spec,
-                        "--method " + to_string(method) + " sends " + wanted +
-                            " messages; use --compressor " + wanted +
-                            " (or --method dcsgd for other compressors)");
-    }
-  };
-  switch (method) {
-    case Method::kDsgd:
-      require("identity");
-      break;
-    case Method::kDsignsgd:
-    case Method::kMajority:
-    case Method::kSignum:
-      require("sign");
-      break;
-    case Method::kDcsgd:
-    case Method::kNormalizedDcsgd:
-      if (given == "sign") {
-        throw ConfigError("compressor", spec,
-                          "sign messages need a sign method: use --method dsignsgd");
-      }
-      break;
-    case Method::kEfSignsgd:
-      break;
-  }
-}
-
 }  // namespace
 
-std::string to_string(Backend backend) { return backend == Backend::kLocal ? "local" : "mpi"; }
-Backend backend_from_string(const std::string& name) {
-  return enum_from_string(name, kBackends, "backend");
-}
-std::string to_string(Reduction reduction) {
-  switch (reduction) {
-    case Reduction::kFixed: return "fixed";
-    case Reduction::kAllreduce: return "allreduce";
-    case Reduction::kReduceScatter: return "reduce-scatter";
-  }
-  return "?";
-}
+std::string to_string(Backend backend) { return kBackendNames.to_string(backend); }
+Backend backend_from_string(const std::string& name) { return kBackendNames.from_string(name); }
+std::string to_string(Reduction reduction) { return kReductionNames.to_string(reduction); }
 Reduction reduction_from_string(const std::string& name) {
-  return enum_from_string(name, kReductions, "reduction");
+  return kReductionNames.from_string(name);
 }
 std::string to_string(Normalization normalization) {
-  return normalization == Normalization::kPlain ? "plain" : "adaptive";
+  return kNormalizationNames.to_string(normalization);
 }
 Normalization normalization_from_string(const std::string& name) {
-  return enum_from_string(name, kNormalizations, "normalization");
+  return kNormalizationNames.from_string(name);
 }
 
 void register_builtin_problems() { register_data_problems(); }
 
-RunPlan make_run_plan(const TrainOptions& o) {
-  register_builtin_problems();
-  o.validate();
-  RunPlan plan;
-  plan.method = method_from_string(o.method);
+namespace {
 
-  // Problem.
-  const ProblemEntry* entry = find_problem(o.problem.problem);
-  if (entry == nullptr) {
-    throw ConfigError("problem", o.problem.problem, "must be one of " + problem_list());
-  }
-  plan.has_data = entry->has_data;
-  // Options the user left unset: the problem's recipe for this method, else the general default.
+/// The options a problem's recipe may supply that the plan does not hold as they are.
+struct RecipeChoices {
+  std::string schedule;
+  std::int64_t warmup = 0;
+  double weight_decay = 0.0;
+  int eval_batch = 512;
+};
+
+/// Options the user left unset: the problem's recipe for this method, else the general default.
+/// Fills batch, lr, steps, runs and what came from the recipe; returns the other choices.
+RecipeChoices apply_recipe(const TrainOptions& o, const ProblemEntry& entry, RunPlan& plan) {
   const std::optional<Recipe> recipe =
-      entry->recipe ? entry->recipe(o.method) : std::optional<Recipe>();
+      entry.recipe ? entry.recipe(o.method) : std::optional<Recipe>();
   const auto pick = [&](const auto& given, const auto& from_recipe, auto fallback,
                         const char* key) {
     using T = decltype(fallback);
@@ -154,53 +104,60 @@ RunPlan make_run_plan(const TrainOptions& o) {
   };
   const Recipe none;
   const Recipe& r = recipe ? *recipe : none;
+  RecipeChoices choices;
   plan.batch = pick(o.batch, r.batch, 1, "batch");
   plan.lr = pick(o.lr, r.lr, 0.01, "lr");
-  const std::string schedule = pick(o.schedule, r.schedule, std::string("const"), "schedule");
-  const std::int64_t warmup = pick(o.warmup, r.warmup, std::int64_t{0}, "warmup");
+  choices.schedule = pick(o.schedule, r.schedule, std::string("const"), "schedule");
+  choices.warmup = pick(o.warmup, r.warmup, std::int64_t{0}, "warmup");
   plan.steps = pick(o.steps, r.steps, std::int64_t{1000}, "steps");
   plan.runs = pick(o.runs, r.runs, 8, "runs");
-  const double weight_decay = pick(o.weight_decay, r.weight_decay, 0.0, "weight-decay");
-  const int eval_batch = pick(o.eval_batch, r.eval_batch, 512, "eval-batch");
+  choices.weight_decay = pick(o.weight_decay, r.weight_decay, 0.0, "weight-decay");
+  choices.eval_batch = pick(o.eval_batch, r.eval_batch, 512, "eval-batch");
   if (!plan.from_recipe.empty()) plan.recipe_result = r.result;
+  return choices;
+}
+
+void resolve_problem(const TrainOptions& o, const RecipeChoices& choices, RunPlan& plan) {
   if (plan.has_data) {
     plan.problem.name = o.problem.problem;
     plan.problem.dim = 0;  // the model's parameter count, known when its source is built
     plan.problem.x0 = o.problem.x0;
     plan.problem.x_star = o.problem.x_star;
     plan.problem.seed = o.seed;
-    plan.data = resolve_data(o, eval_batch, weight_decay);
+    plan.data = resolve_data(o, choices.eval_batch, choices.weight_decay);
   } else {
     ProblemOptions problem = o.problem;
     problem.seed = o.seed;
     plan.problem = ProblemSpec::resolve(problem);
   }
+}
 
-  // Noise.
+void resolve_noise(const TrainOptions& o, RunPlan& plan) {
   plan.noise = NoiseSpec::parse(o.noise.value_or(plan.has_data ? "none" : "gaussian:1"));
-  if (!o.agent_scales.empty()) {
-    plan.agent_scales = parse_double_list(o.agent_scales, "agent-scales");
-    if (plan.agent_scales.size() != static_cast<std::size_t>(o.workers)) {
-      throw ConfigError("agent-scales", o.agent_scales,
-                        "needs one scale per agent (" + std::to_string(o.workers) + ")");
-    }
-    for (double s : plan.agent_scales) {
-      if (s < 0.0) throw ConfigError("agent-scales", o.agent_scales, "scales must be >= 0");
-    }
+  if (o.agent_scales.empty()) return;
+  plan.agent_scales = parse_double_list(o.agent_scales, "agent-scales");
+  if (plan.agent_scales.size() != static_cast<std::size_t>(o.workers)) {
+    throw ConfigError("agent-scales", o.agent_scales,
+                      "needs one scale per agent (" + std::to_string(o.workers) + ")");
   }
+  for (double s : plan.agent_scales) {
+    if (s < 0.0) throw ConfigError("agent-scales", o.agent_scales, "scales must be >= 0");
+  }
+}
 
-  // Method and compressor.
+/// The compressor (checked against the method), the method's settings and the schedule.
+void resolve_method(const TrainOptions& o, const RecipeChoices& choices, RunPlan& plan) {
   const std::string compressor_spec =
-      o.compressor.empty() ? default_compressor(plan.method) : o.compressor;
+      o.compressor.empty() ? plan.method->default_compressor : o.compressor;
   plan.compressor = make_compressor(compressor_spec);
-  check_method_compressor(plan.method, *plan.compressor, compressor_spec);
+  plan.method->check_compressor(*plan.compressor, compressor_spec);
   MethodSettings& m = plan.settings;
   m.momentum = o.momentum;
   m.normalization = normalization_from_string(o.normalization);
   m.l0 = o.l0;
   m.l1 = o.l1;
-  if (plan.method == Method::kNormalizedDcsgd && m.normalization == Normalization::kAdaptive &&
-      m.l0 == 0.0 && m.l1 == 0.0) {
+  if (plan.method->step == StepRuleKind::kNormalized &&
+      m.normalization == Normalization::kAdaptive && m.l0 == 0.0 && m.l1 == 0.0) {
     throw ConfigError("l0", "0", "L0 and L1 cannot both be 0");
   }
   const bool affine = plan.noise.kind == NoiseKind::kAffine;
@@ -209,28 +166,30 @@ RunPlan make_run_plan(const TrainOptions& o) {
                                : plan.noise.kind == NoiseKind::kRelative ? plan.noise.sigma
                                                                          : 0.0);
   m.norm_floor = o.norm_floor;
-  plan.schedule.kind = schedule_kind_from_string(schedule);
-  plan.schedule.warmup = static_cast<std::uint64_t>(warmup);
+  plan.schedule.kind = schedule_kind_from_string(choices.schedule);
+  plan.schedule.warmup = static_cast<std::uint64_t>(choices.warmup);
   plan.workers = o.workers;
+}
 
-  // Ensemble.
+void resolve_ensemble(const TrainOptions& o, const ProblemEntry& entry, RunPlan& plan) {
   plan.seed = o.seed;
   plan.tail_fraction = o.tail_fraction;
   plan.log_every =
-      o.log_every.value_or(std::max<std::int64_t>(1, plan.steps / entry->default_log_rows));
+      o.log_every.value_or(std::max<std::int64_t>(1, plan.steps / entry.default_log_rows));
   plan.log_every_given = o.log_every.has_value();
   plan.threads = o.threads;
   plan.divergence_factor = o.divergence_factor;
+}
 
-  // Backend.
+void resolve_backend(const TrainOptions& o, RunPlan& plan) {
   plan.backend = backend_from_string(o.backend);
   plan.agents_per_rank = o.agents_per_rank;
   plan.comm_timeout = o.comm_timeout;
   plan.reduction = reduction_from_string(o.reduction);
-  if (plan.reduction == Reduction::kAllreduce && plan.method != Method::kDsgd) {
+  if (plan.reduction == Reduction::kAllreduce && !plan.method->dense()) {
     throw ConfigError("reduction", o.reduction,
-                      "applies to --method dsgd only (the other methods exchange compressed "
-                      "messages)");
+                      "applies to methods that send fp32 gradients (dsgd) only (--method " +
+                          plan.method->name + " exchanges compressed messages)");
   }
   if (plan.reduction == Reduction::kReduceScatter) {
     if (!plan.compressor->sign_payload()) {
@@ -242,8 +201,9 @@ RunPlan make_run_plan(const TrainOptions& o) {
       throw ConfigError("reduction", o.reduction, "counts at most 65535 agents");
     }
   }
+}
 
-  // Output.
+void resolve_output(const TrainOptions& o, RunPlan& plan) {
   plan.checkpoint_dir = o.checkpoint_dir;
   plan.checkpoint_every = o.checkpoint_every;
   plan.resume = o.resume;
@@ -255,6 +215,27 @@ RunPlan make_run_plan(const TrainOptions& o) {
   }
   // A checkpoint directory that cannot be written would only fail at the first checkpoint.
   if (!plan.checkpoint_dir.empty()) require_writable_directory("checkpoint-dir", plan.checkpoint_dir);
+}
+
+}  // namespace
+
+RunPlan make_run_plan(const TrainOptions& o) {
+  register_builtin_problems();
+  o.validate();
+  RunPlan plan;
+  plan.method = &method_from_string(o.method);
+  const ProblemEntry* entry = find_problem(o.problem.problem);
+  if (entry == nullptr) {
+    throw ConfigError("problem", o.problem.problem, "must be one of " + problem_list());
+  }
+  plan.has_data = entry->has_data;
+  const RecipeChoices choices = apply_recipe(o, *entry, plan);
+  resolve_problem(o, choices, plan);
+  resolve_noise(o, plan);
+  resolve_method(o, choices, plan);
+  resolve_ensemble(o, *entry, plan);
+  resolve_backend(o, plan);
+  resolve_output(o, plan);
   // The traces of a data problem are checked now; its state once its dimension is known.
   check_memory(plan, plan.has_data ? 0 : plan.problem.dim);
   return plan;
@@ -262,7 +243,7 @@ RunPlan make_run_plan(const TrainOptions& o) {
 
 nlohmann::json plan_json(const RunPlan& p) {
   const MethodSettings& m = p.settings;
-  return {{"method", to_string(p.method)},
+  return {{"method", p.method->name},
           {"compressor", p.compressor->name()},
           {"problem", p.problem.name},
           {"dim", p.problem.dim},
@@ -316,16 +297,16 @@ ProblemSpec seeded_problem(const RunPlan& plan) {
 std::string recipe_summary(const RunPlan& plan) {
   if (plan.from_recipe.empty()) return "";
   const nlohmann::json config = plan_json(plan);
-  std::string text;
+  std::vector<std::string> items;
   for (const std::string& key : plan.from_recipe) {
     const nlohmann::json& value = config[key];
-    text += (text.empty() ? "" : ", ") + key + " " +
-            (value.is_string() ? value.get<std::string>()
-             : value.is_number_float() ? format_double(value.get<double>())
-                                       : value.dump());
+    items.push_back(key + " " +
+                    (value.is_string() ? value.get<std::string>()
+                     : value.is_number_float() ? format_double(value.get<double>())
+                                               : value.dump()));
   }
-  return text + " (the recipe of docs/DATA.md for " + plan.problem.name + " with " +
-         to_string(plan.method) + ": " + plan.recipe_result + ")";
+  return join(items, ", ") + " (the recipe of docs/DATA.md for " + plan.problem.name + " with " +
+         plan.method->name + ": " + plan.recipe_result + ")";
 }
 
 std::string plan_fingerprint(const RunPlan& plan) { return plan_json(plan).dump(); }

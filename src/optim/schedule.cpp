@@ -1,3 +1,4 @@
+#include "dsignsgd/core/enum_names.hpp"
 #include "dsignsgd/optim/schedule.hpp"
 
 #include <algorithm>
@@ -60,26 +61,18 @@ class WarmupSchedule final : public Schedule {
 
 }  // namespace
 
-std::string to_string(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::kConst:
-      return "const";
-    case ScheduleKind::kInvSqrt:
-      return "invsqrt";
-    case ScheduleKind::kInv:
-      return "inv";
-    case ScheduleKind::kCosine:
-      return "cosine";
-  }
-  return "?";
-}
+namespace {
+constexpr EnumNames<ScheduleKind, 4> kScheduleNames{
+    "schedule",
+    {{{ScheduleKind::kConst, "const"},
+      {ScheduleKind::kInvSqrt, "invsqrt"},
+      {ScheduleKind::kInv, "inv"},
+      {ScheduleKind::kCosine, "cosine"}}}};
+}  // namespace
 
+std::string to_string(ScheduleKind kind) { return kScheduleNames.to_string(kind); }
 ScheduleKind schedule_kind_from_string(const std::string& name) {
-  for (ScheduleKind kind : {ScheduleKind::kConst, ScheduleKind::kInvSqrt, ScheduleKind::kInv,
-                            ScheduleKind::kCosine}) {
-    if (name == to_string(kind)) return kind;
-  }
-  throw ConfigError("schedule", name, "must be one of const, invsqrt, inv, cosine");
+  return kScheduleNames.from_string(name);
 }
 
 std::unique_ptr<Schedule> make_schedule(const ScheduleSpec& spec, std::uint64_t total_steps) {

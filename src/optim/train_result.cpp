@@ -97,7 +97,7 @@ std::string brief_report(const TrainResult& result) {
   const LossSummary loss = summarize_loss(result);
   std::string out = format("%s with %s on %s, d = %zu, N = %d, noise %s, %d runs × %lld steps "
                            "(%.2f s)\n",
-                           to_string(p.method).c_str(), p.compressor->name().c_str(),
+                           p.method->name.c_str(), p.compressor->name().c_str(),
                            result.problem_description.c_str(), result.dim, p.workers,
                            p.noise.to_string().c_str(), p.runs,
                            static_cast<long long>(p.steps), result.wall_seconds);

@@ -78,26 +78,26 @@ void StepLoop::load(CheckpointReader& in, std::int64_t /*step*/) {
   };
   std::vector<float> x = in.floats();
   if (x.size() != x_.size()) {
-    throw std::runtime_error("its iterate has dimension " + std::to_string(x.size()) +
+    throw CheckpointError("its iterate has dimension " + std::to_string(x.size()) +
                              ", this problem has " + std::to_string(x_.size()));
   }
-  if (!finite(x)) throw std::runtime_error("its iterate is not finite in a run that had not diverged");
+  if (!finite(x)) throw CheckpointError("its iterate is not finite in a run that had not diverged");
   x_ = std::move(x);
   const AgentRange local = exchange_->local_agents();
   const std::uint64_t count = in.u64();
   const std::uint64_t expected = filters_.empty() ? 0 : local.size();
   if (count != expected) {
-    throw std::runtime_error("it holds " + std::to_string(count) + " agent memories, this method " +
+    throw CheckpointError("it holds " + std::to_string(count) + " agent memories, this method " +
                              "and rank keep " + std::to_string(expected));
   }
   for (std::uint32_t i = local.first; i < local.first + count; ++i) {
     std::vector<float> state = in.floats();
     if (state.size() != x_.size()) {
-      throw std::runtime_error("agent " + std::to_string(i) + "'s memory has " +
+      throw CheckpointError("agent " + std::to_string(i) + "'s memory has " +
                                std::to_string(state.size()) + " coordinates, not " +
                                std::to_string(x_.size()));
     }
-    if (!finite(state)) throw std::runtime_error("agent " + std::to_string(i) + "'s memory is not finite");
+    if (!finite(state)) throw CheckpointError("agent " + std::to_string(i) + "'s memory is not finite");
     filters_[i]->restore(std::move(state));
   }
 }
@@ -132,6 +132,33 @@ void check_distribution(const RunPlan& plan, Communicator* communicator) {
                         "started with the same flags)");
     }
   }
+}
+
+/// What the job handed to MPI against what the exchange declares for the steps it took.
+void record_communication(const Communicator& communicator, std::uint64_t sent_before,
+                          std::uint64_t received_before, std::size_t d, std::size_t message_bytes,
+                          TrainResult& result) {
+  const RunPlan& plan = result.plan;
+  TrainResult::Communication& c = result.communication;
+  c.backend = to_string(plan.backend);
+  c.ranks = communicator.size();
+  c.agents_per_rank = plan.agents_per_rank;
+  c.bytes_sent = communicator.bytes_sent() - sent_before;
+  c.bytes_received = communicator.bytes_received() - received_before;
+  // Steps this job exchanged: every run stops at the same step on every rank (replicated x);
+  // a resumed run counts from where its checkpoint stood (the bytes before were an earlier
+  // job's).
+  std::uint64_t exchanged = 0;
+  for (const RunTrace& run : result.runs) {
+    const std::int64_t end = run.diverged           ? run.diverged_at
+                             : run.stopped_at >= 0 ? run.stopped_at
+                                                   : plan.steps;
+    exchanged += static_cast<std::uint64_t>(std::max<std::int64_t>(0, end - run.first_step));
+  }
+  const ExchangeCost cost = exchange_cost(plan, d, message_bytes);
+  c.collective = cost.collective;
+  c.declared_bytes_sent = exchanged * cost.declared_sent_per_step;
+  c.declared_bytes_received = exchanged * cost.declared_received_per_step;
 }
 
 }  // namespace
@@ -199,26 +226,7 @@ TrainResult train(const RunPlan& input, const Callbacks& callbacks, Communicator
                           : "stopped on request; checkpoints written to " + settings.dir.string());
   }
   if (distributed) {
-    TrainResult::Communication& c = result.communication;
-    c.backend = to_string(plan.backend);
-    c.ranks = communicator->size();
-    c.agents_per_rank = plan.agents_per_rank;
-    c.bytes_sent = communicator->bytes_sent() - sent_before;
-    c.bytes_received = communicator->bytes_received() - received_before;
-    // Steps this job exchanged: every run stops at the same step on every rank (replicated x);
-    // a resumed run counts from where its checkpoint stood (the bytes before were an earlier
-    // job's).
-    std::uint64_t exchanged = 0;
-    for (const RunTrace& run : result.runs) {
-      const std::int64_t end = run.diverged           ? run.diverged_at
-                               : run.stopped_at >= 0 ? run.stopped_at
-                                                     : plan.steps;
-      exchanged += static_cast<std::uint64_t>(std::max<std::int64_t>(0, end - run.first_step));
-    }
-    const ExchangeCost cost = exchange_cost(plan, d, message_bytes);
-    c.collective = cost.collective;
-    c.declared_bytes_sent = exchanged * cost.declared_sent_per_step;
-    c.declared_bytes_received = exchanged * cost.declared_received_per_step;
+    record_communication(*communicator, sent_before, received_before, d, message_bytes, result);
   }
   return result;
 }

@@ -1,3 +1,4 @@
+#include "dsignsgd/core/enum_names.hpp"
 #include "dsignsgd/problems/source.hpp"
 
 #include <algorithm>
@@ -9,14 +10,14 @@
 
 namespace dsignsgd {
 
-std::string to_string(DataSplit split) {
-  return split == DataSplit::kIid ? "iid" : "label-skew";
-}
+namespace {
+constexpr EnumNames<DataSplit, 2> kDataSplitNames{
+    "split", {{{DataSplit::kIid, "iid"}, {DataSplit::kLabelSkew, "label-skew"}}}};
+}  // namespace
 
+std::string to_string(DataSplit split) { return kDataSplitNames.to_string(split); }
 DataSplit data_split_from_string(const std::string& name) {
-  if (name == "iid") return DataSplit::kIid;
-  if (name == "label-skew") return DataSplit::kLabelSkew;
-  throw ConfigError("split", name, "must be iid or label-skew");
+  return kDataSplitNames.from_string(name);
 }
 
 // ---- the synthetic oracle and source ---------------------------------------------------------

@@ -12,7 +12,8 @@
 
 namespace dsignsgd::reproduce_detail {
 
-inline std::string fixed(double value, int digits) {
+/// `value` with `digits` significant digits (%.*g).
+inline std::string significant(double value, int digits) {
   char text[64];
   std::snprintf(text, sizeof(text), "%.*g", digits, value);
   return text;

@@ -1,3 +1,4 @@
+#include "dsignsgd/core/join.hpp"
 #include "dsignsgd/reproduce/experiments.hpp"
 
 #include <algorithm>
@@ -17,6 +18,36 @@
 #include "dsignsgd/reproduce/table.hpp"
 
 namespace dsignsgd::reproduce_detail {
+
+namespace {
+
+/// The noise experiment's figure: measured floors with error bars, predictions dashed, and the
+/// fitted slopes written beside the lines.
+Panel noise_panel(const std::vector<std::string>& labels, double largest_sigma) {
+  Panel panel{.title = "Quadratic d = 10, N = 4, η = 0.01: floors against σ",
+              .xlabel = "noise scale σ (Gaussian, per coordinate)",
+              .ylabel = "stationary loss E f − f* (tail average)",
+              .log_x = true,
+              .log_y = true};
+  panel.settings = labels;
+  panel.settings.push_back("set xrange [*:" + significant(largest_sigma * 9, 6) + "]");
+  panel.series = {{.data = "noise.csv",
+                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                   .columns = "(strcol(1) eq m ? $2 : 1/0):3:4",
+                   .style = "yerrorbars pt 7",
+                   .title = "m.' measured'",
+                   .color = "method_color(m)"},
+                  {.data = "noise.csv",
+                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
+                   .columns = "(strcol(1) eq m ? $2 : 1/0):5",
+                   .smooth = "unique",
+                   .style = "lines dt 2",
+                   .title = "m.' predicted'",
+                   .color = "method_color(m)"}};
+  return panel;
+}
+
+}  // namespace
 
 /// Experiment 2 of issue 6: stationary floor against σ, measured and predicted; slopes 2 for
 /// DSGD and DCSGD, 1 for DSignSGD (docs/THEORY.md §3).
@@ -70,59 +101,33 @@ Section noise_resilience(const ReproduceOptions& options) {
     }
     const SlopeFit fit = fit_log_log_slope(sigmas, measured);
     std::ostringstream label;
-    label << "set label '" << m.method << ": slope " << fixed(fit.slope, 3) << " (claim "
+    label << "set label '" << m.method << ": slope " << significant(fit.slope, 3) << " (claim "
           << m.slope << ")' at " << sigmas.back() * 1.15 << "," << measured.back()
           << " left font ',10'";
     labels.push_back(label.str());
     std::ostringstream criterion;
-    criterion << m.label << ": slope of log floor against log σ " << fixed(fit.slope, 3) << " ± "
-              << fixed(fit.stderr_, 2) << " within 0.15 + 2 s.e. of the claimed " << m.slope;
+    criterion << m.label << ": slope of log floor against log σ " << significant(fit.slope, 3) << " ± "
+              << significant(fit.stderr_, 2) << " within 0.15 + 2 s.e. of the claimed " << m.slope;
     section.checks.push_back({criterion.str(), slope_claim_holds(fit, m.slope, 0.15)});
     section.headline += (section.headline.empty() ? "slope of the floor in σ: " : ", ") +
-                        std::string(m.method) + " " + fixed(fit.slope, 3) + " ± " +
-                        fixed(fit.stderr_, 2) + " (claim " + fixed(m.slope, 0) + ")";
+                        std::string(m.method) + " " + significant(fit.slope, 3) + " ± " +
+                        significant(fit.stderr_, 2) + " (claim " + significant(m.slope, 0) + ")";
   }
   section.body = {floors,
                   Paragraph{"Slopes are least-squares fits of log floor against log σ; the "
                             "predicted floors are `dsignsgd predict`'s closed forms."}};
   section.data = {{"noise.csv", floors}};
-  Panel panel{.title = "Quadratic d = 10, N = 4, η = 0.01: floors against σ",
-              .xlabel = "noise scale σ (Gaussian, per coordinate)",
-              .ylabel = "stationary loss E f − f* (tail average)",
-              .log_x = true,
-              .log_y = true};
-  panel.settings = labels;
-  panel.settings.push_back("set xrange [*:" + fixed(sigmas.back() * 9, 6) + "]");
-  panel.series = {{.data = "noise.csv",
-                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
-                   .columns = "(strcol(1) eq m ? $2 : 1/0):3:4",
-                   .style = "yerrorbars pt 7",
-                   .title = "m.' measured'",
-                   .color = "method_color(m)"},
-                  {.data = "noise.csv",
-                   .for_each = "m in 'dsgd dcsgd dsignsgd'",
-                   .columns = "(strcol(1) eq m ? $2 : 1/0):5",
-                   .smooth = "unique",
-                   .style = "lines dt 2",
-                   .title = "m.' predicted'",
-                   .color = "method_color(m)"}};
-  section.figures = {{"noise", {panel}}};
+  section.figures = {{"noise", {noise_panel(labels, sigmas.back())}}};
   return section;
 }
 
-/// Experiment 5: DSignSGD under (η, N) → (κη, κN) follows the same curve in time t = kη, i.e.
-/// in κ× fewer steps ([A]: the SDE depends on η/N only).
-Section linear_speedup(const ReproduceOptions& options) {
-  Section section;
-  section.name = "agents";
-  section.claim = "DSignSGD's SDE depends on η and N only through η/N: κ× more agents with a "
-                  "κ× larger step give the same loss curve in κ× fewer iterations ([A]).";
-  section.paper = "[A]";
-  const std::vector<int> kappas = options.quick ? std::vector<int>{1, 2, 4}
-                                                : std::vector<int>{1, 2, 4, 8};
-  const std::int64_t base_steps = 4000;
-  Table curve_table({{"", "kappa"}, {"", "workers"}, {"", "lr"}, {"", "time"}, {"", "loss_mean"},
-                     {"", "loss_stderr"}});
+namespace {
+
+/// The mean loss curves of DSignSGD at (κη, κN) for each κ, rows into `curve_table`.
+std::vector<std::vector<SampleStatistics>> speedup_curves(const ReproduceOptions& options,
+                                                          const std::vector<int>& kappas,
+                                                          std::int64_t base_steps,
+                                                          Table& curve_table) {
   std::vector<std::vector<SampleStatistics>> curves;
   for (std::size_t i = 0; i < kappas.size(); ++i) {
     const int kappa = kappas[i];
@@ -148,6 +153,26 @@ Section linear_speedup(const ReproduceOptions& options) {
     }
     curves.push_back(curve);
   }
+  return curves;
+}
+
+}  // namespace
+
+/// Experiment 5: DSignSGD under (η, N) → (κη, κN) follows the same curve in time t = kη, i.e.
+/// in κ× fewer steps ([A]: the SDE depends on η/N only).
+Section linear_speedup(const ReproduceOptions& options) {
+  Section section;
+  section.name = "agents";
+  section.claim = "DSignSGD's SDE depends on η and N only through η/N: κ× more agents with a "
+                  "κ× larger step give the same loss curve in κ× fewer iterations ([A]).";
+  section.paper = "[A]";
+  const std::vector<int> kappas = options.quick ? std::vector<int>{1, 2, 4}
+                                                : std::vector<int>{1, 2, 4, 8};
+  const std::int64_t base_steps = 4000;
+  Table curve_table({{"", "kappa"}, {"", "workers"}, {"", "lr"}, {"", "time"}, {"", "loss_mean"},
+                     {"", "loss_stderr"}});
+  const std::vector<std::vector<SampleStatistics>> curves =
+      speedup_curves(options, kappas, base_steps, curve_table);
   Table table({{"κ", ""},
                {"N", ""},
                {"η", ""},
@@ -174,8 +199,8 @@ Section linear_speedup(const ReproduceOptions& options) {
                std::int64_t{base_steps / kappas[i]}, worst_relative, worst_z});
     section.headline += (section.headline.empty() ? "" : "; ") + std::string("κ = ") +
                         std::to_string(kappas[i]) + ": mean f within " +
-                        fixed(100 * worst_relative, 2) + " % of κ = 1 (largest z " +
-                        fixed(worst_z, 2) + ")";
+                        significant(100 * worst_relative, 2) + " % of κ = 1 (largest z " +
+                        significant(worst_z, 2) + ")";
   }
   section.body = {
       Paragraph{"Reference: κ = 1 (N = 2, η = 0.005, 4000 steps); each row compares the mean loss "
@@ -183,8 +208,9 @@ Section linear_speedup(const ReproduceOptions& options) {
                 "method and its SDE."},
       table};
   section.data = {{"agents.csv", curve_table}};
-  std::string list;
-  for (int kappa : kappas) list += (list.empty() ? "" : " ") + std::to_string(kappa);
+  std::vector<std::string> kappa_texts;
+  for (int kappa : kappas) kappa_texts.push_back(std::to_string(kappa));
+  const std::string list = join(kappa_texts, " ");
   Panel panel{.title = "DSignSGD, quadratic d = 10, Gaussian σ = 1: (η, N) → (κη, κN)",
               .xlabel = "time t = k η",
               .ylabel = "mean loss f − f* (± s.e.)",
@@ -248,10 +274,10 @@ Section stability_models(const ReproduceOptions& options) {
     row.emplace_back(agree.empty() ? "none" : agree);
     if (lr == 2.1) {
       // The first step size past GD's limit: no noise, so the numbers carry no sampling error.
-      section.headline = "η = 2.1, f(x_K)/f(x₀) after t = 10: GD " + fixed(gd, 3) +
-                         ", stability SDE " + fixed(std::get<double>(row[4]), 3) +
-                         ", uncorrected " + fixed(std::get<double>(row[2]), 3) + ", classic " +
-                         fixed(std::get<double>(row[3]), 3) + " (no noise)";
+      section.headline = "η = 2.1, f(x_K)/f(x₀) after t = 10: GD " + significant(gd, 3) +
+                         ", stability SDE " + significant(std::get<double>(row[4]), 3) +
+                         ", uncorrected " + significant(std::get<double>(row[2]), 3) + ", classic " +
+                         significant(std::get<double>(row[3]), 3) + " (no noise)";
     }
     table.add(std::move(row));
   }
@@ -278,6 +304,48 @@ Section stability_models(const ReproduceOptions& options) {
   section.figures = {{"stability", {panel}}};
   return section;
 }
+
+namespace {
+
+/// The sde experiment's figures: the weak error against η beside a slope-1 line, and
+/// DSignSGD's mean loss with the SDE's band.
+Panel weak_error_panel() {
+  Panel weak{.title = "Algorithm against its SDE (8 substeps): weak error against η",
+             .xlabel = "step size η",
+             .ylabel = "weak error max_k |E f(x_k) − E f(X_{kη})|",
+             .log_x = true,
+             .log_y = true};
+  weak.settings = {"set xrange [0.005:0.12]"};
+  weak.series = {{.data = "sde_weak_error.csv",
+                  .for_each = "c=0:3",
+                  .columns = "(column(1) == c ? $2 : 1/0):3:4",
+                  .style = "yerrorlines pt 7",
+                  .title = "word('DSGD DCSGD-rand-k DSignSGD DSignSGD-t3', c+1)",
+                  .color = "(c == 3 ? '#777777' : method_color(word('dsgd dcsgd dsignsgd', c+1)))"},
+                 {.function = "0.6*x", .style = "lines dt 2 lc 'black'", .title = title("slope 1")}};
+  return weak;
+}
+
+Panel sde_curves_panel() {
+  Panel curves{.title = "DSignSGD, Gaussian σ = 1, η = 0.1: algorithm (points) and SDE (band)",
+               .xlabel = "time t",
+               .ylabel = "mean loss (95 % band)",
+               .log_y = true,
+               .key = "top right"};
+  curves.series = {{.data = "sde_curves_2.csv",
+                    .columns = "(column(2) == 0.1 ? $1 : 1/0):8:9",
+                    .style = "filledcurves fs transparent solid 0.3",
+                    .title = title("SDE"),
+                    .color = "method_color('dsignsgd')"},
+                   {.data = "sde_curves_2.csv",
+                    .columns = "(column(2) == 0.1 ? $1 : 1/0):4:5:6",
+                    .style = "yerrorbars pt 7 ps 0.5",
+                    .title = title("algorithm"),
+                    .color = "'#000000'"}};
+  return curves;
+}
+
+}  // namespace
 
 /// Experiment 1: the SDE against the algorithm — mean loss curves with bands, and the weak error
 /// shrinking about linearly as η halves (docs/THEORY.md §4).
@@ -327,17 +395,17 @@ Section sde_versus_algorithm(const ReproduceOptions& options) {
       const ValidateLevel& level = result.levels[l];
       errors.add({static_cast<std::int64_t>(c), level.lr, level.weak_error,
                   level.weak_error_stderr});
-      weak_errors += (l ? " / " : "") + fixed(level.weak_error, 3) + " ± " +
-                     fixed(level.weak_error_stderr, 1);
+      weak_errors += (l ? " / " : "") + significant(level.weak_error, 3) + " ± " +
+                     significant(level.weak_error_stderr, 1);
     }
     const bool holds = result.resolved && std::abs(result.order - 1.0) <= 0.35;
     section.checks.push_back({std::string(cases[c].label) + ": errors resolved, order " +
-                                  fixed(result.order, 3) + " within 1 ± 0.35",
+                                  significant(result.order, 3) + " within 1 ± 0.35",
                               holds});
     table.add({cases[c].label, weak_errors,
-               fixed(result.order, 3) + (holds ? "" : " (not first order)")});
+               significant(result.order, 3) + (holds ? "" : " (not first order)")});
     section.headline += (section.headline.empty() ? "fitted weak-error order (claim 1): " : ", ") +
-                        std::string(cases[c].label) + " " + fixed(result.order, 3);
+                        std::string(cases[c].label) + " " + significant(result.order, 3);
   }
   section.body = {
       table,
@@ -348,35 +416,8 @@ Section sde_versus_algorithm(const ReproduceOptions& options) {
                 "ensembles if they agreed in law (multiplier bootstrap over the runs)."}};
   section.data = {{"sde_weak_error.csv", errors}};
   for (DataFile& file : curve_files) section.data.push_back(std::move(file));
-  Panel weak{.title = "Algorithm against its SDE (8 substeps): weak error against η",
-             .xlabel = "step size η",
-             .ylabel = "weak error max_k |E f(x_k) − E f(X_{kη})|",
-             .log_x = true,
-             .log_y = true};
-  weak.settings = {"set xrange [0.005:0.12]"};
-  weak.series = {{.data = "sde_weak_error.csv",
-                  .for_each = "c=0:3",
-                  .columns = "(column(1) == c ? $2 : 1/0):3:4",
-                  .style = "yerrorlines pt 7",
-                  .title = "word('DSGD DCSGD-rand-k DSignSGD DSignSGD-t3', c+1)",
-                  .color = "(c == 3 ? '#777777' : method_color(word('dsgd dcsgd dsignsgd', c+1)))"},
-                 {.function = "0.6*x", .style = "lines dt 2 lc 'black'", .title = title("slope 1")}};
-  Panel curves{.title = "DSignSGD, Gaussian σ = 1, η = 0.1: algorithm (points) and SDE (band)",
-               .xlabel = "time t",
-               .ylabel = "mean loss (95 % band)",
-               .log_y = true,
-               .key = "top right"};
-  curves.series = {{.data = "sde_curves_2.csv",
-                    .columns = "(column(2) == 0.1 ? $1 : 1/0):8:9",
-                    .style = "filledcurves fs transparent solid 0.3",
-                    .title = title("SDE"),
-                    .color = "method_color('dsignsgd')"},
-                   {.data = "sde_curves_2.csv",
-                    .columns = "(column(2) == 0.1 ? $1 : 1/0):4:5:6",
-                    .style = "yerrorbars pt 7 ps 0.5",
-                    .title = title("algorithm"),
-                    .color = "'#000000'"}};
-  section.figures = {{"sde_weak_error", {weak}}, {"sde_curves", {curves}}};
+  section.figures = {{"sde_weak_error", {weak_error_panel()}},
+                     {"sde_curves", {sde_curves_panel()}}};
   return section;
 }
 

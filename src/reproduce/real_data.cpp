@@ -77,26 +77,23 @@ void check_real_data_inputs(const ReproduceOptions& options) {
   }
 }
 
-Section real_data(const ReproduceOptions& options) {
-  Section section;
-  section.name = "realdata";
-  section.paper = "[A], [B]";
-  section.claim =
-      "On real models and data, heavy-tailed noise breaks DSGD and DCSGD but not "
-      "DSignSGD, and unbiased compression makes DCSGD the first to degrade under "
-      "Gaussian noise ([A]).";
-  check_real_data_inputs(options);
-  const Method methods[] = {{"DSGD", "dsgd", "identity", 0.05},
-                            {"DCSGD rand-k 0.1 (ω = 9)", "dcsgd", "randk:0.1", 0.05},
-                            {"DSignSGD", "dsignsgd", "sign", 0.002}};
-  struct Problem {
-    std::string name;
-    std::string label;
-    std::int64_t steps;
-    int runs;
-    std::vector<double> sigmas;
-  };
-  std::vector<Problem> problems = {
+namespace {
+
+const Method kMethods[] = {{"DSGD", "dsgd", "identity", 0.05},
+                           {"DCSGD rand-k 0.1 (ω = 9)", "dcsgd", "randk:0.1", 0.05},
+                           {"DSignSGD", "dsignsgd", "sign", 0.002}};
+
+struct RealProblem {
+  std::string name;
+  std::string label;
+  std::int64_t steps;
+  int runs;
+  std::vector<double> sigmas;
+};
+
+/// The digits MLP in both profiles; the Fashion-MNIST CNN in the full one (libtorch component).
+std::vector<RealProblem> real_problems(const ReproduceOptions& options) {
+  std::vector<RealProblem> problems = {
       {"digits-mlp", "digits MLP 64-128-10", options.quick ? 800 : 1500, options.quick ? 2 : 4,
        // At least five noise levels on every line, in both profiles.
        options.quick ? std::vector<double>{0.1, 0.3, 1.0, 3.0, 10.0}
@@ -104,78 +101,45 @@ Section real_data(const ReproduceOptions& options) {
   if (!options.quick && has_registered_model("cnn")) {
     problems.push_back({"fashion-cnn", "Fashion-MNIST CNN", 1000, 1, {0.1, 1.0}});
   }
-  // Rows are written grouped by problem, noise and method so that gnuplot draws one line each.
-  std::map<std::tuple<std::string, std::string, int, double>, std::vector<Table::Cell>> rows;
-  Table table({{"problem", ""},
-               {"noise", ""},
-               {"σ", ""},
-               {methods[0].label, ""},
-               {methods[1].label, ""},
-               {methods[2].label, ""}});
-  bool tails_hold = true, compression_holds = true;
-  std::uint64_t salt = 0;
-  for (const Problem& p : problems) {
-    for (const char* kind : {"gaussian", "cauchy"}) {
-      for (double sigma : p.sigmas) {
-        std::vector<Table::Cell> row{p.label, kind, sigma};
-        Outcome outcomes[3];
-        for (int i = 0; i < 3; ++i) {
-          note(options, "realdata: " + p.name + ", " + kind + " σ = " + format_double(sigma) +
-                            ", " + methods[i].method);
-          TrainOptions o = real_data_options(p.name, methods[i], options);
-          o.noise = std::string(kind) + ":" + format_double(sigma);
-          o.steps = p.steps;
-          o.runs = p.runs;
-          o.log_every = p.steps;
-          o.seed = options.seed + 100 * salt++;
-          outcomes[i] = run_outcome(o);
-          const Outcome& r = outcomes[i];
-          rows[{p.name, kind, i, sigma}] = {p.name,
-                                            kind,
-                                            sigma,
-                                            methods[i].method,
-                                            r.accuracy.mean,
-                                            r.accuracy.stderr_,
-                                            std::int64_t{r.diverged},
-                                            std::int64_t{r.runs}};
-          row.emplace_back((r.accuracy.count > 1
-                                ? fixed(r.accuracy.mean, 3) + " ± " + fixed(r.accuracy.stderr_, 1)
-                            : r.accuracy.count ? fixed(r.accuracy.mean, 3)
-                                               : std::string("—")) +
-                           (r.diverged ? " (" + std::to_string(r.diverged) + "/" +
-                                             std::to_string(r.runs) + " diverged)"
-                                       : std::string()));
-        }
-        if (p.name == "digits-mlp" && sigma == 1.0) {
-          section.headline += (section.headline.empty() ? "test accuracy, digits MLP, " : "; ") +
-                              std::string(kind) + " σ = 1:";
-          for (int i = 0; i < 3; ++i) {
-            section.headline += std::string(i ? "," : "") + " " + methods[i].method + " " +
-                                std::get<std::string>(row[3 + i]);
-          }
-        }
-        table.add(std::move(row));
-        // The checks, on the digits MLP at σ = 1 where [A]'s regimes separate.
-        if (p.name == "digits-mlp" && sigma == 1.0) {
-          const Outcome& sign = outcomes[2];
-          if (std::string(kind) == "cauchy") {
-            for (int i = 0; i < 2; ++i) {
-              const Outcome& o = outcomes[i];
-              tails_hold = tails_hold && verdict::breaks(o.diverged, o.runs, o.accuracy.count,
-                                                         o.accuracy.mean, sign.accuracy.mean);
-            }
-            tails_hold = tails_hold && sign.diverged == 0 && sign.accuracy.mean > 0.5;
-          } else {
-            const Outcome& dsgd = outcomes[0];
-            const Outcome& dcsgd = outcomes[1];
-            const double se = std::hypot(dsgd.accuracy.stderr_, dcsgd.accuracy.stderr_);
-            compression_holds = dcsgd.diverged == 0 && dsgd.diverged == 0 &&
-                                dcsgd.accuracy.mean < dsgd.accuracy.mean - 2.0 * se;
-          }
-        }
-      }
+  return problems;
+}
+
+/// "0.93 ± 0.01 (1/4 diverged)", as the report's cell.
+std::string outcome_cell(const Outcome& r) {
+  return (r.accuracy.count > 1
+              ? significant(r.accuracy.mean, 3) + " ± " + significant(r.accuracy.stderr_, 1)
+          : r.accuracy.count ? significant(r.accuracy.mean, 3)
+                             : std::string("—")) +
+         (r.diverged ? " (" + std::to_string(r.diverged) + "/" + std::to_string(r.runs) +
+                           " diverged)"
+                     : std::string());
+}
+
+/// The checks, on the digits MLP at σ = 1 where [A]'s regimes separate.
+void judge_outcomes(const std::string& kind, const Outcome (&outcomes)[3], bool& tails_hold,
+                    bool& compression_holds) {
+  const Outcome& sign = outcomes[2];
+  if (kind == "cauchy") {
+    for (int i = 0; i < 2; ++i) {
+      const Outcome& o = outcomes[i];
+      tails_hold = tails_hold && verdict::breaks(o.diverged, o.runs, o.accuracy.count,
+                                                 o.accuracy.mean, sign.accuracy.mean);
     }
+    tails_hold = tails_hold && sign.diverged == 0 && sign.accuracy.mean > 0.5;
+  } else {
+    const Outcome& dsgd = outcomes[0];
+    const Outcome& dcsgd = outcomes[1];
+    const double se = std::hypot(dsgd.accuracy.stderr_, dcsgd.accuracy.stderr_);
+    compression_holds = dcsgd.diverged == 0 && dsgd.diverged == 0 &&
+                        dcsgd.accuracy.mean < dsgd.accuracy.mean - 2.0 * se;
   }
+}
+
+/// realdata.csv: one row per problem, noise, method and σ (grouped so that gnuplot draws a line
+/// each).
+Table accuracy_csv(
+    const std::map<std::tuple<std::string, std::string, int, double>, std::vector<Table::Cell>>&
+        rows) {
   Table csv({{"", "problem"},
              {"", "noise"},
              {"", "sigma"},
@@ -185,10 +149,13 @@ Section real_data(const ReproduceOptions& options) {
              {"", "diverged"},
              {"", "runs"}});
   for (const auto& [key, row] : rows) csv.add(row);
+  return csv;
+}
 
-  // Loss against bits sent, without injected noise (minibatch noise only).
+/// Loss against bits sent on the digits MLP, without injected noise (minibatch noise only).
+Table loss_against_bits(const ReproduceOptions& options, std::uint64_t& salt) {
   Table bits({{"", "method"}, {"", "bits_per_agent"}, {"", "loss"}});
-  for (const Method& m : methods) {
+  for (const Method& m : kMethods) {
     note(options, std::string("realdata: loss against bits, ") + m.method);
     TrainOptions o = real_data_options("digits-mlp", m, options);
     o.noise = "none";
@@ -204,22 +171,11 @@ Section real_data(const ReproduceOptions& options) {
       bits.add({m.method, sent, result.runs[0].loss[row]});
     }
   }
-  section.body = {
-      Paragraph{"Settings of `scripts/noise_sweep.sh`: N = 4, B = 16, λ = 10⁻⁴, η = 0.05 (DSGD, "
-                "DCSGD) and 0.002 (DSignSGD); test accuracy at the last step, mean ± s.e. over "
-                "the runs that did not diverge."},
-      table,
-      Paragraph{
-          std::string("Not part of the verdict, shown as measured: at large Gaussian σ with "
-                      "a fixed budget DSignSGD falls behind (its effective step shrinks like "
-                      "1/σ; docs/DATA.md).") +
-          (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")}};
-  section.checks = {
-      {"digits MLP, Cauchy σ = 1: DSGD and DCSGD lose half their runs or fall below DSignSGD, "
-       "which loses none",
-       tails_hold},
-      {"digits MLP, Gaussian σ = 1: DCSGD is below DSGD by more than 2 s.e.", compression_holds}};
-  section.data = {{"realdata.csv", csv}, {"realdata_bits.csv", bits}};
+  return bits;
+}
+
+/// The figures: accuracy against σ under Gaussian and Cauchy noise, and loss against bits.
+std::vector<Figure> realdata_figures() {
   Panel gaussian{.title = "digits MLP, Gaussian noise",
                  .xlabel = "injected noise scale σ",
                  .ylabel = "test accuracy (live runs)",
@@ -254,7 +210,83 @@ Section real_data(const ReproduceOptions& options) {
                   .style = "lines lw 2",
                   .title = "m",
                   .color = "method_color(m)"}};
-  section.figures = {{"realdata", {gaussian, cauchy}}, {"realdata_bits", {sent}}};
+  return {{"realdata", {gaussian, cauchy}}, {"realdata_bits", {sent}}};
+}
+
+}  // namespace
+
+Section real_data(const ReproduceOptions& options) {
+  Section section;
+  section.name = "realdata";
+  section.paper = "[A], [B]";
+  section.claim =
+      "On real models and data, heavy-tailed noise breaks DSGD and DCSGD but not "
+      "DSignSGD, and unbiased compression makes DCSGD the first to degrade under "
+      "Gaussian noise ([A]).";
+  check_real_data_inputs(options);
+  // Rows are written grouped by problem, noise and method so that gnuplot draws one line each.
+  std::map<std::tuple<std::string, std::string, int, double>, std::vector<Table::Cell>> rows;
+  Table table({{"problem", ""},
+               {"noise", ""},
+               {"σ", ""},
+               {kMethods[0].label, ""},
+               {kMethods[1].label, ""},
+               {kMethods[2].label, ""}});
+  bool tails_hold = true, compression_holds = true;
+  std::uint64_t salt = 0;
+  for (const RealProblem& p : real_problems(options)) {
+    for (const char* kind : {"gaussian", "cauchy"}) {
+      for (double sigma : p.sigmas) {
+        std::vector<Table::Cell> row{p.label, kind, sigma};
+        Outcome outcomes[3];
+        for (int i = 0; i < 3; ++i) {
+          note(options, "realdata: " + p.name + ", " + kind + " σ = " + format_double(sigma) +
+                            ", " + kMethods[i].method);
+          TrainOptions o = real_data_options(p.name, kMethods[i], options);
+          o.noise = std::string(kind) + ":" + format_double(sigma);
+          o.steps = p.steps;
+          o.runs = p.runs;
+          o.log_every = p.steps;
+          o.seed = options.seed + 100 * salt++;
+          outcomes[i] = run_outcome(o);
+          const Outcome& r = outcomes[i];
+          rows[{p.name, kind, i, sigma}] = {p.name,        kind, sigma, kMethods[i].method,
+                                            r.accuracy.mean, r.accuracy.stderr_,
+                                            std::int64_t{r.diverged}, std::int64_t{r.runs}};
+          row.emplace_back(outcome_cell(r));
+        }
+        if (p.name == "digits-mlp" && sigma == 1.0) {
+          section.headline += (section.headline.empty() ? "test accuracy, digits MLP, " : "; ") +
+                              std::string(kind) + " σ = 1:";
+          for (int i = 0; i < 3; ++i) {
+            section.headline += std::string(i ? "," : "") + " " + kMethods[i].method + " " +
+                                std::get<std::string>(row[3 + i]);
+          }
+          judge_outcomes(kind, outcomes, tails_hold, compression_holds);
+        }
+        table.add(std::move(row));
+      }
+    }
+  }
+  const Table csv = accuracy_csv(rows);
+  const Table bits = loss_against_bits(options, salt);
+  section.body = {
+      Paragraph{"Settings of `scripts/noise_sweep.sh`: N = 4, B = 16, λ = 10⁻⁴, η = 0.05 (DSGD, "
+                "DCSGD) and 0.002 (DSignSGD); test accuracy at the last step, mean ± s.e. over "
+                "the runs that did not diverge."},
+      table,
+      Paragraph{
+          std::string("Not part of the verdict, shown as measured: at large Gaussian σ with "
+                      "a fixed budget DSignSGD falls behind (its effective step shrinks like "
+                      "1/σ; docs/DATA.md).") +
+          (options.quick ? " The CNN rows run in the full profile (libtorch component)." : "")}};
+  section.checks = {
+      {"digits MLP, Cauchy σ = 1: DSGD and DCSGD lose half their runs or fall below DSignSGD, "
+       "which loses none",
+       tails_hold},
+      {"digits MLP, Gaussian σ = 1: DCSGD is below DSGD by more than 2 s.e.", compression_holds}};
+  section.data = {{"realdata.csv", csv}, {"realdata_bits.csv", bits}};
+  section.figures = realdata_figures();
   return section;
 }
 

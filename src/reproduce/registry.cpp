@@ -2,6 +2,7 @@
 // turns a declared section into files: data (CSV), gnuplot scripts and figures.
 #include <filesystem>
 
+#include "dsignsgd/core/join.hpp"
 #include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/reproduce/printers.hpp"
@@ -19,7 +20,7 @@ struct ExperimentEntry {
   void (*check_inputs)(const ReproduceOptions&) = nullptr;
 };
 
-/// Issue 6's experiments 1–8, in the order of the report.
+/// The nine experiments, in the order of the report (docs/REPRODUCE.md).
 constexpr ExperimentEntry kExperiments[] = {
     {"sde", sde_versus_algorithm},
     {"noise", noise_resilience},
@@ -45,9 +46,8 @@ void require_experiment(const std::string& name) {
   for (const ExperimentEntry& e : kExperiments) {
     if (name == e.name) return;
   }
-  std::string names;
-  for (const auto& n : experiment_names()) names += (names.empty() ? "" : ", ") + n;
-  throw ConfigError("experiment", name, "must be one of " + names + " or all");
+  throw ConfigError("experiment", name,
+                    "must be one of " + join(experiment_names(), ", ") + " or all");
 }
 
 void check_experiment_inputs(const std::vector<std::string>& names,

@@ -1,3 +1,4 @@
+#include "dsignsgd/core/enum_names.hpp"
 #include "dsignsgd/sde/integrator.hpp"
 
 #include <cmath>
@@ -97,14 +98,14 @@ class Platen2 final : public SdeIntegrator {
 
 }  // namespace
 
-std::string to_string(IntegratorKind kind) {
-  return kind == IntegratorKind::kEuler ? "euler" : "platen2";
-}
+namespace {
+constexpr EnumNames<IntegratorKind, 2> kIntegratorNames{
+    "integrator", {{{IntegratorKind::kEuler, "euler"}, {IntegratorKind::kPlaten2, "platen2"}}}};
+}  // namespace
 
+std::string to_string(IntegratorKind kind) { return kIntegratorNames.to_string(kind); }
 IntegratorKind integrator_from_string(const std::string& name) {
-  if (name == "euler") return IntegratorKind::kEuler;
-  if (name == "platen2") return IntegratorKind::kPlaten2;
-  throw ConfigError("integrator", name, "must be euler or platen2");
+  return kIntegratorNames.from_string(name);
 }
 
 std::unique_ptr<SdeIntegrator> make_integrator(IntegratorKind kind) {

@@ -5,6 +5,8 @@
 
 #include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/enum_names.hpp"
+#include "dsignsgd/core/join.hpp"
 #include "dsignsgd/core/cpu_dispatch.hpp"
 #include "dsignsgd/core/fast_math.hpp"
 #include "dsignsgd/core/spec.hpp"
@@ -367,44 +369,43 @@ class SignSde final : public SdeModel {
 
 }  // namespace
 
+namespace {
+
+constexpr EnumNames<DriftCorrection, 3> kDriftCorrectionNames{
+    "drift-correction",
+    {{{DriftCorrection::kNone, "none"},
+      {DriftCorrection::kClassic, "classic"},
+      {DriftCorrection::kStability, "stability"}}}};
+constexpr EnumNames<CompressionCovariance, 3> kCompressionCovarianceNames{
+    "compression-covariance",
+    {{{CompressionCovariance::kExact, "exact"},
+      {CompressionCovariance::kSurrogate, "surrogate"},
+      {CompressionCovariance::kMonteCarlo, "monte-carlo"}}}};
+
+/// The registered methods that have an SDE model, for the message of one that has none.
+std::vector<std::string> methods_with_model() {
+  std::vector<std::string> names;
+  for (const MethodInfo* info : registered_methods()) {
+    if (info->model != ModelFamily::kNone) names.push_back(info->name);
+  }
+  return names;
+}
+
+}  // namespace
+
 // ---- shared pieces ------------------------------------------------------------------------------
 
 std::string to_string(DriftCorrection correction) {
-  switch (correction) {
-    case DriftCorrection::kNone:
-      return "none";
-    case DriftCorrection::kClassic:
-      return "classic";
-    case DriftCorrection::kStability:
-      return "stability";
-  }
-  return "?";
+  return kDriftCorrectionNames.to_string(correction);
 }
-
 DriftCorrection drift_correction_from_string(const std::string& name) {
-  if (name == "none") return DriftCorrection::kNone;
-  if (name == "classic") return DriftCorrection::kClassic;
-  if (name == "stability") return DriftCorrection::kStability;
-  throw ConfigError("drift-correction", name, "must be one of none, classic, stability");
+  return kDriftCorrectionNames.from_string(name);
 }
-
 std::string to_string(CompressionCovariance covariance) {
-  switch (covariance) {
-    case CompressionCovariance::kExact:
-      return "exact";
-    case CompressionCovariance::kSurrogate:
-      return "surrogate";
-    case CompressionCovariance::kMonteCarlo:
-      return "monte-carlo";
-  }
-  return "?";
+  return kCompressionCovarianceNames.to_string(covariance);
 }
-
 CompressionCovariance compression_covariance_from_string(const std::string& name) {
-  if (name == "exact") return CompressionCovariance::kExact;
-  if (name == "surrogate") return CompressionCovariance::kSurrogate;
-  if (name == "monte-carlo") return CompressionCovariance::kMonteCarlo;
-  throw ConfigError("compression-covariance", name, "must be one of exact, surrogate, monte-carlo");
+  return kCompressionCovarianceNames.from_string(name);
 }
 
 void SdeCoefficients::resize(std::size_t d) {
@@ -454,19 +455,18 @@ void SdeSystem::evaluate(std::span<const float> x, double step_size, SdeCoeffici
 }
 
 std::unique_ptr<SdeModel> make_sde_model(const RunPlan& plan, CompressionCovariance covariance) {
-  const Method method = plan.method;
+  const MethodInfo& method = *plan.method;
   const NoiseSpec& spec = plan.noise;
   NoiseModel noise(spec, agent_scales_of(plan), plan.batch);
-  switch (method) {
-    case Method::kDsgd:
-    case Method::kDcsgd: {
+  switch (method.model) {
+    case ModelFamily::kGradient: {
       if (!std::isfinite(spec.coordinate_variance(1.0))) {
         throw ConfigError("noise", spec.to_string(),
-                          "the " + to_string(method) +
+                          "the " + method.name +
                               " SDE needs finite noise variance (Student-t with ν > 2); under "
                               "heavier tails it has no diffusion limit — run `train` instead");
       }
-      if (method == Method::kDsgd) {
+      if (method.dense()) {
         return std::make_unique<GradientSde>(std::move(noise), plan.workers, nullptr, covariance);
       }
       const std::shared_ptr<const Compressor>& compressor = plan.compressor;
@@ -475,26 +475,25 @@ std::unique_ptr<SdeModel> make_sde_model(const RunPlan& plan, CompressionCovaria
                           "the DCSGD SDE models unbiased compressors only");
       }
       if (covariance == CompressionCovariance::kExact &&
-          compressor->code() != CompressorCode::kRandK &&
-          compressor->code() != CompressorCode::kIdentity) {
+          compressor->covariance_form() != CovarianceForm::kSampling) {
         throw ConfigError(
             "compression-covariance", "exact",
             "is available for randk only; use surrogate or monte-carlo for " + compressor->name());
       }
       return std::make_unique<GradientSde>(std::move(noise), plan.workers, compressor, covariance);
     }
-    case Method::kDsignsgd:
-    case Method::kMajority:
+    case ModelFamily::kSign:
       if (spec.kind == NoiseKind::kStudent && plan.batch > 1) {
         throw ConfigError("batch", std::to_string(plan.batch),
                           "the sign SDE needs the law of the batch-mean noise: with Student-t "
                           "noise only --batch 1 has a closed form");
       }
-      return std::make_unique<SignSde>(std::move(noise), plan.workers, method == Method::kMajority);
-    default:
-      throw ConfigError("method", to_string(method),
-                        "has no SDE model yet (models: dsgd, dcsgd, dsignsgd, majority)");
+      return std::make_unique<SignSde>(std::move(noise), plan.workers, method.majority_vote());
+    case ModelFamily::kNone:
+      break;
   }
+  throw ConfigError("method", method.name,
+                    "has no SDE model yet (models: " + join(methods_with_model(), ", ") + ")");
 }
 
 }  // namespace dsignsgd

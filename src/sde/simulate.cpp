@@ -22,8 +22,7 @@ SdePlan SdePlan::resolve(const SdeOptions& options, const RunPlan& plan) {
   if (!options.compression_covariance.empty()) {
     out.covariance = compression_covariance_from_string(options.compression_covariance);
   } else {
-    const CompressorCode code = plan.compressor->code();
-    out.covariance = code == CompressorCode::kRandK || code == CompressorCode::kIdentity
+    out.covariance = plan.compressor->covariance_form() == CovarianceForm::kSampling
                          ? CompressionCovariance::kExact
                          : CompressionCovariance::kSurrogate;
   }
@@ -63,12 +62,12 @@ class SdePath final : public RunStepper {
   void load(CheckpointReader& in, std::int64_t step) override {
     std::vector<float> x = in.floats();
     if (x.size() != x_.size()) {
-      throw std::runtime_error("its state has dimension " + std::to_string(x.size()) +
+      throw CheckpointError("its state has dimension " + std::to_string(x.size()) +
                                ", this model has " + std::to_string(x_.size()));
     }
     const std::uint64_t next = in.u64();
     if (next != static_cast<std::uint64_t>(step)) {
-      throw std::runtime_error("its path stands at step " + std::to_string(next) +
+      throw CheckpointError("its path stands at step " + std::to_string(next) +
                                ", its header at step " + std::to_string(step));
     }
     x_ = std::move(x);

@@ -238,11 +238,108 @@ nlohmann::json floor_json(const MethodFloor& f) {
   return out;
 }
 
+/// The registered methods that have a model, hence a closed-form floor on a quadratic.
+std::vector<const MethodInfo*> methods_with_floors() {
+  std::vector<const MethodInfo*> out;
+  for (const MethodInfo* info : registered_methods()) {
+    if (info->model != ModelFamily::kNone) out.push_back(info);
+  }
+  return out;
+}
+
+/// The stationary floor of `info` on the quadratic of `s`, sending `compressor` (null: the
+/// method's default compressor).
+MethodFloor method_floor(const Setting& s, const MethodInfo& info,
+                         std::shared_ptr<const Compressor> compressor, std::size_t d) {
+  switch (info.model) {
+    case ModelFamily::kGradient: {
+      if (info.dense()) return gradient_method(s, false, 0.0, "identity", false);
+      if (!compressor) compressor = make_compressor(info.default_compressor);
+      // Rand-k's ω is exact; QSGD's and natural's declared ω is a bound: their floor uses the
+      // variance measured at ∇f = 0.
+      const bool closed = compressor->covariance_form() == CovarianceForm::kSampling;
+      const double omega = closed ? compressor->omega(d) : measured_omega(*compressor, s.noise, d);
+      MethodFloor floor = gradient_method(s, true, omega, compressor->name(), !closed);
+      floor.compressor = compressor->name();
+      return floor;
+    }
+    case ModelFamily::kSign:
+      return sign_method(s, info.majority_vote());
+    case ModelFamily::kNone:
+      break;
+  }
+  return unavailable("no closed-form floor for " + info.name);
+}
+
 }  // namespace
 
 Prediction predict(const TrainOptions& options, const PredictOptions& predict_options) {
   return predict(make_run_plan(options), predict_options);
 }
+
+namespace {
+
+/// What the closed forms need of the plan and its problem.
+Setting setting_of(const RunPlan& plan, const Problem& problem) {
+  Setting s;
+  s.noise = plan.noise;
+  s.agents = plan.workers;
+  s.batch = plan.batch;
+  s.lr = plan.lr;
+  s.constant_schedule = plan.schedule.kind == ScheduleKind::kConst && plan.schedule.warmup == 0;
+  s.eigenvalues = problem.hessian_eigenvalues();
+  s.quadratic = !s.eigenvalues.empty();
+  for (double lambda : s.eigenvalues) s.lambda_max = std::max(s.lambda_max, lambda);
+  if (!plan.agent_scales.empty()) {
+    s.agent_scales = plan.agent_scales;
+    double sum = 0.0;
+    for (double scale : s.agent_scales) sum += scale * scale;
+    s.mean_square_scale = sum / s.agent_scales.size();
+  }
+  return s;
+}
+
+/// The stationary floors (quadratic, constant η) of every method with a model, and the plan's.
+void predict_floors(const Setting& s, const RunPlan& plan, std::size_t d, Prediction& out) {
+  const std::vector<const MethodInfo*> modelled = methods_with_floors();
+  for (const MethodInfo* info : modelled) {
+    out.methods[info->name] =
+        !s.quadratic ? unavailable("not a quadratic: no closed-form stationary floor")
+        : !s.constant_schedule
+            ? unavailable("decaying schedule: the floor shrinks with η_k, no stationary value")
+            : method_floor(s, *info, info == plan.method ? plan.compressor : nullptr, d);
+  }
+  out.floor = out.methods.count(plan.method->name) != 0
+                  ? out.methods[plan.method->name]
+                  : unavailable("no closed-form floor for " + plan.method->name);
+}
+
+/// [B]'s step bounds at x0 for an (L0, L1)-smooth problem, with the problem's own constants.
+L0L1Bounds l0l1_bounds(const Setting& s, const RunPlan& plan, const Problem& problem,
+                       const SmoothnessConstants& smooth, double epsilon) {
+  const std::size_t d = plan.problem.dim;
+  std::vector<float> x0(d, static_cast<float>(plan.problem.x0));
+  std::vector<float> grad(d);
+  problem.loss_and_gradient(x0, grad);
+  const double norm = l2_norm(grad);
+  const double omega = std::isnan(plan.compressor->omega(d)) ? 0.0 : plan.compressor->omega(d);
+  const double s0 = s.noise.kind == NoiseKind::kAffine ? s.noise.sigma0 : 0.0;
+  const double s1 = s.noise.kind == NoiseKind::kAffine     ? s.noise.sigma1
+                    : s.noise.kind == NoiseKind::kRelative ? s.noise.sigma
+                                                           : 0.0;
+  const double dd = static_cast<double>(d);
+  L0L1Bounds b;
+  b.l0 = smooth.l0;
+  b.l1 = smooth.l1;
+  b.a = 1.0 + (omega + dd * (s1 * s1 * omega + s1 * s1)) / s.agents;
+  b.c = smooth.l1 * dd * (s0 * s0 + s0 * s0 * omega) / s.agents;
+  b.epsilon = epsilon;
+  b.g_at_x0 = smooth.l0 + smooth.l1 * norm;
+  b.lr_max_at_x0 = 2.0 * epsilon / (b.g_at_x0 * b.a + b.c);
+  return b;
+}
+
+}  // namespace
 
 Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
   if (!(predict_options.epsilon > 0.0)) {
@@ -254,27 +351,11 @@ Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
                       "(quadratic, quartic, cosh)");
   }
   const std::size_t d = plan.problem.dim;
-  const Method method = plan.method;
   const std::unique_ptr<Problem> problem = make_problem(seeded_problem(plan));
-
-  Setting s;
-  s.noise = plan.noise;
-  s.agents = plan.workers;
-  s.batch = plan.batch;
-  s.lr = plan.lr;
-  s.constant_schedule = plan.schedule.kind == ScheduleKind::kConst && plan.schedule.warmup == 0;
-  s.eigenvalues = problem->hessian_eigenvalues();
-  s.quadratic = !s.eigenvalues.empty();
-  for (double lambda : s.eigenvalues) s.lambda_max = std::max(s.lambda_max, lambda);
-  if (!plan.agent_scales.empty()) {
-    s.agent_scales = plan.agent_scales;
-    double sum = 0.0;
-    for (double scale : s.agent_scales) sum += scale * scale;
-    s.mean_square_scale = sum / s.agent_scales.size();
-  }
+  const Setting s = setting_of(plan, *problem);
 
   Prediction out;
-  out.method = to_string(method);
+  out.method = plan.method->name;
   out.compressor = plan.compressor->name();
   out.problem = problem->describe();
   out.dim = d;
@@ -282,65 +363,10 @@ Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
   out.workers = s.agents;
   out.batch = s.batch;
   out.lr = s.lr;
-
-  // Stationary floors (quadratic, constant η).
-  const char* names[] = {"dsgd", "dcsgd", "dsignsgd", "majority"};
-  if (!s.quadratic) {
-    for (const char* name : names) {
-      out.methods[name] = unavailable("not a quadratic: no closed-form stationary floor");
-    }
-  } else if (!s.constant_schedule) {
-    for (const char* name : names) {
-      out.methods[name] =
-          unavailable("decaying schedule: the floor shrinks with η_k, no stationary value");
-    }
-  } else {
-    const std::shared_ptr<const Compressor> dcsgd_parts =
-        method == Method::kDcsgd ? plan.compressor
-                                 : std::shared_ptr<const Compressor>(
-                                       make_compressor(default_compressor(Method::kDcsgd)));
-    out.methods["dsgd"] = gradient_method(s, false, 0.0, "identity", false);
-    // Rand-k's ω is exact; QSGD's and natural's declared ω is a bound: their floor uses the
-    // variance measured at ∇f = 0.
-    const CompressorCode code = dcsgd_parts->code();
-    const bool closed = code == CompressorCode::kRandK || code == CompressorCode::kIdentity;
-    const double omega =
-        closed ? dcsgd_parts->omega(d) : measured_omega(*dcsgd_parts, s.noise, d);
-    out.methods["dcsgd"] = gradient_method(s, true, omega, dcsgd_parts->name(), !closed);
-    out.methods["dcsgd"].compressor = dcsgd_parts->name();
-    out.methods["dsignsgd"] = sign_method(s, false);
-    out.methods["majority"] = sign_method(s, true);
-  }
-  const std::string key = method == Method::kDsgd       ? "dsgd"
-                          : method == Method::kDcsgd    ? "dcsgd"
-                          : method == Method::kDsignsgd ? "dsignsgd"
-                          : method == Method::kMajority ? "majority"
-                                                        : "";
-  out.floor =
-      key.empty() ? unavailable("no closed-form floor for " + to_string(method)) : out.methods[key];
-
-  // [B]'s step bounds for (L0, L1)-smooth problems.
+  predict_floors(s, plan, d, out);
   const SmoothnessConstants smooth = problem->smoothness();
-  if (smooth.l1 > 0.0) {  // not L-smooth: [B]'s setting, with the problem's own constants
-    std::vector<float> x0(d, static_cast<float>(plan.problem.x0));
-    std::vector<float> grad(d);
-    problem->loss_and_gradient(x0, grad);
-    const double norm = l2_norm(grad);
-    const double omega = std::isnan(plan.compressor->omega(d)) ? 0.0 : plan.compressor->omega(d);
-    const double s0 = s.noise.kind == NoiseKind::kAffine ? s.noise.sigma0 : 0.0;
-    const double s1 = s.noise.kind == NoiseKind::kAffine     ? s.noise.sigma1
-                      : s.noise.kind == NoiseKind::kRelative ? s.noise.sigma
-                                                             : 0.0;
-    const double dd = static_cast<double>(d);
-    L0L1Bounds b;
-    b.l0 = smooth.l0;
-    b.l1 = smooth.l1;
-    b.a = 1.0 + (omega + dd * (s1 * s1 * omega + s1 * s1)) / s.agents;
-    b.c = smooth.l1 * dd * (s0 * s0 + s0 * s0 * omega) / s.agents;
-    b.epsilon = predict_options.epsilon;
-    b.g_at_x0 = smooth.l0 + smooth.l1 * norm;
-    b.lr_max_at_x0 = 2.0 * predict_options.epsilon / (b.g_at_x0 * b.a + b.c);
-    out.l0l1 = b;
+  if (smooth.l1 > 0.0) {  // not L-smooth: [B]'s setting
+    out.l0l1 = l0l1_bounds(s, plan, *problem, smooth, predict_options.epsilon);
   }
   return out;
 }

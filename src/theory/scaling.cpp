@@ -1,3 +1,5 @@
+#include "dsignsgd/core/join.hpp"
+#include "dsignsgd/core/enum_names.hpp"
 #include "dsignsgd/theory/scaling.hpp"
 
 #include <algorithm>
@@ -28,9 +30,8 @@ std::string reason_of(const RunPlan& plan) {
   return floor.reason.empty() ? "no closed-form floor" : floor.reason;
 }
 
-bool is_sign(const RunPlan& o) {
-  return o.method == Method::kDsignsgd || o.method == Method::kMajority;
-}
+/// The sign family's rules (floor linear in σ, drift through m(∇f; σ/√B)).
+bool is_sign(const RunPlan& o) { return o.method->model == ModelFamily::kSign; }
 
 double omega_of(const RunPlan& o) {
   const double omega = o.compressor->omega(o.problem.dim);
@@ -118,11 +119,8 @@ struct Changes {
   std::vector<std::string> keys;
   std::string text;  ///< "compressor=qsgd:4, workers=8" (as given)
 
-  explicit Changes(const std::vector<std::string>& changes) {
-    for (const std::string& change : changes) {
-      keys.push_back(change.substr(0, change.find('=')));
-      text += (text.empty() ? "" : ", ") + change;
-    }
+  explicit Changes(const std::vector<std::string>& changes) : text(join(changes, ", ")) {
+    for (const std::string& change : changes) keys.push_back(change.substr(0, change.find('=')));
   }
   bool touched(const std::string& key) const {
     return std::find(keys.begin(), keys.end(), key) != keys.end();
@@ -133,7 +131,7 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
   plan.base_floor = floor_of(plan.base);
   plan.changed_floor = floor_of(plan.changed);
   if (std::isnan(plan.base_floor)) {
-    throw ConfigError("from", to_string(plan.base.method),
+    throw ConfigError("from", plan.base.method->name,
                       "the base configuration has no closed-form floor (" + reason_of(plan.base) +
                           "); no floor rule applies");
   }
@@ -145,9 +143,9 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
   const bool sign = is_sign(plan.changed);
   const NoiseSpec& noise = plan.changed.noise;
   const auto touched = [&](const std::string& key) { return changes.touched(key); };
-  const CompressorCode code = plan.changed.compressor->code();
-  const bool measured = plan.changed.method == Method::kDcsgd && code != CompressorCode::kRandK &&
-                        code != CompressorCode::kIdentity;
+  // As predict's floor: ω measured at ∇f = 0 unless the compressor's covariance is rand-k's.
+  const bool measured = !sign && !plan.changed.method->dense() &&
+                        plan.changed.compressor->covariance_form() != CovarianceForm::kSampling;
   const std::string form =
       sign ? "floor ≈ η σ_B d / (4 κ ℓ N), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
              "(2 κ ℓ N (2 − η κ ℓ λ_j / σ_B)))"
@@ -183,7 +181,7 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
                        " <= the base floor; to first order " + knob + "' = " + knob + " · " +
                        (sign && std::string(knob) == "batch" ? "(floor_changed / floor_base)²"
                                                              : "floor_changed / floor_base");
-    const bool majority = plan.changed.method == Method::kMajority;
+    const bool majority = plan.changed.method->majority_vote();
     rule->limits = std::string(knob) == "batch"
                        ? "B draws per agent per step cost B× the computation"
                    : majority ? "majority vote's floor falls only like 1/√N (κ_N ≈ √(2N/π))"
@@ -192,56 +190,56 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
   }
 }
 
-void plan_trajectory(ScalingPlan& plan, const Changes& changes) {
+/// DSignSGD's trajectory rules: its SDE depends on η and N only through η/N.
+void plan_sign_trajectory(ScalingPlan& plan, const Changes& changes) {
   const RunPlan& b = plan.base;
   const RunPlan& c = plan.changed;
-  const bool sign = is_sign(c);
   const auto touched = [&](const std::string& key) { return changes.touched(key); };
-  if (sign != is_sign(b)) {
-    throw ConfigError("change", changes.text, "a trajectory rule needs the same kind of method");
+  // Invariants: η/N (diffusion) and σ/√B (drift through m).
+  if (touched("noise") || touched("batch")) {
+    throw ConfigError("change", changes.text,
+                      "DSignSGD's drift −m(∇f; σ/√B) changes with σ and B: no trajectory rule "
+                      "keeps it (use --keep floor)");
   }
-  if (sign) {
-    // Invariants: η/N (diffusion) and σ/√B (drift through m).
-    if (touched("noise") || touched("batch")) {
-      throw ConfigError("change", changes.text,
-                        "DSignSGD's drift −m(∇f; σ/√B) changes with σ and B: no trajectory rule "
-                        "keeps it (use --keep floor)");
-    }
-    const double ratio_lr = c.lr / b.lr;
-    const double ratio_n = static_cast<double>(c.workers) / b.workers;
-    if (!touched("lr")) {
+  const double ratio_lr = c.lr / b.lr;
+  const double ratio_n = static_cast<double>(c.workers) / b.workers;
+  if (!touched("lr")) {
+    ScalingRule rule;
+    rule.adjust = "lr";
+    rule.adjusted = c;
+    rule.adjusted.lr = b.lr * ratio_n;
+    rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio_n));
+    rule.exact = true;
+    rule.derivation = "DSignSGD's SDE dX = −m(∇f) dt + √(η/N) √(1 − m²) dW depends on η and N "
+                      "only through η/N: (η, N) → (κη, κN) leaves it unchanged, reached in K/κ "
+                      "steps (linear speed-up, [A])";
+    rule.limits = "first-order SDE: larger η makes the discrete method deviate from the SDE "
+                  "by O(η)";
+    plan.rules.push_back(rule);
+  }
+  if (!touched("workers")) {
+    const double n = b.workers * ratio_lr;
+    if (std::abs(n - std::round(n)) < 1e-9 && n >= 1) {
       ScalingRule rule;
-      rule.adjust = "lr";
+      rule.adjust = "workers";
       rule.adjusted = c;
-      rule.adjusted.lr = b.lr * ratio_n;
-      rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio_n));
+      rule.adjusted.workers = static_cast<int>(std::round(n));
+      rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio_lr));
       rule.exact = true;
-      rule.derivation = "DSignSGD's SDE dX = −m(∇f) dt + √(η/N) √(1 − m²) dW depends on η and N "
-                        "only through η/N: (η, N) → (κη, κN) leaves it unchanged, reached in K/κ "
-                        "steps (linear speed-up, [A])";
-      rule.limits = "first-order SDE: larger η makes the discrete method deviate from the SDE "
-                    "by O(η)";
+      rule.derivation = "η/N fixed: N' = N η'/η, K' = K η/η'";
+      rule.limits = "N must come out an integer";
       plan.rules.push_back(rule);
+    } else {
+      plan.no_rule.push_back("workers: N η'/η is not an integer");
     }
-    if (!touched("workers")) {
-      const double n = b.workers * ratio_lr;
-      if (std::abs(n - std::round(n)) < 1e-9 && n >= 1) {
-        ScalingRule rule;
-        rule.adjust = "workers";
-        rule.adjusted = c;
-        rule.adjusted.workers = static_cast<int>(std::round(n));
-        rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio_lr));
-        rule.exact = true;
-        rule.derivation = "η/N fixed: N' = N η'/η, K' = K η/η'";
-        rule.limits = "N must come out an integer";
-        plan.rules.push_back(rule);
-      } else {
-        plan.no_rule.push_back("workers: N η'/η is not an integer");
-      }
-    }
-    return;
   }
-  // DSGD / DCSGD: invariant η (1+ω) v / (N B), drift −∇f.
+}
+
+/// DSGD's and DCSGD's trajectory rules: the invariant η (1+ω) v / (N B), drift −∇f.
+void plan_gradient_trajectory(ScalingPlan& plan, const Changes& changes) {
+  const RunPlan& b = plan.base;
+  const RunPlan& c = plan.changed;
+  const auto touched = [&](const std::string& key) { return changes.touched(key); };
   const double q_base = b.lr * (1.0 + omega_of(b)) * noise_level(b, false) / (b.workers * b.batch);
   const double q_changed =
       c.lr * (1.0 + omega_of(c)) * noise_level(c, false) / (c.workers * c.batch);
@@ -289,6 +287,18 @@ void plan_trajectory(ScalingPlan& plan, const Changes& changes) {
   }
 }
 
+void plan_trajectory(ScalingPlan& plan, const Changes& changes) {
+  const bool sign = is_sign(plan.changed);
+  if (sign != is_sign(plan.base)) {
+    throw ConfigError("change", changes.text, "a trajectory rule needs the same kind of method");
+  }
+  if (sign) {
+    plan_sign_trajectory(plan, changes);
+  } else {
+    plan_gradient_trajectory(plan, changes);
+  }
+}
+
 nlohmann::json rule_json(const ScalingRule& rule) {
   return {{"adjust", rule.adjust},
           {"lr", rule.adjusted.lr},
@@ -306,9 +316,9 @@ nlohmann::json rule_json(const ScalingRule& rule) {
 }  // namespace
 
 ScalingInvariant scaling_invariant_from_string(const std::string& name) {
-  if (name == "floor") return ScalingInvariant::kFloor;
-  if (name == "trajectory") return ScalingInvariant::kTrajectory;
-  throw ConfigError("keep", name, "must be floor or trajectory");
+  static constexpr EnumNames<ScalingInvariant, 2> kNames{
+      "keep", {{{ScalingInvariant::kFloor, "floor"}, {ScalingInvariant::kTrajectory, "trajectory"}}}};
+  return kNames.from_string(name);
 }
 
 ScalingPlan plan_scaling(const TrainOptions& base, const TrainOptions& changed,

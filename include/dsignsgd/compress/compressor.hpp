@@ -11,13 +11,34 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "dsignsgd/core/spec.hpp"
 
 #include "dsignsgd/random/stream.hpp"
 
 namespace dsignsgd {
+
+/// A message that is not one its compressor wrote: wrong size, magic, code or dimension, or a
+/// payload out of range. A fault of the peer or of the network, not of the configuration.
+class WireFormatError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What is known of Cov[C(v)], the compression covariance Φ(v) of docs/THEORY.md §1, which the
+/// DCSGD SDE takes (sde/sde_model.hpp):
+enum class CovarianceForm {
+  kNone,      ///< not provided (biased compressors)
+  kSampling,  ///< rand-k's, exactly: Φ(v) = ω d/(d−1) diag(v²) − ω/(d−1) v vᵀ with ω = omega(d);
+              ///< the identity (ω = 0) too — ω is exact, not a bound
+  kDiagonal,  ///< its diagonal, exactly, from variance_diagonal(v); ω is only a bound (QSGD,
+              ///< natural: the variance depends on v itself)
+};
 
 /// A message as it would travel on the wire.
 struct WireMessage {
@@ -56,10 +77,14 @@ class Compressor {
   virtual bool variance_diagonal(std::span<const float> /*v*/, std::span<float> /*out*/) const {
     return false;
   }
+  /// What Cov[C(v)] is known to be (default: the diagonal when variance_diagonal provides it).
+  virtual CovarianceForm covariance_form() const {
+    return unbiased() ? CovarianceForm::kDiagonal : CovarianceForm::kNone;
+  }
   /// True when the payload is one bit per coordinate, bit set ⇔ +1 (sign methods).
   virtual bool sign_payload() const { return false; }
   /// For sign_payload() compressors, the packed bits of a message for dimension d (its header
-  /// checked; std::runtime_error on a malformed message), so that aggregation can count votes
+  /// checked; WireFormatError on a malformed message), so that aggregation can count votes
   /// without decoding to floats (compress/bit_pack.hpp); nullptr for the others.
   virtual const std::uint8_t* sign_bits(const WireMessage& /*in*/, std::size_t /*d*/) const {
     return nullptr;
@@ -70,7 +95,7 @@ class Compressor {
   virtual void encode(std::span<const float> v, const StreamAddress& address,
                       WireMessage& out) const = 0;
   /// acc += weight × C(v), decoding the message produced by encode with the same address.
-  /// Throws std::runtime_error on a malformed message.
+  /// Throws WireFormatError on a malformed message.
   virtual void decode_accumulate(const WireMessage& in, const StreamAddress& address, float weight,
                                  std::span<float> acc) const = 0;
 
@@ -79,11 +104,33 @@ class Compressor {
                       std::span<float> out) const;
 };
 
-/// Builds a compressor from "identity", "randk:F", "qsgd:S[:bucket]", "natural", "sign",
-/// "scaled-sign", "topk:F", "fp16", "bf16". Throws ConfigError for option "compressor".
+/// A compressor as the registry knows it: its spec's name and form, the help line, the parser
+/// and example specs that the test suites run through every property check.
+struct CompressorInfo {
+  std::string name;   ///< the spec's name, e.g. "qsgd"
+  std::string form;   ///< the spec's form, e.g. "qsgd:S[:bucket]"
+  std::string help;   ///< one line for --help: bits per coordinate, ω, biased or not
+  /// Builds it from a parsed spec whose name is `name`; ConfigError (option "compressor") on
+  /// bad arguments.
+  std::function<std::unique_ptr<Compressor>(const Spec&)> make;
+  /// Specs the test suites take as this compressor's cases (at least one).
+  std::vector<std::string> examples;
+};
+
+/// Adds a compressor (its name must be new: DSIGNSGD_ASSERT) and returns it. The built-in ones
+/// are registered before the first lookup; a program or test may add its own at start-up.
+const CompressorInfo& register_compressor(CompressorInfo info);
+/// The registered compressors in registration order (built-ins first).
+std::vector<const CompressorInfo*> registered_compressors();
+/// Every registered compressor's example specs, in registration order.
+std::vector<std::string> compressor_examples();
+
+/// Builds a compressor from a registered spec ("identity", "randk:F", "qsgd:S[:bucket]",
+/// "natural", "sign", "scaled-sign", "topk:F", "fp16", "bf16", …). Throws ConfigError for option
+/// "compressor" naming the whole specification.
 std::unique_ptr<Compressor> make_compressor(const std::string& spec);
 
-/// One line per compressor for --help: name, form, biased or not.
+/// One line per registered compressor for --help: form, then its help text.
 std::vector<std::string> compressor_help();
 
 }  // namespace dsignsgd

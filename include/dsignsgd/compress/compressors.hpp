@@ -28,6 +28,7 @@ class IdentityCompressor final : public Compressor {
   CompressorCode code() const override { return CompressorCode::kIdentity; }
   bool unbiased() const override { return true; }
   double omega(std::size_t) const override { return 0.0; }
+  CovarianceForm covariance_form() const override { return CovarianceForm::kSampling; }
   std::size_t wire_bits(std::size_t d) const override;
   bool variance_diagonal(std::span<const float> v, std::span<float> out) const override;
   void encode(std::span<const float> v, const StreamAddress& address,
@@ -46,6 +47,7 @@ class RandKCompressor final : public Compressor {
   CompressorCode code() const override { return CompressorCode::kRandK; }
   bool unbiased() const override { return true; }
   double omega(std::size_t d) const override;
+  CovarianceForm covariance_form() const override { return CovarianceForm::kSampling; }
   std::size_t wire_bits(std::size_t d) const override;
   bool variance_diagonal(std::span<const float> v, std::span<float> out) const override;
   void encode(std::span<const float> v, const StreamAddress& address,

@@ -42,7 +42,6 @@ struct NoiseSpec {
   double small_signal_slope() const;
   /// CDF of one unit-scale noise coordinate.
   double unit_cdf(double u) const;
-  bool heavy_tailed() const { return kind == NoiseKind::kCauchy || kind == NoiseKind::kStudent; }
 };
 
 /// The mean sign of Student-t noise with ν degrees of freedom, m(u) = E[sign(u + T_ν)] =

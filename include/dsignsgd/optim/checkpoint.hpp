@@ -15,6 +15,13 @@
 
 namespace dsignsgd {
 
+/// A checkpoint that does not describe a state this configuration can be in: truncated, a field
+/// out of range, a state of another shape. Resuming reports it as a ConfigError for --resume.
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Appends binary fields to a payload.
 class CheckpointWriter {
  public:
@@ -30,7 +37,7 @@ class CheckpointWriter {
   std::vector<std::uint8_t> payload_;
 };
 
-/// Reads fields back; throws std::runtime_error("checkpoint truncated") past the end.
+/// Reads fields back; throws CheckpointError("checkpoint truncated") past the end.
 class CheckpointReader {
  public:
   explicit CheckpointReader(std::vector<std::uint8_t> payload) : payload_(std::move(payload)) {}

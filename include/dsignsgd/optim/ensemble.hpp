@@ -54,7 +54,6 @@ struct RunState {
   bool complete = false;        ///< restored a run that had already finished
 };
 
-class RunStepper;
 using RunFactory = std::function<std::unique_ptr<RunStepper>(std::uint32_t run)>;
 
 /// What the ensemble is about to run (for callbacks that check before any work): the shape every

@@ -37,10 +37,13 @@ std::string to_string(Backend backend);
 /// Throws ConfigError for option "backend".
 Backend backend_from_string(const std::string& name);
 
-/// How DSGD's gradients travel under MPI: the allgather of encoded messages in agent order
-/// (bit-identical to the in-process run) or a ring allreduce of fp32 sums (not identical).
-/// reduce-scatter: sign methods only, per-coordinate counts (received bytes ~ d·log N).
-enum class Reduction { kFixed, kAllreduce, kReduceScatter };
+/// How messages travel under MPI (--reduction):
+///   fixed           kAllgather: the encoded messages gathered in agent order, every rank
+///                   aggregates them (bit-identical to the in-process run; the name says the
+///                   summation order is fixed)
+///   allreduce       kAllreduce: a ring allreduce of fp32 sums (dense methods; not identical)
+///   reduce-scatter  kReduceScatter: sign messages only, per-coordinate counts (~ d·log N bytes)
+enum class Reduction { kAllgather, kAllreduce, kReduceScatter };
 std::string to_string(Reduction reduction);
 /// Throws ConfigError for option "reduction".
 Reduction reduction_from_string(const std::string& name);
@@ -71,7 +74,7 @@ struct RunPlan {
   NoiseSpec noise;
   std::vector<double> agent_scales;  ///< empty: every agent at scale 1
   // method
-  Method method = Method::kDsignsgd;
+  Method method = &method_from_string("dsignsgd");  ///< a registry entry (optim/method.hpp)
   std::shared_ptr<const Compressor> compressor;
   MethodSettings settings;
   ScheduleSpec schedule;
@@ -91,7 +94,7 @@ struct RunPlan {
   Backend backend = Backend::kLocal;
   int agents_per_rank = 1;
   double comm_timeout = 30.0;
-  Reduction reduction = Reduction::kFixed;
+  Reduction reduction = Reduction::kAllgather;
   // output
   std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
   std::int64_t checkpoint_every = 0;

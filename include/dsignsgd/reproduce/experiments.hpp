@@ -3,7 +3,7 @@
 /// `dsignsgd reproduce`: experiments that check the papers' claims and write a report with
 /// figures (gnuplot), tables of measured against predicted numbers with standard errors, a verdict
 /// line and the command that regenerates each: sde, noise, compression, tails, agents, l0l1,
-/// realdata, stability (experiments 1–8 of issue 6, docs/REPRODUCE.md).
+/// realdata, stability, edge (the nine experiments of docs/REPRODUCE.md).
 
 #include <filesystem>
 #include <functional>

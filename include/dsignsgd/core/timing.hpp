@@ -1,10 +1,11 @@
 #pragma once
-// Wall-clock timing for the benchmark-like commands (bench, speedup).
+/// @file
+/// Wall-clock timing for what measures itself (`bench`, the α-β model of theory/network_model).
 
 #include <algorithm>
 #include <chrono>
 
-namespace dsignsgd::cli {
+namespace dsignsgd {
 
 /// The shortest of `repeats` timings of body(), in seconds.
 template <typename F>
@@ -19,4 +20,4 @@ double best_seconds(int repeats, F&& body) {
   return best;
 }
 
-}  // namespace dsignsgd::cli
+}  // namespace dsignsgd

@@ -1,6 +1,7 @@
 #pragma once
-// Internal: the 8-byte header every message starts with:
-//   byte 0 magic 0xD5, byte 1 compressor code, bytes 2-3 zero, bytes 4-7 dimension (u32 LE).
+/// @file
+/// The 8-byte header every message starts with, for compressors (the library's and a user's):
+///   byte 0 magic 0xD5, byte 1 compressor code, bytes 2-3 zero, bytes 4-7 dimension (u32 LE).
 
 #include <stdexcept>
 #include <string>
@@ -29,16 +30,16 @@ inline std::uint8_t* begin_message(WireMessage& out, CompressorCode code, std::s
 inline const std::uint8_t* check_message(const WireMessage& in, CompressorCode code, std::size_t d,
                                          std::size_t payload_bytes) {
   if (in.bytes.size() != kMessageHeaderBytes + payload_bytes) {
-    throw std::runtime_error("malformed message: " + std::to_string(in.bytes.size()) +
+    throw WireFormatError("malformed message: " + std::to_string(in.bytes.size()) +
                              " bytes, expected " +
                              std::to_string(kMessageHeaderBytes + payload_bytes));
   }
   const std::uint8_t* p = in.bytes.data();
   if (p[0] != kMessageMagic || p[1] != static_cast<std::uint8_t>(code)) {
-    throw std::runtime_error("malformed message: wrong magic or compressor code");
+    throw WireFormatError("malformed message: wrong magic or compressor code");
   }
   if (load_u32(p + 4) != d) {
-    throw std::runtime_error("malformed message: dimension " + std::to_string(load_u32(p + 4)) +
+    throw WireFormatError("malformed message: dimension " + std::to_string(load_u32(p + 4)) +
                              ", expected " + std::to_string(d));
   }
   return p + kMessageHeaderBytes;
