@@ -16,7 +16,7 @@ class MpiSession {
  public:
   explicit MpiSession(double timeout_seconds) {
 #ifdef DSIGNSGD_HAVE_MPI
-    environment_ = std::make_unique<MpiEnvironment>();
+    environment_ = std::make_unique<MpiEnvironment>(timeout_seconds);
     communicator_ = make_mpi_communicator(timeout_seconds);
 #else
     (void)timeout_seconds;

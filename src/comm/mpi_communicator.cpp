@@ -6,6 +6,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -45,9 +50,105 @@ std::string host_label() {
   return label;
 }
 
+/// Ends this process (exit code 3, after one line on stderr) when a blocking stretch of MPI —
+/// MPI_Init, the communicator's set-up and teardown, MPI_Finalize, or a polled wait whose own
+/// timeout did not fire — outlives its deadline. A rank stopped from outside (SIGSTOP) at any
+/// moment otherwise holds the others inside such a call for ever; mpirun ends the job, stopped
+/// ranks included, once one rank exits non-zero.
+class Watchdog {
+ public:
+  static Watchdog& instance() {
+    static Watchdog watchdog;
+    return watchdog;
+  }
+
+  std::uint64_t arm(const char* what, double seconds) {
+    const std::lock_guard lock(mutex_);
+    const std::uint64_t id = ++next_id_;
+    deadlines_[id] = {what, seconds,
+                      std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(seconds))};
+    if (!thread_.joinable()) thread_ = std::thread([this] { watch(); });
+    return id;
+  }
+  void disarm(std::uint64_t id) {
+    const std::lock_guard lock(mutex_);
+    deadlines_.erase(id);
+  }
+  void set_rank(int rank) { rank_ = rank; }
+
+  ~Watchdog() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  struct Deadline {
+    const char* what;
+    double seconds;
+    std::chrono::steady_clock::time_point at;
+  };
+
+  Watchdog() {
+    if (const char* rank = std::getenv("OMPI_COMM_WORLD_RANK")) rank_ = std::atoi(rank);
+  }
+
+  void watch() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(100));
+      const auto now = std::chrono::steady_clock::now();
+      for (const auto& [id, deadline] : deadlines_) {
+        if (now < deadline.at) continue;
+        std::fprintf(stderr,
+                     "dsignsgd: communication failed: %s on rank %d did not complete within "
+                     "%.3g s: another rank died or was stopped, or its host or link is down; "
+                     "ending the job\n",
+                     deadline.what, rank_.load(), deadline.seconds);
+        std::fflush(stderr);
+        std::_Exit(3);
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::uint64_t, Deadline> deadlines_;
+  std::uint64_t next_id_ = 0;
+  bool stopping_ = false;
+  std::atomic<int> rank_{-1};
+  std::thread thread_;
+};
+
+/// Arms the watchdog for the lifetime of the guard; no deadline when `seconds` is not positive.
+class WatchdogGuard {
+ public:
+  WatchdogGuard(const char* what, double seconds)
+      : id_(seconds > 0.0 ? Watchdog::instance().arm(what, seconds) : 0) {}
+  ~WatchdogGuard() {
+    if (id_ != 0) Watchdog::instance().disarm(id_);
+  }
+  WatchdogGuard(const WatchdogGuard&) = delete;
+  WatchdogGuard& operator=(const WatchdogGuard&) = delete;
+
+ private:
+  std::uint64_t id_;
+};
+
+/// The polled waits time out by themselves after the timeout (plus 2 s to name the silent
+/// ranks); the watchdog is the backstop should MPI itself block inside a test.
+constexpr double kWaitBackstopSeconds = 10.0;
+
 class MpiCommunicator final : public Communicator {
  public:
   explicit MpiCommunicator(double timeout_seconds) : timeout_(timeout_seconds) {
+    const WatchdogGuard guard("setting up the communicator (MPI_Comm_dup, MPI_Allgather)",
+                              timeout_seconds);
     check(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
     check(MPI_Comm_dup(MPI_COMM_WORLD, &probe_comm_), "MPI_Comm_dup");
     // Errors come back as codes (and then exceptions), not as an abort inside MPI.
@@ -55,6 +156,7 @@ class MpiCommunicator final : public Communicator {
     check(MPI_Comm_set_errhandler(probe_comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+    Watchdog::instance().set_rank(rank_);
     gather_host_labels();
     post_liveness_receive();
   }
@@ -62,6 +164,7 @@ class MpiCommunicator final : public Communicator {
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (finalized) return;
+    const WatchdogGuard guard("freeing the communicator", timeout_);
     MPI_Cancel(&question_);
     MPI_Wait(&question_, MPI_STATUS_IGNORE);
     MPI_Comm_free(&probe_comm_);
@@ -125,6 +228,7 @@ class MpiCommunicator final : public Communicator {
   /// Polls the request — yielding first, then sleeping with a growing back-off, so that
   /// oversubscribed ranks leave the CPU to the others — until it completes or the timeout passes.
   void wait(MPI_Request& request, const char* what) {
+    const WatchdogGuard backstop(what, timeout_ + kWaitBackstopSeconds);
     const auto start = std::chrono::steady_clock::now();
     auto pause = std::chrono::microseconds(1);
     for (int polls = 0;; ++polls) {
@@ -305,10 +409,13 @@ class MpiCommunicator final : public Communicator {
 
 }  // namespace
 
-MpiEnvironment::MpiEnvironment() {
+MpiEnvironment::MpiEnvironment(double timeout_seconds) : timeout_(timeout_seconds) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
+    // Start-up may take longer than one collective on a loaded machine: at least 10 s.
+    const WatchdogGuard guard("MPI_Init", timeout_seconds > 0.0 ? std::max(timeout_seconds, 10.0)
+                                                                : 0.0);
     int provided = 0;
     check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
     initialized_here_ = true;
@@ -318,7 +425,10 @@ MpiEnvironment::MpiEnvironment() {
 MpiEnvironment::~MpiEnvironment() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (initialized_here_ && !finalized) MPI_Finalize();
+  if (initialized_here_ && !finalized) {
+    const WatchdogGuard guard("MPI_Finalize", timeout_);
+    MPI_Finalize();
+  }
 }
 
 void MpiEnvironment::abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }

@@ -14,7 +14,10 @@ namespace dsignsgd {
 /// MPI_THREAD_SERIALIZED; finalizes only what it initialized.
 class MpiEnvironment {
  public:
-  MpiEnvironment();
+  /// With `timeout_seconds` > 0, MPI_Init (at least 10 s) and MPI_Finalize that do not complete
+  /// within it end the process with exit code 3 and a message: a rank stopped or dead before
+  /// or after the job's collectives cannot hold the others for ever.
+  explicit MpiEnvironment(double timeout_seconds = 0.0);
   ~MpiEnvironment();
   MpiEnvironment(const MpiEnvironment&) = delete;
   MpiEnvironment& operator=(const MpiEnvironment&) = delete;
@@ -23,6 +26,7 @@ class MpiEnvironment {
 
  private:
   bool initialized_here_ = false;
+  double timeout_ = 0.0;
 };
 
 /// A communicator on a private duplicate of MPI_COMM_WORLD. Collectives are non-blocking
