@@ -19,6 +19,7 @@ Runner add_compare_command(CLI::App& app);
 Runner add_compressor_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
 Runner add_speedup_command(CLI::App& app);
+Runner add_noise_probe_command(CLI::App& app);
 Runner add_sde_command(CLI::App& app);
 Runner add_predict_command(CLI::App& app);
 Runner add_validate_command(CLI::App& app);

@@ -78,6 +78,7 @@ std::map<CLI::App*, Runner> add_commands(CLI::App& app) {
   add(add_compressor_command(app), "compressor");
   add(add_bench_command(app), "bench");
   add(add_speedup_command(app), "speedup");
+  add(add_noise_probe_command(app), "noise-probe");
   return runners;
 }
 

@@ -29,7 +29,7 @@ from ._core import (__version__, aggregate, compressor_name, compressors, downli
 
 __all__ = ["__version__", "aggregate", "compressor_name", "downlink_bytes", "encode",
            "error_feedback_encode", "omega", "wire_bytes", "train", "simulate_sde", "predict",
-           "validate", "scale", "speedup", "methods", "compressors", "read_run"]
+           "validate", "scale", "speedup", "measure_noise", "methods", "compressors", "read_run"]
 
 
 def _flag_value(value: Any) -> str:
@@ -85,6 +85,16 @@ def speedup(configs=None, hosts=(2, 4, 16, 64, 256, 1024),
     this machine for the problem of `config` (train's keys), with its ratio to dsgd-allreduce."""
     return _core.speedup(_args(config), list(configs or []), list(hosts), list(rates),
                          float(latency_us), bool(shared_machine), int(measure_steps))
+
+
+def measure_noise(at=(0,), draws: int = 256, coordinates: int = 4096, top_fraction: float = 0.02,
+                  **config) -> Dict[str, Any]:
+    """`dsignsgd noise-probe --json`: at each step of `at` of plain SGD on the problem of `config`
+    (train's keys), `draws` minibatch gradients at the same parameters; per point the noise scale,
+    Hill's tail index with its standard error, excess kurtosis, Kolmogorov distance to a Gaussian
+    and the law as a --noise spec ("gaussian:σ", "student:ν:σ", "cauchy:σ")."""
+    return _core.measure_noise(_args(config), [int(a) for a in at], int(draws), int(coordinates),
+                               float(top_fraction))
 
 
 def read_run(directory: str):

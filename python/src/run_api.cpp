@@ -13,6 +13,7 @@
 #include "dsignsgd/optim/trainer.hpp"
 #include "dsignsgd/sde/simulate.hpp"
 #include "dsignsgd/sde/validate.hpp"
+#include "dsignsgd/stats/noise_probe.hpp"
 #include "dsignsgd/theory/predict.hpp"
 #include "dsignsgd/theory/network_model.hpp"
 #include "dsignsgd/theory/scaling.hpp"
@@ -160,9 +161,28 @@ py::object speedup(const Args& args, const std::vector<std::string>& configs,
   return to_python(report);
 }
 
+py::object measure_noise(const Args& args, const std::vector<std::int64_t>& at, int draws,
+                         std::size_t coordinates, double top_fraction) {
+  NoiseProbeOptions probe;
+  probe.at = at;
+  probe.draws = draws;
+  probe.coordinates = coordinates;
+  probe.top_fraction = top_fraction;
+  probe.validate();
+  const RunPlan plan = make_run_plan(train_options(args));
+  std::vector<NoisePoint> points;
+  {
+    const py::gil_scoped_release release;
+    points = probe_noise(plan, probe);
+  }
+  return to_python(noise_probe_json(plan, probe, points));
+}
+
 }  // namespace
 
 void bind_run_api(py::module_& m) {
+  m.def("measure_noise", &measure_noise, py::arg("args"), py::arg("at"), py::arg("draws"),
+        py::arg("coordinates"), py::arg("top_fraction"), "`dsignsgd noise-probe --json`.");
   m.def("speedup", &speedup, py::arg("args"), py::arg("configs"), py::arg("hosts"),
         py::arg("rates"), py::arg("latency_us"), py::arg("shared_machine"),
         py::arg("measure_steps"), "`dsignsgd speedup --json`.");

@@ -128,3 +128,14 @@ def test_methods_and_compressors_come_from_the_library_registry():
     for row in dsignsgd.compressors():
         for spec in row["examples"]:
             assert dsignsgd.compressor_name(spec) == spec
+
+
+def test_measure_noise_recovers_injected_student_noise():
+    out = dsignsgd.measure_noise(at=[0], draws=200, problem="quadratic", dim=200,
+                                 noise="student:3:1", workers=2, seed=5)
+    point = out["points"][0]
+    assert point["law"] == "student"
+    assert abs(point["nu"] - 3) < 3 * point["tail_index_stderr"] + 0.45
+    assert point["spec"].startswith("student:")
+    with pytest.raises(ValueError, match="--draws '4'"):
+        dsignsgd.measure_noise(draws=4, dim=10)

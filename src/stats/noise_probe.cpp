@@ -1,0 +1,291 @@
+#include "dsignsgd/stats/noise_probe.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include <boost/math/distributions/normal.hpp>
+#include <boost/math/distributions/students_t.hpp>
+
+#include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/random/stream.hpp"
+
+namespace dsignsgd {
+namespace {
+
+double median(std::vector<double> values) {
+  if (values.empty()) return std::nan("");
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
+std::string significant4(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", value);
+  return text;
+}
+
+/// Up to `count` coordinates of [0, d), a fixed random subset in increasing order.
+std::vector<std::size_t> probed_coordinates(std::size_t d, std::size_t count, std::uint64_t seed) {
+  std::vector<std::size_t> all(d);
+  for (std::size_t j = 0; j < d; ++j) all[j] = j;
+  if (count >= d) return all;
+  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kSetup});
+  for (std::size_t i = 0; i < count; ++i) {  // partial Fisher–Yates
+    const std::size_t j = i + rng.uniform_below(d - i);
+    std::swap(all[i], all[j]);
+  }
+  all.resize(count);
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+/// The source and one oracle of the plan's problem, and the iterate of a plain SGD run on it.
+class ProbeRun {
+ public:
+  explicit ProbeRun(const RunPlan& plan)
+      : plan_(plan), noise_(plan.noise, plan.agent_scales, plan.batch) {
+    register_builtin_problems();
+    const ProblemEntry* entry = find_problem(plan.problem.name);
+    if (entry == nullptr) throw ConfigError("problem", plan.problem.name, "is not registered");
+    source_ = entry->make(seeded_problem(plan), plan.data,
+                          {&noise_, plan.workers, plan.batch, plan.seed, 1});
+    oracle_ = source_->make_oracle(0);
+    x_.resize(source_->dim());
+    oracle_->initial_point(x_);
+  }
+
+  std::size_t dim() const { return x_.size(); }
+  std::int64_t step() const { return step_; }
+
+  /// Plain DSGD (the mean of the N agents' gradients, constant η) up to `target`.
+  void advance_to(std::int64_t target) {
+    std::vector<float> g(dim()), mean(dim());
+    for (; step_ < target; ++step_) {
+      double unused = 0.0;
+      const double loss = oracle_->evaluate(x_, false, unused);
+      if (!std::isfinite(loss)) {
+        throw ConfigError("lr", format_double(plan_.lr),
+                          "the probe's SGD diverged before step " + std::to_string(step_) +
+                              "; lower --lr or probe earlier (--at)");
+      }
+      std::fill(mean.begin(), mean.end(), 0.0f);
+      for (int i = 0; i < plan_.workers; ++i) {
+        oracle_->agent_gradient(x_, static_cast<std::uint32_t>(i), address(0, i, step_), g);
+        for (std::size_t j = 0; j < dim(); ++j) mean[j] += g[j];
+      }
+      const auto scale = static_cast<float>(plan_.lr / plan_.workers);
+      for (std::size_t j = 0; j < dim(); ++j) x_[j] -= scale * mean[j];
+    }
+  }
+
+  /// `draws` agents' minibatch gradients at the current iterate (agent m mod N, fresh streams),
+  /// restricted to `coordinates`: draws × coordinates, row-major.
+  std::vector<double> draw(int draws, const std::vector<std::size_t>& coordinates,
+                           std::uint32_t probe, double& loss) {
+    double unused = 0.0;
+    loss = oracle_->evaluate(x_, false, unused);
+    std::vector<float> g(dim());
+    std::vector<double> out(static_cast<std::size_t>(draws) * coordinates.size());
+    for (int m = 0; m < draws; ++m) {
+      const int agent = m % plan_.workers;
+      oracle_->agent_gradient(x_, static_cast<std::uint32_t>(agent),
+                              address(1 + probe, agent, static_cast<std::int64_t>(m)), g);
+      for (std::size_t c = 0; c < coordinates.size(); ++c) {
+        out[static_cast<std::size_t>(m) * coordinates.size() + c] = g[coordinates[c]];
+      }
+    }
+    return out;
+  }
+
+ private:
+  StreamAddress address(std::uint32_t run, int agent, std::int64_t step) const {
+    return {plan_.seed, run, static_cast<std::uint32_t>(agent), static_cast<std::uint32_t>(step),
+            StreamPurpose::kGradientNoise};
+  }
+
+  const RunPlan& plan_;
+  NoiseModel noise_;
+  std::unique_ptr<ProblemSource> source_;
+  std::unique_ptr<GradientOracle> oracle_;
+  std::vector<float> x_;
+  std::int64_t step_ = 0;
+};
+
+/// Describes draws × coordinates gradients: scales, signal to noise, and the law of the pooled
+/// robustly standardized noise.
+NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t coordinates,
+                          double top_fraction) {
+  NoisePoint point;
+  point.draws = draws;
+  point.coordinates = coordinates;
+  std::vector<double> stds, robust, pooled, column(static_cast<std::size_t>(draws));
+  double mean_norm_sq = 0.0, variance_sum = 0.0;
+  pooled.reserve(g.size());
+  for (std::size_t c = 0; c < coordinates; ++c) {
+    double mean = 0.0;
+    for (int m = 0; m < draws; ++m) mean += g[static_cast<std::size_t>(m) * coordinates + c];
+    mean /= draws;
+    double variance = 0.0;
+    for (int m = 0; m < draws; ++m) {
+      column[static_cast<std::size_t>(m)] = g[static_cast<std::size_t>(m) * coordinates + c] - mean;
+      variance += column[static_cast<std::size_t>(m)] * column[static_cast<std::size_t>(m)];
+    }
+    variance /= draws - 1;
+    mean_norm_sq += mean * mean;
+    variance_sum += variance;
+    stds.push_back(std::sqrt(variance));
+    // Shape and scale from the median-centred draws: the mean of heavy-tailed draws is itself
+    // heavy-tailed (for Cauchy noise as wide as one draw) and would widen every Z.
+    const double centre = mean + median(column);
+    std::vector<double> absolute(column.size());
+    for (int m = 0; m < draws; ++m) {
+      absolute[static_cast<std::size_t>(m)] =
+          std::abs(g[static_cast<std::size_t>(m) * coordinates + c] - centre);
+    }
+    const double r = median(absolute);
+    if (!(r > 0.0)) continue;  // a coordinate without noise (e.g. a dead unit): no shape
+    robust.push_back(r);
+    for (int m = 0; m < draws; ++m) {
+      pooled.push_back((g[static_cast<std::size_t>(m) * coordinates + c] - centre) / r);
+    }
+  }
+  point.scale_median = median(stds);
+  point.scale_rms = std::sqrt(variance_sum / static_cast<double>(coordinates));
+  point.grad_norm = std::sqrt(mean_norm_sq);
+  point.signal_to_noise = variance_sum > 0.0 ? std::sqrt(mean_norm_sq / variance_sum) : INFINITY;
+  if (pooled.size() < 1000) {
+    point.law = "none";
+    point.spec = "none";
+    return point;
+  }
+  const double factor = classify_noise(std::move(pooled), top_fraction, point);
+  // Four significant digits: what a --noise spec needs, and what 250 draws resolve.
+  point.sigma = std::stod(significant4(factor * median(robust)));
+  point.spec = point.law == "gaussian" ? "gaussian:" + format_double(point.sigma)
+               : point.law == "cauchy" ? "cauchy:" + format_double(point.sigma)
+                                       : "student:" + format_double(point.nu) + ":" +
+                                             format_double(point.sigma);
+  return point;
+}
+
+}  // namespace
+
+void NoiseProbeOptions::validate() const {
+  if (at.empty()) throw ConfigError("at", "", "needs at least one step");
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    if (at[i] < 0 || at[i] > (std::int64_t{1} << 32) || (i > 0 && at[i] <= at[i - 1])) {
+      throw ConfigError("at", std::to_string(at[i]),
+                        "steps must increase, each in [0, 2^32]");
+    }
+  }
+  if (draws < 32 || draws > 65536) {
+    throw ConfigError("draws", std::to_string(draws), "must be in [32, 65536]");
+  }
+  if (coordinates < 1 || coordinates > (std::size_t{1} << 20)) {
+    throw ConfigError("coordinates", std::to_string(coordinates), "must be in [1, 2^20]");
+  }
+  if (!(top_fraction > 0.0 && top_fraction <= 0.5)) {
+    throw ConfigError("top-fraction", format_double(top_fraction), "must be in (0, 0.5]");
+  }
+}
+
+double classify_noise(std::vector<double> z, double top_fraction, NoisePoint& out) {
+  const auto n = static_cast<double>(z.size());
+  double m2 = 0.0, m4 = 0.0;
+  for (double v : z) {
+    m2 += v * v;
+    m4 += v * v * v * v;
+  }
+  m2 /= n;
+  m4 /= n;
+  out.excess_kurtosis = m4 / (m2 * m2) - 3.0;
+  // Kolmogorov distance to the Gaussian of the same robust scale (median |z| = 1).
+  const double q75 = boost::math::quantile(boost::math::normal(), 0.75);
+  std::sort(z.begin(), z.end());
+  double ks = 0.0;
+  const boost::math::normal reference(0.0, 1.0 / q75);
+  for (std::size_t i = 0; i < z.size(); ++i) {
+    const double f = boost::math::cdf(reference, z[i]);
+    ks = std::max({ks, std::abs(f - static_cast<double>(i) / n),
+                   std::abs(f - static_cast<double>(i + 1) / n)});
+  }
+  out.ks_distance = ks;
+  std::vector<double> magnitudes(z.size());
+  for (std::size_t i = 0; i < z.size(); ++i) magnitudes[i] = std::abs(z[i]);
+  out.tail = hill_tail_index(std::move(magnitudes), top_fraction);
+  // Gaussian: kurtosis and Kolmogorov distance within their sampling noise (5 s.e. and 2× the
+  // 1 % critical value), or a tail too light to be a Student-t the models distinguish (ν > 30).
+  const bool gaussian = (std::abs(out.excess_kurtosis) < 5.0 * std::sqrt(24.0 / n) + 0.05 &&
+                         ks < 3.3 / std::sqrt(n) + 0.005) ||
+                        out.tail.alpha - 2.0 * out.tail.stderr_ > 30.0;
+  if (gaussian) {
+    out.law = "gaussian";
+    out.nu = INFINITY;
+    return 1.0 / q75;
+  }
+  if (out.tail.alpha < 1.25) {
+    out.law = "cauchy";
+    out.nu = 1.0;
+    return 1.0;  // the Cauchy law's quartile is its scale
+  }
+  out.law = "student";
+  out.nu = std::round(out.tail.alpha * 100.0) / 100.0;
+  return 1.0 / boost::math::quantile(boost::math::students_t(out.nu), 0.75);
+}
+
+std::vector<NoisePoint> probe_noise(const RunPlan& plan, const NoiseProbeOptions& options) {
+  options.validate();
+  ProbeRun run(plan);
+  const std::vector<std::size_t> coordinates =
+      probed_coordinates(run.dim(), options.coordinates, plan.seed);
+  std::vector<NoisePoint> points;
+  for (std::size_t p = 0; p < options.at.size(); ++p) {
+    run.advance_to(options.at[p]);
+    double loss = 0.0;
+    const std::vector<double> draws =
+        run.draw(options.draws, coordinates, static_cast<std::uint32_t>(p), loss);
+    NoisePoint point =
+        describe_draws(draws, options.draws, coordinates.size(), options.top_fraction);
+    point.step = run.step();
+    point.loss = loss;
+    points.push_back(point);
+  }
+  return points;
+}
+
+nlohmann::json noise_probe_json(const RunPlan& plan, const NoiseProbeOptions& options,
+                                const std::vector<NoisePoint>& points) {
+  const auto number = [](double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  };
+  nlohmann::json out = {{"command", "noise-probe"},
+                        {"config", plan_json(plan)},
+                        {"draws", options.draws},
+                        {"top_fraction", options.top_fraction},
+                        {"points", nlohmann::json::array()}};
+  for (const NoisePoint& p : points) {
+    out["points"].push_back({{"step", p.step},
+                             {"loss", number(p.loss)},
+                             {"grad_norm", number(p.grad_norm)},
+                             {"coordinates", p.coordinates},
+                             {"scale_median", number(p.scale_median)},
+                             {"scale_rms", number(p.scale_rms)},
+                             {"signal_to_noise", number(p.signal_to_noise)},
+                             {"tail_index", number(p.tail.alpha)},
+                             {"tail_index_stderr", number(p.tail.stderr_)},
+                             {"tail_samples", p.tail.used},
+                             {"excess_kurtosis", number(p.excess_kurtosis)},
+                             {"ks_distance", number(p.ks_distance)},
+                             {"law", p.law},
+                             {"nu", number(p.nu)},
+                             {"sigma", number(p.sigma)},
+                             {"spec", p.spec}});
+  }
+  return out;
+}
+
+}  // namespace dsignsgd
