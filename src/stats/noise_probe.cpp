@@ -124,6 +124,7 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
   point.coordinates = coordinates;
   std::vector<double> stds, robust, pooled, column(static_cast<std::size_t>(draws));
   double mean_norm_sq = 0.0, variance_sum = 0.0;
+  std::size_t at_centre = 0, shapeless = 0;
   pooled.reserve(g.size());
   for (std::size_t c = 0; c < coordinates; ++c) {
     double mean = 0.0;
@@ -146,13 +147,19 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
       absolute[static_cast<std::size_t>(m)] =
           std::abs(g[static_cast<std::size_t>(m) * coordinates + c] - centre);
     }
+    for (double a : absolute) at_centre += a == 0.0 ? 1 : 0;
     const double r = median(absolute);
-    if (!(r > 0.0)) continue;  // a coordinate without noise (e.g. a dead unit): no shape
+    if (!(r > 0.0)) {  // most draws at one value (a dead unit, an unlit pixel): no shape
+      ++shapeless;
+      continue;
+    }
     robust.push_back(r);
     for (int m = 0; m < draws; ++m) {
       pooled.push_back((g[static_cast<std::size_t>(m) * coordinates + c] - centre) / r);
     }
   }
+  point.at_centre_fraction = static_cast<double>(at_centre) / static_cast<double>(g.size());
+  point.shapeless_fraction = static_cast<double>(shapeless) / static_cast<double>(coordinates);
   point.scale_median = median(stds);
   point.scale_rms = std::sqrt(variance_sum / static_cast<double>(coordinates));
   point.grad_norm = std::sqrt(mean_norm_sq);
@@ -275,6 +282,8 @@ nlohmann::json noise_probe_json(const RunPlan& plan, const NoiseProbeOptions& op
                              {"scale_median", number(p.scale_median)},
                              {"scale_rms", number(p.scale_rms)},
                              {"signal_to_noise", number(p.signal_to_noise)},
+                             {"at_centre_fraction", p.at_centre_fraction},
+                             {"shapeless_fraction", p.shapeless_fraction},
                              {"tail_index", number(p.tail.alpha)},
                              {"tail_index_stderr", number(p.tail.stderr_)},
                              {"tail_samples", p.tail.used},

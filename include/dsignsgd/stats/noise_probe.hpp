@@ -42,6 +42,12 @@ struct NoisePoint {
   double scale_median = 0.0;     ///< per-coordinate standard deviation of Z: median over coords
   double scale_rms = 0.0;        ///< √(mean over coordinates of Var Z_j)
   double signal_to_noise = 0.0;  ///< ‖mean g‖ / √(Σ_j Var Z_j) over the probed coordinates
+  /// Fraction of the drawn values that equal their coordinate's median exactly (sparse inputs: a
+  /// first-layer weight of a pixel no image of the batch lights gets the same gradient, 0 or
+  /// λx, from every such batch), and of the coordinates whose draws are mostly one value (no
+  /// shape: left out of the tail's pool).
+  double at_centre_fraction = 0.0;
+  double shapeless_fraction = 0.0;
   TailIndex tail;                ///< Hill on the pooled standardized |Z|
   double excess_kurtosis = 0.0;  ///< of the pooled standardized Z (0 for Gaussian)
   double ks_distance = 0.0;      ///< sup |F(z) − Φ(z)| of the pooled standardized Z
