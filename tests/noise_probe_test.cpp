@@ -49,6 +49,16 @@ TEST(NoiseProbe, RecoversTheStudentTDegreesOfFreedom) {
     EXPECT_NEAR(p.nu, nu, 3.0 * p.tail.stderr_ + 0.15 * nu) << nu;
     EXPECT_NEAR(p.sigma, 1.0, 0.1) << nu;
     EXPECT_GT(p.excess_kurtosis, 1.0) << nu;
+    // The written tail curve has the same index: its log-log slope below P = 2 %.
+    std::vector<double> z, probability;
+    for (const auto& [prob, value] : p.tail_curve) {
+      if (prob < 0.02) {
+        probability.push_back(prob);
+        z.push_back(value);
+      }
+    }
+    ASSERT_GE(z.size(), 10u);
+    EXPECT_NEAR(-fit_log_log_slope(z, probability).slope, nu, 0.25 * nu) << nu;
   }
 }
 

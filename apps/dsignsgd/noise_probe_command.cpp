@@ -28,6 +28,7 @@ int run_noise_probe(const NoiseProbeCommand& state) {
   const nlohmann::json report = noise_probe_json(plan, state.probe, points);
   if (!state.out.empty()) {
     write_file_atomic(std::filesystem::path(state.out) / "noise_probe.json", report.dump(2) + "\n");
+    write_file_atomic(std::filesystem::path(state.out) / "noise_tails.csv", noise_tails_csv(points));
   }
   if (state.json) {
     std::cout << report.dump(2) << '\n';
@@ -43,7 +44,9 @@ int run_noise_probe(const NoiseProbeCommand& state) {
                              p.step, p.loss, p.scale_median, p.signal_to_noise, p.tail.alpha,
                              p.tail.stderr_, p.excess_kurtosis, p.ks_distance, p.spec);
   }
-  if (!state.out.empty()) std::cout << "wrote " << state.out << "/noise_probe.json\n";
+  if (!state.out.empty()) {
+    std::cout << "wrote " << state.out << "/{noise_probe.json,noise_tails.csv}\n";
+  }
   return 0;
 }
 
@@ -66,7 +69,7 @@ Runner add_noise_probe_command(CLI::App& app) {
   c->add_option("--top-fraction", state->probe.top_fraction,
                 "Hill's estimator takes the largest fraction of |Z|")
       ->capture_default_str();
-  add_out_option(*c, state->out, "noise_probe.json");
+  add_out_option(*c, state->out, "noise_probe.json and noise_tails.csv (P(|Z| > z) per point)");
   c->add_option("--config", state->config, "TOML file with the same keys as the flags");
   c->add_flag("--json", state->json, "print JSON");
   return [state]() { return run_noise_probe(*state); };

@@ -115,6 +115,22 @@ class ProbeRun {
   std::int64_t step_ = 0;
 };
 
+/// P(|z| > value) at 60 log-spaced probabilities from 1/2 down to 10/n.
+std::vector<std::pair<double, double>> tail_curve(const std::vector<double>& z) {
+  std::vector<double> magnitudes(z.size());
+  for (std::size_t i = 0; i < z.size(); ++i) magnitudes[i] = std::abs(z[i]);
+  std::sort(magnitudes.begin(), magnitudes.end());
+  const auto n = static_cast<double>(magnitudes.size());
+  const double lowest = std::log(10.0 / n), highest = std::log(0.5);
+  std::vector<std::pair<double, double>> curve;
+  for (int i = 0; i < 60; ++i) {
+    const double p = std::exp(highest + (lowest - highest) * i / 59.0);
+    const auto index = static_cast<std::size_t>(std::min(n - 1.0, std::floor((1.0 - p) * n)));
+    curve.emplace_back(p, magnitudes[index]);
+  }
+  return curve;
+}
+
 /// Describes draws × coordinates gradients: scales, signal to noise, and the law of the pooled
 /// robustly standardized noise.
 NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t coordinates,
@@ -169,6 +185,7 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
     point.spec = "none";
     return point;
   }
+  point.tail_curve = tail_curve(pooled);
   const double factor = classify_noise(std::move(pooled), top_fraction, point);
   // Four significant digits: what a --noise spec needs, and what 250 draws resolve.
   point.sigma = std::stod(significant4(factor * median(robust)));
@@ -262,6 +279,19 @@ std::vector<NoisePoint> probe_noise(const RunPlan& plan, const NoiseProbeOptions
     points.push_back(point);
   }
   return points;
+}
+
+std::string noise_tails_csv(const std::vector<NoisePoint>& points) {
+  std::string csv = "step,probability,abs_z\n";
+  char line[96];
+  for (const NoisePoint& p : points) {
+    for (const auto& [probability, z] : p.tail_curve) {
+      std::snprintf(line, sizeof line, "%lld,%.6g,%.6g\n", static_cast<long long>(p.step),
+                    probability, z);
+      csv += line;
+    }
+  }
+  return csv;
 }
 
 nlohmann::json noise_probe_json(const RunPlan& plan, const NoiseProbeOptions& options,

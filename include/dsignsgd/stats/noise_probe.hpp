@@ -55,6 +55,9 @@ struct NoisePoint {
   double nu = 0.0;               ///< Student-t degrees of freedom (law student; ∞ gaussian, 1 cauchy)
   double sigma = 0.0;            ///< the law's scale (per coordinate, median over coordinates)
   std::string spec;              ///< as --noise takes it: "student:3.1:0.042"
+  /// The tail of the pooled standardized |Z| (each coordinate's median |Z| = 1): P(|Z| > z)
+  /// at 60 probabilities from 1/2 down to 10/n, log-spaced, as (probability, z).
+  std::vector<std::pair<double, double>> tail_curve;
 };
 
 /// Probes the noise of `plan`'s agents' gradients at each step of `options.at`.
@@ -64,6 +67,9 @@ std::vector<NoisePoint> probe_noise(const RunPlan& plan, const NoiseProbeOptions
 /// fills tail, excess_kurtosis, ks_distance, law, nu and the law's scale factor relative to the
 /// robust unit scale (returned).
 double classify_noise(std::vector<double> standardized, double top_fraction, NoisePoint& out);
+
+/// noise_tails.csv: step, probability, |z| rows of every point's tail curve (a figure's data).
+std::string noise_tails_csv(const std::vector<NoisePoint>& points);
 
 nlohmann::json noise_probe_json(const RunPlan& plan, const NoiseProbeOptions& options,
                                 const std::vector<NoisePoint>& points);
