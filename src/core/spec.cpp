@@ -76,6 +76,12 @@ void require_arg_count(const Spec& spec, std::size_t count, const std::string& o
   }
 }
 
+std::string significant(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*g", digits, value);
+  return text;
+}
+
 std::string format_double(double value) {
   char buffer[64];
   const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);

@@ -115,6 +115,14 @@ std::vector<std::string> method_names() {
   return names;
 }
 
+std::vector<const MethodInfo*> methods_with_model() {
+  std::vector<const MethodInfo*> out;
+  for (const MethodInfo* info : registered_methods()) {
+    if (info->model != ModelFamily::kNone) out.push_back(info);
+  }
+  return out;
+}
+
 const MethodInfo& method_from_string(const std::string& name) {
   for (const MethodInfo* info : registered_methods()) {
     if (info->name == name) return *info;

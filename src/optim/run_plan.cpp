@@ -77,6 +77,15 @@ Normalization normalization_from_string(const std::string& name) {
 
 void register_builtin_problems() { register_data_problems(); }
 
+std::unique_ptr<ProblemSource> make_problem_source(const RunPlan& plan, const NoiseModel& noise,
+                                                   int run_threads) {
+  register_builtin_problems();
+  const ProblemEntry* entry = find_problem(plan.problem.name);
+  if (entry == nullptr) throw ConfigError("problem", plan.problem.name, "is not registered");
+  return entry->make(seeded_problem(plan), plan.data,
+                     {&noise, plan.workers, plan.batch, plan.seed, run_threads});
+}
+
 namespace {
 
 /// The options a problem's recipe may supply that the plan does not hold as they are.

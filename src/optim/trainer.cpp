@@ -178,9 +178,7 @@ TrainResult train(const RunPlan& input, const Callbacks& callbacks, Communicator
   result.threads = threads;
 
   const NoiseModel noise(plan.noise, plan.agent_scales, plan.batch);
-  const ProblemEntry* entry = find_problem(plan.problem.name);
-  const std::unique_ptr<ProblemSource> source =
-      entry->make(seeded_problem(plan), plan.data, {&noise, plan.workers, plan.batch, plan.seed, threads});
+  const std::unique_ptr<ProblemSource> source = make_problem_source(plan, noise, threads);
   const std::size_t d = source->dim();
   plan.problem.dim = d;
   check_memory(plan, d);

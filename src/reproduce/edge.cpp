@@ -355,50 +355,42 @@ class EdgeExperiment {
     });
     for (DataRow& row : data_rows_) data_.add(std::move(row.cells));
     const Table view = model_view();
-    const ReproduceOptions& options = options_;
-    const std::vector<double>& zs = zs_;
-    const auto& default_lowest = default_lowest_;
-    const auto& default_highest = default_highest_;
-    const bool closed_forms_agree = closed_forms_agree_;
-    const bool model_forms_agree = model_forms_agree_;
-    const bool default_is_faithful = default_is_faithful_;
-    const std::string& model_form_misses = model_form_misses_;
-    const std::string& default_misses = default_misses_;
-  std::vector<std::string> z_texts;
-  for (double z : zs) z_texts.push_back(format_double(z));
-  const std::string zlist = join(z_texts, ", ");
-  section.body = {
-      Paragraph{"Quadratic f = ½‖x‖² (d = 16, λ = 1), N = 4 agents, x0 = 2 per coordinate, " +
-                std::to_string(base_runs(options)) +
-                " runs. z = η λ × slope, the contraction of one step (slope 1 for DSGD, 1 + ω/N "
-                "for DCSGD in mean square, ℓ/σ for DSignSGD); the methods are stable for z < 2. "
-                "Each cell lists, for z = " +
-                zlist +
-                ", the SDE's stationary floor over the algorithm's and its transient weak error "
-                "max_k |E f_sde − E f| / f(x0) over the first 30 % of the steps; `diverges`: the "
-                "integration blew up where the method did not; — : DCSGD beyond z = 1.5, where "
-                "its stationary law has no fourth moment and no floor estimate has a standard "
-                "error. Standard errors, and each model's own closed-form floor, are in "
-                "`edge_models.csv`."},
-      view};
-  if (std::isfinite(default_lowest.first)) {
-    section.headline = "default SDE's floor / the method's, over every method and z: " +
-                       significant(default_lowest.first, 3) + " ± " + significant(default_lowest.second, 1) +
-                       " to " + significant(default_highest.first, 3) + " ± " +
-                       significant(default_highest.second, 1);
-  }
-  section.checks = {
-      {"the exact closed forms of DSGD and DCSGD match the algorithm's floor at every z "
-       "(3 s.e. + 5 %)",
-       closed_forms_agree},
-      {"every SDE model's DSGD and DCSGD floor matches its own closed form "
-       "(theory/stationary.hpp, 3 s.e. + 5 %), divergence included" +
-           (model_form_misses.empty() ? std::string() : ": misses " + model_form_misses),
-       model_forms_agree},
-      {"the default model (`dsignsgd sde` without flags) has every method's floor at every z "
-       "(3 s.e. + 5 %) and never diverges" +
-           (default_misses.empty() ? std::string() : ": misses " + default_misses),
-       default_is_faithful}};
+    std::vector<std::string> z_texts;
+    for (double z : zs_) z_texts.push_back(format_double(z));
+    const std::string zlist = join(z_texts, ", ");
+    section.body = {
+        Paragraph{"Quadratic f = ½‖x‖² (d = 16, λ = 1), N = 4 agents, x0 = 2 per coordinate, " +
+                  std::to_string(base_runs(options_)) +
+                  " runs. z = η λ × slope, the contraction of one step (slope 1 for DSGD, 1 + ω/N "
+                  "for DCSGD in mean square, ℓ/σ for DSignSGD); the methods are stable for z < 2. "
+                  "Each cell lists, for z = " +
+                  zlist +
+                  ", the SDE's stationary floor over the algorithm's and its transient weak error "
+                  "max_k |E f_sde − E f| / f(x0) over the first 30 % of the steps; `diverges`: the "
+                  "integration blew up where the method did not; — : DCSGD beyond z = 1.5, where "
+                  "its stationary law has no fourth moment and no floor estimate has a standard "
+                  "error. Standard errors, and each model's own closed-form floor, are in "
+                  "`edge_models.csv`."},
+        view};
+    if (std::isfinite(default_lowest_.first)) {
+      section.headline = "default SDE's floor / the method's, over every method and z: " +
+                         significant(default_lowest_.first, 3) + " ± " +
+                         significant(default_lowest_.second, 1) + " to " +
+                         significant(default_highest_.first, 3) + " ± " +
+                         significant(default_highest_.second, 1);
+    }
+    section.checks = {
+        {"the exact closed forms of DSGD and DCSGD match the algorithm's floor at every z "
+         "(3 s.e. + 5 %)",
+         closed_forms_agree_},
+        {"every SDE model's DSGD and DCSGD floor matches its own closed form "
+         "(theory/stationary.hpp, 3 s.e. + 5 %), divergence included" +
+             (model_form_misses_.empty() ? std::string() : ": misses " + model_form_misses_),
+         model_forms_agree_},
+        {"the default model (`dsignsgd sde` without flags) has every method's floor at every z "
+         "(3 s.e. + 5 %) and never diverges" +
+             (default_misses_.empty() ? std::string() : ": misses " + default_misses_),
+         default_is_faithful_}};
     section.data = {{"edge_models.csv", data_}, {"edge_floors.csv", floors_}};
     section.figures = edge_figures();
     return section;

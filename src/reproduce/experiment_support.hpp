@@ -12,12 +12,6 @@
 
 namespace dsignsgd::reproduce_detail {
 
-/// `value` with `digits` significant digits (%.*g).
-inline std::string significant(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*g", digits, value);
-  return text;
-}
 
 /// Standard error of the ratio a/b of two independent means (delta method).
 inline double ratio_stderr(const SampleStatistics& a, const SampleStatistics& b) {

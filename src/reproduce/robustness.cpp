@@ -429,7 +429,6 @@ struct ScheduledDcsgd {
 ScheduledDcsgd measure_scheduled_dcsgd(const ReproduceOptions& options, std::uint64_t& salt) {
   const std::vector<double> fractions = {1.0, 0.5, 0.25, 0.125};
   ScheduledDcsgd out;
-  Table& table = out.table;
   for (const char* method : {"dcsgd", "normalized-dcsgd"}) {
     for (std::size_t i = 0; i < fractions.size(); ++i) {
       TrainOptions o;
@@ -450,12 +449,13 @@ ScheduledDcsgd measure_scheduled_dcsgd(const ReproduceOptions& options, std::uin
       const LossSummary s = summarize_loss(result);
       const double omega = 1.0 / fractions[i] - 1.0;
       const int runs = result.plan.runs;
-      table.add({method, omega, std::to_string(s.diverged_runs) + " / " + std::to_string(runs),
-                 std::int64_t{s.diverged_runs}, std::int64_t{runs},
-                 s.final_loss.count
-                     ? significant(s.final_loss.mean, 3) + " ± " + significant(s.final_loss.stderr_, 1)
-                     : std::string("—"),
-                 s.final_loss.mean, s.final_loss.stderr_});
+      out.table.add(
+          {method, omega, std::to_string(s.diverged_runs) + " / " + std::to_string(runs),
+           std::int64_t{s.diverged_runs}, std::int64_t{runs},
+           s.final_loss.count
+               ? significant(s.final_loss.mean, 3) + " ± " + significant(s.final_loss.stderr_, 1)
+               : std::string("—"),
+           s.final_loss.mean, s.final_loss.stderr_});
       if (std::string(method) == "dcsgd") {
         if (i == 0) out.dcsgd_diverged_first = s.diverged_runs;
         if (i + 1 == fractions.size()) out.dcsgd_diverged_last = s.diverged_runs;
@@ -483,11 +483,6 @@ struct SignSchedules {
 
 SignSchedules measure_sign_schedules(const ReproduceOptions& options, std::uint64_t& salt) {
   SignSchedules out;
-  Table& curves = out.curves;
-  Table& sign_table = out.sign_table;
-  bool& constant_stalls = out.constant_stalls;
-  bool& decaying_converges = out.decaying_converges;
-  double* sign_ratios = out.sign_ratios;
   double const_floor = 0.0;
   for (const char* schedule : {"const", "invsqrt"}) {
     TrainOptions o;
@@ -511,23 +506,23 @@ SignSchedules measure_sign_schedules(const ReproduceOptions& options, std::uint6
     for (std::size_t row = 0; row < result.logged_steps.size(); ++row) {
       const SampleStatistics s = loss_statistics(result, row);
       const double k = static_cast<double>(result.logged_steps[row]);
-      curves.add({schedule, result.logged_steps[row], s.mean, s.stderr_});
+      out.curves.add({schedule, result.logged_steps[row], s.mean, s.stderr_});
       if (k > 0.25 * steps && k <= 0.5 * steps) q2 += s.mean, ++n2;
       if (k > 0.75 * steps) q4 += s.mean, ++n4;
     }
     q2 /= n2;
     q4 /= n4;
     const double ratio = q4 / q2;
-    sign_ratios[std::string(schedule) == "const" ? 0 : 1] = ratio;
+    out.sign_ratios[std::string(schedule) == "const" ? 0 : 1] = ratio;
     bool ok = false;
     if (std::string(schedule) == "const") {
       const_floor = q4;
-      ok = constant_stalls = verdict::stalled(q2, q4);
+      ok = out.constant_stalls = verdict::stalled(q2, q4);
     } else {
-      ok = decaying_converges = verdict::converging(q2, q4, const_floor);
+      ok = out.decaying_converges = verdict::converging(q2, q4, const_floor);
     }
     const bool constant = std::string(schedule) == "const";
-    sign_table.add({constant ? "constant η = 0.1" : "0.1/√(k+1)", q2, q4, ratio,
+    out.sign_table.add({constant ? "constant η = 0.1" : "0.1/√(k+1)", q2, q4, ratio,
                     constant ? (ok ? "stalls at a floor" : "**does not stall**")
                              : (ok ? "keeps converging" : "**stalls**")});
   }
@@ -579,43 +574,34 @@ Section l0l1_smoothness(const ReproduceOptions& options) {
                  "floor at constant η and converges with 1/√(k+1) ([B]; docs/THEORY.md §3).";
   std::uint64_t salt = 0;
   const ScheduledDcsgd a = measure_scheduled_dcsgd(options, salt);
-  const int dcsgd_diverged_last = a.dcsgd_diverged_last;
-  const int dcsgd_diverged_first = a.dcsgd_diverged_first;
-  const bool normalized_converges = a.normalized_converges;
-  const Table& table = a.table;
   const bool scheduled_fails =
-      dcsgd_diverged_last >= std::max(1, dcsgd_diverged_first + 1) &&
-      4 * dcsgd_diverged_last >= 16;  // at the largest ω a quarter of the runs or more
+      a.dcsgd_diverged_last >= std::max(1, a.dcsgd_diverged_first + 1) &&
+      4 * a.dcsgd_diverged_last >= 16;  // at the largest ω a quarter of the runs or more
 
   const SignSchedules b = measure_sign_schedules(options, salt);
-  const Table& curves = b.curves;
-  const Table& sign_table = b.sign_table;
-  const bool constant_stalls = b.constant_stalls;
-  const bool decaying_converges = b.decaying_converges;
-  const double* sign_ratios = b.sign_ratios;
   section.body = {
       Paragraph{"Quartic f = Σ x_j⁴/4, d = 8, x0 = 2 (f = 32), N = 8 agents, relative noise σ1 = 1 "
                 "(N(0, ‖∇f‖²)), η = 0.1 with η_k = 1/√(k+1):"},
-      table,
+      a.table,
       Paragraph{"DSignSGD under Cauchy noise (σ = 1), same problem; the ratio is the mean loss "
                 "over the last quarter of the steps to that over the second:"},
-      sign_table};
+      b.sign_table};
   section.headline = "DCSGD with η/√(k+1) at the largest ω: " +
-                     std::to_string(dcsgd_diverged_last) + " runs diverged (" +
-                     std::to_string(dcsgd_diverged_first) +
+                     std::to_string(a.dcsgd_diverged_last) + " runs diverged (" +
+                     std::to_string(a.dcsgd_diverged_first) +
                      " at ω = 0); normalized DCSGD: none. DSignSGD, Cauchy: late/early loss " +
-                     significant(sign_ratios[0], 3) + " at constant η, " + significant(sign_ratios[1], 3) +
-                     " with 1/√(k+1)";
+                     significant(b.sign_ratios[0], 3) + " at constant η, " +
+                     significant(b.sign_ratios[1], 3) + " with 1/√(k+1)";
   section.checks = {
-      {"normalized DCSGD loses no run and ends below 10⁻³ at every ω", normalized_converges},
+      {"normalized DCSGD loses no run and ends below 10⁻³ at every ω", a.normalized_converges},
       {"DCSGD with η/√(k+1) loses more runs at the largest ω than at ω = 0, and at least a "
        "quarter of them",
        scheduled_fails},
-      {"DSignSGD, constant η: ratio within [0.75, 1.33] (stalls at a floor)", constant_stalls},
+      {"DSignSGD, constant η: ratio within [0.75, 1.33] (stalls at a floor)", b.constant_stalls},
       {"DSignSGD, 1/√(k+1): ratio below 0.75 and late loss below a third of the constant-step "
        "floor",
-       decaying_converges}};
-  section.data = {{"l0l1_dcsgd.csv", table}, {"l0l1_dsignsgd.csv", curves}};
+       b.decaying_converges}};
+  section.data = {{"l0l1_dcsgd.csv", a.table}, {"l0l1_dsignsgd.csv", b.curves}};
   section.figures = {{"l0l1", {l0l1_runs_panel(), l0l1_sign_panel()}}};
   return section;
 }

@@ -382,13 +382,11 @@ constexpr EnumNames<CompressionCovariance, 3> kCompressionCovarianceNames{
       {CompressionCovariance::kSurrogate, "surrogate"},
       {CompressionCovariance::kMonteCarlo, "monte-carlo"}}}};
 
-/// The registered methods that have an SDE model, for the message of one that has none.
-std::vector<std::string> methods_with_model() {
+/// The names of the methods that have an SDE model, for the message of one that has none.
+std::string modelled_method_names() {
   std::vector<std::string> names;
-  for (const MethodInfo* info : registered_methods()) {
-    if (info->model != ModelFamily::kNone) names.push_back(info->name);
-  }
-  return names;
+  for (const MethodInfo* info : methods_with_model()) names.push_back(info->name);
+  return join(names, ", ");
 }
 
 }  // namespace
@@ -493,7 +491,7 @@ std::unique_ptr<SdeModel> make_sde_model(const RunPlan& plan, CompressionCovaria
       break;
   }
   throw ConfigError("method", method.name,
-                    "has no SDE model yet (models: " + join(methods_with_model(), ", ") + ")");
+                    "has no SDE model yet (models: " + modelled_method_names() + ")");
 }
 
 }  // namespace dsignsgd

@@ -22,12 +22,6 @@ double median(std::vector<double> values) {
   return *middle;
 }
 
-std::string significant4(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g", value);
-  return text;
-}
-
 /// Up to `count` coordinates of [0, d), a fixed random subset in increasing order.
 std::vector<std::size_t> probed_coordinates(std::size_t d, std::size_t count, std::uint64_t seed) {
   std::vector<std::size_t> all(d);
@@ -48,11 +42,7 @@ class ProbeRun {
  public:
   explicit ProbeRun(const RunPlan& plan)
       : plan_(plan), noise_(plan.noise, plan.agent_scales, plan.batch) {
-    register_builtin_problems();
-    const ProblemEntry* entry = find_problem(plan.problem.name);
-    if (entry == nullptr) throw ConfigError("problem", plan.problem.name, "is not registered");
-    source_ = entry->make(seeded_problem(plan), plan.data,
-                          {&noise_, plan.workers, plan.batch, plan.seed, 1});
+    source_ = make_problem_source(plan, noise_, 1);
     oracle_ = source_->make_oracle(0);
     x_.resize(source_->dim());
     oracle_->initial_point(x_);
@@ -157,22 +147,20 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
     stds.push_back(std::sqrt(variance));
     // Shape and scale from the median-centred draws: the mean of heavy-tailed draws is itself
     // heavy-tailed (for Cauchy noise as wide as one draw) and would widen every Z.
-    const double centre = mean + median(column);
+    const double centre = median(column);
     std::vector<double> absolute(column.size());
-    for (int m = 0; m < draws; ++m) {
-      absolute[static_cast<std::size_t>(m)] =
-          std::abs(g[static_cast<std::size_t>(m) * coordinates + c] - centre);
+    for (std::size_t m = 0; m < column.size(); ++m) {
+      column[m] -= centre;
+      absolute[m] = std::abs(column[m]);
+      at_centre += column[m] == 0.0 ? 1 : 0;
     }
-    for (double a : absolute) at_centre += a == 0.0 ? 1 : 0;
     const double r = median(absolute);
     if (!(r > 0.0)) {  // most draws at one value (a dead unit, an unlit pixel): no shape
       ++shapeless;
       continue;
     }
     robust.push_back(r);
-    for (int m = 0; m < draws; ++m) {
-      pooled.push_back((g[static_cast<std::size_t>(m) * coordinates + c] - centre) / r);
-    }
+    for (double z : column) pooled.push_back(z / r);
   }
   point.at_centre_fraction = static_cast<double>(at_centre) / static_cast<double>(g.size());
   point.shapeless_fraction = static_cast<double>(shapeless) / static_cast<double>(coordinates);
@@ -188,7 +176,7 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
   point.tail_curve = tail_curve(pooled);
   const double factor = classify_noise(std::move(pooled), top_fraction, point);
   // Four significant digits: what a --noise spec needs, and what 250 draws resolve.
-  point.sigma = std::stod(significant4(factor * median(robust)));
+  point.sigma = std::stod(significant(factor * median(robust), 4));
   point.spec = point.law == "gaussian" ? "gaussian:" + format_double(point.sigma)
                : point.law == "cauchy" ? "cauchy:" + format_double(point.sigma)
                                        : "student:" + format_double(point.nu) + ":" +

@@ -238,15 +238,6 @@ nlohmann::json floor_json(const MethodFloor& f) {
   return out;
 }
 
-/// The registered methods that have a model, hence a closed-form floor on a quadratic.
-std::vector<const MethodInfo*> methods_with_floors() {
-  std::vector<const MethodInfo*> out;
-  for (const MethodInfo* info : registered_methods()) {
-    if (info->model != ModelFamily::kNone) out.push_back(info);
-  }
-  return out;
-}
-
 /// The stationary floor of `info` on the quadratic of `s`, sending `compressor` (null: the
 /// method's default compressor).
 MethodFloor method_floor(const Setting& s, const MethodInfo& info,
@@ -301,8 +292,8 @@ Setting setting_of(const RunPlan& plan, const Problem& problem) {
 
 /// The stationary floors (quadratic, constant η) of every method with a model, and the plan's.
 void predict_floors(const Setting& s, const RunPlan& plan, std::size_t d, Prediction& out) {
-  const std::vector<const MethodInfo*> modelled = methods_with_floors();
-  for (const MethodInfo* info : modelled) {
+  // Every method with a model has a closed-form floor on a quadratic.
+  for (const MethodInfo* info : methods_with_model()) {
     out.methods[info->name] =
         !s.quadratic ? unavailable("not a quadratic: no closed-form stationary floor")
         : !s.constant_schedule

@@ -34,4 +34,7 @@ void require_arg_count(const Spec& spec, std::size_t count, const std::string& o
 /// Formats a double the shortest way that round-trips ("0.1", "1e-05").
 std::string format_double(double value);
 
+/// `value` with `digits` significant digits (%.*g): "0.0421" for (0.042137, 3).
+std::string significant(double value, int digits);
+
 }  // namespace dsignsgd

@@ -85,6 +85,8 @@ const MethodInfo& register_method(MethodInfo info);
 /// The registered methods in registration order (built-ins first).
 std::vector<const MethodInfo*> registered_methods();
 std::vector<std::string> method_names();
+/// The registered methods whose ModelFamily is not kNone (an SDE, a floor, scaling rules).
+std::vector<const MethodInfo*> methods_with_model();
 /// Throws ConfigError for option "method" ("must be one of …").
 const MethodInfo& method_from_string(const std::string& name);
 

@@ -118,6 +118,11 @@ RunPlan make_run_plan(const TrainOptions& options);
 /// changed gets a new rotation, as a fresh make_run_plan would).
 ProblemSpec seeded_problem(const RunPlan& plan);
 
+/// The plan's problem source (its registry entry's factory, with the plan's seeded problem, data,
+/// agents, batch and seed); `noise` must outlive it.
+std::unique_ptr<ProblemSource> make_problem_source(const RunPlan& plan, const NoiseModel& noise,
+                                                   int run_threads);
+
 /// Registers the built-in problems of every kind (data problems from nn/); idempotent. Called by
 /// make_run_plan; the CLI calls it before listing problem names.
 void register_builtin_problems();
