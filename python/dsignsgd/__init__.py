@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping
+from typing import Optional, Any, Dict, List, Mapping
 
 from . import _core
 from ._core import (__version__, aggregate, compressor_name, compressors, downlink_bytes, encode,
@@ -79,10 +79,32 @@ def scale(base: Mapping[str, Any], change: Mapping[str, Any], keep: str = "floor
 
 def speedup(configs=None, hosts=(2, 4, 16, 64, 256, 1024),
             rates=("100gbit", "10gbit", "1gbit", "100mbit"), latency_us: float = 25.0,
-            shared_machine: bool = False, measure_steps: int = 20, **config) -> Dict[str, Any]:
+            shared_machine: bool = False, measure_steps: int = 20, rate=None,
+            step_seconds: Optional[float] = None, hooks=None, **config) -> Any:
     """`dsignsgd speedup --json`: the α-β model's time per step of each configuration (default:
     all, see `dsignsgd speedup --list-configs`) on `hosts` hosts and links of `rates`, measured on
-    this machine for the problem of `config` (train's keys), with its ratio to dsgd-allreduce."""
+    this machine for the problem of `config` (train's keys), with its ratio to dsgd-allreduce.
+
+    Given a torch model first — speedup(model, hosts=4, rate="1gbit", step_seconds=0.07) — the
+    DDP hooks' and PyTorch's peers' (PowerSGD ranks 1/2/4, fp16, allreduce) time per step from the
+    model's buckets (dsignsgd.hook_model): a list of rows {hook, hosts, rate, compute, codec,
+    communication, total, ratio, bytes_sent}, one per hook, host count and rate."""
+    if hasattr(configs, "parameters"):
+        from . import hook_model
+
+        if step_seconds is None:
+            raise ValueError("speedup(model, …) needs step_seconds: the step without "
+                             "communication (DDP's no_sync), in seconds")
+        host_list = [hosts] if isinstance(hosts, int) else list(hosts)
+        rate_list = [rate] if isinstance(rate, (str, int, float)) else list(rate or rates)
+        rows = []
+        for h in host_list:
+            for r in rate_list:
+                for hook, row in hook_model.predict_for_model(
+                        configs, h, r, float(step_seconds), latency_us=float(latency_us),
+                        hooks=hooks).items():
+                    rows.append({"hook": hook, "hosts": h, "rate": r, **row})
+        return rows
     return _core.speedup(_args(config), list(configs or []), list(hosts), list(rates),
                          float(latency_us), bool(shared_machine), int(measure_steps))
 

@@ -82,6 +82,8 @@ class HookState:
     _bucket_error: Dict[int, Tuple[Tuple[int, ...], torch.Tensor]] = dataclasses.field(
         default_factory=dict, repr=False)
     _world: Optional[int] = dataclasses.field(default=None, repr=False)
+    _bucket_groups: Dict[int, dist.ProcessGroup] = dataclasses.field(default_factory=dict,
+                                                                     repr=False)
     _checked: bool = dataclasses.field(default=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -162,6 +164,17 @@ class HookState:
                                  "configuration")
             self._checked = True
         return rank, world
+
+    def _bucket_group(self, index: int) -> dist.ProcessGroup:
+        """A process group of its own for bucket `index`, for a protocol that chains a second
+        collective on the first one's future: the chained collective is issued by the thread
+        that completed the first, so on a shared group its order against the next bucket's
+        collectives could differ between ranks (Gloo pairs collectives by the order they are
+        issued in). Made on first use, in bucket order, on every rank."""
+        if index not in self._bucket_groups:
+            self._bucket_groups[index] = dist.new_group(
+                dist.get_process_group_ranks(self.process_group), timeout=self.timeout)
+        return self._bucket_groups[index]
 
     # -- error memory ----------------------------------------------------------------------
     def _error_memory(self, bucket: dist.GradBucket, buffer: torch.Tensor) -> torch.Tensor:
@@ -276,7 +289,9 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
                       world: int, run: int, step: int) -> torch.futures.Future[torch.Tensor]:
     """Majority vote with 1 bit each way: rank r votes on its shard of the coordinates. Each rank
     sends shard r of its packed signs to rank r (all_to_all), rank r votes (the library's vote,
-    with the whole vote's tie coins) and the 1-bit results are gathered by every rank."""
+    with the whole vote's tie coins) and the 1-bit results are gathered by every rank. Both
+    exchanges are asynchronous: the hook returns at once, the vote and the gather are chained on
+    the first exchange's future."""
     d = host.numel()
     offsets, nbytes = shard_layout(d, world)
     message = _core.encode("sign", host.numpy(), state.seed, run, rank, step)
@@ -288,29 +303,32 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
     for r in range(world):
         send[r * width:r * width + nbytes[r]] = payload[offsets[r] // 8:offsets[r] // 8 + nbytes[r]]
     received = torch.empty(world * width, dtype=torch.uint8)
-    dist.all_to_all_single(received, send, group=state.process_group)
-    shard = np.empty(offsets[rank + 1] - offsets[rank], dtype=np.float32)
-    if shard.size:  # a rank past the end of a small bucket has nothing to vote on
-        _core.majority_vote_shard(
-            [received[i * width:i * width + mine].numpy() for i in range(world)], offsets[rank],
-            state.seed, run, step, shard)
-    vote = torch.zeros(width, dtype=torch.uint8)
-    vote[:mine] = torch.from_numpy(_core.pack_signs(shard))
-    gathered = [torch.empty_like(vote) for _ in range(world)]
-    work = dist.all_gather(gathered, vote, group=state.process_group, async_op=True)
+    group = state._bucket_group(run)
+    exchange = dist.all_to_all_single(received, send, group=group, async_op=True)
     state.message_bytes += payload.numel()
     state._count(2 * (world - 1) * width)
     out = host if host.data_ptr() == buffer.data_ptr() else torch.empty_like(host)
 
-    def unpack(fut: torch.futures.Future) -> torch.Tensor:
-        fut.value()
+    def vote_and_gather(fut: torch.futures.Future) -> torch.Tensor:
+        # Runs on the thread that completed the exchange, not the autograd thread: the second
+        # collective is chained here (as PyTorch's PowerSGD hook chains its Q allreduce).
+        fut.value()  # raises what the exchange raised
+        shard = np.empty(offsets[rank + 1] - offsets[rank], dtype=np.float32)
+        if shard.size:  # a rank past the end of a small bucket has nothing to vote on
+            _core.majority_vote_shard(
+                [received[i * width:i * width + mine].numpy() for i in range(world)],
+                offsets[rank], state.seed, run, step, shard)
+        vote = torch.zeros(width, dtype=torch.uint8)
+        vote[:mine] = torch.from_numpy(_core.pack_signs(shard))
+        gathered = [torch.empty_like(vote) for _ in range(world)]
+        dist.all_gather(gathered, vote, group=group, async_op=True).wait()
         values = out.numpy()
         for r in range(world):
             if offsets[r + 1] > offsets[r]:
                 _core.unpack_signs(gathered[r].numpy(), values[offsets[r]:offsets[r + 1]])
         return _write_back(out, buffer)
 
-    return work.get_future().then(unpack)
+    return exchange.get_future().then(vote_and_gather)
 
 
 def _half_hook(state: HookState, bucket: dist.GradBucket,

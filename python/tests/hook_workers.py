@@ -226,7 +226,82 @@ def small_majority(rank, world, sizes=(1, 7, 100, 200)):
     return out
 
 
+def hook_does_not_block(rank, world, method, compressor=None, delay=1.0, d=5000, buckets=3):
+    """Rank 0 calls the hook on `buckets` buckets while the other ranks join `delay` seconds late:
+    a hook that does not block the autograd thread returns at once with futures not yet done.
+    Returns (seconds the calls took, futures done right after the calls, seconds until the
+    last future was done) on rank 0; the aggregates on every rank."""
+    import time
+    state = dt.HookState(method=method, compressor=compressor, seed=5)
+    hook = dt.hook_for(method)
+    generator = torch.Generator().manual_seed(400 + rank)
+    fakes = [FakeBucket(i, [torch.nn.Parameter(torch.zeros(d))], torch.randn(d, generator=generator),
+                        last=i == buckets - 1) for i in range(buckets)]
+    # The first call of every bucket makes the groups and checks the ranks' configurations
+    # (collectives that wait for every rank): one step together first.
+    for future in [hook(state, b) for b in fakes]:
+        future.wait()
+    dist.barrier()
+    if rank != 0:
+        time.sleep(delay)
+    start = time.perf_counter()
+    futures = [hook(state, b) for b in fakes]
+    called = time.perf_counter() - start
+    done = sum(f.done() for f in futures)
+    outputs = [f.wait().clone() for f in futures]
+    return called, done, time.perf_counter() - start, outputs
+
+
+def counted_bytes(rank, world, hook, steps=4):
+    """DDP on the small model with a PyTorch hook (torch-fp16, powersgd-rR) or a dsignsgd one:
+    bytes sent per step by this rank as counted at the collectives (every all_reduce wrapped,
+    or the HookState's counters), and the shapes of each bucket's gradients at the last step."""
+    from torch.distributed.algorithms.ddp_comm_hooks import default_hooks, powerSGD_hook
+    from dsignsgd import hook_model
+
+    ddp = torch.nn.parallel.DistributedDataParallel(_model(), bucket_cap_mb=0.5)
+    sent, original = [0], dist.all_reduce
+
+    def counting(tensor, *args, **kwargs):
+        sent[0] += 2 * (world - 1) * tensor.numel() * tensor.element_size() // world
+        return original(tensor, *args, **kwargs)
+
+    if hook == "torch-fp16":
+        state, hook_fn = None, default_hooks.fp16_compress_hook
+    elif hook.startswith("powersgd-r"):  # compressing from step 2 on; one bucket per call order
+        state = powerSGD_hook.PowerSGDState(process_group=None, start_powerSGD_iter=2,
+                                            matrix_approximation_rank=int(hook[10:]))
+        hook_fn = powerSGD_hook.powerSGD_hook
+    else:
+        method, compressor = hook_model.DSIGNSGD_HOOKS[hook]
+        state = dt.HookState(method=method, compressor=compressor)
+        hook_fn = dt.hook_for(method)
+    buckets = {}
+
+    def recording(state, bucket):  # no annotations: this module postpones them to strings
+        buckets[bucket.index()] = [tuple(g.shape) for g in bucket.gradients()]
+        future = hook_fn(state, bucket)
+        future.wait()  # one bucket at a time: PowerSGD's chained allreduces stay in order
+        return future
+
+    ddp.register_comm_hook(state, recording)
+    generator = torch.Generator().manual_seed(500 + rank)
+    per_step = []
+    for _ in range(steps):
+        before = state.bytes_sent if isinstance(state, dt.HookState) else sent[0]
+        dist.all_reduce = counting
+        try:
+            ddp(torch.randn(16, 200, generator=generator)).square().sum().backward()
+        finally:
+            dist.all_reduce = original
+        after = state.bytes_sent if isinstance(state, dt.HookState) else sent[0]
+        per_step.append(after - before)
+    return per_step, [buckets[i] for i in sorted(buckets)]
+
+
 CASES = {
+    "counted_bytes": counted_bytes,
+    "hook_does_not_block": hook_does_not_block,
     "small_majority": small_majority,
     "direct_registration": direct_registration,
     "ddp_training": ddp_training,

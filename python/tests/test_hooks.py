@@ -97,6 +97,45 @@ def test_sharded_majority_equals_the_whole_vote_even_with_empty_shards():
                 f"d = {len(grads[0])}, rank {r}"
 
 
+@pytest.mark.parametrize("method,compressor", COMPRESSED + [("fp16", None), ("bf16", None)])
+def test_no_hook_blocks_the_autograd_thread(method, compressor):
+    """Issue 27 item 4: with the peers 1 s late, rank 0's hook calls return at once (every
+    collective asynchronous, the majority's second exchange chained on the first's future) and
+    their futures complete only when the peers arrive."""
+    if WORLD < 2:
+        pytest.skip("needs a peer")
+    delay = 1.0
+    results = values(run_world(WORLD, "hook_does_not_block", method=method,
+                               compressor=compressor, delay=delay))
+    called, done, finished, _ = results[0]
+    print(f"{method}: calls took {called:.3f} s, {done} futures done, all done after "
+          f"{finished:.3f} s (peers {delay} s late)")
+    assert called < 0.25 * delay, f"the hook calls blocked for {called:.3f} s"
+    assert done == 0
+    assert finished > 0.5 * delay
+    for r in range(1, WORLD):  # and the late step still aggregates the same on every rank
+        for mine, theirs in zip(results[0][3], results[r][3]):
+            assert torch.equal(mine, theirs)
+
+
+@pytest.mark.parametrize("hook", ["torch-fp16", "powersgd-r1", "powersgd-r4", "dsignsgd",
+                                  "majority", "qsgd"])
+def test_the_step_time_models_bytes_are_the_bytes_the_hooks_send(hook):
+    """Issue 27 item 6: dsignsgd.hook_model's bytes per step (PowerSGD's P and Q and its
+    uncompressed tensors; fp16; the dsignsgd hooks' messages) equal what the hooks send under
+    DDP, counted at every all_reduce (PyTorch's hooks) or by the HookState."""
+    from dsignsgd import hook_model
+
+    if WORLD < 2:
+        pytest.skip("needs a peer")
+    for per_step, buckets in values(run_world(WORLD, "counted_bytes", hook=hook)):
+        predicted = sum(b for bucket in buckets for _, b in
+                        hook_model.collectives(hook, bucket, WORLD))
+        print(f"{hook}: {len(buckets)} buckets, counted {per_step[-1]} bytes/step, "
+              f"model {predicted:.0f}")
+        assert per_step[-1] == pytest.approx(predicted, rel=1e-9, abs=2 * len(buckets))
+
+
 def test_every_hook_registers_with_ddp_as_users_do():
     for value in values(run_world(WORLD, "direct_registration")):
         assert value == ["dsignsgd", "majority", "ef-signsgd", "dcsgd", "fp16", "bf16"]
