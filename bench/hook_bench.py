@@ -31,6 +31,7 @@ matrices and the uncompressed 1-D tensors, warm-up included; plain DDP is 2 (N â
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -314,6 +315,11 @@ def parse(argv=None):
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--eval-every", type=int, default=100)
     parser.add_argument("--stop-at-target", action="store_true")
+    parser.add_argument("--target", type=float,
+                        help="train: the target of the held-out metric (default: the workload's)")
+    parser.add_argument("--lr-file",
+                        help="train: HOOK=LR lines (bench/hook_report.py --lr-out); each hook "
+                             "runs its own rate, --lr is ignored for the hooks listed")
     parser.add_argument("--prune", action="store_true",
                         help="train: stop a hook's learning-rate scan two below its best")
     parser.add_argument("--weight-decay", type=float, default=0.0)
@@ -331,6 +337,16 @@ def parse(argv=None):
         args.seeds = [int(v) for v in args.seeds.split(",")]
     except ValueError as error:
         parser.error(f"invalid --lr/--warmup/--seeds: {error}")
+    args.lr_of = {}
+    if args.lr_file:
+        try:
+            with open(args.lr_file) as f:
+                for line in f:
+                    if line.strip():
+                        hook, _, value = line.strip().partition("=")
+                        args.lr_of[hook] = float(value)
+        except (OSError, ValueError) as error:
+            parser.error(f"invalid --lr-file '{args.lr_file}': {error} (must hold HOOK=LR lines)")
     if args.steps < 1 or args.eval_every < 1 or args.repeats < 1:
         parser.error("invalid --steps/--eval-every/--repeats: must be >= 1")
     return args
@@ -351,7 +367,7 @@ def scan_learning_rates(workload, hook: str, warmup: int, seed: int, args, rank:
     """Runs the learning rates in increasing order; with --prune, stops after two in a row score
     below the best so far (or one diverges): past the optimum of a unimodal curve."""
     best, worse = float("-inf"), 0
-    for lr in sorted(args.lr):
+    for lr in [args.lr_of[hook]] if hook in args.lr_of else sorted(args.lr):
         record = train_one(workload, hook, lr, warmup, seed, args, rank, world, group)
         emit(record, args.out, rank)
         value = score(record, workload)
@@ -369,6 +385,8 @@ def main() -> None:
     group = dist.new_group()
     COUNTER = AllreduceCounter()
     workload = workloads.load(args.workload, args.data_dir)
+    if args.target is not None:
+        workload = dataclasses.replace(workload, target=args.target)
     if args.mode == "train":
         for seed in args.seeds:
             for hook in args.hooks:

@@ -37,6 +37,7 @@ import torch
 import torch.distributed as dist
 
 from . import _core
+from . import tensor_codec
 
 
 def _hook_methods() -> Dict[str, dict]:
@@ -62,6 +63,11 @@ class HookState:
     warmup_steps   steps of plain fp32 allreduce before compression starts (step < K)
     process_group  default: a new group over the default one's ranks with `timeout`
     timeout        a collective that does not complete within it raises
+    codec          where messages are encoded and aggregated: "library" (the C++ kernels on host
+                   memory; a CUDA bucket is copied to the host and back), "tensor" (torch
+                   operations on the bucket's device, dsignsgd.tensor_codec: the same bytes;
+                   sign and scaled-sign messages), "auto" (tensor for a bucket off the CPU when
+                   the compressor allows, library otherwise)
     """
 
     method: str = "dsignsgd"
@@ -70,6 +76,7 @@ class HookState:
     warmup_steps: int = 0
     process_group: Optional[dist.ProcessGroup] = None
     timeout: datetime.timedelta = datetime.timedelta(seconds=60)
+    codec: str = "auto"
     # Counters (per rank, since construction).
     step: int = 0
     bytes_sent: int = 0
@@ -102,6 +109,12 @@ class HookState:
                     self.compressor, 1000):  # NaN: biased
                 raise ValueError(f"invalid compressor '{self.compressor}' for method "
                                  f"{self.method}: must be unbiased (randk:F, qsgd:S, natural)")
+        if self.codec not in ("auto", "library", "tensor"):
+            raise ValueError(f"invalid codec '{self.codec}': must be auto, library or tensor")
+        if self.codec == "tensor" and self.method in METHODS and \
+                self.compressor not in tensor_codec.SUPPORTED:
+            raise ValueError(f"invalid codec 'tensor' for compressor '{self.compressor}': the "
+                             f"tensor codec encodes {', '.join(tensor_codec.SUPPORTED)}")
         if self.warmup_steps < 0:
             raise ValueError(f"invalid warmup_steps {self.warmup_steps}: must be >= 0")
         if not 0 <= self.seed < 2**64:
@@ -177,22 +190,29 @@ class HookState:
         return self._bucket_groups[index]
 
     # -- error memory ----------------------------------------------------------------------
+    def _on_device(self, buffer: torch.Tensor) -> bool:
+        """Whether this bucket is encoded by the tensor codec on its own device."""
+        if self.codec == "auto":
+            return buffer.device.type != "cpu" and self.compressor in tensor_codec.SUPPORTED
+        return self.codec == "tensor"
+
     def _error_memory(self, bucket: dist.GradBucket, buffer: torch.Tensor) -> torch.Tensor:
         """The bucket's error memory as one flat tensor whose slices are the per-parameter
         memories; reassembled (not lost) when DDP rebuilds its buckets."""
         params = bucket.parameters()
         key = tuple(id(p) for p in params)
         cached = self._bucket_error.get(bucket.index())
-        if cached is not None and cached[0] == key and cached[1].numel() == buffer.numel():
+        if cached is not None and cached[0] == key and cached[1].numel() == buffer.numel() \
+                and cached[1].device == buffer.device:
             return cached[1]
-        flat = torch.zeros(buffer.numel(), dtype=torch.float32)
+        flat = torch.zeros(buffer.numel(), dtype=torch.float32, device=buffer.device)
         # The bucket's buffer is its parameters' gradients back to back, in parameters() order.
         offset = 0
         for p in params:
             view = flat[offset:offset + p.numel()]
             old = self._error.get(id(p))
             if old is not None:
-                view.copy_(old.reshape(-1))
+                view.copy_(old.reshape(-1))  # (across devices too, if the codec changed)
             self._error[id(p)] = view
             offset += p.numel()
         if offset != buffer.numel():
@@ -233,16 +253,19 @@ def compressed_hook(state: HookState,
         _advance(state, bucket)
         return future
     run, step = bucket.index(), state.step
+    on_device = state._on_device(buffer)
     host = buffer.detach()
-    if host.device.type != "cpu":
+    if host.device.type != "cpu" and not on_device:
         host = host.cpu()
-    values = host.numpy()
     if state.aggregation == "majority":
-        future = _sharded_majority(state, buffer, host, rank, world, run, step)
+        future = _sharded_majority(state, buffer, host, rank, world, run, step, on_device)
         state.dense_bytes += _ring_allreduce_bytes(buffer.numel() * 4, world)
         state.compressed_steps += bucket.is_last()
         _advance(state, bucket)
         return future
+    if on_device:
+        return _tensor_codec_exchange(state, bucket, buffer, rank, world, run, step)
+    values = host.numpy()
     if state.error_feedback:
         message = _core.error_feedback_encode(state.compressor, values,
                                               state._error_memory(bucket, host).numpy(),
@@ -269,6 +292,34 @@ def compressed_hook(state: HookState,
     return work.get_future().then(aggregate)
 
 
+def _tensor_codec_exchange(state: HookState, bucket: dist.GradBucket, buffer: torch.Tensor,
+                           rank: int, world: int, run: int,
+                           step: int) -> torch.futures.Future[torch.Tensor]:
+    """compressed_hook on the bucket's device: the tensor codec's messages (the library's bytes),
+    an allgather of uint8 tensors, the aggregate computed where the bucket lives."""
+    values = buffer.detach()
+    if state.error_feedback:
+        send = tensor_codec.error_feedback_encode(values, state._error_memory(bucket, values),
+                                                  state.seed, run, rank, step)
+    else:
+        send = tensor_codec.encode_sign(values, state.seed, run, rank, step)
+    received = [torch.empty_like(send) for _ in range(world)]
+    work = dist.all_gather(received, send, group=state.process_group, async_op=True)
+    state.message_bytes += send.numel()
+    state._count((world - 1) * send.numel())
+    state.dense_bytes += _ring_allreduce_bytes(buffer.numel() * 4, world)
+    state.compressed_steps += bucket.is_last()
+    _advance(state, bucket)
+
+    def aggregate(fut: torch.futures.Future) -> torch.Tensor:
+        fut.value()  # raises what the collective raised
+        buffer.copy_(tensor_codec.aggregate(state.aggregation, state.compressor, received,
+                                            state.seed, run, step, buffer.numel()))
+        return buffer
+
+    return work.get_future().then(aggregate)
+
+
 def _write_back(out: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
     """The bucket's buffer holding `out` (a host copy when the buffer is not on the CPU)."""
     if out.data_ptr() != buffer.data_ptr():
@@ -286,7 +337,8 @@ def shard_layout(d: int, world: int) -> Tuple[List[int], List[int]]:
 
 
 def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor, rank: int,
-                      world: int, run: int, step: int) -> torch.futures.Future[torch.Tensor]:
+                      world: int, run: int, step: int,
+                      on_device: bool) -> torch.futures.Future[torch.Tensor]:
     """Majority vote with 1 bit each way: rank r votes on its shard of the coordinates. Each rank
     sends shard r of its packed signs to rank r (all_to_all), rank r votes (the library's vote,
     with the whole vote's tie coins) and the 1-bit results are gathered by every rank. Both
@@ -294,15 +346,19 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
     the first exchange's future."""
     d = host.numel()
     offsets, nbytes = shard_layout(d, world)
-    message = _core.encode("sign", host.numpy(), state.seed, run, rank, step)
-    payload = torch.from_numpy(message[8:])  # the header stays home: shards are raw bits
+    # The header stays home: shards are raw bits.
+    if on_device:
+        payload = tensor_codec.pack_bits(tensor_codec.sign_bits(host, state.seed, run, rank, step))
+    else:
+        payload = torch.from_numpy(_core.encode("sign", host.numpy(), state.seed, run, rank,
+                                                step)[8:])
     mine = nbytes[rank]
     # Every shard padded to the widest (at least 1 byte: Gloo does not exchange empty pieces).
     width = max(max(nbytes), 1)
-    send = torch.zeros(world * width, dtype=torch.uint8)
+    send = torch.zeros(world * width, dtype=torch.uint8, device=payload.device)
     for r in range(world):
         send[r * width:r * width + nbytes[r]] = payload[offsets[r] // 8:offsets[r] // 8 + nbytes[r]]
-    received = torch.empty(world * width, dtype=torch.uint8)
+    received = torch.empty_like(send)
     group = state._bucket_group(run)
     exchange = dist.all_to_all_single(received, send, group=group, async_op=True)
     state.message_bytes += payload.numel()
@@ -313,6 +369,8 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
         # Runs on the thread that completed the exchange, not the autograd thread: the second
         # collective is chained here (as PyTorch's PowerSGD hook chains its Q allreduce).
         fut.value()  # raises what the exchange raised
+        if on_device:
+            return vote_and_gather_on_device()
         shard = np.empty(offsets[rank + 1] - offsets[rank], dtype=np.float32)
         if shard.size:  # a rank past the end of a small bucket has nothing to vote on
             _core.majority_vote_shard(
@@ -327,6 +385,21 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
             if offsets[r + 1] > offsets[r]:
                 _core.unpack_signs(gathered[r].numpy(), values[offsets[r]:offsets[r + 1]])
         return _write_back(out, buffer)
+
+    def vote_and_gather_on_device() -> torch.Tensor:
+        vote = torch.zeros(width, dtype=torch.uint8, device=send.device)
+        if offsets[rank + 1] > offsets[rank]:
+            shard = tensor_codec.majority_vote(
+                [received[i * width:i * width + mine] for i in range(world)],
+                offsets[rank + 1] - offsets[rank], state.seed, run, step, offset=offsets[rank])
+            vote[:mine] = tensor_codec.pack_signs(shard)
+        gathered = [torch.empty_like(vote) for _ in range(world)]
+        dist.all_gather(gathered, vote, group=group, async_op=True).wait()
+        for r in range(world):
+            if offsets[r + 1] > offsets[r]:
+                buffer[offsets[r]:offsets[r + 1]] = tensor_codec.unpack_signs(
+                    gathered[r], offsets[r + 1] - offsets[r])
+        return buffer
 
     return exchange.get_future().then(vote_and_gather)
 

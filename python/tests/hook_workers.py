@@ -59,7 +59,8 @@ def _model():
                                torch.nn.Tanh(), torch.nn.Linear(400, 5))
 
 
-def ddp_training(rank, world, method, steps=3, warmup_steps=0, compressor=None, seed=7):
+def ddp_training(rank, world, method, steps=3, warmup_steps=0, compressor=None, seed=7,
+                 codec="auto"):
     """A small model under DDP with the hook. DDP puts everything in one bucket at step 0 and
     rebuilds them (two buckets, another parameter order) before step 1. Records each bucket's
     buffer before and after the hook, with the step, index and parameter layout."""
@@ -67,7 +68,7 @@ def ddp_training(rank, world, method, steps=3, warmup_steps=0, compressor=None, 
     positions = {id(p): i for i, p in enumerate(model.parameters())}
     ddp = torch.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.5)
     state = dt.HookState(method=method, compressor=compressor, seed=seed,
-                         warmup_steps=warmup_steps)
+                         warmup_steps=warmup_steps, codec=codec)
     hook = dt.hook_for(method)
     records = []
 
@@ -211,10 +212,10 @@ def direct_registration(rank, world):
     return ran
 
 
-def small_majority(rank, world, sizes=(1, 7, 100, 200)):
+def small_majority(rank, world, sizes=(1, 7, 100, 200), codec="auto"):
     """Majority votes on buckets so small that some ranks' shards are empty (d < 64·(N − 1)),
     and one of odd length. Returns each size's gradient and output on this rank."""
-    state = dt.HookState(method="majority", seed=9)
+    state = dt.HookState(method="majority", seed=9, codec=codec)
     generator = torch.Generator().manual_seed(300 + rank)
     out = []
     for index, d in enumerate(sizes):
@@ -226,13 +227,14 @@ def small_majority(rank, world, sizes=(1, 7, 100, 200)):
     return out
 
 
-def hook_does_not_block(rank, world, method, compressor=None, delay=1.0, d=5000, buckets=3):
+def hook_does_not_block(rank, world, method, compressor=None, delay=1.0, d=5000, buckets=3,
+                        codec="auto"):
     """Rank 0 calls the hook on `buckets` buckets while the other ranks join `delay` seconds late:
     a hook that does not block the autograd thread returns at once with futures not yet done.
     Returns (seconds the calls took, futures done right after the calls, seconds until the
     last future was done) on rank 0; the aggregates on every rank."""
     import time
-    state = dt.HookState(method=method, compressor=compressor, seed=5)
+    state = dt.HookState(method=method, compressor=compressor, seed=5, codec=codec)
     hook = dt.hook_for(method)
     generator = torch.Generator().manual_seed(400 + rank)
     fakes = [FakeBucket(i, [torch.nn.Parameter(torch.zeros(d))], torch.randn(d, generator=generator),

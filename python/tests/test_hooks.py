@@ -69,10 +69,14 @@ def replay_reference(method, compressor, per_rank_records, warmup_steps=0):
         yield records, expected
 
 
-@pytest.mark.parametrize("method,compressor", COMPRESSED)
-def test_each_hook_under_ddp_equals_the_librarys_aggregation_bit_for_bit(method, compressor):
+@pytest.mark.parametrize("method,compressor,codec", [
+    (m, c, "library") for m, c in COMPRESSED] + [
+    # The tensor codec (the path of a CUDA bucket), forced on CPU tensors: the same aggregates.
+    (m, None, "tensor") for m in ("dsignsgd", "majority", "ef-signsgd")])
+def test_each_hook_under_ddp_equals_the_librarys_aggregation_bit_for_bit(method, compressor,
+                                                                         codec):
     results = values(run_world(WORLD, "ddp_training", method=method, compressor=compressor,
-                               seed=SEED))
+                               seed=SEED, codec=codec))
     checked = 0
     for records, expected in replay_reference(method, compressor,
                                               [v["records"] for v in results]):
@@ -87,8 +91,9 @@ def test_each_hook_under_ddp_equals_the_librarys_aggregation_bit_for_bit(method,
         assert torch.equal(v["weights"], results[0]["weights"]), "replicas diverged"
 
 
-def test_sharded_majority_equals_the_whole_vote_even_with_empty_shards():
-    results = values(run_world(WORLD, "small_majority"))
+@pytest.mark.parametrize("codec", ["library", "tensor"])
+def test_sharded_majority_equals_the_whole_vote_even_with_empty_shards(codec):
+    results = values(run_world(WORLD, "small_majority", codec=codec))
     for index in range(len(results[0])):
         grads = [results[r][index][0].numpy() for r in range(WORLD)]
         expected, _ = dt.reference_aggregate("majority", grads, seed=9, run=index, step=0)
@@ -97,8 +102,10 @@ def test_sharded_majority_equals_the_whole_vote_even_with_empty_shards():
                 f"d = {len(grads[0])}, rank {r}"
 
 
-@pytest.mark.parametrize("method,compressor", COMPRESSED + [("fp16", None), ("bf16", None)])
-def test_no_hook_blocks_the_autograd_thread(method, compressor):
+@pytest.mark.parametrize("method,compressor,codec", [
+    (m, c, "library") for m, c in COMPRESSED + [("fp16", None), ("bf16", None)]] + [
+    (m, None, "tensor") for m in ("dsignsgd", "majority", "ef-signsgd")])
+def test_no_hook_blocks_the_autograd_thread(method, compressor, codec):
     """Issue 27 item 4: with the peers 1 s late, rank 0's hook calls return at once (every
     collective asynchronous, the majority's second exchange chained on the first's future) and
     their futures complete only when the peers arrive."""
@@ -106,7 +113,7 @@ def test_no_hook_blocks_the_autograd_thread(method, compressor):
         pytest.skip("needs a peer")
     delay = 1.0
     results = values(run_world(WORLD, "hook_does_not_block", method=method,
-                               compressor=compressor, delay=delay))
+                               compressor=compressor, delay=delay, codec=codec))
     called, done, finished, _ = results[0]
     print(f"{method}: calls took {called:.3f} s, {done} futures done, all done after "
           f"{finished:.3f} s (peers {delay} s late)")
@@ -141,10 +148,12 @@ def test_every_hook_registers_with_ddp_as_users_do():
         assert value == ["dsignsgd", "majority", "ef-signsgd", "dcsgd", "fp16", "bf16"]
 
 
-@pytest.mark.parametrize("method,compressor", COMPRESSED)
-def test_wire_bytes_equal_the_librarys_and_the_clis(method, compressor):
+@pytest.mark.parametrize("method,compressor,codec", [
+    (m, c, "library") for m, c in COMPRESSED] + [
+    (m, None, "tensor") for m in ("dsignsgd", "majority", "ef-signsgd")])
+def test_wire_bytes_equal_the_librarys_and_the_clis(method, compressor, codec):
     results = values(run_world(WORLD, "ddp_training", method=method, compressor=compressor,
-                               seed=SEED, steps=1))
+                               seed=SEED, steps=1, codec=codec))
     spec = results[0]["compressor"]
     records = results[0]["records"]
     declared = sum(dsignsgd.wire_bytes(spec, rec["before"].numel()) for rec in records)
