@@ -1,10 +1,11 @@
-"""The 1-bit wire formats in torch tensor arithmetic, on the tensor's own device (issue 27).
+"""The wire formats in torch tensor arithmetic, on the tensor's own device (issue 27).
 
 When a DDP bucket lives on a GPU, copying it to the host for the C++ kernels costs what the
 compression saves. These functions compute the same messages and aggregates with torch operations
 on the bucket's device, byte for byte what the library (`dsignsgd._core`) computes:
 
     encode_sign(v, seed, run, agent, step)          'sign': header + 1 bit per coordinate
+    encode(compressor, v, seed, run, agent, step)   also 'qsgd:S[:B]' and 'natural' 
     error_feedback_encode(v, error, seed, …)         'scaled-sign' of p = v + error; error = p − C(p)
     mean_of_signs(payloads, d) / mean_of_scaled_signs(messages, d)
     majority_vote(payloads, d, seed, run, step, offset=0)   ±1 with the server's tie coins
@@ -15,17 +16,22 @@ The random bits come from the library's Philox4x32-10 streams computed in int64 
 k-th 64-coordinate word holding a zero), a tied vote is the server's coin (bit c % 32 of draw
 c / 32), as in include/dsignsgd/random/stream.hpp and src/compress/bit_pack.cpp.
 
-Exactness: every operation is an integer operation or one IEEE float32 operation in the library's
-order, except the scaled sign's ‖p‖₁, a float64 sum in eight lanes that the library adds
-sequentially: `torch.cumsum` reproduces that order on CPU tensors (tested byte for byte); a GPU's
-cumsum is a parallel scan, so there the float64 sum may differ in its last bits, and the float32
-scale sent differs only when that lands on a rounding boundary of float32 (about 2⁻²⁹ per message).
+QSGD and natural compression take draw j of the sender's stream for coordinate j.
+
+Exactness: every operation is an integer operation or one IEEE operation in the library's order,
+except the float64 sums (the scaled sign's ‖p‖₁, QSGD's bucket norms), eight lanes that the
+library adds sequentially: `torch.cumsum` reproduces that order on CPU tensors (tested byte for
+byte); a GPU's cumsum is a parallel scan, so there the float64 sum may differ in its last bits,
+and the float32 value sent differs only when that lands on a rounding boundary of float32 (about
+2⁻²⁹ per message). Rand-k is not here: Floyd's algorithm draws its indices as a sequential chain.
 """
 from typing import List, Sequence, Tuple
 
 import torch
 
 MAGIC = 0xD5
+CODE_QSGD = 3
+CODE_NATURAL = 4
 CODE_SIGN = 5
 CODE_SCALED_SIGN = 7
 HEADER_BYTES = 8
@@ -164,18 +170,8 @@ def encode_sign(v: torch.Tensor, seed: int, run: int, agent: int, step: int) -> 
 
 
 def l1_mean(v: torch.Tensor) -> torch.Tensor:
-    """float32(Σ|v_j| / d) with the library's float64 sum: eight lanes added sequentially (lane
-    j % 8), the tail into lane 0, then ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))."""
-    d = v.numel()
-    whole = d // 8 * 8
-    lanes = torch.zeros(8, dtype=torch.float64, device=v.device)
-    if whole:
-        lanes = torch.cumsum(v[:whole].abs().to(torch.float64).view(-1, 8), dim=0)[-1].clone()
-    for value in v[whole:].abs().to(torch.float64):
-        lanes[0] += value
-    total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + (
-        (lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-    return (total / d).to(torch.float32)
+    """float32(Σ|v_j| / d) with the library's float64 sum (_lane_sum's order)."""
+    return (_lane_sum(v.abs().to(torch.float64)) / v.numel()).to(torch.float32)
 
 
 def encode_scaled_sign(v: torch.Tensor, seed: int, run: int, agent: int,
@@ -202,6 +198,130 @@ def error_feedback_encode(v: torch.Tensor, error: torch.Tensor, seed: int, run: 
     decoded = torch.where(unpack_bits(message[HEADER_BYTES + 4:], v.numel()), scale, -scale) + 0.0
     torch.sub(p, decoded, out=error)
     return message
+
+
+def pack_codes(codes: torch.Tensor, width: int) -> torch.Tensor:
+    """width-bit codes (int64 tensor), LSB first, back to back from bit 0 (the library's
+    BitWriter layout): code i at bits i·width … (i + 1)·width − 1."""
+    shifts = torch.arange(width, device=codes.device)
+    return pack_bits(((codes.view(-1, 1) >> shifts) & 1).bool().reshape(-1))
+
+
+def unpack_codes(payload: torch.Tensor, width: int, n: int) -> torch.Tensor:
+    """The first n width-bit codes of a packed bitstream (int64)."""
+    bits = unpack_bits(payload, n * width).view(n, width).to(torch.int64)
+    return (bits << torch.arange(width, device=payload.device)).sum(dim=1)
+
+
+def _lane_sums(rows: torch.Tensor) -> torch.Tensor:
+    """Σ of each row of a (rows, n) float64 tensor as the library adds a vector: eight lanes, each
+    sequential (element j into lane j % 8), the n % 8 tail into lane 0 in order, then
+    ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))."""
+    count, n = rows.shape
+    whole = n // 8 * 8
+    lanes = torch.zeros(count, 8, dtype=torch.float64, device=rows.device)
+    if whole:
+        lanes = torch.cumsum(rows[:, :whole].reshape(count, -1, 8), dim=1)[:, -1, :].clone()
+    for j in range(whole, n):
+        lanes[:, 0] += rows[:, j]
+    return ((lanes[:, 0] + lanes[:, 1]) + (lanes[:, 2] + lanes[:, 3])) + (
+        (lanes[:, 4] + lanes[:, 5]) + (lanes[:, 6] + lanes[:, 7]))
+
+
+def _lane_sum(x: torch.Tensor) -> torch.Tensor:
+    """Σ x (float64, 1-D) in the library's order (_lane_sums of one row)."""
+    return _lane_sums(x.view(1, -1))[0]
+
+
+def _bucket_sums(x: torch.Tensor, b: int) -> torch.Tensor:
+    """The library's Σ over each bucket of b consecutive values (the last may be shorter)."""
+    full = x.numel() // b
+    sums = [_lane_sums(x[:full * b].view(full, b))] if full else []
+    if full * b < x.numel():
+        sums.append(_lane_sum(x[full * b:]).view(1))
+    return torch.cat(sums)
+
+
+def _qsgd_shape(compressor: str, d: int) -> Tuple[int, int, int]:
+    """(levels s, bucket size, code width 1 + bit_width(s)) of 'qsgd:S[:B]' for dimension d."""
+    parts = compressor.split(":")
+    levels = int(parts[1])
+    bucket = int(parts[2]) if len(parts) > 2 else 0
+    return levels, d if bucket == 0 or bucket > d else bucket, 1 + levels.bit_length()
+
+
+def encode_qsgd(compressor: str, v: torch.Tensor, seed: int, run: int, agent: int,
+                step: int) -> torch.Tensor:
+    """QSGD: per bucket the float32 norm, then per coordinate sign | level << 1, the level
+    s|v_j|/‖v_b‖ rounded up with probability its fractional part (draw j of the sender's stream
+    · 2⁻³² below it), at most s."""
+    d = v.numel()
+    levels, b, width = _qsgd_shape(compressor, d)
+    x = v.to(torch.float64)
+    norms = _bucket_sums(x * x, b).sqrt().to(torch.float32)
+    inv_norm = torch.where(norms > 0, 1.0 / norms.to(torch.float64),
+                           torch.zeros((), dtype=torch.float64, device=v.device))
+    per_coordinate = inv_norm.repeat_interleave(b)[:d]
+    scaled = levels * x.abs() * per_coordinate
+    floor_level = scaled.floor()
+    draw = draws(d, seed, run, agent, step, PURPOSE_COMPRESSION, v.device).to(torch.float64)
+    level = torch.clamp(floor_level + (draw * 2.0**-32 < scaled - floor_level), max=levels)
+    codes = (level.to(torch.int64) << 1) | (v < 0).to(torch.int64)
+    return torch.cat((_header(CODE_QSGD, d, v.device), _float_bytes(norms),
+                      pack_codes(codes, width)))
+
+
+def qsgd_accumulate(compressor: str, message: torch.Tensor, acc: torch.Tensor) -> None:
+    """acc += the decoded QSGD message: ±(norm_b / s) · level, in float32."""
+    d = acc.numel()
+    levels, b, width = _qsgd_shape(compressor, d)
+    buckets = -(-d // b)
+    payload = _check(message, CODE_QSGD, d, 4 * buckets + -(-width * d // 8))
+    unit = payload[:4 * buckets].view(torch.float32) / float(levels)
+    codes = unpack_codes(payload[4 * buckets:], width, d)
+    magnitude = unit.repeat_interleave(b)[:d] * (codes >> 1).to(torch.float32)
+    acc += torch.where((codes & 1).bool(), -magnitude, magnitude)
+
+
+def encode_natural(v: torch.Tensor, seed: int, run: int, agent: int, step: int) -> torch.Tensor:
+    """Natural compression: 9-bit codes sign << 8 | biased exponent, rounded up to the next power
+    of two when the top 23 bits of draw j fall below the mantissa (infinity stays)."""
+    d = v.numel()
+    bits = v.view(torch.int32).to(torch.int64) & _MASK32
+    exponent = (bits >> 23) & 0xFF
+    mantissa = bits & 0x7FFFFF
+    draw = draws(d, seed, run, agent, step, PURPOSE_COMPRESSION, v.device)
+    rounded = torch.where(exponent == 0xFF, exponent, exponent + ((draw >> 9) < mantissa))
+    return torch.cat((_header(CODE_NATURAL, d, v.device),
+                      pack_codes(((bits >> 31) << 8) | rounded, 9)))
+
+
+def natural_accumulate(message: torch.Tensor, acc: torch.Tensor) -> None:
+    """acc += the decoded natural-compression message (powers of two, zeros, infinities)."""
+    d = acc.numel()
+    codes = unpack_codes(_check(message, CODE_NATURAL, d, -(-9 * d // 8)), 9, d)
+    bits = ((codes >> 8) << 31) | ((codes & 0xFF) << 23)
+    acc += (bits - ((bits >> 31) << 32)).to(torch.int32).view(torch.float32)
+
+
+def encode(compressor: str, v: torch.Tensor, seed: int, run: int, agent: int,
+           step: int) -> torch.Tensor:
+    """The message of v for a compressor this module encodes (SUPPORTED), as _core.encode."""
+    if compressor == "sign":
+        return encode_sign(v, seed, run, agent, step)
+    if compressor == "scaled-sign":
+        return encode_scaled_sign(v, seed, run, agent, step)
+    if compressor.startswith("qsgd:"):
+        return encode_qsgd(compressor, v, seed, run, agent, step)
+    if compressor == "natural":
+        return encode_natural(v, seed, run, agent, step)
+    raise ValueError(f"invalid compressor '{compressor}' for the tensor codec: must be one of "
+                     "sign, scaled-sign, qsgd:S[:B], natural (rand-k goes through the library)")
+
+
+def supports(compressor: str) -> bool:
+    """Whether the tensor codec encodes this (canonical) compressor name."""
+    return compressor in ("sign", "scaled-sign", "natural") or compressor.startswith("qsgd:")
 
 
 # -- aggregation ------------------------------------------------------------------------------
@@ -258,10 +378,18 @@ def aggregate(aggregation: str, compressor: str, messages: Sequence[torch.Tensor
         if aggregation == "majority":
             return majority_vote(payloads, d, seed, run, step)
         return mean_of_signs(payloads, d)
-    if compressor == "scaled-sign" and aggregation == "mean":
+    if aggregation == "mean" and compressor == "scaled-sign":
         return mean_of_scaled_signs(messages, d)
-    raise ValueError(f"invalid compressor '{compressor}' for the tensor codec: must be sign or "
-                     "scaled-sign (rand-k, QSGD and natural compression go through the library)")
+    if aggregation == "mean" and supports(compressor):
+        acc = torch.zeros(d, dtype=torch.float32, device=messages[0].device)
+        for message in messages:  # in agent order, as the library accumulates
+            if compressor == "natural":
+                natural_accumulate(message, acc)
+            else:
+                qsgd_accumulate(compressor, message, acc)
+        return acc * torch.tensor(1.0, dtype=torch.float32).div(len(messages)).item()
+    raise ValueError(f"invalid compressor '{compressor}' for the tensor codec with {aggregation} "
+                     "aggregation: must be one of sign, scaled-sign, qsgd:S[:B], natural "
+                     "(rand-k goes through the library)")
 
 
-SUPPORTED = ("sign", "scaled-sign")

@@ -66,7 +66,7 @@ class HookState:
     codec          where messages are encoded and aggregated: "library" (the C++ kernels on host
                    memory; a CUDA bucket is copied to the host and back), "tensor" (torch
                    operations on the bucket's device, dsignsgd.tensor_codec: the same bytes;
-                   sign and scaled-sign messages), "auto" (tensor for a bucket off the CPU when
+                   sign, scaled-sign, QSGD and natural messages), "auto" (tensor for a bucket off the CPU when
                    the compressor allows, library otherwise)
     """
 
@@ -112,9 +112,9 @@ class HookState:
         if self.codec not in ("auto", "library", "tensor"):
             raise ValueError(f"invalid codec '{self.codec}': must be auto, library or tensor")
         if self.codec == "tensor" and self.method in METHODS and \
-                self.compressor not in tensor_codec.SUPPORTED:
+                not tensor_codec.supports(self.compressor):
             raise ValueError(f"invalid codec 'tensor' for compressor '{self.compressor}': the "
-                             f"tensor codec encodes {', '.join(tensor_codec.SUPPORTED)}")
+                             "tensor codec encodes sign, scaled-sign, qsgd:S[:B] and natural")
         if self.warmup_steps < 0:
             raise ValueError(f"invalid warmup_steps {self.warmup_steps}: must be >= 0")
         if not 0 <= self.seed < 2**64:
@@ -193,7 +193,7 @@ class HookState:
     def _on_device(self, buffer: torch.Tensor) -> bool:
         """Whether this bucket is encoded by the tensor codec on its own device."""
         if self.codec == "auto":
-            return buffer.device.type != "cpu" and self.compressor in tensor_codec.SUPPORTED
+            return buffer.device.type != "cpu" and tensor_codec.supports(self.compressor)
         return self.codec == "tensor"
 
     def _error_memory(self, bucket: dist.GradBucket, buffer: torch.Tensor) -> torch.Tensor:
@@ -302,7 +302,7 @@ def _tensor_codec_exchange(state: HookState, bucket: dist.GradBucket, buffer: to
         send = tensor_codec.error_feedback_encode(values, state._error_memory(bucket, values),
                                                   state.seed, run, rank, step)
     else:
-        send = tensor_codec.encode_sign(values, state.seed, run, rank, step)
+        send = tensor_codec.encode(state.compressor, values, state.seed, run, rank, step)
     received = [torch.empty_like(send) for _ in range(world)]
     work = dist.all_gather(received, send, group=state.process_group, async_op=True)
     state.message_bytes += send.numel()

@@ -59,6 +59,35 @@ def test_scaled_sign_and_error_memory_are_the_librarys(d):
         assert error_tensor.numpy().tobytes() == error_lib.tobytes(), f"d={d} step={step}"
 
 
+QUANTIZERS = ["qsgd:1", "qsgd:4", "qsgd:16:512", "qsgd:255:64", "natural"]
+
+
+@pytest.mark.parametrize("compressor", QUANTIZERS)
+@pytest.mark.parametrize("d", SIZES)
+def test_quantizer_messages_are_the_librarys_bytes(compressor, d):
+    rng = np.random.default_rng([SEED, d, 2])
+    v = gradient(d, rng)
+    v[rng.random(d) < 0.02] = np.float32(1e-40)  # subnormals: natural compression's lowest code
+    for address in ADDRESSES:
+        expected = core.encode(compressor, v, *address)
+        got = tc.encode(compressor, torch.from_numpy(v), *address)
+        assert as_bytes(got) == bytes(expected.tobytes()), f"{compressor} d={d} {address}"
+
+
+@pytest.mark.parametrize("compressor", QUANTIZERS)
+@pytest.mark.parametrize("agents", [1, 3])
+def test_quantizer_aggregates_are_the_librarys(compressor, agents):
+    rng = np.random.default_rng([SEED, agents, 3])
+    d, seed, run, step = 1000, 12, 1, 4
+    messages = [core.encode(compressor, gradient(d, rng), seed, run, a, step)
+                for a in range(agents)]
+    expected = np.empty(d, np.float32)
+    core.aggregate("mean", compressor, messages, seed, run, step, expected)
+    got = tc.aggregate("mean", compressor, [torch.from_numpy(m) for m in messages], seed, run,
+                       step, d)
+    assert got.numpy().tobytes() == expected.tobytes(), compressor
+
+
 @pytest.mark.parametrize("agents", [1, 2, 3, 4, 7])
 @pytest.mark.parametrize("d", [1, 9, 65, 1000])
 def test_aggregates_are_the_librarys(agents, d):
@@ -107,8 +136,10 @@ def test_malformed_messages_are_refused():
         tc.aggregate("mean", "sign", [message[:-1]], 0, 0, 0, 10)
     with pytest.raises(ValueError, match="dimension"):
         tc.aggregate("mean", "sign", [message], 0, 0, 0, 9)
-    with pytest.raises(ValueError, match="invalid compressor 'natural'"):
-        tc.aggregate("mean", "natural", [message], 0, 0, 0, 10)
+    with pytest.raises(ValueError, match="invalid compressor 'randk:0.1'"):
+        tc.aggregate("mean", "randk:0.1", [message], 0, 0, 0, 10)
+    with pytest.raises(ValueError, match="invalid compressor 'randk:0.1'"):
+        tc.encode("randk:0.1", torch.ones(10), 0, 0, 0, 0)
 
 
 @pytest.mark.gpu
@@ -133,6 +164,6 @@ def test_the_hook_state_names_a_wrong_codec():
     import dsignsgd.torch as dt
     with pytest.raises(ValueError, match="invalid codec 'gpu': must be auto, library or tensor"):
         dt.HookState(method="dsignsgd", codec="gpu")
-    with pytest.raises(ValueError, match="invalid codec 'tensor' for compressor 'qsgd:4'"):
-        dt.HookState(method="dcsgd", compressor="qsgd:4", codec="tensor")
+    with pytest.raises(ValueError, match="invalid codec 'tensor' for compressor 'randk:0.25'"):
+        dt.HookState(method="dcsgd", compressor="randk:0.25", codec="tensor")
     assert dt.HookState(method="ef-signsgd", codec="tensor").compressor == "scaled-sign"
