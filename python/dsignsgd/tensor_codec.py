@@ -5,7 +5,7 @@ compression saves. These functions compute the same messages and aggregates with
 on the bucket's device, byte for byte what the library (`dsignsgd._core`) computes:
 
     encode_sign(v, seed, run, agent, step)          'sign': header + 1 bit per coordinate
-    encode(compressor, v, seed, run, agent, step)   also 'qsgd:S[:B]' and 'natural' 
+    encode(compressor, v, seed, run, agent, step)   also 'qsgd:S[:B]', 'natural', 'randk:F'
     error_feedback_encode(v, error, seed, …)         'scaled-sign' of p = v + error; error = p − C(p)
     mean_of_signs(payloads, d) / mean_of_scaled_signs(messages, d)
     majority_vote(payloads, d, seed, run, step, offset=0)   ±1 with the server's tie coins
@@ -23,13 +23,20 @@ except the float64 sums (the scaled sign's ‖p‖₁, QSGD's bucket norms), eig
 library adds sequentially: `torch.cumsum` reproduces that order on CPU tensors (tested byte for
 byte); a GPU's cumsum is a parallel scan, so there the float64 sum may differ in its last bits,
 and the float32 value sent differs only when that lands on a rounding boundary of float32 (about
-2⁻²⁹ per message). Rand-k is not here: Floyd's algorithm draws its indices as a sequential chain.
+2⁻²⁹ per message).
+
+Rand-k's indices come from Floyd's algorithm, a sequential chain of draws: they are drawn on the
+host by the library (`_core.randk_indices`; they depend on the address only, not on the data) and
+copied to the device, 4k bytes, while the values stay on the device.
 """
 from typing import List, Sequence, Tuple
 
 import torch
 
+from . import _core
+
 MAGIC = 0xD5
+CODE_RANDK = 2
 CODE_QSGD = 3
 CODE_NATURAL = 4
 CODE_SIGN = 5
@@ -304,6 +311,33 @@ def natural_accumulate(message: torch.Tensor, acc: torch.Tensor) -> None:
     acc += (bits - ((bits >> 31) << 32)).to(torch.int32).view(torch.float32)
 
 
+def randk_indices(compressor: str, d: int, seed: int, run: int, agent: int, step: int,
+                  device: torch.device) -> torch.Tensor:
+    """rand-k's kept coordinates (int64, increasing) at an address, drawn by the library on the
+    host and copied to the device."""
+    indices = _core.randk_indices(compressor, d, seed, run, agent, step)
+    return torch.from_numpy(indices.astype("int64")).to(device)
+
+
+def encode_randk(compressor: str, v: torch.Tensor, seed: int, run: int, agent: int,
+                 step: int) -> torch.Tensor:
+    """rand-k: the float32 values at the kept coordinates (the indices are not sent)."""
+    d = v.numel()
+    kept = v[randk_indices(compressor, d, seed, run, agent, step, v.device)]
+    return torch.cat((_header(CODE_RANDK, d, v.device), _float_bytes(kept)))
+
+
+def randk_accumulate(compressor: str, message: torch.Tensor, seed: int, run: int, agent: int,
+                     step: int, acc: torch.Tensor) -> None:
+    """acc[kept] += float32(d / k) × the sent values (the sender's indices, from its address)."""
+    d = acc.numel()
+    indices = randk_indices(compressor, d, seed, run, agent, step, acc.device)
+    k = indices.numel()
+    values = _check(message, CODE_RANDK, d, 4 * k).view(torch.float32)
+    scale = torch.tensor(d / k, dtype=torch.float32).item()
+    acc[indices] += scale * values
+
+
 def encode(compressor: str, v: torch.Tensor, seed: int, run: int, agent: int,
            step: int) -> torch.Tensor:
     """The message of v for a compressor this module encodes (SUPPORTED), as _core.encode."""
@@ -315,13 +349,16 @@ def encode(compressor: str, v: torch.Tensor, seed: int, run: int, agent: int,
         return encode_qsgd(compressor, v, seed, run, agent, step)
     if compressor == "natural":
         return encode_natural(v, seed, run, agent, step)
+    if compressor.startswith("randk:"):
+        return encode_randk(compressor, v, seed, run, agent, step)
     raise ValueError(f"invalid compressor '{compressor}' for the tensor codec: must be one of "
-                     "sign, scaled-sign, qsgd:S[:B], natural (rand-k goes through the library)")
+                     "sign, scaled-sign, qsgd:S[:B], natural, randk:F")
 
 
 def supports(compressor: str) -> bool:
     """Whether the tensor codec encodes this (canonical) compressor name."""
-    return compressor in ("sign", "scaled-sign", "natural") or compressor.startswith("qsgd:")
+    return compressor in ("sign", "scaled-sign", "natural") or compressor.startswith(
+        ("qsgd:", "randk:"))
 
 
 # -- aggregation ------------------------------------------------------------------------------
@@ -382,14 +419,15 @@ def aggregate(aggregation: str, compressor: str, messages: Sequence[torch.Tensor
         return mean_of_scaled_signs(messages, d)
     if aggregation == "mean" and supports(compressor):
         acc = torch.zeros(d, dtype=torch.float32, device=messages[0].device)
-        for message in messages:  # in agent order, as the library accumulates
+        for agent, message in enumerate(messages):  # in agent order, as the library adds
             if compressor == "natural":
                 natural_accumulate(message, acc)
+            elif compressor.startswith("randk:"):
+                randk_accumulate(compressor, message, seed, run, agent, step, acc)
             else:
                 qsgd_accumulate(compressor, message, acc)
         return acc * torch.tensor(1.0, dtype=torch.float32).div(len(messages)).item()
     raise ValueError(f"invalid compressor '{compressor}' for the tensor codec with {aggregation} "
-                     "aggregation: must be one of sign, scaled-sign, qsgd:S[:B], natural "
-                     "(rand-k goes through the library)")
+                     "aggregation: must be one of sign, scaled-sign, qsgd:S[:B], natural, randk:F")
 
 

@@ -17,6 +17,7 @@
 
 #include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/compress/compressor.hpp"
+#include "dsignsgd/compress/compressors.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/optim/agent_filter.hpp"
 #include "dsignsgd/optim/aggregator.hpp"
@@ -89,6 +90,24 @@ ByteArray encode(const std::string& spec, const py::array& v, std::uint64_t seed
     compressor.encode(values, address_of(seed, run, agent, step), message);
   }
   return to_array(message);
+}
+
+/// rand-k's kept coordinates at an address (uint32, increasing): the tensor codec encodes and
+/// decodes rand-k on the device with them.
+py::array_t<std::uint32_t> randk_indices(const std::string& spec, std::size_t d,
+                                         std::uint64_t seed, std::uint32_t run,
+                                         std::uint32_t agent, std::uint32_t step) {
+  const auto* randk = dynamic_cast<const RandKCompressor*>(&compressor_for(spec));
+  if (randk == nullptr) throw py::value_error("compressor '" + spec + "' is not randk:F");
+  if (d == 0) throw py::value_error("d must be >= 1");
+  std::vector<std::uint32_t> indices;
+  {
+    const py::gil_scoped_release release;
+    indices = randk->indices(d, address_of(seed, run, agent, step));
+  }
+  py::array_t<std::uint32_t> out(static_cast<py::ssize_t>(indices.size()));
+  std::memcpy(out.mutable_data(), indices.data(), indices.size() * sizeof(std::uint32_t));
+  return out;
 }
 
 ByteArray error_feedback_encode(const std::string& spec, const py::array& v, py::array& error,
@@ -252,6 +271,9 @@ void bind_kernels(py::module_& m) {
   m.def("encode", &encode, py::arg("compressor"), py::arg("v"), py::arg("seed"), py::arg("run"),
         py::arg("agent"), py::arg("step"),
         "The wire message of v (float32, 1-D) at stream address (seed, run, agent, step).");
+  m.def("randk_indices", &randk_indices, py::arg("compressor"), py::arg("d"), py::arg("seed"),
+        py::arg("run"), py::arg("agent"), py::arg("step"),
+        "rand-k's kept coordinates of a d-vector at (seed, run, agent, step), increasing.");
   m.def("error_feedback_encode", &error_feedback_encode, py::arg("compressor"), py::arg("v"),
         py::arg("error"), py::arg("seed"), py::arg("run"), py::arg("agent"), py::arg("step"),
         "EF: encodes p = v + error and sets error = p − C(p) in place (EF-SignSGD).");

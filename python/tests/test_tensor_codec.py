@@ -59,12 +59,13 @@ def test_scaled_sign_and_error_memory_are_the_librarys(d):
         assert error_tensor.numpy().tobytes() == error_lib.tobytes(), f"d={d} step={step}"
 
 
-QUANTIZERS = ["qsgd:1", "qsgd:4", "qsgd:16:512", "qsgd:255:64", "natural"]
+QUANTIZERS = ["qsgd:1", "qsgd:4", "qsgd:16:512", "qsgd:255:64", "natural", "randk:0.25",
+              "randk:0.01"]
 
 
 @pytest.mark.parametrize("compressor", QUANTIZERS)
 @pytest.mark.parametrize("d", SIZES)
-def test_quantizer_messages_are_the_librarys_bytes(compressor, d):
+def test_quantizer_and_randk_messages_are_the_librarys_bytes(compressor, d):
     rng = np.random.default_rng([SEED, d, 2])
     v = gradient(d, rng)
     v[rng.random(d) < 0.02] = np.float32(1e-40)  # subnormals: natural compression's lowest code
@@ -76,7 +77,7 @@ def test_quantizer_messages_are_the_librarys_bytes(compressor, d):
 
 @pytest.mark.parametrize("compressor", QUANTIZERS)
 @pytest.mark.parametrize("agents", [1, 3])
-def test_quantizer_aggregates_are_the_librarys(compressor, agents):
+def test_quantizer_and_randk_aggregates_are_the_librarys(compressor, agents):
     rng = np.random.default_rng([SEED, agents, 3])
     d, seed, run, step = 1000, 12, 1, 4
     messages = [core.encode(compressor, gradient(d, rng), seed, run, a, step)
@@ -136,10 +137,10 @@ def test_malformed_messages_are_refused():
         tc.aggregate("mean", "sign", [message[:-1]], 0, 0, 0, 10)
     with pytest.raises(ValueError, match="dimension"):
         tc.aggregate("mean", "sign", [message], 0, 0, 0, 9)
-    with pytest.raises(ValueError, match="invalid compressor 'randk:0.1'"):
-        tc.aggregate("mean", "randk:0.1", [message], 0, 0, 0, 10)
-    with pytest.raises(ValueError, match="invalid compressor 'randk:0.1'"):
-        tc.encode("randk:0.1", torch.ones(10), 0, 0, 0, 0)
+    with pytest.raises(ValueError, match="invalid compressor 'topk:0.1'"):
+        tc.aggregate("mean", "topk:0.1", [message], 0, 0, 0, 10)
+    with pytest.raises(ValueError, match="invalid compressor 'topk:0.1'"):
+        tc.encode("topk:0.1", torch.ones(10), 0, 0, 0, 0)
 
 
 @pytest.mark.gpu
@@ -164,6 +165,13 @@ def test_the_hook_state_names_a_wrong_codec():
     import dsignsgd.torch as dt
     with pytest.raises(ValueError, match="invalid codec 'gpu': must be auto, library or tensor"):
         dt.HookState(method="dsignsgd", codec="gpu")
-    with pytest.raises(ValueError, match="invalid codec 'tensor' for compressor 'randk:0.25'"):
-        dt.HookState(method="dcsgd", compressor="randk:0.25", codec="tensor")
+    assert dt.HookState(method="dcsgd", compressor="randk:0.25", codec="tensor").codec == "tensor"
     assert dt.HookState(method="ef-signsgd", codec="tensor").compressor == "scaled-sign"
+
+
+def test_randk_indices_are_increasing_distinct_and_refuse_other_compressors():
+    indices = core.randk_indices("randk:0.25", 1000, 1, 2, 3, 4)
+    assert indices.dtype == np.uint32 and len(indices) == 250
+    assert np.all(np.diff(indices.astype(np.int64)) > 0) and indices[-1] < 1000
+    with pytest.raises(ValueError, match="compressor 'sign' is not randk:F"):
+        core.randk_indices("sign", 10, 0, 0, 0, 0)

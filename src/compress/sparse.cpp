@@ -77,6 +77,12 @@ void RandKCompressor::decode_accumulate(const WireMessage& in, const StreamAddre
   for (std::size_t i = 0; i < k; ++i) acc[indices[i]] += scale * load_f32(payload + 4 * i);
 }
 
+std::vector<std::uint32_t> RandKCompressor::indices(std::size_t d,
+                                                    const StreamAddress& address) const {
+  RandomStream rng(address.with_purpose(StreamPurpose::kSharedCompression));
+  return sample_indices(d, kept(d), rng);
+}
+
 bool RandKCompressor::variance_diagonal(std::span<const float> v, std::span<float> out) const {
   const auto omega = static_cast<float>(this->omega(v.size()));
   for (std::size_t j = 0; j < v.size(); ++j) out[j] = omega * v[j] * v[j];

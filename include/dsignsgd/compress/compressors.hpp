@@ -56,6 +56,9 @@ class RandKCompressor final : public Compressor {
                          std::span<float> acc) const override;
   /// k = round(F·d) clamped to [1, d].
   std::size_t kept(std::size_t d) const;
+  /// The kept coordinates of a d-vector at this address, in increasing order: what encode sends
+  /// and decode places (they depend on the address only, not on the vector).
+  std::vector<std::uint32_t> indices(std::size_t d, const StreamAddress& address) const;
 
  private:
   double fraction_;
