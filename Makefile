@@ -11,7 +11,7 @@ DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli
                 pybind11-dev python3-dev python3-torch python3-numpy python3-pytest python3-pandas \
                 python3-matplotlib
 
-.PHONY: all deps configure build run test test-unit bench bench-cluster sanitize sanitize-all tsan fuzz format clean
+.PHONY: all deps configure build run test test-unit bench bench-cluster bench-hooks sanitize sanitize-all tsan fuzz format clean
 all: build
 
 deps:
@@ -63,6 +63,30 @@ bench-cluster: build
 	    --shared-machine --hosts 2,4 --rates 10gbit,1gbit,100mbit --latency-us 50 \
 	    --effective 100mbit=95mbit,1gbit=810mbit,10gbit=2390mbit \
 	    --check $(CLUSTER_RESULTS)/cluster_quadratic/time_per_step.csv
+
+# The DDP hooks against PyTorch's own (allreduce, fp16, PowerSGD ranks 1/2/4) on a 5.8 M-parameter
+# MLP on Fashion-MNIST (issue 27; docs/BENCHMARKS.md "DDP hooks against PyTorch's"): the same
+# learning-rate grid and rule for every hook at N = 2, steps to target (two seeds), time per step
+# across 2 and 4 emulated hosts (root), tables and figure. About 2.5 hours on 2 cores.
+HOOK_RESULTS ?= bench/results/hooks
+HOOK_WORKLOAD ?= fashion-mlp
+HOOK_LIST ?= allreduce,torch-fp16,powersgd-r1,powersgd-r2,powersgd-r4,dsignsgd,majority,ef-signsgd,qsgd
+HOOK_BENCH = PYTHONPATH=$(BUILD_DIR)/python /usr/bin/python3 -m dsignsgd.launch -n 2 bench/hook_bench.py
+bench-hooks: build
+	@scripts/install_deps.sh python3-torchvision python3-matplotlib
+	mkdir -p $(HOOK_RESULTS)
+	$(HOOK_BENCH) train --workload $(HOOK_WORKLOAD) --hooks $(HOOK_LIST) --steps 300 --prune \
+	    --lr 3e-6,1e-5,3e-5,1e-4,3e-4,1e-3,3e-3,1e-2,3e-2,0.1 --out $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-tune.jsonl
+	/usr/bin/python3 bench/hook_report.py --tune $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-tune.jsonl \
+	    --lr-out $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-lr.txt
+	$(HOOK_BENCH) train --workload $(HOOK_WORKLOAD) --hooks $(HOOK_LIST) --seeds 1,2 --steps 2000 \
+	    --eval-every 50 --stop-at-target --target 0.88 --lr-file $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-lr.txt \
+	    --out $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-target.jsonl
+	/usr/bin/python3 bench/hook_cluster.py --workload $(HOOK_WORKLOAD) --hooks $(HOOK_LIST) \
+	    --hosts 2 4 --rates 100mbit 1gbit --steps 6 --repeats 2 --out $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-time.jsonl
+	/usr/bin/python3 bench/hook_report.py --tune $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-tune.jsonl \
+	    --target $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-target.jsonl --time $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-time.jsonl \
+	    --figure $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-to-target.png
 
 # Address + undefined-behaviour sanitizer build with clang, shared with the fuzzers (make fuzz):
 # the unit suite must pass under it. Without the libtorch component: an uninstrumented libtorch

@@ -161,6 +161,9 @@ def train_one(workload, hook: str, lr: float, warmup: int, seed: int, args, rank
     step = 0
     for step in range(1, args.steps + 1):
         x, y = workload.batch(seed, rank, step)
+        if step == args.drop_step:
+            for group_options in optimizer.param_groups:
+                group_options["lr"] = lr * args.drop_factor
         start = time.perf_counter()
         optimizer.zero_grad()
         loss = workload.loss(ddp, x, y)
@@ -180,7 +183,8 @@ def train_one(workload, hook: str, lr: float, warmup: int, seed: int, args, rank
     COUNTER.active = False
     steps = step
     return {"kind": "train", "workload": workload.name, "hook": hook, "lr": lr,
-            "warmup": warmup, "seed": seed, "world": world, "parameters": d, "steps": steps,
+            "warmup": warmup, "lr_drop": args.lr_drop or None, "seed": seed, "world": world,
+            "parameters": d, "steps": steps,
             "target": workload.target, "metric": workload.metric,
             "steps_to_target": reached, "final": curve[-1] if curve else None, "curve": curve,
             "seconds_per_step_median": statistics.median(times[5:] or times),
@@ -317,6 +321,9 @@ def parse(argv=None):
     parser.add_argument("--stop-at-target", action="store_true")
     parser.add_argument("--target", type=float,
                         help="train: the target of the held-out metric (default: the workload's)")
+    parser.add_argument("--lr-drop", default="",
+                        help="train: STEP:FACTOR — multiply the learning rate by FACTOR from STEP "
+                             "on (a step decay; default none)")
     parser.add_argument("--lr-file",
                         help="train: HOOK=LR lines (bench/hook_report.py --lr-out); each hook "
                              "runs its own rate, --lr is ignored for the hooks listed")
@@ -337,6 +344,15 @@ def parse(argv=None):
         args.seeds = [int(v) for v in args.seeds.split(",")]
     except ValueError as error:
         parser.error(f"invalid --lr/--warmup/--seeds: {error}")
+    args.drop_step, args.drop_factor = 0, 1.0
+    if args.lr_drop:
+        try:
+            step_text, factor_text = args.lr_drop.split(":")
+            args.drop_step, args.drop_factor = int(step_text), float(factor_text)
+        except ValueError:
+            parser.error(f"invalid --lr-drop '{args.lr_drop}': must be STEP:FACTOR, e.g. 1000:0.3")
+        if args.drop_step < 1 or not 0 < args.drop_factor <= 1:
+            parser.error(f"invalid --lr-drop '{args.lr_drop}': STEP must be >= 1 and FACTOR in (0, 1]")
     args.lr_of = {}
     if args.lr_file:
         try:

@@ -9,7 +9,9 @@
 Every workload gives the same initial weights for a seed on every rank, each rank's minibatch
 as a function of (seed, rank, step) only (so every hook sees the same batches), and a held-out
 evaluation: test accuracy for the vision models, validation cross-entropy (nats per token) for
-the language model. `target` is what plain DDP reaches within 2000 steps at N = 2 (docs/BENCHMARKS.md).
+the language model. `target` is what plain DDP reaches within 2000 steps at N = 2 (docs/BENCHMARKS.md):
+measured for fashion-mlp (0.88 at 1600 and 1650 steps, seeds 1 and 2); the kjv-lm and resnet18
+targets are placeholders until their runs are made.
 """
 from __future__ import annotations
 
@@ -103,7 +105,7 @@ def fashion_mlp(data_dir: str) -> Workload:
                                    torch.nn.Linear(2048, 2048), torch.nn.ReLU(),
                                    torch.nn.Linear(2048, 10))
 
-    return _vision("fashion-mlp", data_dir, make, 64, lambda x: x, 0.85, 10000)
+    return _vision("fashion-mlp", data_dir, make, 64, lambda x: x, 0.88, 10000)
 
 
 def resnet18(data_dir: str) -> Workload:

@@ -35,7 +35,7 @@ from . import _core
 PEERS = ("allreduce", "torch-fp16", "powersgd-r1", "powersgd-r2", "powersgd-r4")
 # dsignsgd hook name → (aggregation method, compressor)
 DSIGNSGD_HOOKS = {"dsignsgd": ("dsignsgd", "sign"), "majority": ("majority", "sign"),
-                  "ef-signsgd": ("ef-signsgd", "sign"), "qsgd": ("dcsgd", "qsgd:16:512"),
+                  "ef-signsgd": ("ef-signsgd", "scaled-sign"), "qsgd": ("dcsgd", "qsgd:16:512"),
                   "randk": ("dcsgd", "randk:0.1"), "natural": ("dcsgd", "natural")}
 HOOKS = PEERS + tuple(DSIGNSGD_HOOKS)
 
