@@ -1,6 +1,7 @@
 // Every shipped scaling rule, verified by simulation.
 #include <fmt/core.h>
 
+#include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
 #include "dsignsgd/optim/trainer.hpp"
 #include "dsignsgd/theory/predict.hpp"
@@ -146,6 +147,50 @@ TEST(TrajectoryRule, DsgdNoiseDoublingIsUndoneByFourTimesTheBatch) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+
+// A network on its own minibatch noise (issue 28): no closed-form floor, but the trajectory
+// invariant η (1+ω) v / (N B) holds for any f — v, unknown, cancels. Rand-k 0.25 on the digits
+// MLP's 9610 parameters keeps 2403 coordinates: ω = 2.9992, so η/3.9992 and B, N × 4 (rounded).
+TEST(TrajectoryRule, HoldsOnADataProblemsOwnNoise) {
+  TrainOptions base;
+  base.problem.problem = "digits-mlp";
+  base.data_dir = DSIGNSGD_DATA_DIR;
+  base.method = "dsgd";
+  base.lr = 0.05;
+  base.workers = 4;
+  base.batch = 16;
+  base.steps = 500;
+  TrainOptions changed = base;
+  changed.method = "dcsgd";
+  changed.compressor = "randk:0.25";
+  const std::vector<std::string> changes = {"method=dcsgd", "compressor=randk:0.25"};
+  const ScalingPlan plan = plan_scaling(base, changed, changes, ScalingInvariant::kTrajectory);
+  const double omega = 9610.0 / 2403.0 - 1.0;
+  std::map<std::string, const ScalingRule*> by_knob;
+  for (const ScalingRule& rule : plan.rules) by_knob[rule.adjust] = &rule;
+  ASSERT_EQ(by_knob.size(), 3u);
+  EXPECT_NEAR(by_knob["lr"]->adjusted.lr, 0.05 / (1.0 + omega), 1e-12);
+  EXPECT_EQ(by_knob["lr"]->adjusted.steps, std::llround(500 * (1.0 + omega)));
+  EXPECT_EQ(by_knob["batch"]->adjusted.batch, 64);
+  EXPECT_EQ(by_knob["workers"]->adjusted.workers, 16);
+  EXPECT_FALSE(by_knob["lr"]->exact);  // the ω ∇f² term of rand-k's covariance is not held
+
+  const auto refused_option = [&](const TrainOptions& c, const std::vector<std::string>& ch,
+                                  ScalingInvariant keep) {
+    try {
+      plan_scaling(base, c, ch, keep);
+    } catch (const ConfigError& e) {
+      return e.option();
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(refused_option(changed, changes, ScalingInvariant::kFloor), "keep");
+  TrainOptions noisy = changed;
+  noisy.noise = "gaussian:0.1";
+  EXPECT_EQ(refused_option(noisy, {"noise=gaussian:0.1"}, ScalingInvariant::kTrajectory),
+            "change");
 }
 
 }  // namespace

@@ -18,8 +18,9 @@ namespace {
 
 constexpr int kMaxInteger = 1 << 16;  // search bound for B and N
 
-/// The closed-form floor of a configuration, NaN when there is none.
+/// The closed-form floor of a configuration, NaN when there is none (data problems: never).
 double floor_of(const RunPlan& plan) {
+  if (plan.has_data) return std::nan("");
   const MethodFloor floor = predict(plan).floor;
   if (floor.stability && !floor.stability->in_range) return std::nan("");
   return floor.value_or_nan();
@@ -38,8 +39,11 @@ double omega_of(const RunPlan& o) {
   return std::isnan(omega) ? 0.0 : omega;
 }
 
-/// Per-coordinate variance of one draw (Gaussian family, Student ν > 2) or the scale σ.
+/// Per-coordinate variance of one draw (Gaussian family, Student ν > 2) or the scale σ. A data
+/// problem's noise is its own minibatch noise, of unknown variance v per sample: 1 stands for v,
+/// which cancels in every ratio (plan_scaling refuses changes of the noise there).
 double noise_level(const RunPlan& o, bool sign) {
+  if (o.has_data) return 1.0;
   return sign ? o.noise.sigma : o.noise.coordinate_variance(0.0);
 }
 
@@ -269,7 +273,9 @@ void plan_gradient_trajectory(ScalingPlan& plan, const Changes& changes) {
     if (touched(knob)) continue;
     const int current = std::string(knob) == "batch" ? c.batch : c.workers;
     const double wanted = current * ratio;
-    if (std::abs(wanted - std::round(wanted)) > 1e-9 || wanted < 1) {
+    // Within 1 % of an integer (rand-k keeps round(q d) coordinates, so ω is 3.0008, not 3):
+    // the integer, and the derivation says how far it is.
+    if (std::abs(wanted - std::round(wanted)) > 0.01 * wanted || wanted < 0.995) {
       plan.no_rule.push_back(std::string(knob) + ": " + knob + " · " + format_double(ratio) +
                              " is not a positive integer");
       continue;
@@ -281,7 +287,10 @@ void plan_gradient_trajectory(ScalingPlan& plan, const Changes& changes) {
         static_cast<int>(std::round(wanted));
     rule.exact = !compressed;
     rule.derivation = std::string("η (1+ω) v / (N B) fixed: ") + knob + "' = " + knob + " · " +
-                      format_double(ratio);
+                      format_double(ratio) +
+                      (std::abs(wanted - std::round(wanted)) > 1e-9
+                           ? " = " + format_double(wanted) + ", rounded"
+                           : std::string());
     rule.limits = limits;
     plan.rules.push_back(rule);
   }
@@ -296,6 +305,27 @@ void plan_trajectory(ScalingPlan& plan, const Changes& changes) {
     plan_sign_trajectory(plan, changes);
   } else {
     plan_gradient_trajectory(plan, changes);
+  }
+}
+
+/// A data problem (a network on its own minibatch noise) has no closed-form floor, but the SDE's
+/// trajectory invariants hold for any f: allowed with keep = trajectory when the noise is the
+/// network's own (no injected noise, not changed). The dimension is the model's, for ω.
+void require_data_trajectory(ScalingPlan& plan, const Changes& changes) {
+  if (plan.invariant == ScalingInvariant::kFloor) {
+    throw ConfigError("keep", "floor",
+                      "a data problem has no closed-form floor; --keep trajectory holds the SDE's "
+                      "invariants (η (1+ω) v / (N B), η/N for DSignSGD) for any model");
+  }
+  if (plan.base.problem.name != plan.changed.problem.name || changes.touched("noise") ||
+      plan.base.noise.kind != NoiseKind::kNone || plan.changed.noise.kind != NoiseKind::kNone) {
+    throw ConfigError("change", changes.text,
+                      "on a data problem the rules hold the network's own minibatch noise fixed: "
+                      "keep the problem and --noise none");
+  }
+  for (RunPlan* plan_of : {&plan.base, &plan.changed}) {
+    const NoiseModel noise(plan_of->noise, plan_of->agent_scales, plan_of->batch);
+    plan_of->problem.dim = make_problem_source(*plan_of, noise, 1)->dim();
   }
 }
 
@@ -332,6 +362,7 @@ ScalingPlan plan_scaling(const RunPlan& base, const RunPlan& changed,
   plan.invariant = invariant;
   plan.base = base;
   plan.changed = changed;
+  if (base.has_data || changed.has_data) require_data_trajectory(plan, Changes(changes));
   if (invariant == ScalingInvariant::kFloor) {
     plan_floor(plan, Changes(changes));
   } else {
