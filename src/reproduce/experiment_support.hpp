@@ -40,5 +40,7 @@ Section real_data(const ReproduceOptions& options);
 void check_real_data_inputs(const ReproduceOptions& options);
 /// Issue 14's experiment (edge.cpp).
 Section stability_edge(const ReproduceOptions& options);
+/// Issue 28's experiment (real_noise.cpp): the methods on networks' own gradient noise.
+Section real_noise(const ReproduceOptions& options);
 
 }  // namespace dsignsgd::reproduce_detail

@@ -49,7 +49,7 @@ constexpr const char* kPalette =
     "set linetype cycle 8\n"
     "method_color(m) = m eq 'dsgd' ? '#0072B2' : m eq 'dcsgd' ? '#D55E00' : "
     "m eq 'dsignsgd' ? '#009E73' : m eq 'majority' ? '#CC79A7' : "
-    "m eq 'normalized-dcsgd' ? '#E69F00' : '#000000'\n";
+    "m eq 'normalized-dcsgd' ? '#E69F00' : m eq 'ef-signsgd' ? '#56B4E9' : '#000000'\n";
 
 std::string check_line(const Check& check) {
   return check.criterion + ": " + (check.holds ? "**holds**" : "**does not hold**");

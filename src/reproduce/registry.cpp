@@ -20,7 +20,7 @@ struct ExperimentEntry {
   void (*check_inputs)(const ReproduceOptions&) = nullptr;
 };
 
-/// The nine experiments, in the order of the report (docs/REPRODUCE.md).
+/// The ten experiments, in the order of the report (docs/REPRODUCE.md).
 constexpr ExperimentEntry kExperiments[] = {
     {"sde", sde_versus_algorithm},
     {"noise", noise_resilience},
@@ -29,6 +29,7 @@ constexpr ExperimentEntry kExperiments[] = {
     {"agents", linear_speedup},
     {"l0l1", l0l1_smoothness},
     {"realdata", real_data, check_real_data_inputs},
+    {"realnoise", real_noise, check_real_data_inputs},
     {"stability", stability_models},
     {"edge", stability_edge},
 };
