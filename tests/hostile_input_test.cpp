@@ -3,6 +3,7 @@
 // names the option (or the file), and leave the disk as it was: no --out created, an existing
 // --out untouched, nothing in the working directory.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +79,14 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   std::ofstream(dir / "inputs" / "results" / "summary.json") << "{}\n";
   fs::create_directories(dir / "inputs" / "data" / "sklearn");
   std::ofstream(dir / "inputs" / "data" / "sklearn" / "breast_cancer.csv") << "a,b,label\n1,nan,0\n";
+  // Files that are not files (issue 30 item 5): a data file that is a FIFO (open() would block
+  // for ever), one that is /dev/zero (it never ends), a checkpoint that is a FIFO.
+  fs::create_directories(dir / "inputs" / "fifo_data" / "sklearn");
+  ::mkfifo((dir / "inputs" / "fifo_data" / "sklearn" / "digits.csv.gz").c_str(), 0600);
+  fs::create_directories(dir / "inputs" / "zero_data" / "sklearn");
+  fs::create_symlink("/dev/zero", dir / "inputs" / "zero_data" / "sklearn" / "digits.csv.gz");
+  fs::create_directories(dir / "inputs" / "fifo_checkpoint");
+  ::mkfifo((dir / "inputs" / "fifo_checkpoint" / "run-000000.rank-0000.ckpt").c_str(), 0600);
   const std::vector<std::pair<std::string, std::string>> before = snapshot(dir);
 
   std::string command = "cd '" + dir.string() + "' && " + DSIGNSGD_CLI + " " + expand(c.args, dir) +
@@ -319,6 +328,13 @@ const Hostile kCases[] = {
     {"speedup --configs nosuch", "--configs", false},
     {"speedup --effective 1gbit", "--effective", false},
     {"speedup --check {dir}/missing.csv", "--check", false},
+    {"speedup --check /dev/zero", "--check '/dev/zero': is not a regular file", false},
+    {"train --problem digits-mlp --data-dir {dir}/inputs/fifo_data",
+     "fifo_data/sklearn/digits.csv.gz': is not a regular file"},
+    {"train --problem digits-mlp --data-dir {dir}/inputs/zero_data",
+     "zero_data/sklearn/digits.csv.gz': is not a regular file"},
+    {"train --dim 3 --steps 10 --resume {dir}/inputs/fifo_checkpoint",
+     "run-000000.rank-0000.ckpt': is not a regular file"},
     // ---- the program ----
     {"nosuch --dim 3", "unknown command 'nosuch'", false},
     {"\"$(printf 'tr\\001ain')\"", "unknown command 'tr\\x01ain'", false},

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 
 namespace dsignsgd::cli {
@@ -98,20 +99,7 @@ namespace {
 
 /// Opens a configuration file: a regular file of at most 1 MiB.
 std::ifstream open_config_file(const std::string& path, const std::string& option_name) {
-  constexpr std::uintmax_t kMaxBytes = 1 << 20;
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  if (error || !std::filesystem::exists(status)) {
-    throw ConfigError(option_name, path, "does not exist");
-  }
-  if (!std::filesystem::is_regular_file(status)) {
-    throw ConfigError(option_name, path,
-                      std::filesystem::is_directory(status) ? "is a directory, not a TOML file"
-                                                            : "is not a regular file");
-  }
-  if (std::filesystem::file_size(path, error) > kMaxBytes) {
-    throw ConfigError(option_name, path, "is larger than 1 MiB; a configuration is a few lines");
-  }
+  require_regular_file(option_name, path, 1 << 20, "a configuration is a few lines");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(option_name, path, "cannot be read");
   return in;

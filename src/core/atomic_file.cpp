@@ -53,4 +53,26 @@ void require_writable_directory(const std::string& option, const std::filesystem
   ::rmdir(probe.c_str());
 }
 
+void require_regular_file(const std::string& option, const std::filesystem::path& path,
+                          std::uintmax_t max_bytes, const std::string& too_large) {
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (error || !std::filesystem::exists(status)) {
+    throw ConfigError(option, path.string(), "does not exist");
+  }
+  if (std::filesystem::is_directory(status)) {
+    throw ConfigError(option, path.string(), "is a directory, not a file");
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    throw ConfigError(option, path.string(),
+                      "is not a regular file (a FIFO, socket or device is never read)");
+  }
+  const std::uintmax_t size = std::filesystem::file_size(path, error);
+  if (error) throw ConfigError(option, path.string(), "cannot be read: " + error.message());
+  if (size > max_bytes) {
+    throw ConfigError(option, path.string(),
+                      "is larger than " + std::to_string(max_bytes >> 20) + " MiB; " + too_large);
+  }
+}
+
 }  // namespace dsignsgd

@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 
 namespace dsignsgd {
@@ -82,6 +83,9 @@ std::vector<std::size_t> idx_header(const std::vector<std::uint8_t>& bytes, std:
 
 std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& path,
                                           const std::string& provider) {
+  // The largest data set shipped is tens of MB; 2 GiB stops a file that never ends.
+  require_regular_file("data-dir", path, std::uintmax_t{2} << 30,
+                       "no data set of scripts/install_data.sh is");
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     fail(path, provider.empty() ? "cannot be read"

@@ -83,6 +83,9 @@ void write_checkpoint_file(const std::filesystem::path& path,
 }
 
 std::vector<std::uint8_t> read_checkpoint_file(const std::filesystem::path& path) {
+  // A checkpoint holds a run's state: d floats per agent and vector, far below 64 GiB.
+  require_regular_file("resume", path, std::uintmax_t{64} << 30,
+                       "no checkpoint of dsignsgd is");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("resume", path.string(), "cannot be read");
   const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "dsignsgd/comm/communicator.hpp"
+#include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/join.hpp"
 #include "dsignsgd/core/timing.hpp"
@@ -208,15 +209,8 @@ StepTime predict_step_time(const TrainOptions& base, const NetworkConfig& config
 }
 
 std::vector<MeasuredStepTime> read_measured_step_times(const std::string& path) {
-  constexpr std::uintmax_t kMaxBytes = 16u << 20;
-  std::error_code error;
-  if (!std::filesystem::is_regular_file(path, error)) {
-    throw ConfigError("check", path, "is not a regular file (bench/cluster_bench.py's "
-                                     "time_per_step.csv)");
-  }
-  if (std::filesystem::file_size(path, error) > kMaxBytes) {
-    throw ConfigError("check", path, "is larger than 16 MiB; a time_per_step.csv is a few rows");
-  }
+  require_regular_file("check", path, 16u << 20,
+                       "bench/cluster_bench.py's time_per_step.csv is a few rows");
   std::ifstream in(path);
   if (!in) throw ConfigError("check", path, "cannot be read");
   std::string line;

@@ -1,8 +1,10 @@
 #pragma once
 /// @file
 /// Files that are either whole or absent: written to a temporary name in the same directory and
-/// renamed, so an output directory never holds a half-written file.
+/// renamed, so an output directory never holds a half-written file. And the guard every file the
+/// program reads passes first.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -15,5 +17,12 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
 /// does not exist and its nearest existing ancestor is one (nothing is created). Throws
 /// ConfigError for `option` naming the path and what is wrong.
 void require_writable_directory(const std::string& option, const std::filesystem::path& dir);
+
+/// Checks that `path` (symbolic links followed) is an existing regular file of at most
+/// `max_bytes`: a FIFO would block open() for ever, a device such as /dev/zero never ends.
+/// Throws ConfigError for `option` naming the path and what is wrong; `too_large` ends the
+/// message for a file above the limit (what such a file should be instead).
+void require_regular_file(const std::string& option, const std::filesystem::path& path,
+                          std::uintmax_t max_bytes, const std::string& too_large);
 
 }  // namespace dsignsgd
