@@ -280,6 +280,14 @@ TEST(Cli, NegativeValuesForUnsignedFlagsAndUnknownCommandsAreRefused) {
       << unknown.output;
 }
 
+// Integers are decimal everywhere (issue 30 item 6): CLI11 alone read "010" as octal 8 and
+// "--seed 09" as an error of its own parser.
+TEST(Cli, IntegersWithLeadingZerosAreDecimal) {
+  const Outcome outcome = run("train --workers 010 --dim 010 --seed 09 --steps 3 --runs 1");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find("d = 10, N = 10,"), std::string::npos) << outcome.output;
+}
+
 TEST(Cli, ARefusedRunLeavesNoOutDirectoryBehind) {
   const fs::path empty = fresh_dir("no_checkpoints");
   fs::create_directories(empty);

@@ -74,6 +74,7 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   std::ofstream(dir / "inputs" / "control.toml") << "noise = \"a\x01b\"\n";
   std::ofstream(dir / "inputs" / "a_file") << "not a directory\n";
   std::ofstream(dir / "inputs" / "dsgd.toml") << "method = \"dsgd\"\n";
+  std::ofstream(dir / "inputs" / "hex.toml") << "workers = 0x4\n";
   fs::create_directories(dir / "inputs" / "empty_dir");
   fs::create_directories(dir / "inputs" / "results");
   std::ofstream(dir / "inputs" / "results" / "summary.json") << "{}\n";
@@ -328,6 +329,12 @@ const Hostile kCases[] = {
     {"speedup --configs nosuch", "--configs", false},
     {"speedup --effective 1gbit", "--effective", false},
     {"speedup --check {dir}/missing.csv", "--check", false},
+    // Numbers are decimal, one way everywhere (issue 30 item 6).
+    {"train --steps 0x10", "--steps: invalid value '0x10'"},
+    {"train --seed 0b101", "--seed: invalid value '0b101'"},
+    {"train --lr 0x10", "--lr: invalid value '0x10': must be a decimal number"},
+    {"train --lr 0x1p-4", "--lr: invalid value '0x1p-4'"},
+    {"train --config {dir}/inputs/hex.toml", "hex.toml:1:11: --workers: invalid value '0x4'"},
     {"speedup --check /dev/zero", "--check '/dev/zero': is not a regular file", false},
     {"train --problem digits-mlp --data-dir {dir}/inputs/fifo_data",
      "fifo_data/sklearn/digits.csv.gz': is not a regular file"},

@@ -79,6 +79,7 @@ std::map<CLI::App*, Runner> add_commands(CLI::App& app) {
   add(add_bench_command(app), "bench");
   add(add_speedup_command(app), "speedup");
   add(add_noise_probe_command(app), "noise-probe");
+  require_decimal_numbers(app);
   return runners;
 }
 

@@ -32,6 +32,50 @@ const CLI::Validator& whole_number() {
   return validator;
 }
 
+/// Decimal digits with an optional sign (none for unsigned flags), leading zeros dropped: "010" is
+/// ten — CLI11 alone would read a leading 0 as octal (eight) and "0x10" as hexadecimal.
+CLI::Validator decimal_integer(bool is_unsigned) {
+  return CLI::Validator(
+      [is_unsigned](std::string& text) {
+        const std::size_t sign =
+            !is_unsigned && !text.empty() && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+        const bool digits =
+            text.size() > sign && std::all_of(text.begin() + static_cast<std::ptrdiff_t>(sign),
+                                              text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+        if (!digits) {
+          return "invalid value '" + text + "': must be a " +
+                 (is_unsigned ? "whole number >= 0" : "decimal whole number") + " (digits only)";
+        }
+        const std::size_t first = text.find_first_not_of('0', sign);
+        const std::string magnitude = first == std::string::npos ? "0" : text.substr(first);
+        text = (text[0] == '-' && magnitude != "0" ? "-" : "") + magnitude;
+        return std::string();
+      },
+      "");
+}
+
+const CLI::Validator& decimal_real() {
+  static const CLI::Validator validator(
+      [](std::string& text) {
+        return text.find_first_of("xX") == std::string::npos
+                   ? std::string()
+                   : "invalid value '" + text + "': must be a decimal number (no hexadecimal)";
+      },
+      "");
+  return validator;
+}
+
+void require_decimal_numbers(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    const std::string type = option->get_type_name();
+    if (type == "INT" || type == "UINT") option->transform(decimal_integer(type == "UINT"));
+    if (type == "FLOAT") option->check(decimal_real());
+  }
+  for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    require_decimal_numbers(*sub);
+  }
+}
+
 namespace {
 
 /// The method, its compressor, the problem and the noise.
@@ -169,6 +213,7 @@ void add_sde_options(CLI::App& c, SdeOptions& sde) {
 void parse_arguments(CLI::App& parser, const std::vector<std::string>& args,
                      const std::string& option_name) {
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses from the back
+  require_decimal_numbers(parser);
   try {
     parser.parse(reversed);
   } catch (const CLI::ParseError& e) {

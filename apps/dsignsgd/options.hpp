@@ -16,6 +16,12 @@ namespace dsignsgd::cli {
 /// 2^64 − 5 (issue 13: `--dim -5` was echoed as 18446744073709551611, `--seed -1` became 2^64 − 1).
 const CLI::Validator& whole_number();
 
+/// Integers are decimal, one way everywhere (flags, TOML, Python, `scale --change`): "010" is ten
+/// (CLI11 alone reads it as octal eight), "0x10" and "1e3" are refused; a real number cannot be
+/// hexadecimal ("0x10", "0x1p4"). Attached to every INT/UINT/FLOAT option of `app` and its
+/// subcommands (by their type names).
+void require_decimal_numbers(CLI::App& app);
+
 /// Registers every TrainOptions field as a flag on `command` (train, sde, compare, predict, …).
 void add_train_options(CLI::App& command, TrainOptions& options);
 /// --checkpoint-every, --checkpoint-dir, --resume: only for commands that checkpoint (train).
