@@ -75,6 +75,7 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   std::ofstream(dir / "inputs" / "a_file") << "not a directory\n";
   std::ofstream(dir / "inputs" / "dsgd.toml") << "method = \"dsgd\"\n";
   std::ofstream(dir / "inputs" / "hex.toml") << "workers = 0x4\n";
+  std::ofstream(dir / "inputs" / "help.toml") << "help = true\n";
   fs::create_directories(dir / "inputs" / "empty_dir");
   fs::create_directories(dir / "inputs" / "results");
   std::ofstream(dir / "inputs" / "results" / "summary.json") << "{}\n";
@@ -334,6 +335,10 @@ const Hostile kCases[] = {
     {"train --seed 0b101", "--seed: invalid value '0b101'"},
     {"train --lr 0x10", "--lr: invalid value '0x10': must be a decimal number"},
     {"train --lr 0x1p-4", "--lr: invalid value '0x1p-4'"},
+    {"train --config {dir}/inputs/help.toml", "help.toml:1:1: key 'help' is not a setting"},
+    {"predict --config {dir}/inputs/help.toml", "help.toml:1:1: key 'help'", false},
+    {"scale --from {dir}/inputs/dsgd.toml --change help=true",
+     "--change 'help=true': --help and --version are not settings", false},
     {"train --config {dir}/inputs/hex.toml", "hex.toml:1:11: --workers: invalid value '0x4'"},
     {"speedup --check /dev/zero", "--check '/dev/zero': is not a regular file", false},
     {"train --problem digits-mlp --data-dir {dir}/inputs/fifo_data",

@@ -169,6 +169,9 @@ class ConfigReader {
     if (key == "config" || key == "out") {
       fail("key '" + key + "' must be given on the command line");
     }
+    if (key == "help" || key == "h" || key == "version") {  // would print and exit 0, no run
+      fail("key '" + key + "' is not a setting (a configuration cannot ask for --" + key + ")");
+    }
     const CLI::Option* option = command_.get_option_no_throw("--" + key);
     if (option == nullptr) {
       fail("unknown key '" + key + "' (keys are the flags of '" + command_.get_name() +

@@ -216,8 +216,33 @@ void parse_arguments(CLI::App& parser, const std::vector<std::string>& args,
   require_decimal_numbers(parser);
   try {
     parser.parse(reversed);
+  } catch (const CLI::Success&) {  // --help, --version: print and exit 0 — never from settings
+    std::string asked = "--help";
+    for (const std::string& arg : args) {
+      if (arg.rfind("--help", 0) == 0 || arg.rfind("--version", 0) == 0 || arg == "-h") asked = arg;
+    }
+    const std::string text = asked.substr(asked.find_first_not_of('-'));
+    const std::size_t equals = text.find('=');
+    throw ConfigError(option_name.empty() ? text.substr(0, equals) : option_name,
+                      option_name.empty() && equals != std::string::npos ? text.substr(equals + 1)
+                                                                         : text,
+                      "--help and --version are not settings (nothing would run)");
   } catch (const CLI::ParseError& e) {
-    throw ConfigError(option_name, args.empty() ? "" : args.back(), e.what());
+    // Name the argument at fault: the one whose --key the parser's message mentions.
+    const std::string what = e.what();
+    std::string culprit = args.empty() ? "" : args.back();
+    std::size_t longest = 2;  // "--lr" must not win over "--lr-…" when both appear
+    for (const std::string& arg : args) {
+      const std::string key = arg.substr(0, arg.find('='));
+      if (key.size() > longest && what.find(key) != std::string::npos) {
+        culprit = arg;
+        longest = key.size();
+      }
+    }
+    if (!option_name.empty()) throw ConfigError(option_name, culprit, what);
+    const auto equals = culprit.find('=');
+    throw ConfigError(culprit.substr(2, equals == std::string::npos ? std::string::npos : equals - 2),
+                      equals == std::string::npos ? "" : culprit.substr(equals + 1), what);
   }
 }
 

@@ -31,7 +31,9 @@ void add_checkpoint_options(CLI::App& command, TrainOptions& options);
 void add_sde_options(CLI::App& command, SdeOptions& sde);
 
 /// Parses "--key=value" strings (in order) with `parser`'s flags; a CLI11 error becomes a
-/// ConfigError naming `option_name` (the flag or key the strings came from).
+/// ConfigError naming `option_name` (the flag the strings came from) and the argument at fault —
+/// or, with `option_name` empty (keyword arguments of the Python API), naming that argument's
+/// key and value. --help and --version are refused: settings never print help.
 void parse_arguments(CLI::App& parser, const std::vector<std::string>& args,
                      const std::string& option_name);
 

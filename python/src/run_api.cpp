@@ -69,7 +69,7 @@ py::dict run_dict(const TrainResult& result, const nlohmann::json& summary) {
 
 TrainOptions train_options(const Args& args) {
   TrainOptions options;
-  cli::parse_train_arguments(options, args, "config");
+  cli::parse_train_arguments(options, args, "");
   return options;
 }
 
@@ -86,7 +86,7 @@ py::dict train(const Args& args) {
 py::dict simulate(const Args& args) {
   TrainOptions options;
   SdeOptions sde;
-  cli::parse_sde_arguments(options, sde, args, "config");
+  cli::parse_sde_arguments(options, sde, args, "");
   const RunPlan plan = make_run_plan(options);
   const SdePlan sde_plan = SdePlan::resolve(sde, plan);
   SdeResult result;
@@ -107,7 +107,7 @@ py::dict validate(const Args& args, int levels) {
   TrainOptions options;
   SdeOptions sde;
   sde.substeps = 8;  // as `dsignsgd validate`
-  cli::parse_sde_arguments(options, sde, args, "config");
+  cli::parse_sde_arguments(options, sde, args, "");
   ValidateOptions validate_options;
   validate_options.levels = levels;
   validate_options.validate();

@@ -66,6 +66,16 @@ def test_bad_values_raise_the_clis_message():
         dsignsgd.read_run("/nonexistent-run-directory")
 
 
+def test_a_parse_error_names_the_keyword_at_fault_not_the_last_one():
+    # Issue 30: every parse error used to say "invalid --config '<last argument>'".
+    with pytest.raises(ValueError, match=r"invalid --lr '0.1,0.2'"):
+        dsignsgd.train(lr=[0.1, 0.2], steps=1, runs=1)
+    with pytest.raises(ValueError, match=r"invalid --steps '0x10'.*decimal"):
+        dsignsgd.train(steps="0x10", runs=1)
+    with pytest.raises(ValueError, match=r"invalid --help 'true'.*not settings"):
+        dsignsgd.train(help=True)
+
+
 def test_predict_and_simulate_sde_agree_on_the_dcsgd_floor():
     config = dict(method="dcsgd", compressor="randk:0.25", dim=10, hessian="linspace:0.5:2",
                   x0=0, noise="gaussian:1", workers=4, lr=0.01, steps=4000, runs=16, seed=5)
