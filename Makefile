@@ -84,9 +84,10 @@ bench-hooks: build
 	    --out $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-target.jsonl
 	/usr/bin/python3 bench/hook_cluster.py --workload $(HOOK_WORKLOAD) --hooks $(HOOK_LIST) \
 	    --hosts 2 4 --rates 100mbit 1gbit --steps 6 --repeats 2 --out $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-time.jsonl
-	/usr/bin/python3 bench/hook_report.py --tune $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-tune.jsonl \
-	    --target $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-target.jsonl --time $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-time.jsonl \
-	    --figure $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-to-target.png
+	PYTHONPATH=$(BUILD_DIR)/python /usr/bin/python3 bench/hook_report.py --tune $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-tune.jsonl \
+	    --target $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-target.jsonl --target-value 0.87 \
+	    --time $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-time.jsonl --predict \
+	    --figure docs/figures/hooks_$(subst -,_,$(HOOK_WORKLOAD)).png
 
 # Address + undefined-behaviour sanitizer build with clang, shared with the fuzzers (make fuzz):
 # the unit suite must pass under it. Without the libtorch component: an uninstrumented libtorch
