@@ -156,6 +156,10 @@ class HookState:
             raise TypeError("dsignsgd hooks need a contiguous gradient bucket")
         if buffer.dtype != torch.float32 and self.method not in ("fp16", "bf16"):
             raise TypeError(f"dsignsgd hooks encode float32 gradients, got {buffer.dtype}")
+        if self.process_group is None:
+            # Made before init_process_group: the group with this state's timeout is made now,
+            # by every rank at its first bucket (the same point of the same step on every rank).
+            self.process_group = dist.new_group(timeout=self.timeout)
         group = self.process_group
         world = dist.get_world_size(group)
         rank = dist.get_rank(group)

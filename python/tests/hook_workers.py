@@ -23,6 +23,9 @@ def free_port() -> int:
 
 def _entry(rank, world, port, directory, case, kwargs):
     teardown = kwargs.pop("teardown", True)
+    early = kwargs.pop("state_before_init", None)
+    if early is not None:  # a HookState made before init_process_group, with this timeout
+        kwargs["state"] = dt.HookState(method="dsignsgd", timeout=datetime.timedelta(seconds=early))
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=world,
@@ -178,10 +181,10 @@ def mismatched_configuration(rank, world):
                                          torch.ones(8))).wait()
 
 
-def missing_peer(rank, world, timeout):
+def missing_peer(rank, world, timeout, state=None):
     """Rank 0 keeps stepping after the first step; the others stop: rank 0 must raise within
     the state's timeout instead of hanging."""
-    state = dt.HookState(method="dsignsgd", timeout=datetime.timedelta(seconds=timeout))
+    state = state or dt.HookState(method="dsignsgd", timeout=datetime.timedelta(seconds=timeout))
     param = torch.nn.Parameter(torch.zeros(8))
     dt.compressed_hook(state, FakeBucket(0, [param], torch.ones(8))).wait()
     if rank == 0:
@@ -195,6 +198,24 @@ def missing_peer(rank, world, timeout):
     else:
         import time
         time.sleep(timeout + 5)
+
+
+def missing_peer_elapsed(rank, world, linger, state):
+    """As missing_peer, with the peers alive but silent for `linger` s (a peer that exits ends
+    the collective at once, whatever the timeout): rank 0 returns how long its second step took
+    to raise."""
+    import time
+    param = torch.nn.Parameter(torch.zeros(8))
+    dt.compressed_hook(state, FakeBucket(0, [param], torch.ones(8))).wait()
+    if rank != 0:
+        time.sleep(linger)
+        return None
+    start = time.monotonic()
+    try:
+        dt.compressed_hook(state, FakeBucket(0, [param], torch.ones(8))).wait()
+    except Exception as e:  # the timeout
+        return {"elapsed": time.monotonic() - start, "error": str(e)[:200]}
+    return {"elapsed": time.monotonic() - start, "error": None}
 
 
 def direct_registration(rank, world):
@@ -311,4 +332,5 @@ CASES = {
     "bad_bucket": bad_bucket,
     "mismatched_configuration": mismatched_configuration,
     "missing_peer": missing_peer,
+    "missing_peer_elapsed": missing_peer_elapsed,
 }

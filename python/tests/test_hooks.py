@@ -296,3 +296,14 @@ def test_a_missing_peer_raises_within_the_timeout_instead_of_hanging():
     results = run_world(WORLD, "missing_peer", timeout=3, teardown=False)
     assert not results[0]["ok"], "rank 0 waited for a peer that never came, and returned"
     assert time.monotonic() - start < 60
+
+
+@pytest.mark.skipif(WORLD < 2, reason="needs two ranks")
+def test_a_state_made_before_init_process_group_keeps_its_timeout():
+    # Issue 30: such a state kept process_group=None and waited out the default group's timeout.
+    results = run_world(WORLD, "missing_peer_elapsed", state_before_init=3, group_timeout=20,
+                        linger=25, teardown=False)
+    second = results[0]["value"]
+    assert second["error"] is not None, "rank 0 waited for a silent peer, and returned"
+    assert second["elapsed"] < 12, \
+        f"raised after {second['elapsed']:.1f} s: the default group's 20 s, not the state's 3 s"
