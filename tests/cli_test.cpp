@@ -288,6 +288,23 @@ TEST(Cli, IntegersWithLeadingZerosAreDecimal) {
   EXPECT_NE(outcome.output.find("d = 10, N = 10,"), std::string::npos) << outcome.output;
 }
 
+// Issue 30 (D23): a synthetic run reads no data, so where the data would be ($DSIGNSGD_DATA_DIR)
+// is no reason to refuse its checkpoint (it was: "different configuration (data-dir: …)").
+TEST(Cli, ASyntheticRunResumesWhateverItsDataDirectory) {
+  const fs::path first = fresh_dir("data_dir_first"), second = fresh_dir("data_dir_second");
+  const std::string flags = " train --dim 2000 --steps 100000000 --runs 2 --seed 3 --out ";
+  const Outcome stopped = run_command("DSIGNSGD_DATA_DIR=/nonexistent-a timeout --preserve-status -s INT 3 " +
+                                      std::string(DSIGNSGD_CLI) + flags + first.string());
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
+  const Outcome resumed = run_command(
+      "DSIGNSGD_DATA_DIR=/nonexistent-b timeout --preserve-status -s INT 3 " + std::string(DSIGNSGD_CLI) + flags +
+      second.string() + " --resume " + (first / "checkpoint").string());
+  EXPECT_EQ(resumed.exit_code, 130) << resumed.output;
+  EXPECT_NE(resumed.output.find("stopped on request"), std::string::npos) << resumed.output;
+  fs::remove_all(first);
+  fs::remove_all(second);
+}
+
 TEST(Cli, ARefusedRunLeavesNoOutDirectoryBehind) {
   const fs::path empty = fresh_dir("no_checkpoints");
   fs::create_directories(empty);

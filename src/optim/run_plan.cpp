@@ -318,7 +318,13 @@ std::string recipe_summary(const RunPlan& plan) {
          plan.method->name + ": " + plan.recipe_result + ")";
 }
 
-std::string plan_fingerprint(const RunPlan& plan) { return plan_json(plan).dump(); }
+std::string plan_fingerprint(const RunPlan& plan) {
+  nlohmann::json config = plan_json(plan);
+  // A synthetic run reads no data: where the data would be ($DSIGNSGD_DATA_DIR, --data-dir) is
+  // not part of what it computes, and a resume from another environment is the same run.
+  if (!plan.has_data) config.erase("data-dir");
+  return config.dump();
+}
 
 int resolved_threads(const RunPlan& plan) {
   if (plan.backend == Backend::kMpi) return 1;  // the runs go one after another on every rank
