@@ -83,14 +83,15 @@ std::vector<std::size_t> idx_header(const std::vector<std::uint8_t>& bytes, std:
 
 std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& path,
                                           const std::string& provider) {
+  const std::string missing =
+      provider.empty() ? "cannot be read" : "cannot be read (it comes with " + provider + ")";
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) fail(path, missing);
   // The largest data set shipped is tens of MB; 2 GiB stops a file that never ends.
   require_regular_file("data-dir", path, std::uintmax_t{2} << 30,
                        "no data set of scripts/install_data.sh is");
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    fail(path, provider.empty() ? "cannot be read"
-                                : "cannot be read (it comes with " + provider + ")");
-  }
+  if (!in) fail(path, missing);
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
   if (bytes.size() < 2 || bytes[0] != 0x1F || bytes[1] != 0x8B) {
