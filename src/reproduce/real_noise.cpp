@@ -314,12 +314,13 @@ void add_method_rows(const Network& n, const NetworkResults& r, Table& csv, Tabl
 /// One panel per network at the first N: test loss against steps (x = column 4) or bits sent
 /// (column 5). DCSGD's compressors share its colour and differ by dash type.
 Panel curve_panel(const Network& n, bool bits) {
-  Panel p{.title = n.label + ", N = " + std::to_string(n.workers[0]) + ", own noise",
+  Panel p{.title = n.label + ", N = " + std::to_string(n.workers[0]),
           .xlabel = bits ? "bits sent per agent" : "step",
           .ylabel = "training loss (mean over runs)",
           .log_x = bits,
           .log_y = true,
           .key = "top right font ',8'"};
+  if (bits) p.settings.push_back("set format x '10^{%L}'");
   const std::string filter = "strcol(1) eq '" + n.key + "' && $2 == " +
                              std::to_string(n.workers[0]) + " && $" + (bits ? "5" : "4") + " > 0";
   p.series.push_back({.data = "realnoise_curves.csv",
