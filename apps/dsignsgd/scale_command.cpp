@@ -71,7 +71,11 @@ void verify_rules(const ScaleCommand& state, const ScalingPlan& plan, nlohmann::
   for (std::size_t i = 0; i < plan.rules.size(); ++i) {
     SampleStatistics tail;
     nlohmann::json v = verify_json(with_runs(plan.rules[i].adjusted), tail);
-    v["z_vs_base"] = (tail.mean - base_tail.mean) / std::hypot(tail.stderr_, base_tail.stderr_);
+    // With one run per side there is no standard error: no z (null), not ±inf.
+    const double spread = std::hypot(tail.stderr_, base_tail.stderr_);
+    v["z_vs_base"] = tail.count > 1 && base_tail.count > 1 && spread > 0
+                         ? nlohmann::json((tail.mean - base_tail.mean) / spread)
+                         : nlohmann::json(nullptr);
     out["rules"][i]["verify"] = v;
   }
 }
@@ -94,9 +98,12 @@ void print_plan(const ScaleCommand& state, const ScalingPlan& plan, ScalingInvar
               << '\n';
     if (state.verify) {
       const auto& v = out["rules"][i]["verify"];
-      std::cout << fmt::format("           measured floor {:.5g} ± {:.2g} (z = {:+.1f} vs base)\n",
+      const std::string z = v["z_vs_base"].is_null()
+                                ? "no z: give --runs 2 or more"
+                                : fmt::format("z = {:+.1f} vs base", v["z_vs_base"].get<double>());
+      std::cout << fmt::format("           measured floor {:.5g} ± {:.2g} ({})\n",
                                v["tail_loss_mean"].get<double>(),
-                               v["tail_loss_stderr"].get<double>(), v["z_vs_base"].get<double>());
+                               v["tail_loss_stderr"].get<double>(), z);
     }
   }
   for (const std::string& why : plan.no_rule) std::cout << "  no rule: " << why << '\n';
