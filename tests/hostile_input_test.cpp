@@ -330,6 +330,12 @@ const Hostile kCases[] = {
     {"speedup --configs nosuch", "--configs", false},
     {"speedup --effective 1gbit", "--effective", false},
     {"speedup --check {dir}/missing.csv", "--check", false},
+    // Infinity is refused where it has no meaning (issue 30 item 6).
+    {"train --norm-floor inf", "--norm-floor 'inf': must be > 0 and finite"},
+    {"train --divergence-factor inf", "--divergence-factor 'inf'"},
+    {"train --l0 inf --method normalized-dcsgd", "--l0 'inf'"},
+    {"train --sigma1 inf", "--sigma1 'inf'"},
+    {"predict --epsilon inf", "--epsilon 'inf'", false},
     // Numbers are decimal, one way everywhere (issue 30 item 6).
     {"train --steps 0x10", "--steps: invalid value '0x10'"},
     {"train --seed 0b101", "--seed: invalid value '0b101'"},

@@ -25,7 +25,8 @@ void TrainOptions::validate() const {
   require(context >= 2 && context <= 4096, "context", text(context), "must be in [2, 4096]");
   if (eval_batch) require(*eval_batch >= 1, "eval-batch", text(*eval_batch), "must be >= 1");
   if (weight_decay) {
-    require(*weight_decay >= 0.0, "weight-decay", format_double(*weight_decay), "must be >= 0");
+    require(*weight_decay >= 0.0 && std::isfinite(*weight_decay), "weight-decay",
+            format_double(*weight_decay), "must be >= 0 and finite");
   }
   if (batch) require(*batch >= 1, "batch", text(*batch), "must be >= 1");
   if (lr) require(*lr > 0.0 && std::isfinite(*lr), "lr", format_double(*lr), "must be > 0 and finite");
@@ -36,11 +37,19 @@ void TrainOptions::validate() const {
   if (log_every) require(*log_every >= 1, "log-every", text(*log_every), "must be >= 1");
   require(momentum >= 0.0 && momentum < 1.0, "momentum", format_double(momentum),
           "must be in [0, 1)");
-  require(l0 >= 0.0, "l0", format_double(l0), "must be >= 0");
-  require(l1 >= 0.0, "l1", format_double(l1), "must be >= 0");
-  if (sigma0) require(*sigma0 >= 0.0, "sigma0", format_double(*sigma0), "must be >= 0");
-  if (sigma1) require(*sigma1 >= 0.0, "sigma1", format_double(*sigma1), "must be >= 0");
-  require(norm_floor > 0.0, "norm-floor", format_double(norm_floor), "must be > 0");
+  // Infinity is refused like NaN (issue 30 item 6): none of these has a meaning at ∞.
+  require(l0 >= 0.0 && std::isfinite(l0), "l0", format_double(l0), "must be >= 0 and finite");
+  require(l1 >= 0.0 && std::isfinite(l1), "l1", format_double(l1), "must be >= 0 and finite");
+  if (sigma0) {
+    require(*sigma0 >= 0.0 && std::isfinite(*sigma0), "sigma0", format_double(*sigma0),
+            "must be >= 0 and finite");
+  }
+  if (sigma1) {
+    require(*sigma1 >= 0.0 && std::isfinite(*sigma1), "sigma1", format_double(*sigma1),
+            "must be >= 0 and finite");
+  }
+  require(norm_floor > 0.0 && std::isfinite(norm_floor), "norm-floor", format_double(norm_floor),
+          "must be > 0 and finite");
   require(agents_per_rank >= 1, "agents-per-rank", text(agents_per_rank), "must be >= 1");
   require(comm_timeout > 0.0 && comm_timeout <= 3600.0, "comm-timeout",
           format_double(comm_timeout), "must be in (0, 3600] seconds");
@@ -49,8 +58,8 @@ void TrainOptions::validate() const {
           text(checkpoint_every),
           "needs a place for the checkpoints: give --out (they go to OUT/checkpoint) or "
           "--checkpoint-dir");
-  require(divergence_factor > 1.0, "divergence-factor", format_double(divergence_factor),
-          "must be > 1");
+  require(divergence_factor > 1.0 && std::isfinite(divergence_factor), "divergence-factor",
+          format_double(divergence_factor), "must be > 1 and finite");
 }
 
 }  // namespace dsignsgd

@@ -333,8 +333,8 @@ L0L1Bounds l0l1_bounds(const Setting& s, const RunPlan& plan, const Problem& pro
 }  // namespace
 
 Prediction predict(const RunPlan& plan, const PredictOptions& predict_options) {
-  if (!(predict_options.epsilon > 0.0)) {
-    throw ConfigError("epsilon", format_double(predict_options.epsilon), "must be > 0");
+  if (!(predict_options.epsilon > 0.0) || !std::isfinite(predict_options.epsilon)) {
+    throw ConfigError("epsilon", format_double(predict_options.epsilon), "must be > 0 and finite");
   }
   if (plan.has_data) {
     throw ConfigError("problem", plan.problem.name,
