@@ -336,6 +336,8 @@ const Hostile kCases[] = {
     {"train --l0 inf --method normalized-dcsgd", "--l0 'inf'"},
     {"train --sigma1 inf", "--sigma1 'inf'"},
     {"predict --epsilon inf", "--epsilon 'inf'", false},
+    {"train --x0 1e308", "--x0 '1e+308': f(x0) overflows"},
+    {"train --hessian diag:1e308,1e308 --x0 10", "--x0 '10': f(x0) overflows"},
     // Numbers are decimal, one way everywhere (issue 30 item 6).
     {"train --steps 0x10", "--steps: invalid value '0x10'"},
     {"train --seed 0b101", "--seed: invalid value '0b101'"},

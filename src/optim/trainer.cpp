@@ -6,6 +6,7 @@
 
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/optim/checkpoint.hpp"
 
@@ -191,7 +192,13 @@ TrainResult train(const RunPlan& input, const Callbacks& callbacks, Communicator
     std::vector<float> x0(d);
     first->initial_point(x0);
     double unused = 0.0;
-    describe_run(d, source->describe(), first->evaluate(x0, false, unused), parts, plan, result);
+    const double f0 = first->evaluate(x0, false, unused);
+    if (!plan.has_data && !std::isfinite(f0)) {  // every run would "diverge" at step 0
+      throw ConfigError("x0", format_double(plan.problem.x0),
+                        "f(x0) overflows (" + format_double(f0) +
+                            ") with this --hessian: choose a smaller start point or spectrum");
+    }
+    describe_run(d, source->describe(), f0, parts, plan, result);
   }
   result.extra_metric_names = source->metric_names();
   result.training_samples = source->training_samples();
