@@ -3,7 +3,7 @@
 // and end of plain SGD), how DSGD, DCSGD (rand-k and QSGD at two ω each), DSignSGD, majority
 // vote and EF-SignSGD compare on it with each method's η tuned on the same grid by the same
 // rule, and whether `scale`'s trajectory rules (η, B, N for rand-k at ω = 1, 3, 7) give DCSGD
-// back DSGD's final test loss.
+// back DSGD's training loss.
 #include <cmath>
 #include <limits>
 #include <map>
@@ -70,24 +70,29 @@ std::vector<Network> networks(const ReproduceOptions& options) {
   const std::vector<std::int64_t> probe_at = {0, steps / 2, steps};
   const std::map<std::string, double> mlp = {{"gradient", 0.05}, {"sign", 0.002}, {"ef", 0.05}};
   std::vector<Network> out;
-  out.push_back({"digits-b1", "digits-mlp", "digits MLP, B = 1", 1, 1e-4, steps, 5, workers,
-                 grid, mlp, probe_at, 128, true, 256});
+  out.push_back({"digits-b1", "digits-mlp", "digits MLP, B = 1", 1, 1e-4, steps, 5, workers, grid,
+                 mlp, probe_at, 128, true, 256});
   out.push_back({"digits-b16", "digits-mlp", "digits MLP, B = 16", 16, 1e-4, steps, 5, workers,
                  grid, mlp, probe_at, 128, false, 256});
   if (quick) return out;
+  const std::map<std::string, double> fashion = {{"gradient", 0.05}, {"sign", 0.001}, {"ef", 0.05}};
   out.push_back({"fashion-b4", "fashion-mlp", "Fashion-MNIST MLP, B = 4", 4, 1e-4, steps, 3,
-                 workers, grid, {{"gradient", 0.05}, {"sign", 0.001}, {"ef", 0.05}}, probe_at,
-                 256, false, 256});
+                 workers, grid, fashion, probe_at, 256, false, 256});
   if (has_registered_model("transformer")) {
-    out.push_back({"kjv-b4", "kjv-transformer", "KJV character transformer, B = 4", 4, 0.0, 400,
-                   3, workers, grid, {{"gradient", 0.3}, {"sign", 0.002}, {"ef", 0.3}},
-                   {0, 200, 400}, 128, false, 64});
+    const std::map<std::string, double> kjv = {{"gradient", 0.3}, {"sign", 0.002}, {"ef", 0.3}};
+    const std::vector<std::int64_t> kjv_probe_at = {0, 200, 400};
+    out.push_back({"kjv-b4", "kjv-transformer", "KJV character transformer, B = 4", 4, 0.0, 400, 3,
+                   workers, grid, kjv, kjv_probe_at, 128, false, 64});
   }
   return out;
 }
 
-TrainOptions network_options(const Network& n, const Candidate& c, double lr, int workers) {
+/// `seed` is the network's: common random numbers for every method, η and N on it.
+TrainOptions network_options(const Network& n, const Candidate& c, double lr, int workers,
+                             const ReproduceOptions& options, std::uint64_t seed) {
   TrainOptions o;
+  o.data_dir = options.data_dir;
+  o.seed = seed;
   o.problem.problem = n.problem;
   o.method = c.method;
   o.compressor = c.compressor;
@@ -107,7 +112,7 @@ TrainOptions network_options(const Network& n, const Candidate& c, double lr, in
 }
 
 /// A trained configuration across runs: the training loss the papers' floors speak of (the mean
-/// over the last 10 % of the run, on the plan's evaluation rows of the training set), the final
+/// over the last 20 % of the run, on the plan's evaluation rows of the training set), the final
 /// test loss and accuracy, and the mean training and test loss at every logged step.
 struct Measured {
   double lr = 0.0;
@@ -132,7 +137,9 @@ Measured measure(const TrainResult& result) {
   m.batch = result.plan.batch;
   m.total_steps = result.plan.steps;
   m.runs = result.plan.runs;
-  m.train_loss = summarize_loss(result).tail_loss;
+  const LossSummary summary = summarize_loss(result);
+  m.train_loss = summary.tail_loss;
+  m.diverged = summary.diverged_runs;
   m.test_loss = final_metric_statistics(result, 0);
   m.test_accuracy = final_metric_statistics(result, 1);
   m.bits_per_step = static_cast<double>(result.uplink_bits_per_step);
@@ -148,7 +155,6 @@ Measured measure(const TrainResult& result) {
     }
     m.mean_test_loss.push_back(count ? sum / count : std::nan(""));
   }
-  for (const RunTrace& run : result.runs) m.diverged += run.diverged ? 1 : 0;
   return m;
 }
 
@@ -156,7 +162,8 @@ std::string loss_cell(const Measured& m) {
   if (m.train_loss.count == 0) return "diverged";
   std::string cell =
       significant(m.train_loss.mean, 4) + " ± " + significant(m.train_loss.stderr_, 1);
-  if (m.diverged) cell += " (" + std::to_string(m.diverged) + "/" + std::to_string(m.runs) + " div.)";
+  if (m.diverged)
+    cell += " (" + std::to_string(m.diverged) + "/" + std::to_string(m.runs) + " div.)";
   return cell;
 }
 
@@ -167,21 +174,18 @@ bool above(const Measured& a, const Measured& b) {
          2.0 * std::hypot(a.train_loss.stderr_, b.train_loss.stderr_);
 }
 
-
-
 /// The noise table's rows for one network: noise-probe of plain SGD at the network's DSGD η.
 void probe_network(const Network& n, const ReproduceOptions& options, std::uint64_t seed,
                    Table& table) {
   note(options, "realnoise: noise of " + n.key);
-  TrainOptions o = network_options(n, kCandidates[0], n.centre.at("gradient"), 1);
-  o.data_dir = options.data_dir;
-  o.seed = seed;
+  const TrainOptions o =
+      network_options(n, kCandidates[0], n.centre.at("gradient"), 1, options, seed);
   NoiseProbeOptions probe;
   probe.at = n.probe_at;
   probe.draws = n.draws;
   for (const NoisePoint& p : probe_noise(make_run_plan(o), probe)) {
-    table.add({n.label, p.step, p.at_centre_fraction, p.tail.alpha, p.tail.stderr_, p.excess_kurtosis, p.ks_distance,
-               p.spec});
+    table.add({n.label, p.step, p.at_centre_fraction, p.tail.alpha, p.tail.stderr_,
+               p.excess_kurtosis, p.ks_distance, p.spec});
   }
 }
 
@@ -196,12 +200,8 @@ Table noise_table() {
                 {"fitted law (--noise)", "law"}});
 }
 
-}  // namespace
-
-namespace {
-
 /// Every candidate on one network: η tuned at the first N on the grid (the rule: lowest mean
-/// final test loss over the runs, a diverged run disqualifies, ties to the smaller η), then the
+/// training loss over the runs, a diverged run disqualifies, ties to the smaller η), then the
 /// tuned η at every other N. `results[w][c]` for workers index w and candidate c.
 struct NetworkResults {
   std::vector<std::vector<Measured>> results;
@@ -221,24 +221,19 @@ NetworkResults run_network(const Network& n, const ReproduceOptions& options, Ta
     Measured best;
     for (double factor : n.grid) {
       const double lr = factor * n.centre.at(candidate.family);
-      note(options, "realnoise: " + n.key + ", " + candidate.key + ", η = " +
-                        significant(lr, 3) + ", N = " + std::to_string(n.workers[0]));
-      TrainOptions o = network_options(n, candidate, lr, n.workers[0]);
-      o.data_dir = options.data_dir;
-      o.seed = seed;
-      Measured m = measure(train(o));
-      tuning.add({n.key, std::string(candidate.key), lr, m.train_loss.mean,
-                      m.train_loss.stderr_, std::int64_t{m.diverged}});
+      note(options, "realnoise: " + n.key + ", " + candidate.key + ", η = " + significant(lr, 3) +
+                        ", N = " + std::to_string(n.workers[0]));
+      Measured m = measure(train(network_options(n, candidate, lr, n.workers[0], options, seed)));
+      tuning.add({n.key, std::string(candidate.key), lr, m.train_loss.mean, m.train_loss.stderr_,
+                  std::int64_t{m.diverged}});
       if (best.runs == 0 || m.score() < best.score()) best = std::move(m);
     }
     out.results[0][c] = best;
     for (std::size_t w = 1; w < n.workers.size(); ++w) {
-      note(options, "realnoise: " + n.key + ", " + candidate.key + ", N = " +
-                        std::to_string(n.workers[w]));
-      TrainOptions o = network_options(n, candidate, best.lr, n.workers[w]);
-      o.data_dir = options.data_dir;
-      o.seed = seed;
-      out.results[w][c] = measure(train(o));
+      note(options,
+           "realnoise: " + n.key + ", " + candidate.key + ", N = " + std::to_string(n.workers[w]));
+      out.results[w][c] =
+          measure(train(network_options(n, candidate, best.lr, n.workers[w], options, seed)));
     }
   }
   ++salt;
@@ -246,7 +241,7 @@ NetworkResults run_network(const Network& n, const ReproduceOptions& options, Ta
 }
 
 /// `scale`'s trajectory rules for DCSGD rand-k at ω = 1, 3, 7 from DSGD's tuned configuration:
-/// the unscaled change and each rule, with whether it recovers DSGD's final test loss.
+/// the unscaled change and each rule, with whether it restores DSGD's training loss.
 struct ScalingRow {
   double omega = 0.0;
   std::string rule;  ///< none | lr | batch | workers
@@ -259,9 +254,8 @@ struct ScalingRow {
 /// `seed`: DSGD's tuned run's (common random numbers).
 std::vector<ScalingRow> run_scaling(const Network& n, const Measured& dsgd,
                                     const ReproduceOptions& options, std::uint64_t seed) {
-  TrainOptions base = network_options(n, kCandidates[0], dsgd.lr, n.workers[0]);
-  base.data_dir = options.data_dir;
-  base.seed = seed;
+  const TrainOptions base =
+      network_options(n, kCandidates[0], dsgd.lr, n.workers[0], options, seed);
   std::vector<ScalingRow> rows;
   for (const char* compressor : {"randk:0.5", "randk:0.25", "randk:0.125"}) {
     TrainOptions changed = base;
@@ -273,9 +267,8 @@ std::vector<ScalingRow> run_scaling(const Network& n, const Measured& dsgd,
     const double omega = plan.changed.compressor->omega(plan.changed.problem.dim);
     std::vector<std::pair<std::string, RunPlan>> variants = {{"none", plan.changed}};
     for (const ScalingRule& rule : plan.rules) variants.emplace_back(rule.adjust, rule.adjusted);
-    for (auto& [rule, variant] : variants) {
+    for (const auto& [rule, variant] : variants) {  // every plan is base's: its seed
       note(options, "realnoise: scaling, " + std::string(compressor) + ", rule " + rule);
-      variant.seed = seed;
       ScalingRow row{omega, rule, measure(train(variant)), false};
       row.verdict = rule == "none" ? above(row.measured, dsgd)
                                    : row.measured.diverged == 0 && !above(row.measured, dsgd);
@@ -285,10 +278,6 @@ std::vector<ScalingRow> run_scaling(const Network& n, const Measured& dsgd,
   return rows;
 }
 
-}  // namespace
-
-namespace {
-
 /// realnoise.csv (one row per network, N and method) and the report's table of the same.
 void add_method_rows(const Network& n, const NetworkResults& r, Table& csv, Table& curves,
                      Table& report) {
@@ -296,10 +285,9 @@ void add_method_rows(const Network& n, const NetworkResults& r, Table& csv, Tabl
     for (std::size_t c = 0; c < kCandidateCount; ++c) {
       const Measured& m = r.results[w][c];
       const std::string key = kCandidates[c].key;
-      csv.add({n.key, std::int64_t{m.workers}, key, m.lr, m.train_loss.mean,
-               m.train_loss.stderr_, m.test_loss.mean, m.test_loss.stderr_, m.test_accuracy.mean,
-               m.test_accuracy.stderr_, m.bits_per_step, std::int64_t{m.diverged},
-               std::int64_t{m.runs}});
+      csv.add({n.key, std::int64_t{m.workers}, key, m.lr, m.train_loss.mean, m.train_loss.stderr_,
+               m.test_loss.mean, m.test_loss.stderr_, m.test_accuracy.mean, m.test_accuracy.stderr_,
+               m.bits_per_step, std::int64_t{m.diverged}, std::int64_t{m.runs}});
       report.add({n.label, std::int64_t{m.workers}, key, m.lr, loss_cell(m), m.test_loss.mean,
                   m.test_accuracy.mean, m.bits_per_step / 1000.0});
       for (std::size_t row = 0; row < m.steps.size(); ++row) {
@@ -321,15 +309,16 @@ Panel curve_panel(const Network& n, bool bits) {
           .log_y = true,
           .key = "top right font ',8'"};
   if (bits) p.settings.push_back("set format x '10^{%L}'");
-  const std::string filter = "strcol(1) eq '" + n.key + "' && $2 == " +
-                             std::to_string(n.workers[0]) + " && $" + (bits ? "5" : "4") + " > 0";
-  p.series.push_back({.data = "realnoise_curves.csv",
-                      .for_each = "m in 'dsgd dsignsgd majority ef-signsgd'",
-                      .columns = "((" + filter + " && strcol(3) eq m) ? $" + (bits ? "5" : "4") +
-                                 " : 1/0):6",
-                      .style = "lines lw 2",
-                      .title = "m",
-                      .color = "method_color(m)"});
+  const std::string filter = "strcol(1) eq '" + n.key +
+                             "' && $2 == " + std::to_string(n.workers[0]) + " && $" +
+                             (bits ? "5" : "4") + " > 0";
+  p.series.push_back(
+      {.data = "realnoise_curves.csv",
+       .for_each = "m in 'dsgd dsignsgd majority ef-signsgd'",
+       .columns = "((" + filter + " && strcol(3) eq m) ? $" + (bits ? "5" : "4") + " : 1/0):6",
+       .style = "lines lw 2",
+       .title = "m",
+       .color = "method_color(m)"});
   int dash = 1;
   for (const char* key : {"randk-0.5", "randk-0.125", "qsgd-16", "qsgd-2"}) {
     p.series.push_back({.data = "realnoise_curves.csv",
@@ -343,8 +332,14 @@ Panel curve_panel(const Network& n, bool bits) {
 }
 
 Table scaling_table(const std::vector<ScalingRow>& rows, const Measured& dsgd, Table& csv) {
-  Table report({{"ω", "", 3}, {"rule", ""}, {"η", "", 3}, {"B", ""}, {"N", ""}, {"steps", ""},
-                {"training loss", ""}, {"test loss", "", 4},
+  Table report({{"ω", "", 3},
+                {"rule", ""},
+                {"η", "", 3},
+                {"B", ""},
+                {"N", ""},
+                {"steps", ""},
+                {"training loss", ""},
+                {"test loss", "", 4},
                 {"against DSGD's training loss (2 s.e.)", ""}});
   report.add({0.0, "DSGD (base)", dsgd.lr, std::int64_t{dsgd.batch}, std::int64_t{dsgd.workers},
               dsgd.total_steps, loss_cell(dsgd), dsgd.test_loss.mean, "—"});
@@ -354,17 +349,75 @@ Table scaling_table(const std::vector<ScalingRow>& rows, const Measured& dsgd, T
                 m.total_steps, loss_cell(m), m.test_loss.mean,
                 r.rule == "none" ? (r.verdict ? "degraded" : "not degraded")
                                  : (r.verdict ? "restored" : "not restored")});
-    csv.add({r.omega, r.rule, m.lr, std::int64_t{m.batch}, std::int64_t{m.workers},
-             m.total_steps, m.train_loss.mean, m.train_loss.stderr_, m.test_loss.mean,
-             std::int64_t{m.diverged}, std::int64_t{r.verdict ? 1 : 0}});
+    csv.add({r.omega, r.rule, m.lr, std::int64_t{m.batch}, std::int64_t{m.workers}, m.total_steps,
+             m.train_loss.mean, m.train_loss.stderr_, m.test_loss.mean, std::int64_t{m.diverged},
+             std::int64_t{r.verdict ? 1 : 0}});
   }
   return report;
 }
 
+/// realnoise.csv's columns: one row per network, N and method.
+Table method_csv() {
+  return Table({{"", "problem"},
+                {"", "workers"},
+                {"", "method"},
+                {"", "lr"},
+                {"", "train_loss"},
+                {"", "train_stderr"},
+                {"", "test_loss"},
+                {"", "test_stderr"},
+                {"", "test_accuracy"},
+                {"", "accuracy_stderr"},
+                {"", "bits_per_step"},
+                {"", "diverged"},
+                {"", "runs"}});
+}
+
+/// realnoise_curves.csv's columns: the mean losses at every logged step.
+Table curves_csv() {
+  return Table({{"", "problem"},
+                {"", "workers"},
+                {"", "method"},
+                {"", "step"},
+                {"", "bits_sent"},
+                {"", "train_loss"},
+                {"", "test_loss"}});
+}
+
+/// The report's table of the methods.
+Table method_table() {
+  return Table({{"network", ""},
+                {"N", ""},
+                {"method", ""},
+                {"tuned η", "", 3},
+                {"training loss, last 20 %", ""},
+                {"final test loss", "", 4},
+                {"test accuracy", "", 3},
+                {"kbit per step", "", 4}});
+}
+
+/// realnoise_tuning.csv's columns: every grid point.
+Table tuning_csv() {
+  return Table({{"", "problem"},
+                {"", "method"},
+                {"", "lr"},
+                {"", "train_loss"},
+                {"", "stderr"},
+                {"", "diverged"}});
+}
+
 Table scaling_csv() {
-  return Table({{"", "omega"}, {"", "rule"}, {"", "lr"}, {"", "batch"}, {"", "workers"},
-                {"", "steps"}, {"", "train_loss"}, {"", "stderr"}, {"", "test_loss"},
-                {"", "diverged"}, {"", "degraded_or_restored"}});
+  return Table({{"", "omega"},
+                {"", "rule"},
+                {"", "lr"},
+                {"", "batch"},
+                {"", "workers"},
+                {"", "steps"},
+                {"", "train_loss"},
+                {"", "stderr"},
+                {"", "test_loss"},
+                {"", "diverged"},
+                {"", "degraded_or_restored"}});
 }
 
 std::size_t candidate_index(const std::string& key) {
@@ -373,7 +426,6 @@ std::size_t candidate_index(const std::string& key) {
   }
   return 0;
 }
-
 
 /// The ordering checks on one network at its first N, and the headline from the first network.
 void judge_network(const Network& n, const NetworkResults& r, Section& section) {
@@ -391,8 +443,8 @@ void judge_network(const Network& n, const NetworkResults& r, Section& section) 
       {where + ": DSignSGD's training loss ends below DCSGD rand-k ω = 7's (> 2 s.e.)",
        above(heavy, sign)});
   if (section.headline.empty()) {
-    section.headline = "training loss, " + where + ": DSGD " + loss_cell(dsgd) +
-                       ", rand-k ω = 7 " + loss_cell(heavy) + ", DSignSGD " + loss_cell(sign);
+    section.headline = "training loss, " + where + ": DSGD " + loss_cell(dsgd) + ", rand-k ω = 7 " +
+                       loss_cell(heavy) + ", DSignSGD " + loss_cell(sign);
   }
 }
 
@@ -410,7 +462,8 @@ Check scaling_check(const std::vector<ScalingRow>& rows, const Network& n) {
   }
   return {n.label + ", N = " + std::to_string(n.workers[0]) +
               ": rand-k degrades DSGD's training loss at some ω of 1, 3, 7 (here " +
-              std::to_string(degraded) + " of 3), and at each such ω every η, B and N rule of "
+              std::to_string(degraded) +
+              " of 3), and at each such ω every η, B and N rule of "
               "`scale --keep trajectory` restores it (not above DSGD's by > 2 s.e.)",
           degraded > 0 && restored};
 }
@@ -427,16 +480,10 @@ Section real_noise(const ReproduceOptions& options) {
       "in (1 + ω) give DCSGD back DSGD's result ([A]).";
   check_real_data_inputs(options);
   Table noise = noise_table();
-  Table csv({{"", "problem"}, {"", "workers"}, {"", "method"}, {"", "lr"}, {"", "train_loss"},
-             {"", "train_stderr"}, {"", "test_loss"}, {"", "test_stderr"}, {"", "test_accuracy"},
-             {"", "accuracy_stderr"}, {"", "bits_per_step"}, {"", "diverged"}, {"", "runs"}});
-  Table curves({{"", "problem"}, {"", "workers"}, {"", "method"}, {"", "step"},
-                {"", "bits_sent"}, {"", "train_loss"}, {"", "test_loss"}});
-  Table report({{"network", ""}, {"N", ""}, {"method", ""}, {"tuned η", "", 3},
-                {"training loss, last 20 %", ""}, {"final test loss", "", 4},
-                {"test accuracy", "", 3}, {"kbit per step", "", 4}});
-  Table tuning({{"", "problem"}, {"", "method"}, {"", "lr"}, {"", "train_loss"}, {"", "stderr"},
-                {"", "diverged"}});
+  Table csv = method_csv();
+  Table curves = curves_csv();
+  Table report = method_table();
+  Table tuning = tuning_csv();
   Table scaling_rows = scaling_csv();
   std::optional<Table> scaling_report;
   Figure steps_figure{"realnoise", {}}, bits_figure{"realnoise_bits", {}};
@@ -482,8 +529,10 @@ Section real_noise(const ReproduceOptions& options) {
         "then each rule (η / (1 + ω) with (1 + ω)× the steps, B or N × (1 + ω)):"});
     section.body.push_back(*scaling_report);
   }
-  section.data = {{"realnoise_noise.csv", noise},   {"realnoise.csv", csv},
-                  {"realnoise_curves.csv", curves}, {"realnoise_tuning.csv", tuning},
+  section.data = {{"realnoise_noise.csv", noise},
+                  {"realnoise.csv", csv},
+                  {"realnoise_curves.csv", curves},
+                  {"realnoise_tuning.csv", tuning},
                   {"realnoise_scaling.csv", scaling_rows}};
   section.figures = {steps_figure, bits_figure};
   return section;
