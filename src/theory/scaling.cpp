@@ -273,9 +273,10 @@ void plan_gradient_trajectory(ScalingPlan& plan, const Changes& changes) {
     if (touched(knob)) continue;
     const int current = std::string(knob) == "batch" ? c.batch : c.workers;
     const double wanted = current * ratio;
+    const double off = std::abs(wanted - std::round(wanted));
     // Within 1 % of an integer (rand-k keeps round(q d) coordinates, so ω is 3.0008, not 3):
     // the integer, and the derivation says how far it is.
-    if (std::abs(wanted - std::round(wanted)) > 0.01 * wanted || wanted < 0.995) {
+    if (off > 0.01 * wanted || wanted < 0.995) {
       plan.no_rule.push_back(std::string(knob) + ": " + knob + " · " + format_double(ratio) +
                              " is not a positive integer");
       continue;
@@ -288,9 +289,7 @@ void plan_gradient_trajectory(ScalingPlan& plan, const Changes& changes) {
     rule.exact = !compressed;
     rule.derivation = std::string("η (1+ω) v / (N B) fixed: ") + knob + "' = " + knob + " · " +
                       format_double(ratio) +
-                      (std::abs(wanted - std::round(wanted)) > 1e-9
-                           ? " = " + format_double(wanted) + ", rounded"
-                           : std::string());
+                      (off > 1e-9 ? " = " + format_double(wanted) + ", rounded" : std::string());
     rule.limits = limits;
     plan.rules.push_back(rule);
   }
