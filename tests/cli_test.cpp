@@ -210,6 +210,30 @@ TEST(Cli, ConfigFileSetsKeysAndTheCommandLineWins) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, NoiseProbeLocalModelPredictsEveryMethodAndWritesItsJson) {
+  // A quadratic with known Hessian (linspace:0.5:2) and Gaussian noise: λ_max from below, DSGD's
+  // excess over a long horizon near THEORY.md §3's floor Σ η σ² / (2N (2 − ηλ)) = 0.1613.
+  const fs::path out = fresh_dir("noise_probe_model");
+  const Outcome outcome =
+      run("noise-probe --problem quadratic --dim 200 --hessian linspace:0.5:2 --noise gaussian:0.5 "
+          "--workers 4 --lr 0.05 --steps 100000 --at 300 --draws 256 --local-model --json --out " +
+          out.string());
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json report = read_json(out / "noise_probe.json");
+  const nlohmann::json& model = report.at("local_model");
+  EXPECT_NEAR(model.at("lambda_max").get<double>(), 2.0, 0.06);
+  EXPECT_NEAR(model.at("curvature_mean").get<double>(), 1.25, 1e-3);
+  ASSERT_EQ(model.at("predictions").size(), 7u);  // dsgd, 4 compressors, dsignsgd, majority
+  const nlohmann::json& dsgd = model.at("predictions")[0];
+  EXPECT_EQ(dsgd.at("method"), "dsgd");
+  EXPECT_NEAR(dsgd.at("excess_loss").get<double>(), 0.1613, 0.1613 * 0.03);
+  EXPECT_NEAR(model.at("effective_omega").at("randk:0.125").get<double>(), 7.0, 0.3);
+  const Outcome bad = run("noise-probe --local-model --local-compressors sign");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--local-compressors 'sign'"), std::string::npos) << bad.output;
+  fs::remove_all(out);
+}
+
 TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
   const fs::path out = fresh_dir("train");
   const Outcome outcome =

@@ -78,8 +78,13 @@ class DataOracle final : public GradientOracle {
  public:
   DataOracle(const DataProblem& problem, const NoiseModel& noise, int batch, double weight_decay,
              std::uint64_t seed, std::uint32_t run)
-      : problem_(problem), noise_(noise), weight_decay_(weight_decay), seed_(seed), run_(run),
-        grad_(problem.model->parameters()), rows_(static_cast<std::size_t>(batch)) {}
+      : problem_(problem),
+        noise_(noise),
+        weight_decay_(weight_decay),
+        seed_(seed),
+        run_(run),
+        grad_(problem.model->parameters()),
+        rows_(static_cast<std::size_t>(batch)) {}
 
   std::size_t dim() const override { return problem_.model->parameters(); }
 
@@ -95,7 +100,8 @@ class DataOracle final : public GradientOracle {
       grad_norm = std::numeric_limits<double>::quiet_NaN();
       return problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, {});
     }
-    const double loss = problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, grad_);
+    const double loss =
+        problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, grad_);
     grad_norm_ = l2_norm(grad_);
     grad_norm = grad_norm_;
     return loss;
@@ -116,6 +122,16 @@ class DataOracle final : public GradientOracle {
       noisy_.assign(out.begin(), out.end());
       noise_.sample(noisy_, grad_norm_, agent, rng, out);
     }
+  }
+
+  double loss_gradient(std::span<const float> x, std::span<float> out) override {
+    const double loss =
+        problem_.model->loss_and_gradient(x, problem_.train, problem_.eval_rows, out);
+    if (weight_decay_ > 0.0) {  // as agent_gradient: the decay's curvature is the run's too
+      const auto decay = static_cast<float>(weight_decay_);
+      for (std::size_t k = 0; k < out.size(); ++k) out[k] += decay * x[k];
+    }
+    return loss;
   }
 
   std::vector<double> metrics(std::span<const float> x) override {
@@ -190,8 +206,8 @@ std::string load_dataset(const std::string& dataset, const DataSpec& data, DataP
   if (dataset == "breast-cancer" || dataset == "digits") {
     const std::filesystem::path file =
         dir / "sklearn" / (dataset == "digits" ? "digits.csv.gz" : "breast_cancer.csv");
-    const Dataset all = load_csv(file, dataset == "digits" ? 0 : 1, kInstall,
-                                 dataset == "digits" ? 10 : 2);
+    const Dataset all =
+        load_csv(file, dataset == "digits" ? 0 : 1, kInstall, dataset == "digits" ? 10 : 2);
     split_table(all, problem.train, problem.test);
     return "";
   }
@@ -218,7 +234,8 @@ std::unique_ptr<Model> make_entry_model(const std::string& name, const std::stri
   shape.features = features;
   shape.classes = classes;
   if (architecture == "cnn") {
-    const auto side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(features))));
+    const auto side =
+        static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(features))));
     shape.height = side;
     shape.width = side;
   }
@@ -281,10 +298,9 @@ std::unique_ptr<DataProblem> load_data_problem(const std::string& name, const Da
   shard_training_rows(data, workers, *problem);
   const std::size_t n = problem->train.samples;
   const char* unit = problem->text ? " windows" : "";
-  problem->description = problem->model->describe() + " on " + dataset + " (" +
-                         std::to_string(n) + unit + " train / " +
-                         std::to_string(problem->test.samples) + unit + " test, " +
-                         to_string(data.split) + " shards" + note + ")";
+  problem->description = problem->model->describe() + " on " + dataset + " (" + std::to_string(n) +
+                         unit + " train / " + std::to_string(problem->test.samples) + unit +
+                         " test, " + to_string(data.split) + " shards" + note + ")";
   problem->metric_names = {"test_loss", "test_accuracy"};
   if (problem->text) problem->metric_names.emplace_back("test_bits_per_char");
   return problem;

@@ -11,99 +11,10 @@
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/random/stream.hpp"
+#include "probe_run.hpp"
 
 namespace dsignsgd {
 namespace {
-
-double median(std::vector<double> values) {
-  if (values.empty()) return std::nan("");
-  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
-  std::nth_element(values.begin(), middle, values.end());
-  return *middle;
-}
-
-/// Up to `count` coordinates of [0, d), a fixed random subset in increasing order.
-std::vector<std::size_t> probed_coordinates(std::size_t d, std::size_t count, std::uint64_t seed) {
-  std::vector<std::size_t> all(d);
-  for (std::size_t j = 0; j < d; ++j) all[j] = j;
-  if (count >= d) return all;
-  RandomStream rng(StreamAddress{seed, 0, 0, 0, StreamPurpose::kSetup});
-  for (std::size_t i = 0; i < count; ++i) {  // partial Fisher–Yates
-    const std::size_t j = i + rng.uniform_below(d - i);
-    std::swap(all[i], all[j]);
-  }
-  all.resize(count);
-  std::sort(all.begin(), all.end());
-  return all;
-}
-
-/// The source and one oracle of the plan's problem, and the iterate of a plain SGD run on it.
-class ProbeRun {
- public:
-  explicit ProbeRun(const RunPlan& plan)
-      : plan_(plan), noise_(plan.noise, plan.agent_scales, plan.batch) {
-    source_ = make_problem_source(plan, noise_, 1);
-    oracle_ = source_->make_oracle(0);
-    x_.resize(source_->dim());
-    oracle_->initial_point(x_);
-  }
-
-  std::size_t dim() const { return x_.size(); }
-  std::int64_t step() const { return step_; }
-
-  /// Plain DSGD (the mean of the N agents' gradients, constant η) up to `target`.
-  void advance_to(std::int64_t target) {
-    std::vector<float> g(dim()), mean(dim());
-    for (; step_ < target; ++step_) {
-      double unused = 0.0;
-      const double loss = oracle_->evaluate(x_, false, unused);
-      if (!std::isfinite(loss)) {
-        throw ConfigError("lr", format_double(plan_.lr),
-                          "the probe's SGD diverged before step " + std::to_string(step_) +
-                              "; lower --lr or probe earlier (--at)");
-      }
-      std::fill(mean.begin(), mean.end(), 0.0f);
-      for (int i = 0; i < plan_.workers; ++i) {
-        oracle_->agent_gradient(x_, static_cast<std::uint32_t>(i), address(0, i, step_), g);
-        for (std::size_t j = 0; j < dim(); ++j) mean[j] += g[j];
-      }
-      const auto scale = static_cast<float>(plan_.lr / plan_.workers);
-      for (std::size_t j = 0; j < dim(); ++j) x_[j] -= scale * mean[j];
-    }
-  }
-
-  /// `draws` agents' minibatch gradients at the current iterate (agent m mod N, fresh streams),
-  /// restricted to `coordinates`: draws × coordinates, row-major.
-  std::vector<double> draw(int draws, const std::vector<std::size_t>& coordinates,
-                           std::uint32_t probe, double& loss) {
-    double unused = 0.0;
-    loss = oracle_->evaluate(x_, false, unused);
-    std::vector<float> g(dim());
-    std::vector<double> out(static_cast<std::size_t>(draws) * coordinates.size());
-    for (int m = 0; m < draws; ++m) {
-      const int agent = m % plan_.workers;
-      oracle_->agent_gradient(x_, static_cast<std::uint32_t>(agent),
-                              address(1 + probe, agent, static_cast<std::int64_t>(m)), g);
-      for (std::size_t c = 0; c < coordinates.size(); ++c) {
-        out[static_cast<std::size_t>(m) * coordinates.size() + c] = g[coordinates[c]];
-      }
-    }
-    return out;
-  }
-
- private:
-  StreamAddress address(std::uint32_t run, int agent, std::int64_t step) const {
-    return {plan_.seed, run, static_cast<std::uint32_t>(agent), static_cast<std::uint32_t>(step),
-            StreamPurpose::kGradientNoise};
-  }
-
-  const RunPlan& plan_;
-  NoiseModel noise_;
-  std::unique_ptr<ProblemSource> source_;
-  std::unique_ptr<GradientOracle> oracle_;
-  std::vector<float> x_;
-  std::int64_t step_ = 0;
-};
 
 /// P(|z| > value) at 60 log-spaced probabilities from 1/2 down to 10/n.
 std::vector<std::pair<double, double>> tail_curve(const std::vector<double>& z) {
@@ -121,10 +32,14 @@ std::vector<std::pair<double, double>> tail_curve(const std::vector<double>& z) 
   return curve;
 }
 
+}  // namespace
+
+namespace probe_detail {
+
 /// Describes draws × coordinates gradients: scales, signal to noise, and the law of the pooled
 /// robustly standardized noise.
 NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t coordinates,
-                          double top_fraction) {
+                          double top_fraction, CoordinateNoise* per_coordinate) {
   NoisePoint point;
   point.draws = draws;
   point.coordinates = coordinates;
@@ -144,6 +59,11 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
     variance /= draws - 1;
     mean_norm_sq += mean * mean;
     variance_sum += variance;
+    if (per_coordinate) {
+      per_coordinate->mean.push_back(mean);
+      per_coordinate->variance.push_back(variance);
+      per_coordinate->law_scale.push_back(0.0);  // the law's factor times r, below
+    }
     stds.push_back(std::sqrt(variance));
     // Shape and scale from the median-centred draws: the mean of heavy-tailed draws is itself
     // heavy-tailed (for Cauchy noise as wide as one draw) and would widen every Z.
@@ -159,6 +79,7 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
       ++shapeless;
       continue;
     }
+    if (per_coordinate) per_coordinate->law_scale.back() = r;
     robust.push_back(r);
     for (double z : column) pooled.push_back(z / r);
   }
@@ -175,6 +96,9 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
   }
   point.tail_curve = tail_curve(pooled);
   const double factor = classify_noise(std::move(pooled), top_fraction, point);
+  if (per_coordinate) {
+    for (double& scale : per_coordinate->law_scale) scale *= factor;
+  }
   // Four significant digits: what a --noise spec needs, and what 250 draws resolve.
   point.sigma = std::stod(significant(factor * median(robust), 4));
   point.spec = point.law == "gaussian" ? "gaussian:" + format_double(point.sigma)
@@ -184,7 +108,10 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
   return point;
 }
 
-}  // namespace
+}  // namespace probe_detail
+
+using probe_detail::median;
+using probe_detail::ProbeRun;
 
 void NoiseProbeOptions::validate() const {
   if (at.empty()) throw ConfigError("at", "", "needs at least one step");
@@ -253,7 +180,7 @@ std::vector<NoisePoint> probe_noise(const RunPlan& plan, const NoiseProbeOptions
   options.validate();
   ProbeRun run(plan);
   const std::vector<std::size_t> coordinates =
-      probed_coordinates(run.dim(), options.coordinates, plan.seed);
+      probe_detail::probed_coordinates(run.dim(), options.coordinates, plan.seed);
   std::vector<NoisePoint> points;
   for (std::size_t p = 0; p < options.at.size(); ++p) {
     run.advance_to(options.at[p]);
@@ -261,7 +188,7 @@ std::vector<NoisePoint> probe_noise(const RunPlan& plan, const NoiseProbeOptions
     const std::vector<double> draws =
         run.draw(options.draws, coordinates, static_cast<std::uint32_t>(p), loss);
     NoisePoint point =
-        describe_draws(draws, options.draws, coordinates.size(), options.top_fraction);
+        probe_detail::describe_draws(draws, options.draws, coordinates.size(), options.top_fraction);
     point.step = run.step();
     point.loss = loss;
     points.push_back(point);

@@ -32,6 +32,10 @@ class GradientOracle {
   /// purpose, keyed by seed, run, agent and step).
   virtual void agent_gradient(std::span<const float> x, std::uint32_t agent,
                               const StreamAddress& address, std::span<float> out) = 0;
+  /// The gradient of the loss evaluate() reports (exact, or on the same fixed evaluation batch),
+  /// written to `out`; returns that loss. Deterministic in x: what curvature probes difference
+  /// (stats/local_model.hpp). Leaves agent_gradient prepared at the last x evaluate() saw.
+  virtual double loss_gradient(std::span<const float> x, std::span<float> out) = 0;
   /// Extra metrics at logged steps (for data sets: test loss and accuracy), named by
   /// metric_names() of the factory that made the oracle.
   virtual std::vector<double> metrics(std::span<const float> /*x*/) { return {}; }
@@ -47,6 +51,9 @@ class SyntheticOracle final : public GradientOracle {
   double evaluate(std::span<const float> x, bool want_grad_norm, double& grad_norm) override;
   void agent_gradient(std::span<const float> x, std::uint32_t agent, const StreamAddress& address,
                       std::span<float> out) override;
+  double loss_gradient(std::span<const float> x, std::span<float> out) override {
+    return problem_.loss_and_gradient(x, out) - problem_.optimal_loss();
+  }
 
  private:
   const Problem& problem_;
