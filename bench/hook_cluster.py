@@ -40,7 +40,7 @@ def run(hosts: int, rate: str, args) -> None:
              "--hooks", args.hooks, "--steps", str(args.steps), "--repeats", str(args.repeats),
              "--out", os.path.abspath(args.out)]
     command = (f"timeout --foreground {args.timeout} mpirun $DSIGNSGD_MPI_ARGS -n {hosts} "
-               f"-x PYTHONPATH={shlex.quote(python_path)} -x MASTER_ADDR=10.77.0.1 "
+               f"-x PYTHONPATH={shlex.quote(python_path)} -x MASTER_ADDR=$DSIGNSGD_CLUSTER_SUBNET.1 "
                f"-x MASTER_PORT=29511 -x GLOO_SOCKET_IFNAME=eth0 -x DSIGNSGD_LINK_RATE={rate} "
                f"/usr/bin/python3 {' '.join(shlex.quote(a) for a in bench)}")
     process = subprocess.Popen([CLUSTER, "run", "--", "sh", "-c", command],

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -78,9 +79,8 @@ TEST(Cli, TrainWithoutOutWritesNothingToTheWorkingDirectory) {
   EXPECT_EQ(outcome.exit_code, 0) << outcome.output;
   EXPECT_TRUE(fs::is_empty(sandbox)) << "train without --out left files in the working directory";
   const fs::path out = sandbox / "out";
-  const Outcome with_out =
-      run_in(sandbox, "train --steps 50 --runs 2 --dim 5 --checkpoint-every 10 --out " +
-                          out.string());
+  const Outcome with_out = run_in(
+      sandbox, "train --steps 50 --runs 2 --dim 5 --checkpoint-every 10 --out " + out.string());
   EXPECT_EQ(with_out.exit_code, 0) << with_out.output;
   EXPECT_TRUE(fs::exists(out / "metrics.csv"));
   EXPECT_FALSE(fs::exists(out / "checkpoint")) << "a finished job must not leave checkpoints";
@@ -107,8 +107,7 @@ TEST(Cli, DataIsFoundFromAnyWorkingDirectoryAndMissingDataStopsReproduceBeforeIt
                               nodata.string() + "' " + std::string(DSIGNSGD_CLI);
   const Outcome train = run_command(without + " train --problem digits-mlp --steps 20");
   EXPECT_EQ(train.exit_code, 2) << train.output;
-  EXPECT_NE(train.output.find("--data-dir '" + nodata.string()), std::string::npos)
-      << train.output;
+  EXPECT_NE(train.output.find("--data-dir '" + nodata.string()), std::string::npos) << train.output;
   // `reproduce all` reaches the real-data experiment seventh: it must refuse at once.
   const auto started = std::chrono::steady_clock::now();
   const Outcome all =
@@ -183,8 +182,8 @@ TEST(Cli, ConfigFileUnknownKeyAndMalformedLinesExitTwo) {
     EXPECT_NE(outcome.output.find("--config '" + path + "'"), std::string::npos) << outcome.output;
   }
   // scale --from names its own option.
-  const Outcome from = run("scale --from " + (dir / "converted.toml").string() +
-                           " --change workers=8");
+  const Outcome from =
+      run("scale --from " + (dir / "converted.toml").string() + " --change workers=8");
   EXPECT_EQ(from.exit_code, 2);
   EXPECT_NE(from.output.find("invalid --from '"), std::string::npos) << from.output;
   EXPECT_NE(from.output.find("converted.toml:2:8"), std::string::npos) << from.output;
@@ -208,6 +207,80 @@ TEST(Cli, ConfigFileSetsKeysAndTheCommandLineWins) {
   EXPECT_EQ(summary["config"]["dim"], 4);
   EXPECT_DOUBLE_EQ(summary["config"]["lr"].get<double>(), 0.05);  // flag beats file
   fs::remove_all(dir);
+}
+
+/// Starts a long train job in the background with `args`; returns its pid once `ready` exists.
+std::string start_long_job(const std::string& args, const fs::path& ready) {
+  const Outcome started =
+      run_command(std::string(DSIGNSGD_CLI) + " train --dim 2000 --steps 100000000 --runs 1 " +
+                  args + " > /dev/null 2>&1 & echo $!");
+  for (int i = 0; i < 100 && !fs::exists(ready); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return started.output.substr(0, started.output.find('\n'));
+}
+
+TEST(Cli, TwoJobsCannotShareAnOutOrACheckpointDirectory) {
+  // Issue 30, item 4: both used to exit 0, one silently replacing (or deleting) the other's files.
+  const fs::path out = fresh_dir("shared_out"), checkpoints = fresh_dir("shared_ckpt");
+  std::string pid = start_long_job("--out " + out.string(), out / "checkpoint");
+  Outcome second = run("train --steps 10 --runs 1 --force --out " + out.string());
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find("invalid --out"), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("in use by another running job"), std::string::npos);
+  run_command("kill -9 " + pid + "; while kill -0 " + pid + " 2> /dev/null; do sleep 0.1; done");
+  pid = start_long_job("--checkpoint-dir " + checkpoints.string(), checkpoints);
+  second = run("train --steps 10 --runs 1 --checkpoint-dir " + checkpoints.string());
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find("invalid --checkpoint-dir"), std::string::npos) << second.output;
+  run_command("kill -9 " + pid + "; while kill -0 " + pid + " 2> /dev/null; do sleep 0.1; done");
+  // The kernel released the locks with the processes: nothing stale refuses the next job.
+  EXPECT_EQ(run("train --steps 10 --runs 1 --force --out " + out.string()).exit_code, 0);
+  EXPECT_EQ(run("train --steps 10 --runs 1 --checkpoint-dir " + checkpoints.string()).exit_code, 0);
+  fs::remove_all(out);
+  fs::remove_all(checkpoints);
+}
+
+TEST(Cli, ResultsArePublishedAsOneUnitWhereverTheJobIsKilled) {
+  // A job killed at each step of publication leaves either no summary.json or one that names the
+  // metrics.csv beside it — never an old summary.json with new metrics.
+  const fs::path out = fresh_dir("publish");
+  ASSERT_EQ(run("train --dim 20 --steps 50 --runs 1 --seed 1 --out " + out.string()).exit_code, 0);
+  for (const char* point : {"summary-removed", "metrics-written"}) {
+    const Outcome killed = run_command(std::string("DSIGNSGD_FAULT_PUBLISH=") + point + " " +
+                                       DSIGNSGD_CLI + " train --dim 20 --steps 80 --runs 1 " +
+                                       "--seed 2 --force --out " + out.string());
+    EXPECT_NE(killed.exit_code, 0) << point;
+    if (!fs::exists(out / "summary.json")) continue;  // visibly incomplete: fine
+    const nlohmann::json summary = read_json(out / "summary.json");
+    std::ifstream in(out / "metrics.csv", std::ios::binary);
+    const std::string metrics((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(summary["files"]["metrics.csv"]["bytes"].get<std::size_t>(), metrics.size())
+        << point << ": summary.json does not describe the metrics.csv beside it";
+  }
+  for (const auto& entry : fs::directory_iterator(out)) {  // the rename's temporaries
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+  fs::remove_all(out);
+}
+
+TEST(Cli, CheckpointDirectoriesTheUserMadeStayAndAResumeOfNothingIsRefused) {
+  const fs::path mine = fresh_dir("my_checkpoints"), other = fresh_dir("other_runs");
+  fs::create_directories(mine);
+  ASSERT_EQ(run("train --dim 20 --steps 20 --runs 2 --checkpoint-every 5 --checkpoint-dir " +
+                mine.string())
+                .exit_code,
+            0);
+  EXPECT_TRUE(fs::is_directory(mine)) << "the job deleted a directory it did not make";
+  // A directory with checkpoints of other runs only: resuming would silently start over.
+  fs::create_directories(other);
+  std::ofstream(other / "run-000005.rank-0000.ckpt") << "x";
+  const Outcome refused = run("train --dim 20 --steps 20 --runs 2 --resume " + other.string());
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("holds no checkpoint of this job's runs"), std::string::npos)
+      << refused.output;
+  fs::remove_all(mine);
+  fs::remove_all(other);
 }
 
 TEST(Cli, NoiseProbeLocalModelPredictsEveryMethodAndWritesItsJson) {
@@ -266,7 +339,8 @@ TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
 
 TEST(Cli, CompressorCommandReportsDeclaredAndEmpiricalOmega) {
   std::cout << "[ seed     ] CompressorCommandReportsDeclaredAndEmpiricalOmega seed=3\n";
-  const Outcome outcome = run("compressor --compressor randk:0.25 --dim 200 --trials 3000 --seed 3");
+  const Outcome outcome =
+      run("compressor --compressor randk:0.25 --dim 200 --trials 3000 --seed 3");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   const nlohmann::json report = nlohmann::json::parse(outcome.output);
   EXPECT_DOUBLE_EQ(report["omega_declared"].get<double>(), 3.0);
@@ -317,12 +391,14 @@ TEST(Cli, IntegersWithLeadingZerosAreDecimal) {
 TEST(Cli, ASyntheticRunResumesWhateverItsDataDirectory) {
   const fs::path first = fresh_dir("data_dir_first"), second = fresh_dir("data_dir_second");
   const std::string flags = " train --dim 2000 --steps 100000000 --runs 2 --seed 3 --out ";
-  const Outcome stopped = run_command("DSIGNSGD_DATA_DIR=/nonexistent-a timeout --preserve-status -s INT 3 " +
-                                      std::string(DSIGNSGD_CLI) + flags + first.string());
+  const Outcome stopped =
+      run_command("DSIGNSGD_DATA_DIR=/nonexistent-a timeout --preserve-status -s INT 3 " +
+                  std::string(DSIGNSGD_CLI) + flags + first.string());
   ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
-  const Outcome resumed = run_command(
-      "DSIGNSGD_DATA_DIR=/nonexistent-b timeout --preserve-status -s INT 3 " + std::string(DSIGNSGD_CLI) + flags +
-      second.string() + " --resume " + (first / "checkpoint").string());
+  const Outcome resumed =
+      run_command("DSIGNSGD_DATA_DIR=/nonexistent-b timeout --preserve-status -s INT 3 " +
+                  std::string(DSIGNSGD_CLI) + flags + second.string() + " --resume " +
+                  (first / "checkpoint").string());
   EXPECT_EQ(resumed.exit_code, 130) << resumed.output;
   EXPECT_NE(resumed.output.find("stopped on request"), std::string::npos) << resumed.output;
   fs::remove_all(first);
@@ -333,8 +409,8 @@ TEST(Cli, ARefusedRunLeavesNoOutDirectoryBehind) {
   const fs::path empty = fresh_dir("no_checkpoints");
   fs::create_directories(empty);
   const fs::path out = fresh_dir("refused_out");
-  const Outcome outcome = run("train --dim 5 --steps 3 --resume " + empty.string() + " --out " +
-                              out.string());
+  const Outcome outcome =
+      run("train --dim 5 --steps 3 --resume " + empty.string() + " --out " + out.string());
   EXPECT_EQ(outcome.exit_code, 2) << outcome.output;
   EXPECT_NE(outcome.output.find("holds no checkpoint files"), std::string::npos);
   EXPECT_FALSE(fs::exists(out)) << "exit 2 left " << out;
@@ -415,8 +491,10 @@ TEST(Cli, SpeedupChargesEachPhaseAlphaPlusBytesOverBandwidth) {
 
 TEST(Cli, SdeWritesTheSameFilesAsTrain) {
   const fs::path out = fresh_dir("sde");
-  const Outcome outcome = run("sde --method dsignsgd --dim 5 --steps 100 --runs 4 --log-every 50 "
-                              "--integrator platen2 --substeps 2 --out " + out.string());
+  const Outcome outcome =
+      run("sde --method dsignsgd --dim 5 --steps 100 --runs 4 --log-every 50 "
+          "--integrator platen2 --substeps 2 --out " +
+          out.string());
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   const nlohmann::json summary = read_json(out / "summary.json");
   EXPECT_EQ(summary["command"], "sde");
@@ -467,8 +545,8 @@ TEST(Cli, ScaleExplainsItsRulesAndRejectsBadChanges) {
   fs::create_directories(dir);
   std::ofstream(dir / "base.toml") << "method = \"dcsgd\"\ncompressor = \"identity\"\ndim = 10\n"
                                       "lr = 0.05\nworkers = 4\n";
-  Outcome outcome = run("scale --from " + (dir / "base.toml").string() +
-                        " --change compressor=randk:0.1 --json");
+  Outcome outcome =
+      run("scale --from " + (dir / "base.toml").string() + " --change compressor=randk:0.1 --json");
   ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
   const nlohmann::json plan = nlohmann::json::parse(outcome.output);
   ASSERT_EQ(plan["rules"].size(), 3u);

@@ -3,6 +3,11 @@
 # scratch directory and a running mpirun (`$child`, its own process group) are removed when the
 # test ends, also when interrupted.
 cluster="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../scripts/cluster.sh"
+# A cluster of its own (cluster.sh's DSIGNSGD_CLUSTER_ID): a benchmark's cluster 0, or another
+# test's, is never touched. Its hosts are namespaces ${prefix}i at $subnet.i.
+export DSIGNSGD_CLUSTER_ID=${DSIGNSGD_CLUSTER_ID:-$((100 + $$ % 100))}
+prefix="dsg${DSIGNSGD_CLUSTER_ID}h"
+subnet="10.77.${DSIGNSGD_CLUSTER_ID}"
 child=""
 scratch=""
 
@@ -20,5 +25,5 @@ cluster_setup() {
   scratch=$(mktemp -d)
   trap cluster_cleanup EXIT
   trap 'exit 130' INT TERM
-  "$cluster" up "$1" "$2" >/dev/null || { echo "FAIL: cluster up"; exit 1; }
+  "$cluster" up "$1" "$2" >/dev/null || { echo "FAIL: cluster $DSIGNSGD_CLUSTER_ID up"; exit 1; }
 }

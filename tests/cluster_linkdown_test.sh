@@ -35,7 +35,7 @@ for _ in $(seq 1 300); do
 done
 [ -n "$(ls "$scratch/ck" 2>/dev/null)" ] || { echo "FAIL: no checkpoint written"; cat "$scratch/log"; exit 1; }
 sleep 1
-ip link set dsgh2-br down
+ip link set ${prefix}2-br down
 down_at=$(date +%s.%N)
 wait "$child"
 status=$?
@@ -48,20 +48,20 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 [ "$status" -ne 0 ] || fail "the job exited 0"
 [ "$status" -ne 124 ] || fail "the job hung until timeout(1) ended it"
 /usr/bin/python3 -c "import sys; sys.exit(0 if $elapsed <= $bound else 1)" || fail "took ${elapsed} s"
-grep -q "rank 1 (.*10\.77\.0\.2\]).*link is down" "$scratch/log" ||
-  fail "the message does not name rank 1 on host 10.77.0.2"
+grep -q "rank 1 (.*${subnet//./\\.}\.2\]).*link is down" "$scratch/log" ||
+  fail "the message does not name rank 1 on host $subnet.2"
 [ -e "$scratch/interrupted/metrics.csv" ] && fail "the failed run left results"
 
-ip link set dsgh2-br up
+ip link set ${prefix}2-br up
 # The host comes back: its link forwards again and the failed job's processes on it are gone
 # (its daemon ends once it notices that mpirun is unreachable).
 for _ in $(seq 1 300); do
-  [ "$(cat /sys/class/net/dsgh2-br/brport/state)" = 3 ] &&
-    [ "$(ip netns exec dsgh2 cat /sys/class/net/eth0/operstate)" = up ] &&
-    [ -z "$(ip netns pids dsgh2)" ] && break
+  [ "$(cat /sys/class/net/${prefix}2-br/brport/state)" = 3 ] &&
+    [ "$(ip netns exec ${prefix}2 cat /sys/class/net/eth0/operstate)" = up ] &&
+    [ -z "$(ip netns pids ${prefix}2)" ] && break
   sleep 0.1
 done
-[ -z "$(ip netns pids dsgh2)" ] || fail "processes of the failed job still run on host 2: $(ip netns pids dsgh2)"
+[ -z "$(ip netns pids ${prefix}2)" ] || fail "processes of the failed job still run on host 2: $(ip netns pids ${prefix}2)"
 mpi_train --resume "$scratch/ck" --out "$scratch/resumed"
 wait "$child"
 status=$?

@@ -20,8 +20,8 @@ link_bytes() {  # bytes sent + received on every host's link so far
   local total=0
   for i in $(seq 1 "$hosts"); do
     local rx tx
-    rx=$(cat "/sys/class/net/dsgh${i}-br/statistics/rx_bytes")
-    tx=$(cat "/sys/class/net/dsgh${i}-br/statistics/tx_bytes")
+    rx=$(cat "/sys/class/net/${prefix}${i}-br/statistics/rx_bytes")
+    tx=$(cat "/sys/class/net/${prefix}${i}-br/statistics/tx_bytes")
     total=$((total + rx + tx))
   done
   echo "$total"

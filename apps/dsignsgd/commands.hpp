@@ -35,7 +35,8 @@ void add_out_option(CLI::App& command, std::string& out, const std::string& file
 
 /// Refuses (ConfigError naming --out) a path that exists and is not a directory, a directory
 /// that already holds results (anything but the checkpoint/ subdirectory a resume reads) unless
-/// --force was given, or a directory that cannot be created or written; creates it otherwise.
+/// --force was given, or a directory that cannot be created or written; creates it otherwise,
+/// and locks it until the process ends (DirectoryLock: a second job into it is refused).
 void prepare_out_dir(const std::string& out);
 /// After a refused run (exit 2): removes the --out directory prepare_out_dir created, if nothing
 /// was written into it (issue 13: nothing half-written, and no empty directory, after exit 2).

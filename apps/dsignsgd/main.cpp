@@ -3,14 +3,16 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <thread>
 
 #include "commands.hpp"
-#include "dsignsgd/core/join.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/join.hpp"
 #include "dsignsgd/version.hpp"
 #ifdef DSIGNSGD_HAVE_TORCH
 #include "dsignsgd/torch/torch_models.hpp"
@@ -48,11 +50,17 @@ int launched_rank() {
   return 0;
 }
 
-/// An input error (exit 2), printed once: under mpirun every rank reads the same flags and fails
-/// the same way, so only rank 0 prints (mpirun names any other rank that exits with code 2).
+/// An input error (exit 2), printed once. Under mpirun every rank reads the same flags and fails
+/// the same way (after MPI starts, agree_on_failure makes them), so rank 0 prints at once; any
+/// other rank waits 2 s first and then prints naming itself — mpirun ends it during the wait
+/// when rank 0 has failed too (no second copy), and it is the only one to speak when it alone
+/// failed. Without the wait, a rank exiting first made mpirun kill rank 0 before it printed.
 /// `text` is already escaped for the terminal.
 void report_error(const std::string& text) {
-  if (launched_rank() == 0) std::cerr << "dsignsgd: error: " << text << '\n';
+  const int rank = launched_rank();
+  if (rank > 0) std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::cerr << "dsignsgd: error" << (rank > 0 ? " (rank " + std::to_string(rank) + ")" : "") << ": "
+            << text << '\n';
 }
 
 /// A runtime failure (exit 1) may be one rank's own: every rank prints it, naming itself.

@@ -8,15 +8,15 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "mpi_session.hpp"
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/io/report.hpp"
 #include "dsignsgd/nn/data_problem.hpp"
-#include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/callbacks.hpp"
+#include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/trainer.hpp"
+#include "mpi_session.hpp"
 
 namespace dsignsgd::cli {
 
@@ -32,8 +32,9 @@ struct TrainCommand {
 }  // namespace
 
 namespace {
-std::filesystem::path created_out_dir;  // the --out this process created, if it did
-bool force_out = false;                 // --force: write into a directory holding results
+std::filesystem::path created_out_dir;    // the --out this process created, if it did
+std::unique_ptr<DirectoryLock> out_lock;  // --out, locked until the process ends
+bool force_out = false;                   // --force: write into a directory holding results
 }  // namespace
 
 void add_out_option(CLI::App& command, std::string& out, const std::string& files) {
@@ -72,6 +73,8 @@ void prepare_out_dir(const std::string& out) {
   fs::create_directories(out, error);
   if (error) throw ConfigError("out", out, "cannot be created: " + error.message());
   if (!existed) created_out_dir = out;
+  // Two jobs into one --out would replace each other's files: the second is refused.
+  out_lock = std::make_unique<DirectoryLock>("out", out);
 }
 
 void remove_created_out_dir_if_empty() {
@@ -124,7 +127,10 @@ int run_train(TrainCommand& state) {
   if (plan.backend == Backend::kMpi) mpi = std::make_unique<MpiSession>(plan.comm_timeout);
   Communicator* communicator = mpi ? &mpi->communicator() : nullptr;
   const int rank = mpi ? communicator->rank() : 0;
-  if (rank == 0) prepare_out_dir(state.out);
+  // Rank 0 alone writes --out: the others must hear if it cannot (else they wait in train()).
+  agree_on_failure(communicator, [&] {
+    if (rank == 0) prepare_out_dir(state.out);
+  });
   if (rank == 0 && !state.json && !plan.from_recipe.empty()) {
     std::cout << "defaults: " << recipe_summary(plan) << std::endl;
   }

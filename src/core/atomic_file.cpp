@@ -1,8 +1,12 @@
 #include "dsignsgd/core/atomic_file.hpp"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
@@ -24,7 +28,35 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
       throw std::runtime_error("error while writing " + temporary.string());
     }
   }
-  std::filesystem::rename(temporary, path);
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {  // e.g. a directory of that name: leave no temporary behind
+    std::filesystem::remove(temporary);
+    throw std::runtime_error("cannot replace " + path.string() + ": " + error.message());
+  }
+}
+
+DirectoryLock::DirectoryLock(const std::string& option, const std::filesystem::path& dir) {
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) {
+    throw ConfigError(option, dir.string(),
+                      std::string("cannot be opened: ") + std::strerror(errno));
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int code = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw ConfigError(option, dir.string(),
+                      code == EWOULDBLOCK
+                          ? "is in use by another running job (two jobs writing one directory "
+                            "would mix or replace each other's files); wait for it, or choose "
+                            "another directory"
+                          : std::string("cannot be locked: ") + std::strerror(code));
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 void require_writable_directory(const std::string& option, const std::filesystem::path& dir) {

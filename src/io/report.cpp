@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -42,8 +46,8 @@ nlohmann::json communication_json(const TrainResult::Communication& c) {
           {"bytes_received_per_rank", c.bytes_received},
           {"declared_bytes_sent_per_rank", c.declared_bytes_sent},
           {"declared_bytes_received_per_rank", c.declared_bytes_received},
-          {"measured_equals_declared", c.bytes_sent == c.declared_bytes_sent &&
-                                           c.bytes_received == c.declared_bytes_received},
+          {"measured_equals_declared",
+           c.bytes_sent == c.declared_bytes_sent && c.bytes_received == c.declared_bytes_received},
           {"collective", c.collective}};
 }
 
@@ -134,12 +138,38 @@ nlohmann::json summary_json(const TrainResult& result) {
   };
 }
 
+namespace {
+
+/// Test hook of tests/cli_test.cpp's kill-at-every-step test: DSIGNSGD_FAULT_PUBLISH=NAME kills
+/// the process at the publication step NAME.
+void publication_fault_point(const char* name) {
+  const char* wanted = std::getenv("DSIGNSGD_FAULT_PUBLISH");
+  if (wanted != nullptr && std::strcmp(wanted, name) == 0) std::raise(SIGKILL);
+}
+
+}  // namespace
+
 void write_train_outputs(const TrainResult& result, const std::filesystem::path& out_dir,
                          const nlohmann::json* summary) {
-  std::filesystem::create_directories(out_dir);
-  write_file_atomic(out_dir / "metrics.csv", metrics_csv(result));
-  write_file_atomic(out_dir / "summary.json",
-                    (summary != nullptr ? *summary : summary_json(result)).dump(2) + "\n");
+  namespace fs = std::filesystem;
+  fs::create_directories(out_dir);
+  // Published as one unit: the old summary.json goes first (a job killed from here on leaves
+  // metrics.csv without a summary — visibly incomplete, never an old summary beside new
+  // metrics), metrics.csv next, and summary.json last, naming the metrics.csv it belongs to.
+  const std::string metrics = metrics_csv(result);
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : metrics) hash = (hash ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  nlohmann::json json = summary != nullptr ? *summary : summary_json(result);
+  json["files"] = {{"metrics.csv", {{"bytes", metrics.size()}, {"fnv1a64", hex}}}};
+  const fs::path summary_path = out_dir / "summary.json";
+  std::error_code error;
+  if (fs::is_regular_file(fs::symlink_status(summary_path, error))) fs::remove(summary_path);
+  publication_fault_point("summary-removed");
+  write_file_atomic(out_dir / "metrics.csv", metrics);
+  publication_fault_point("metrics-written");
+  write_file_atomic(summary_path, json.dump(2) + "\n");
 }
 
 nlohmann::json sde_json(const SdeResult& sde, const SdePlan& plan) {

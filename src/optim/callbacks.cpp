@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <vector>
-
+#include <iostream>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/config_error.hpp"
@@ -60,6 +60,12 @@ bool same_configuration(const std::string& stored, const std::string& now) {
 void Checkpointing::begin_job(const EnsembleInfo& info) {
   info_ = info;
   if (settings_.resume.empty()) return;
+  std::vector<std::int64_t> steps;
+  agree_on_failure(settings_.communicator, [&] { steps = verify_resume(); });
+  agree_on_restored_steps(steps);
+}
+
+std::vector<std::int64_t> Checkpointing::verify_resume() {
   // Refuse a directory written by more ranks than this job has, or one with nothing of ours.
   bool any = false;
   for (const auto& entry : std::filesystem::directory_iterator(settings_.resume)) {
@@ -71,14 +77,14 @@ void Checkpointing::begin_job(const EnsembleInfo& info) {
     if (rank >= settings_.ranks) {
       throw ConfigError("resume", settings_.resume.string(),
                         "holds checkpoints of rank " + std::to_string(rank) +
-                            ", this job has only " + std::to_string(settings_.ranks) +
-                            " rank(s)");
+                            ", this job has only " + std::to_string(settings_.ranks) + " rank(s)");
     }
   }
   if (!any) throw ConfigError("resume", settings_.resume.string(), "holds no checkpoint files");
   // Every run's file is checked now, with a stepper of this configuration, so that a damaged
   // file of the last run is refused before the first run is recomputed.
   std::unique_ptr<RunStepper> probe;
+  std::vector<std::int64_t> steps(static_cast<std::size_t>(info_.runs), -1);
   for (int run = 0; run < info_.runs; ++run) {
     const auto r = static_cast<std::uint32_t>(run);
     const std::filesystem::path path = checkpoint_path(settings_.resume, r, settings_.rank);
@@ -90,6 +96,43 @@ void Checkpointing::begin_job(const EnsembleInfo& info) {
     state.trace = &trace;
     state.stepper = probe.get();
     restore(path, state);
+    steps[r] = state.step;
+  }
+  return steps;
+}
+
+void Checkpointing::agree_on_restored_steps(const std::vector<std::int64_t>& steps) const {
+  // Nothing of this job's runs anywhere: --resume would silently start over.
+  const bool none = std::all_of(steps.begin(), steps.end(), [](std::int64_t s) { return s < 0; });
+  Communicator* communicator = settings_.communicator;
+  std::vector<std::uint64_t> nones(
+      communicator ? static_cast<std::size_t>(communicator->size()) : 1, none ? 1 : 0);
+  if (communicator != nullptr) communicator->allgather_u64(none ? 1 : 0, nones);
+  if (std::all_of(nones.begin(), nones.end(), [](std::uint64_t n) { return n == 1; })) {
+    throw ConfigError("resume", settings_.resume.string(),
+                      "holds no checkpoint of this job's runs 0 … " +
+                          std::to_string(info_.runs - 1) +
+                          " (only other runs'): resuming would start over; give the directory "
+                          "of this job's checkpoints, or drop --resume");
+  }
+  if (communicator == nullptr || communicator->size() == 1) return;
+  const auto ranks = static_cast<std::size_t>(communicator->size());
+  std::vector<std::uint64_t> all(ranks);
+  for (std::size_t run = 0; run < steps.size(); ++run) {  // one word per run: cheap at start-up
+    communicator->allgather_u64(static_cast<std::uint64_t>(steps[run] + 1), all);
+    for (std::size_t r = 1; r < ranks; ++r) {
+      if (all[r] == all[0]) continue;
+      const auto state = [](std::uint64_t word) {
+        return word == 0 ? std::string("has no checkpoint of it (starts afresh)")
+                         : "resumes it at step " + std::to_string(word - 1);
+      };
+      throw ConfigError("resume", settings_.resume.string(),
+                        "the ranks would restore different states of run " + std::to_string(run) +
+                            ": rank 0 " + state(all[0]) + ", rank " + std::to_string(r) + " " +
+                            state(all[r]) +
+                            " (a rank's checkpoint file is missing or from another point of the "
+                            "job; restore the directory, or start again without --resume)");
+    }
   }
 }
 
@@ -152,7 +195,7 @@ void check_restored_state(const RunState& state, const EnsembleInfo& info) {
          std::to_string(rows) + " rows with " + std::to_string(info.extras) + " extra metrics");
   }
   // The loop records logged step k before it steps past k: the rows before `reached` are filled.
-  const std::int64_t reached = !state.complete ? state.step
+  const std::int64_t reached = !state.complete  ? state.step
                                : trace.diverged ? trace.diverged_at
                                                 : info.steps + 1;
   if (!state.complete && (state.step < 0 || state.step >= info.steps)) {
@@ -178,7 +221,8 @@ void check_restored_state(const RunState& state, const EnsembleInfo& info) {
   for (std::size_t i = 0; i < rows; ++i) {
     if (std::isfinite(trace.loss[i]) != (i < filled)) {
       fail("its loss at logged step " + std::to_string(logged[i]) + " is " +
-           std::to_string(trace.loss[i]) + (i < filled ? ", not a finite value" : ", not yet computed"));
+           std::to_string(trace.loss[i]) +
+           (i < filled ? ", not a finite value" : ", not yet computed"));
     }
   }
   if (!std::isfinite(state.tail_sum) || (reached <= info.tail_begin && state.tail_sum != 0.0)) {
@@ -217,7 +261,7 @@ void Checkpointing::restore(const std::filesystem::path& path, RunState& state) 
       const std::uint64_t value = in.u64();
       if (value > 1) {
         throw CheckpointError(std::string("its ") + name + " flag is " + std::to_string(value) +
-                                 ", not 0 or 1");
+                              ", not 0 or 1");
       }
       return value == 1;
     };
@@ -245,16 +289,34 @@ void Checkpointing::restore(const std::filesystem::path& path, RunState& state) 
 
 void Checkpointing::before_step(const RunState& state, bool stopping) {
   if (settings_.dir.empty()) return;
-  const bool periodic = settings_.every > 0 && state.step > state.first_step &&
-                        state.step % settings_.every == 0;
-  if (stopping || periodic) save(state, false);
+  const bool periodic =
+      settings_.every > 0 && state.step > state.first_step && state.step % settings_.every == 0;
+  if (stopping) {
+    save(state, false);  // what the user will resume from: a failure must be reported
+  } else if (periodic) {
+    save_or_warn(state, false);
+  }
 }
 
 void Checkpointing::end_run(const RunState& state) {
   if (settings_.dir.empty()) return;
   // A run restored complete from this very directory is there already.
   if (state.complete && settings_.dir == settings_.resume) return;
-  save(state, true);
+  save_or_warn(state, true);
+}
+
+void Checkpointing::save_or_warn(const RunState& state, bool complete) const {
+  try {
+    save(state, complete);
+  } catch (const std::exception& e) {
+    // Insurance, not results: a full disk must not cost the runs computed so far (the results
+    // are in memory and small). Said once; a resume recomputes what has no checkpoint.
+    if (!warned_.exchange(true)) {
+      std::cerr << "dsignsgd: warning: cannot write a checkpoint (" << escape_for_terminal(e.what())
+                << "); the job goes on, but an interruption would lose the runs since the last "
+                   "checkpoint\n";
+    }
+  }
 }
 
 void Checkpointing::end_job(bool interrupted) {
@@ -266,7 +328,8 @@ void Checkpointing::end_job(bool interrupted) {
     std::filesystem::remove(
         checkpoint_path(settings_.dir, static_cast<std::uint32_t>(run), settings_.rank), ignored);
   }
-  std::filesystem::remove(settings_.dir, ignored);  // only succeeds when empty
+  // Only a directory the job made (or its own --resume directory): never one the user made.
+  if (settings_.remove_dir_when_done) std::filesystem::remove(settings_.dir, ignored);  // if empty
 }
 
 }  // namespace dsignsgd

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <filesystem>
 #include <stdexcept>
 
 #include "dsignsgd/comm/communicator.hpp"
+#include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/optim/callbacks.hpp"
@@ -80,7 +83,7 @@ void StepLoop::load(CheckpointReader& in, std::int64_t /*step*/) {
   std::vector<float> x = in.floats();
   if (x.size() != x_.size()) {
     throw CheckpointError("its iterate has dimension " + std::to_string(x.size()) +
-                             ", this problem has " + std::to_string(x_.size()));
+                          ", this problem has " + std::to_string(x_.size()));
   }
   if (!finite(x)) throw CheckpointError("its iterate is not finite in a run that had not diverged");
   x_ = std::move(x);
@@ -89,16 +92,17 @@ void StepLoop::load(CheckpointReader& in, std::int64_t /*step*/) {
   const std::uint64_t expected = filters_.empty() ? 0 : local.size();
   if (count != expected) {
     throw CheckpointError("it holds " + std::to_string(count) + " agent memories, this method " +
-                             "and rank keep " + std::to_string(expected));
+                          "and rank keep " + std::to_string(expected));
   }
   for (std::uint32_t i = local.first; i < local.first + count; ++i) {
     std::vector<float> state = in.floats();
     if (state.size() != x_.size()) {
       throw CheckpointError("agent " + std::to_string(i) + "'s memory has " +
-                               std::to_string(state.size()) + " coordinates, not " +
-                               std::to_string(x_.size()));
+                            std::to_string(state.size()) + " coordinates, not " +
+                            std::to_string(x_.size()));
     }
-    if (!finite(state)) throw CheckpointError("agent " + std::to_string(i) + "'s memory is not finite");
+    if (!finite(state))
+      throw CheckpointError("agent " + std::to_string(i) + "'s memory is not finite");
     filters_[i]->restore(std::move(state));
   }
 }
@@ -115,11 +119,13 @@ void check_distribution(const RunPlan& plan, Communicator* communicator) {
                       "communicator)");
   }
   const int ranks = communicator->size();
-  if (plan.workers != ranks * plan.agents_per_rank) {
-    throw ConfigError("workers", std::to_string(plan.workers),
-                      "must equal ranks × --agents-per-rank = " + std::to_string(ranks) + " × " +
-                          std::to_string(plan.agents_per_rank));
-  }
+  agree_on_failure(communicator, [&] {  // a rank started with other flags must not hang the rest
+    if (plan.workers != ranks * plan.agents_per_rank) {
+      throw ConfigError("workers", std::to_string(plan.workers),
+                        "must equal ranks × --agents-per-rank = " + std::to_string(ranks) + " × " +
+                            std::to_string(plan.agents_per_rank));
+    }
+  });
   // Every rank must run the same configuration: compare a hash of the resolved plan.
   const std::string text = plan_fingerprint(plan);
   std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
@@ -133,6 +139,67 @@ void check_distribution(const RunPlan& plan, Communicator* communicator) {
                         "started with the same flags)");
     }
   }
+}
+
+/// The checkpoint directory, made now (by rank 0 under MPI) and locked for the job: a second job
+/// on the same directory is refused instead of overwriting and then deleting this one's files.
+/// Whether it existed before decides whether it is removed at the end (never a directory the
+/// user made; always the job's own, and the --resume directory it continues in).
+std::unique_ptr<DirectoryLock> claim_checkpoint_dir(CheckpointSettings& settings) {
+  if (settings.dir.empty()) return nullptr;
+  std::error_code error;
+  std::uint64_t existed = std::filesystem::exists(settings.dir, error) ? 1 : 0;
+  if (settings.communicator != nullptr) {  // rank 0's view, before rank 0 creates it
+    std::vector<std::uint64_t> all(static_cast<std::size_t>(settings.communicator->size()));
+    settings.communicator->allgather_u64(existed, all);
+    existed = all[0];
+  }
+  settings.remove_dir_when_done = existed == 0 || settings.dir == settings.resume;
+  std::unique_ptr<DirectoryLock> lock;
+  agree_on_failure(settings.communicator, [&] {
+    if (settings.rank != 0) return;
+    std::filesystem::create_directories(settings.dir, error);
+    if (error) {
+      throw ConfigError("checkpoint-dir", settings.dir.string(),
+                        "cannot be created: " + error.message());
+    }
+    lock = std::make_unique<DirectoryLock>("checkpoint-dir", settings.dir);
+  });
+  return lock;
+}
+
+/// What a job is made of before its first step: the problem, the method, the schedule.
+struct JobParts {
+  std::unique_ptr<ProblemSource> source;
+  MethodParts parts;
+  std::unique_ptr<Schedule> schedule;
+};
+
+/// Builds the job's parts and describes the run into `result`; under MPI every rank agrees on
+/// whether this worked (a data file or memory limit one rank alone fails on ends every rank).
+JobParts make_job(RunPlan& plan, const NoiseModel& noise, int threads, Communicator* communicator,
+                  TrainResult& result) {
+  JobParts job;
+  agree_on_failure(plan.backend == Backend::kMpi ? communicator : nullptr, [&] {
+    job.source = make_problem_source(plan, noise, threads);
+    const std::size_t d = job.source->dim();
+    plan.problem.dim = d;
+    check_memory(plan, d);
+    job.parts = make_method(plan, d);
+    job.schedule = make_schedule(plan.schedule, static_cast<std::uint64_t>(plan.steps));
+    const std::unique_ptr<GradientOracle> first = job.source->make_oracle(0);
+    std::vector<float> x0(d);
+    first->initial_point(x0);
+    double unused = 0.0;
+    const double f0 = first->evaluate(x0, false, unused);
+    if (!plan.has_data && !std::isfinite(f0)) {  // every run would "diverge" at step 0
+      throw ConfigError("x0", format_double(plan.problem.x0),
+                        "f(x0) overflows (" + format_double(f0) +
+                            ") with this --hessian: choose a smaller start point or spectrum");
+    }
+    describe_run(d, job.source->describe(), f0, job.parts, plan, result);
+  });
+  return job;
 }
 
 /// What the job handed to MPI against what the exchange declares for the steps it took.
@@ -151,7 +218,7 @@ void record_communication(const Communicator& communicator, std::uint64_t sent_b
   // job's).
   std::uint64_t exchanged = 0;
   for (const RunTrace& run : result.runs) {
-    const std::int64_t end = run.diverged           ? run.diverged_at
+    const std::int64_t end = run.diverged          ? run.diverged_at
                              : run.stopped_at >= 0 ? run.stopped_at
                                                    : plan.steps;
     exchanged += static_cast<std::uint64_t>(std::max<std::int64_t>(0, end - run.first_step));
@@ -179,27 +246,12 @@ TrainResult train(const RunPlan& input, const Callbacks& callbacks, Communicator
   result.threads = threads;
 
   const NoiseModel noise(plan.noise, plan.agent_scales, plan.batch);
-  const std::unique_ptr<ProblemSource> source = make_problem_source(plan, noise, threads);
+  const JobParts job = make_job(plan, noise, threads, communicator, result);
+  const std::unique_ptr<ProblemSource>& source = job.source;
+  const MethodParts& parts = job.parts;
+  const Schedule& schedule = *job.schedule;
   const std::size_t d = source->dim();
-  plan.problem.dim = d;
-  check_memory(plan, d);
-  const MethodParts parts = make_method(plan, d);
-  const std::unique_ptr<Schedule> schedule =
-      make_schedule(plan.schedule, static_cast<std::uint64_t>(plan.steps));
   const std::size_t message_bytes = parts.compressor->wire_bits(d) / 8;
-  {
-    const std::unique_ptr<GradientOracle> first = source->make_oracle(0);
-    std::vector<float> x0(d);
-    first->initial_point(x0);
-    double unused = 0.0;
-    const double f0 = first->evaluate(x0, false, unused);
-    if (!plan.has_data && !std::isfinite(f0)) {  // every run would "diverge" at step 0
-      throw ConfigError("x0", format_double(plan.problem.x0),
-                        "f(x0) overflows (" + format_double(f0) +
-                            ") with this --hessian: choose a smaller start point or spectrum");
-    }
-    describe_run(d, source->describe(), f0, parts, plan, result);
-  }
   result.extra_metric_names = source->metric_names();
   result.training_samples = source->training_samples();
 
@@ -210,6 +262,18 @@ TrainResult train(const RunPlan& input, const Callbacks& callbacks, Communicator
   settings.fingerprint = plan_fingerprint(plan);
   settings.rank = distributed ? communicator->rank() : 0;
   settings.ranks = distributed ? communicator->size() : 1;
+  settings.communicator = distributed ? communicator : nullptr;
+  const std::unique_ptr<DirectoryLock> checkpoint_lock = claim_checkpoint_dir(settings);
+  // A job that fails leaves no empty checkpoint directory it made (an interrupted one has files).
+  const struct RemoveIfEmptyOnFailure {
+    std::filesystem::path dir;
+    ~RemoveIfEmptyOnFailure() {
+      std::error_code ignored;
+      if (!dir.empty() && std::uncaught_exceptions() > 0) std::filesystem::remove(dir, ignored);
+    }
+  } cleanup{settings.remove_dir_when_done && settings.dir != settings.resume
+                ? settings.dir
+                : std::filesystem::path()};
   Checkpointing checkpointing(settings);
   Callbacks all = callbacks;
   if (!settings.dir.empty() || !settings.resume.empty()) all.insert(all.begin(), &checkpointing);
@@ -220,7 +284,7 @@ TrainResult train(const RunPlan& input, const Callbacks& callbacks, Communicator
     run_ensemble(
         plan, threads,
         [&](std::uint32_t run) {
-          return std::make_unique<StepLoop>(source->make_oracle(run), parts, *schedule, plan, run,
+          return std::make_unique<StepLoop>(source->make_oracle(run), parts, schedule, plan, run,
                                             make_exchange(plan, communicator, message_bytes));
         },
         result, all);

@@ -6,6 +6,7 @@
 /// hands to the transport, so the wire cost of a run is measured, not only declared.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,5 +62,13 @@ class LocalCommunicator final : public Communicator {
                           std::span<std::uint64_t> mine) override;
   void allgather_u64(std::uint64_t local, std::span<std::uint64_t> all) override { all[0] = local; }
 };
+
+/// Runs `step` on every rank of `communicator` (just runs it when null) and agrees on how it
+/// ended, so that a failure one rank sees cannot leave the others waiting in the next
+/// collective: when `step` throws on any rank, every rank throws the failure of the lowest such
+/// rank — a ConfigError as that rank's (its constraint naming the rank when it is not rank 0, so
+/// that rank 0, which prints input errors, prints it and every rank exits 2), anything else as
+/// std::runtime_error with that rank's message (exit 1). A collective: every rank must call it.
+void agree_on_failure(Communicator* communicator, const std::function<void()>& step);
 
 }  // namespace dsignsgd

@@ -25,4 +25,19 @@ void require_writable_directory(const std::string& option, const std::filesystem
 void require_regular_file(const std::string& option, const std::filesystem::path& path,
                           std::uintmax_t max_bytes, const std::string& too_large);
 
+/// An exclusive advisory lock (flock) on a directory for the lifetime of the object, so that two
+/// jobs cannot write results or checkpoints into one directory at once. The kernel releases it
+/// when the process ends, however it ends: nothing stale is left on disk. Throws ConfigError for
+/// `option` when another process holds it.
+class DirectoryLock {
+ public:
+  DirectoryLock(const std::string& option, const std::filesystem::path& dir);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace dsignsgd

@@ -18,6 +18,10 @@
 #include "dsignsgd/optim/ensemble.hpp"
 
 namespace dsignsgd {
+class Communicator;  // comm/communicator.hpp
+}
+
+namespace dsignsgd {
 
 class Communicator;
 
@@ -65,11 +69,17 @@ struct CheckpointSettings {
   std::string fingerprint;       ///< resolved configuration; a resume must match it
   int rank = 0;
   int ranks = 1;
+  /// Under MPI: the ranks agree that every file was accepted, and that they restore the same
+  /// state (each run at the same step), before the first exchange (optim/callbacks.cpp).
+  Communicator* communicator = nullptr;
+  /// The job made `dir` (or it is the --resume directory): removed once empty at the end.
+  bool remove_dir_when_done = true;
 };
 
 /// Checkpoint files (optim/checkpoint.hpp): one per run and rank, written before step k when k
 /// is a multiple of `every` or the job stops at k, and when a run ends; read back on resume.
-/// When the job completes, the files it wrote are removed (and the directory once empty).
+/// When the job completes, the files it wrote are removed (and the directory once empty, when
+/// the job made it).
 /// On resume every file is read and checked before the first run starts — its configuration,
 /// rank, run, and that its step, trace rows, divergence, tail sum and stepper state (dimension,
 /// memories, finiteness) fit together: a damaged run 7 is refused before run 0 is recomputed.
@@ -85,11 +95,19 @@ class Checkpointing final : public EnsembleCallback {
 
  private:
   void save(const RunState& state, bool complete) const;
+  /// save(), and a warning (once) instead of a failure: periodic and end-of-run checkpoints.
+  void save_or_warn(const RunState& state, bool complete) const;
+  /// Reads and checks every run's file of this rank; returns each run's restored step (−1: no
+  /// file, the run starts afresh).
+  std::vector<std::int64_t> verify_resume();
+  /// Under MPI: refuses (ConfigError, on every rank) when the ranks restore different steps.
+  void agree_on_restored_steps(const std::vector<std::int64_t>& steps) const;
   /// Reads run state.run's file into `state` and checks that it describes a state this
   /// configuration can reach; throws ConfigError (option "resume") naming the file otherwise.
   void restore(const std::filesystem::path& path, RunState& state) const;
   CheckpointSettings settings_;
   EnsembleInfo info_;
+  mutable std::atomic<bool> warned_{false};
 };
 
 /// Ends a run as soon as its loss is at or below `target` (termination kStoppedEarly).
