@@ -194,16 +194,47 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
   }
 }
 
+/// A batch change for DSignSGD: in the linear phase a step moves by η m ≈ η κ ℓ ∇f/σ_B on average
+/// with variance ≈ η²/N. Over K steps the drift is η K κ ℓ ∇f/σ_B and the spread η² K/N; both stay
+/// when σ_B → σ_B' with η' = η σ_B/σ_B' and K' = K (σ_B'/σ_B)² — for σ_B ∝ 1/√B, η' = η √(B'/B)
+/// and K' = K B/B': B/ℓ takes η/√ℓ over ℓK steps, the rule SVAG supports (docs/PYTHON.md), not
+/// SGD's η/ℓ.
+void plan_sign_batch(ScalingPlan& plan) {
+  const RunPlan& b = plan.base;
+  const RunPlan& c = plan.changed;
+  const double ratio = static_cast<double>(c.batch) / b.batch;  // B'/B
+  ScalingRule rule;
+  rule.adjust = "lr";
+  rule.adjusted = c;
+  rule.adjusted.lr = b.lr * std::sqrt(ratio);
+  rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio));
+  rule.exact = false;
+  rule.derivation = "DSignSGD in the linear phase moves by η κ ℓ ∇f/σ_B per step with variance "
+                    "η²/N: over K steps drift η K κ ℓ ∇f/σ_B and spread η² K/N, both kept by "
+                    "σ_B → σ_B' with η' = η σ_B/σ_B', K' = K (σ_B'/σ_B)², i.e. for σ_B ∝ 1/√B: "
+                    "η' = η · " + format_double(std::sqrt(ratio)) + " = √(B'/B) η over K' = K B/B' "
+                    "steps (B → B/ℓ: η/√ℓ over ℓK, not SGD's η/ℓ)";
+  rule.limits = "the linear phase |∇f| ≪ σ_B (early training with large gradients is not in it); "
+                "σ_B ∝ 1/√B needs a noise variance (tail index > 2: heavier tails shrink σ_B more "
+                "slowly with B)";
+  plan.rules.push_back(rule);
+  plan.no_rule.push_back("workers: the drift's σ_B/√B does not depend on N");
+}
+
 /// DSignSGD's trajectory rules: its SDE depends on η and N only through η/N.
 void plan_sign_trajectory(ScalingPlan& plan, const Changes& changes) {
   const RunPlan& b = plan.base;
   const RunPlan& c = plan.changed;
   const auto touched = [&](const std::string& key) { return changes.touched(key); };
   // Invariants: η/N (diffusion) and σ/√B (drift through m).
-  if (touched("noise") || touched("batch")) {
+  if (touched("noise") || (touched("batch") && (touched("lr") || touched("workers")))) {
     throw ConfigError("change", changes.text,
-                      "DSignSGD's drift −m(∇f; σ/√B) changes with σ and B: no trajectory rule "
-                      "keeps it (use --keep floor)");
+                      "DSignSGD's drift −m(∇f; σ/√B) changes with σ: no trajectory rule keeps "
+                      "it (use --keep floor); a batch change alone has one (η √(B'/B), K B/B')");
+  }
+  if (touched("batch")) {
+    plan_sign_batch(plan);
+    return;
   }
   const double ratio_lr = c.lr / b.lr;
   const double ratio_n = static_cast<double>(c.workers) / b.workers;
