@@ -283,6 +283,24 @@ TEST(Cli, CheckpointDirectoriesTheUserMadeStayAndAResumeOfNothingIsRefused) {
   fs::remove_all(other);
 }
 
+TEST(Cli, CommandsWithoutACooperativeStopExit130OnASignalAndLeaveNoEmptyOut) {
+  // D21: sde, validate, compare and reproduce died by the signal (-2, 143), leaving --out.
+  for (const char* signal : {"INT", "TERM"}) {
+    const fs::path out = fresh_dir(std::string("signalled_") + signal);
+    // The signal goes once --out exists (the handler is in place by then: a background job of
+    // sh starts with SIGINT ignored); a watchdog ends a process that ignored it (exit 137).
+    const Outcome outcome = run_command(
+        std::string(DSIGNSGD_CLI) + " sde --dim 2000 --steps 100000000 --runs 2 --out " +
+        out.string() + " & pid=$!; for i in $(seq 600); do [ -d '" + out.string() +
+        "' ] && break; sleep 0.1; done; sleep 0.2; kill -" + signal +
+        " $pid; (sleep 60; kill -9 $pid) > /dev/null 2>&1 & watchdog=$!; wait $pid; code=$?; "
+        "kill $watchdog 2> /dev/null; exit $code");
+    EXPECT_EQ(outcome.exit_code, 130) << signal << ": " << outcome.output;
+    EXPECT_NE(outcome.output.find("stopped on request"), std::string::npos) << outcome.output;
+    EXPECT_FALSE(fs::exists(out)) << signal << ": the empty --out it made is left";
+  }
+}
+
 TEST(Cli, NoiseProbeLocalModelPredictsEveryMethodAndWritesItsJson) {
   // A quadratic with known Hessian (linspace:0.5:2) and Gaussian noise: λ_max from below, DSGD's
   // excess over a long horizon near THEORY.md §3's floor Σ η σ² / (2N (2 − ηλ)) = 0.1613.

@@ -303,6 +303,8 @@ const Hostile kCases[] = {
     // ---- compare ----
     {"compare --sigma 0", "--sigma '0'"},
     {"compare --sigma -1", "--sigma"},
+    {"compare --sigma inf", "--sigma 'inf'"},  // D20: named --noise 'gaussian:inf'
+    {"compare --sigma 1e400", "--sigma"},
     {"compare --randk randk:7", "--randk"},
     {"compare --workers 0", "--workers"},
     {"compare --dim -3", "--dim"},

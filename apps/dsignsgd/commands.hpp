@@ -42,6 +42,11 @@ void prepare_out_dir(const std::string& out);
 /// was written into it (issue 13: nothing half-written, and no empty directory, after exit 2).
 void remove_created_out_dir_if_empty();
 
+/// SIGINT/SIGTERM end the process at once with exit code 130 (docs/USAGE.md), removing an --out
+/// it made while still empty (D21: sde, validate, compare, reproduce, … died by the signal). train
+/// replaces it with its own cooperative stop (checkpoints, then 130).
+void install_stop_at_once();
+
 /// A progress bar on stderr when it is a terminal; nothing otherwise.
 class ProgressBar {
  public:

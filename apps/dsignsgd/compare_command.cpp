@@ -3,6 +3,7 @@
 // floor of docs/THEORY.md §3 where one exists.
 #include <fmt/core.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -44,8 +45,8 @@ struct CompareCase {
 
 /// The six cases, resolved before anything runs (a bad --randk is refused under its own name).
 std::vector<RunPlan> compare_plans(const CompareCommand& state, std::vector<CompareCase>& cases) {
-  if (!(state.sigma > 0.0)) {
-    throw ConfigError("sigma", fmt::format("{}", state.sigma), "must be > 0");
+  if (!(state.sigma > 0.0) || !std::isfinite(state.sigma)) {  // D20: not "--noise 'gaussian:inf'"
+    throw ConfigError("sigma", fmt::format("{}", state.sigma), "must be > 0 and finite");
   }
   const std::string s = fmt::format("{}", state.sigma);
   for (const std::string& noise : {"gaussian:" + s, "cauchy:" + s}) {

@@ -204,5 +204,6 @@ int main(int argc, char** argv) {
     cli::report_error(e.what());
     return 2;
   }
+  cli::install_stop_at_once();  // train replaces it with its cooperative stop
   return cli::run_parsed(runners);
 }

@@ -1,9 +1,11 @@
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -34,6 +36,8 @@ struct TrainCommand {
 namespace {
 std::filesystem::path created_out_dir;    // the --out this process created, if it did
 std::unique_ptr<DirectoryLock> out_lock;  // --out, locked until the process ends
+char created_out_path[4096] = {};          // created_out_dir and its checkpoint/, for
+char created_checkpoint_path[4096] = {};   // stop_at_once
 bool force_out = false;                   // --force: write into a directory holding results
 }  // namespace
 
@@ -72,9 +76,32 @@ void prepare_out_dir(const std::string& out) {
   require_writable_directory("out", out);
   fs::create_directories(out, error);
   if (error) throw ConfigError("out", out, "cannot be created: " + error.message());
-  if (!existed) created_out_dir = out;
+  if (!existed) {
+    created_out_dir = out;
+    // For the signal handler (async-signal-safe: a fixed buffer, rmdir(2) only).
+    const std::string text = created_out_dir.string(), sub = (created_out_dir / "checkpoint").string();
+    if (text.size() < sizeof created_out_path && sub.size() < sizeof created_checkpoint_path) {
+      std::memcpy(created_out_path, text.c_str(), text.size() + 1);
+      std::memcpy(created_checkpoint_path, sub.c_str(), sub.size() + 1);
+    }
+  }
   // Two jobs into one --out would replace each other's files: the second is refused.
   out_lock = std::make_unique<DirectoryLock>("out", out);
+}
+
+extern "C" void stop_at_once(int) {
+  static const char message[] = "dsignsgd: stopped on request\n";
+  [[maybe_unused]] const ssize_t written = ::write(2, message, sizeof message - 1);
+  if (created_out_path[0] != '\0') {  // an --out this process made and left empty goes
+    ::rmdir(created_checkpoint_path);
+    ::rmdir(created_out_path);
+  }
+  ::_exit(130);
+}
+
+void install_stop_at_once() {
+  std::signal(SIGINT, stop_at_once);
+  std::signal(SIGTERM, stop_at_once);
 }
 
 void remove_created_out_dir_if_empty() {
