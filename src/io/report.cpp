@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dsignsgd/core/fnv1a.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/version.hpp"
 
@@ -157,10 +158,8 @@ void write_train_outputs(const TrainResult& result, const std::filesystem::path&
   // metrics.csv without a summary — visibly incomplete, never an old summary beside new
   // metrics), metrics.csv next, and summary.json last, naming the metrics.csv it belongs to.
   const std::string metrics = metrics_csv(result);
-  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : metrics) hash = (hash ^ c) * 1099511628211ull;
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(metrics)));
   nlohmann::json json = summary != nullptr ? *summary : summary_json(result);
   json["files"] = {{"metrics.csv", {{"bytes", metrics.size()}, {"fnv1a64", hex}}}};
   const fs::path summary_path = out_dir / "summary.json";

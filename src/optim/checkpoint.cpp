@@ -7,17 +7,12 @@
 
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/atomic_file.hpp"
+#include "dsignsgd/core/fnv1a.hpp"
 
 namespace dsignsgd {
 namespace {
 
 constexpr char kMagic[8] = {'D', 'S', 'G', 'D', 'C', 'K', 'P', '1'};
-
-std::uint64_t fnv1a(const std::vector<std::uint8_t>& bytes) {
-  std::uint64_t hash = 1469598103934665603ull;
-  for (std::uint8_t byte : bytes) hash = (hash ^ byte) * 1099511628211ull;
-  return hash;
-}
 
 }  // namespace
 
@@ -77,7 +72,7 @@ void write_checkpoint_file(const std::filesystem::path& path,
   const std::uint64_t length = payload.size();
   content.append(reinterpret_cast<const char*>(&length), 8);
   content.append(reinterpret_cast<const char*>(payload.data()), payload.size());
-  const std::uint64_t checksum = fnv1a(payload);
+  const std::uint64_t checksum = fnv1a64(payload);
   content.append(reinterpret_cast<const char*>(&checksum), 8);
   write_file_atomic(path, content);
 }
@@ -103,7 +98,7 @@ std::vector<std::uint8_t> read_checkpoint_file(const std::filesystem::path& path
   std::vector<std::uint8_t> payload(bytes.begin() + 16, bytes.end() - 8);
   std::uint64_t checksum;
   std::memcpy(&checksum, bytes.data() + bytes.size() - 8, 8);
-  if (checksum != fnv1a(payload)) {
+  if (checksum != fnv1a64(payload)) {
     throw ConfigError("resume", path.string(), "is corrupted (checksum mismatch)");
   }
   return payload;

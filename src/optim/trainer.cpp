@@ -9,6 +9,7 @@
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/fnv1a.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/optim/callbacks.hpp"
 #include "dsignsgd/optim/checkpoint.hpp"
@@ -127,9 +128,7 @@ void check_distribution(const RunPlan& plan, Communicator* communicator) {
     }
   });
   // Every rank must run the same configuration: compare a hash of the resolved plan.
-  const std::string text = plan_fingerprint(plan);
-  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char ch : text) hash = (hash ^ ch) * 1099511628211ull;
+  const std::uint64_t hash = fnv1a64(plan_fingerprint(plan));
   std::vector<std::uint64_t> hashes(static_cast<std::size_t>(ranks));
   communicator->allgather_u64(hash, hashes);
   for (int r = 0; r < ranks; ++r) {
