@@ -23,6 +23,9 @@ Hooks:
                     (error feedback and warm start on, min_compression_rate 2); the warm-up is its
                     start_powerSGD_iter (at least 2, its minimum with error feedback)
     dsignsgd, majority, ef-signsgd, qsgd, randk, natural   dsignsgd.torch's hooks (HookState)
+    signum, signum-majority   the sign hooks with momentum β = 0.9 before the sign (each rank
+                    signs its momentum; Bernstein et al.'s Signum and Signum with majority vote);
+                    their optimizer has no momentum of its own (the others' SGD has 0.9)
 
 Bytes per step and rank are what the rank sends: for the dsignsgd hooks the HookState's
 counters; for the peers every all_reduce the hook issues is counted (torch.distributed.all_reduce
@@ -49,14 +52,16 @@ from dsignsgd.launch import init_process_group
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workloads  # noqa: E402
 
-# dsignsgd hook name → (HookState method, compressor)
+# dsignsgd hook name → (HookState method, compressor, momentum before the sign)
 DSIGNSGD_HOOKS = {
-    "dsignsgd": ("dsignsgd", None),
-    "majority": ("majority", None),
-    "ef-signsgd": ("ef-signsgd", None),
-    "qsgd": ("dcsgd", "qsgd:16:512"),
-    "randk": ("dcsgd", "randk:0.1"),
-    "natural": ("dcsgd", "natural"),
+    "dsignsgd": ("dsignsgd", None, None),
+    "majority": ("majority", None, None),
+    "ef-signsgd": ("ef-signsgd", None, None),
+    "qsgd": ("dcsgd", "qsgd:16:512", None),
+    "randk": ("dcsgd", "randk:0.1", None),
+    "natural": ("dcsgd", "natural", None),
+    "signum": ("signum", None, 0.9),
+    "signum-majority": ("majority", None, 0.9),
 }
 PEERS = ["allreduce", "torch-fp16", "powersgd-r1", "powersgd-r2", "powersgd-r4"]
 HOOKS = PEERS + list(DSIGNSGD_HOOKS)
@@ -119,9 +124,10 @@ class Attached:
     def __init__(self, name: str, ddp, warmup: int, seed: int, group) -> None:
         self.name, self.state = name, None
         if name in DSIGNSGD_HOOKS:
-            method, compressor = DSIGNSGD_HOOKS[name]
+            method, compressor, momentum = DSIGNSGD_HOOKS[name]
             self.state = dt.HookState(method=method, compressor=compressor, seed=seed,
-                                      warmup_steps=warmup, process_group=group)
+                                      warmup_steps=warmup, process_group=group,
+                                      momentum=momentum)
             self.hook = dt.hook_for(method)
         elif name == "torch-fp16":
             self.state, self.hook = group, default_hooks.fp16_compress_hook
@@ -153,7 +159,10 @@ def train_one(workload, hook: str, lr: float, warmup: int, seed: int, args, rank
               world: int, group) -> Dict:
     ddp, model = make_ddp(workload, seed)
     attached = Attached(hook, ddp, warmup, seed, group)
-    optimizer = torch.optim.SGD(ddp.parameters(), lr=lr, momentum=0.9,
+    # Momentum 0.9 in the optimizer, after the hook — except for the hooks that keep it before
+    # the sign (Signum): one momentum per method.
+    momentum = 0.0 if DSIGNSGD_HOOKS.get(hook, (None, None, None))[2] else 0.9
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=lr, momentum=momentum,
                                 weight_decay=args.weight_decay)
     d = sum(p.numel() for p in model.parameters())
     curve, reached, times = [], None, []

@@ -36,7 +36,9 @@ PEERS = ("allreduce", "torch-fp16", "powersgd-r1", "powersgd-r2", "powersgd-r4")
 # dsignsgd hook name → (aggregation method, compressor)
 DSIGNSGD_HOOKS = {"dsignsgd": ("dsignsgd", "sign"), "majority": ("majority", "sign"),
                   "ef-signsgd": ("ef-signsgd", "scaled-sign"), "qsgd": ("dcsgd", "qsgd:16:512"),
-                  "randk": ("dcsgd", "randk:0.1"), "natural": ("dcsgd", "natural")}
+                  "randk": ("dcsgd", "randk:0.1"), "natural": ("dcsgd", "natural"),
+                  # momentum before the sign: Signum (mean) and Signum with majority vote
+                  "signum": ("signum", "sign"), "signum-majority": ("majority", "sign")}
 HOOKS = PEERS + tuple(DSIGNSGD_HOOKS)
 
 
@@ -108,7 +110,7 @@ def collectives(hook: str, bucket: Sequence[Tuple[int, ...]], world: int) -> Lis
         # P and Q are each about half of the low-rank coordinates (n R and m R).
         return [_allreduce(4 * uncompressed, world), _allreduce(2 * low_rank, world),
                 _allreduce(2 * low_rank, world)]
-    if hook == "majority":
+    if DSIGNSGD_HOOKS.get(hook, ("",))[0] == "majority":
         width = max(((d + world - 1) // world + 63) // 64 * 8, 1)
         return [(world - 1, (world - 1) * width), (world - 1, (world - 1) * width)]
     if hook in DSIGNSGD_HOOKS:

@@ -19,6 +19,9 @@ Methods (the update direction each rank gets; the optimizer then applies its lea
     majority     sign of the sum of signs, ties by the server's coin      (sign, 1 bit each way:
                  rank r votes on shard r of the coordinates and the 1-bit votes are gathered)
     ef-signsgd   error feedback: p = g + e, send (‖p‖₁/d) sign p, e = p − C(p), mean
+    signum       momentum before the sign: m ← β m + (1 − β) g, mean of the signs of m
+                 (β = `momentum`, 0.9 by default; `momentum` > 0 with majority is Bernstein et
+                 al.'s Signum with majority vote, with dsignsgd the same as signum)
     dcsgd        mean of unbiased compressions: compressor randk:F (indices from the shared
                  seed, not sent), qsgd:S[:bucket] or natural
 
@@ -42,11 +45,11 @@ from . import tensor_codec
 
 def _hook_methods() -> Dict[str, dict]:
     """The registered methods (dsignsgd._core.methods(), the library's one table) a hook runs:
-    those that compress (a method of fp32 messages is DDP's own allreduce), with a fixed step and
-    no agent filter other than error feedback — dsignsgd, majority, dcsgd, ef-signsgd."""
+    those that compress (a method of fp32 messages is DDP's own allreduce), with a fixed step —
+    dsignsgd, majority, dcsgd, ef-signsgd, signum."""
     return {row["name"]: row for row in _core.methods()
             if row["compressors"] != "identity" and row["step"] == "fixed"
-            and row["filter"] in ("none", "error-feedback")}
+            and row["filter"] in ("none", "error-feedback", "momentum")}
 
 
 # method → its registry row (default_compressor, compressors, aggregation, filter, model, …)
@@ -57,10 +60,13 @@ METHODS: Dict[str, dict] = _hook_methods()
 class HookState:
     """What a hook needs and what it counts.
 
-    method         dsignsgd | majority | ef-signsgd | dcsgd (see the module's text)
+    method         dsignsgd | majority | ef-signsgd | dcsgd | signum (see the module's text)
     compressor     the wire format (a `dsignsgd compressor` spec); default per method
     seed           the streams' seed, the same on every rank
     warmup_steps   steps of plain fp32 allreduce before compression starts (step < K)
+    momentum       β of the momentum each rank keeps before the sign (per parameter, as the EF
+                   memory): signum's (default 0.9), or > 0 for dsignsgd and majority; default 0
+                   for them (no momentum)
     process_group  default: a new group over the default one's ranks with `timeout`
     timeout        a collective that does not complete within it raises
     codec          where messages are encoded and aggregated: "library" (the C++ kernels on host
@@ -77,6 +83,7 @@ class HookState:
     process_group: Optional[dist.ProcessGroup] = None
     timeout: datetime.timedelta = datetime.timedelta(seconds=60)
     codec: str = "auto"
+    momentum: Optional[float] = None
     # Counters (per rank, since construction).
     step: int = 0
     bytes_sent: int = 0
@@ -84,10 +91,12 @@ class HookState:
     dense_bytes: int = 0  # what fp32 ring allreduce would have sent for the same buckets
     message_bytes: int = 0  # this rank's own messages (one per bucket and step)
     compressed_steps: int = 0
-    # Error memory per parameter (EF), so that it survives DDP's bucket rebuilds.
-    _error: Dict[int, torch.Tensor] = dataclasses.field(default_factory=dict, repr=False)
-    _bucket_error: Dict[int, Tuple[Tuple[int, ...], torch.Tensor]] = dataclasses.field(
-        default_factory=dict, repr=False)
+    # Per-parameter memories (EF's error, the momentum), so that they survive DDP's bucket
+    # rebuilds: kind → parameter id → view, and kind → bucket index → (parameter ids, flat).
+    _memory: Dict[str, Dict[int, torch.Tensor]] = dataclasses.field(default_factory=dict,
+                                                                    repr=False)
+    _bucket_memory: Dict[str, Dict[int, Tuple[Tuple[int, ...], torch.Tensor]]] = \
+        dataclasses.field(default_factory=dict, repr=False)
     _world: Optional[int] = dataclasses.field(default=None, repr=False)
     _bucket_groups: Dict[int, dist.ProcessGroup] = dataclasses.field(default_factory=dict,
                                                                      repr=False)
@@ -105,6 +114,7 @@ class HookState:
             if info["compressors"] == "sign" and self.compressor != "sign":
                 raise ValueError(f"invalid compressor '{self.compressor}' for method "
                                  f"{self.method}: must be sign")
+            self.momentum = self._resolve_momentum(info)
             if info["model"] == "gradient" and _core.omega(self.compressor, 1000) != _core.omega(
                     self.compressor, 1000):  # NaN: biased
                 raise ValueError(f"invalid compressor '{self.compressor}' for method "
@@ -121,6 +131,18 @@ class HookState:
             raise ValueError(f"invalid seed {self.seed}: must be in [0, 2^64)")
         if self.process_group is None and dist.is_initialized():
             self.process_group = dist.new_group(timeout=self.timeout)
+
+    def _resolve_momentum(self, info: dict) -> float:
+        """β: signum's default 0.9; 0 (none) for the other methods, where only the sign methods
+        without a filter of their own accept β > 0."""
+        beta = self.momentum if self.momentum is not None else (
+            0.9 if info["filter"] == "momentum" else 0.0)
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"invalid momentum {beta}: must be in [0, 1)")
+        if beta > 0 and (info["compressors"] != "sign" or info["filter"] == "error-feedback"):
+            raise ValueError(f"invalid momentum {beta} for method {self.method}: momentum before "
+                             "the sign is for signum, dsignsgd and majority")
+        return float(beta)
 
     # -- reporting -------------------------------------------------------------------------
     def stats(self) -> Dict[str, float]:
@@ -147,6 +169,8 @@ class HookState:
     # -- checks ----------------------------------------------------------------------------
     def _fingerprint(self) -> int:
         text = f"{self.method}|{self.compressor}|{self.seed}|{self.warmup_steps}"
+        if self.momentum:
+            text += f"|momentum={self.momentum!r}"
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:7], "little")
 
     def _check(self, buffer: torch.Tensor) -> Tuple[int, int]:
@@ -177,8 +201,8 @@ class HookState:
             if differing:
                 raise ValueError(f"rank {rank} runs method={self.method} compressor="
                                  f"{self.compressor} seed={self.seed} warmup_steps="
-                                 f"{self.warmup_steps}; ranks {differing} run another "
-                                 "configuration")
+                                 f"{self.warmup_steps} momentum={self.momentum}; ranks "
+                                 f"{differing} run another configuration")
             self._checked = True
         return rank, world
 
@@ -200,12 +224,16 @@ class HookState:
             return buffer.device.type != "cpu" and tensor_codec.supports(self.compressor)
         return self.codec == "tensor"
 
-    def _error_memory(self, bucket: dist.GradBucket, buffer: torch.Tensor) -> torch.Tensor:
-        """The bucket's error memory as one flat tensor whose slices are the per-parameter
-        memories; reassembled (not lost) when DDP rebuilds its buckets."""
+    def _error_memory(self, bucket: dist.GradBucket, buffer: torch.Tensor,
+                      kind: str = "error") -> torch.Tensor:
+        """The bucket's memory of `kind` (EF's "error", "momentum") as one flat tensor whose
+        slices are the per-parameter memories; reassembled (not lost) when DDP rebuilds its
+        buckets."""
         params = bucket.parameters()
         key = tuple(id(p) for p in params)
-        cached = self._bucket_error.get(bucket.index())
+        per_param = self._memory.setdefault(kind, {})
+        per_bucket = self._bucket_memory.setdefault(kind, {})
+        cached = per_bucket.get(bucket.index())
         if cached is not None and cached[0] == key and cached[1].numel() == buffer.numel() \
                 and cached[1].device == buffer.device:
             return cached[1]
@@ -214,16 +242,25 @@ class HookState:
         offset = 0
         for p in params:
             view = flat[offset:offset + p.numel()]
-            old = self._error.get(id(p))
+            old = per_param.get(id(p))
             if old is not None:
                 view.copy_(old.reshape(-1))  # (across devices too, if the codec changed)
-            self._error[id(p)] = view
+            per_param[id(p)] = view
             offset += p.numel()
         if offset != buffer.numel():
             raise RuntimeError(f"bucket {bucket.index()} holds {buffer.numel()} values, its "
-                               f"parameters {offset}: cannot place the error memory")
-        self._bucket_error[bucket.index()] = (key, flat)
+                               f"parameters {offset}: cannot place the {kind} memory")
+        per_bucket[bucket.index()] = (key, flat)
         return flat
+
+    def _signed(self, bucket: dist.GradBucket, values: torch.Tensor) -> torch.Tensor:
+        """What a sign method encodes: the gradient, or with momentum β the updated momentum
+        m ← β m + (1 − β) g (the library's momentum filter, in float32)."""
+        if not self.momentum:
+            return values
+        memory = self._error_memory(bucket, values, "momentum")
+        memory.mul_(self.momentum).add_(values, alpha=1.0 - self.momentum)
+        return memory
 
 
 def _ring_allreduce_bytes(nbytes: int, world: int) -> int:
@@ -261,15 +298,17 @@ def compressed_hook(state: HookState,
     host = buffer.detach()
     if host.device.type != "cpu" and not on_device:
         host = host.cpu()
+    source = state._signed(bucket, host)
     if state.aggregation == "majority":
-        future = _sharded_majority(state, buffer, host, rank, world, run, step, on_device)
+        future = _sharded_majority(state, buffer, host, source, rank, world, run, step,
+                                   on_device)
         state.dense_bytes += _ring_allreduce_bytes(buffer.numel() * 4, world)
         state.compressed_steps += bucket.is_last()
         _advance(state, bucket)
         return future
     if on_device:
-        return _tensor_codec_exchange(state, bucket, buffer, rank, world, run, step)
-    values = host.numpy()
+        return _tensor_codec_exchange(state, bucket, buffer, source, rank, world, run, step)
+    values = source.numpy()
     if state.error_feedback:
         message = _core.error_feedback_encode(state.compressor, values,
                                               state._error_memory(bucket, host).numpy(),
@@ -297,11 +336,11 @@ def compressed_hook(state: HookState,
 
 
 def _tensor_codec_exchange(state: HookState, bucket: dist.GradBucket, buffer: torch.Tensor,
-                           rank: int, world: int, run: int,
+                           values: torch.Tensor, rank: int, world: int, run: int,
                            step: int) -> torch.futures.Future[torch.Tensor]:
-    """compressed_hook on the bucket's device: the tensor codec's messages (the library's bytes),
-    an allgather of uint8 tensors, the aggregate computed where the bucket lives."""
-    values = buffer.detach()
+    """compressed_hook on the bucket's device: the tensor codec's messages (the library's bytes)
+    of `values` (the bucket, or signum's momentum), an allgather of uint8 tensors, the aggregate
+    computed where the bucket lives."""
     if state.error_feedback:
         send = tensor_codec.error_feedback_encode(values, state._error_memory(bucket, values),
                                                   state.seed, run, rank, step)
@@ -340,21 +379,23 @@ def shard_layout(d: int, world: int) -> Tuple[List[int], List[int]]:
     return offsets, [(offsets[r + 1] - offsets[r] + 7) // 8 for r in range(world)]
 
 
-def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor, rank: int,
-                      world: int, run: int, step: int,
+def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor,
+                      source: torch.Tensor, rank: int, world: int, run: int, step: int,
                       on_device: bool) -> torch.futures.Future[torch.Tensor]:
     """Majority vote with 1 bit each way: rank r votes on its shard of the coordinates. Each rank
     sends shard r of its packed signs to rank r (all_to_all), rank r votes (the library's vote,
     with the whole vote's tie coins) and the 1-bit results are gathered by every rank. Both
     exchanges are asynchronous: the hook returns at once, the vote and the gather are chained on
-    the first exchange's future."""
+    the first exchange's future. `source` is what is signed (the bucket or its momentum), `host`
+    where the vote is written."""
     d = host.numel()
     offsets, nbytes = shard_layout(d, world)
     # The header stays home: shards are raw bits.
     if on_device:
-        payload = tensor_codec.pack_bits(tensor_codec.sign_bits(host, state.seed, run, rank, step))
+        payload = tensor_codec.pack_bits(tensor_codec.sign_bits(source, state.seed, run, rank,
+                                                                step))
     else:
-        payload = torch.from_numpy(_core.encode("sign", host.numpy(), state.seed, run, rank,
+        payload = torch.from_numpy(_core.encode("sign", source.numpy(), state.seed, run, rank,
                                                 step)[8:])
     mine = nbytes[rank]
     # Every shard padded to the widest (at least 1 byte: Gloo does not exchange empty pieces).
@@ -461,16 +502,23 @@ def hook_for(method: str):
 
 
 def reference_aggregate(method: str, gradients: List, seed: int = 0, run: int = 0,
-                        step: int = 0, compressor: Optional[str] = None, errors: Optional[List] = None):
+                        step: int = 0, compressor: Optional[str] = None,
+                        errors: Optional[List] = None, momentum: float = 0.0,
+                        momenta: Optional[List] = None):
     """What N ranks' hooks produce for the given per-rank float32 gradients, computed in one
     process (the tests compare the distributed hooks against it). `errors`: per-rank EF memories,
-    updated in place."""
+    `momenta`: per-rank momenta for β = `momentum` (signum, or a sign method with momentum);
+    both updated in place."""
     info = METHODS[method]
     aggregation, error_feedback = info["aggregation"], info["filter"] == "error-feedback"
     spec = _core.compressor_name(compressor or info["default_compressor"])
     messages = []
     for agent, g in enumerate(gradients):
         g = np.ascontiguousarray(g, dtype=np.float32)
+        if momenta is not None:  # the hook's own torch operations, so the same bits
+            m = torch.from_numpy(momenta[agent])
+            m.mul_(momentum).add_(torch.from_numpy(g), alpha=1.0 - momentum)
+            g = momenta[agent]
         if error_feedback:
             messages.append(_core.error_feedback_encode(spec, g, errors[agent], seed, run, agent, step))
         else:

@@ -63,7 +63,7 @@ def _model():
 
 
 def ddp_training(rank, world, method, steps=3, warmup_steps=0, compressor=None, seed=7,
-                 codec="auto"):
+                 codec="auto", momentum=None):
     """A small model under DDP with the hook. DDP puts everything in one bucket at step 0 and
     rebuilds them (two buckets, another parameter order) before step 1. Records each bucket's
     buffer before and after the hook, with the step, index and parameter layout."""
@@ -71,7 +71,7 @@ def ddp_training(rank, world, method, steps=3, warmup_steps=0, compressor=None, 
     positions = {id(p): i for i, p in enumerate(model.parameters())}
     ddp = torch.nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.5)
     state = dt.HookState(method=method, compressor=compressor, seed=seed,
-                         warmup_steps=warmup_steps, codec=codec)
+                         warmup_steps=warmup_steps, codec=codec, momentum=momentum)
     hook = dt.hook_for(method)
     records = []
 

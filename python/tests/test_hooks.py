@@ -28,7 +28,9 @@ COMPRESSED = [
     ("dcsgd", "randk:0.25"),
     ("dcsgd", "qsgd:4"),
     ("dcsgd", "natural"),
+    ("signum", None),
 ]
+MOMENTUM = {"signum": 0.9}  # the methods' default β
 # The tensor codec (a CUDA bucket's path) encodes every compressor: forced on CPU tensors here.
 TENSOR_CODEC = COMPRESSED
 
@@ -39,9 +41,11 @@ def values(results):
     return [result["value"] for result in results]
 
 
-def replay_reference(method, compressor, per_rank_records, warmup_steps=0):
+def replay_reference(method, compressor, per_rank_records, warmup_steps=0, momentum=None):
     """Recomputes every bucket's aggregate in one process from the ranks' gradients; EF memory
-    kept per parameter here too. Yields (record on rank 0, expected) per bucket."""
+    and momentum kept per parameter here too. Yields (record on rank 0, expected) per bucket."""
+    momentum = MOMENTUM.get(method, 0.0) if momentum is None else momentum
+    kept = method == "ef-signsgd" or momentum > 0
     errors = [defaultdict(lambda: None) for _ in per_rank_records]  # per rank: param → memory
     keyed = [{(rec["step"], rec["index"]): rec for rec in recs} for recs in per_rank_records]
     for key in sorted(keyed[0]):
@@ -51,7 +55,7 @@ def replay_reference(method, compressor, per_rank_records, warmup_steps=0):
             yield records, None
             continue
         memories = None
-        if method == "ef-signsgd":
+        if kept:
             memories = []
             for r, rec in enumerate(records):
                 parts = []
@@ -61,7 +65,8 @@ def replay_reference(method, compressor, per_rank_records, warmup_steps=0):
                 memories.append(np.concatenate(parts).astype(np.float32))
         expected, _ = dt.reference_aggregate(
             method, [rec["before"].numpy() for rec in records], seed=SEED, run=index, step=step,
-            compressor=compressor, errors=memories)
+            compressor=compressor, errors=memories if method == "ef-signsgd" else None,
+            momentum=momentum, momenta=memories if momentum > 0 else None)
         if memories is not None:
             for r, rec in enumerate(records):
                 offset = 0
@@ -91,6 +96,27 @@ def test_each_hook_under_ddp_equals_the_librarys_aggregation_bit_for_bit(method,
     assert checked == 5
     for v in results[1:]:
         assert torch.equal(v["weights"], results[0]["weights"]), "replicas diverged"
+
+
+@pytest.mark.parametrize("method,codec", [("majority", "library"), ("majority", "tensor"),
+                                          ("dsignsgd", "library")])
+def test_momentum_before_the_sign_equals_the_reference_bit_for_bit(method, codec):
+    """Signum with majority vote (Bernstein et al.) and DSignSGD with momentum β = 0.5: each rank
+    signs its momentum, kept per parameter across DDP's bucket rebuild."""
+    results = values(run_world(WORLD, "ddp_training", method=method, seed=SEED, codec=codec,
+                               momentum=0.5))
+    checked = 0
+    for records, expected in replay_reference(method, None, [v["records"] for v in results],
+                                              momentum=0.5):
+        for r, rec in enumerate(records):
+            assert torch.equal(rec["after"], torch.from_numpy(expected)), \
+                f"{method} rank {r} step {rec['step']} bucket {rec['index']}"
+        checked += 1
+    assert checked == 5
+    # Without the momentum the same gradients give other aggregates after step 0.
+    plain = list(replay_reference(method, None, [v["records"] for v in results], momentum=0.0))
+    assert any(not torch.equal(records[0]["after"], torch.from_numpy(expected))
+               for records, expected in plain[1:])
 
 
 @pytest.mark.parametrize("codec", ["library", "tensor"])
@@ -279,6 +305,14 @@ def test_bad_configurations_raise_value_errors_naming_them():
         dt.HookState(method="dcsgd", compressor="randk:2")
     with pytest.raises(ValueError, match="warmup_steps"):
         dt.HookState(warmup_steps=-1)
+    with pytest.raises(ValueError, match="invalid momentum 1.0: must be in"):
+        dt.HookState(method="signum", momentum=1.0)
+    with pytest.raises(ValueError, match="momentum before the sign is for"):
+        dt.HookState(method="ef-signsgd", momentum=0.9)
+    with pytest.raises(ValueError, match="momentum before the sign is for"):
+        dt.HookState(method="dcsgd", compressor="qsgd:4", momentum=0.5)
+    assert dt.HookState(method="signum").momentum == 0.9
+    assert dt.HookState(method="majority").momentum == 0.0
 
 
 @pytest.mark.skipif(WORLD < 2, reason="needs two ranks")
