@@ -355,6 +355,35 @@ TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
   fs::remove_all(out);
 }
 
+// Issue 30 D18: one run has no standard error — not "± 0" in the text, null in the JSON, nan in
+// compare.csv.
+TEST(Cli, OneRunReportsNoStandardErrorRatherThanZero) {
+  const fs::path out = fresh_dir("one_run");
+  const Outcome train = run("train --dim 10 --steps 50 --runs 1 --lr 0.05 --out " + out.string());
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("(1 value, no s.e.)"), std::string::npos) << train.output;
+  EXPECT_EQ(train.output.find("± 0\n"), std::string::npos) << train.output;
+  const nlohmann::json summary = read_json(out / "summary.json");
+  EXPECT_TRUE(summary.at("tail_loss_stderr").is_null());
+  EXPECT_TRUE(summary.at("tail_loss").at("std").is_null());
+  EXPECT_EQ(summary.at("tail_loss").at("count"), 1);
+  fs::remove_all(out);
+  const Outcome compare = run("compare --runs 1 --steps 10 --dim 2 --out " + out.string());
+  ASSERT_EQ(compare.exit_code, 0) << compare.output;
+  EXPECT_EQ(compare.output.find(" ± 0 "), std::string::npos) << compare.output;
+  EXPECT_NE(compare.output.find("no s.e."), std::string::npos) << compare.output;
+  std::ifstream csv(out / "compare.csv");
+  std::string header, row;
+  std::getline(csv, header);
+  std::getline(csv, row);
+  EXPECT_NE(row.find(",nan,"), std::string::npos) << header << '\n' << row;
+  fs::remove_all(out);
+  const Outcome two = run("train --dim 10 --steps 50 --runs 2 --lr 0.05 --out " + out.string());
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_GT(read_json(out / "summary.json").at("tail_loss_stderr").get<double>(), 0.0);
+  fs::remove_all(out);
+}
+
 TEST(Cli, CompressorCommandReportsDeclaredAndEmpiricalOmega) {
   std::cout << "[ seed     ] CompressorCommandReportsDeclaredAndEmpiricalOmega seed=3\n";
   const Outcome outcome =

@@ -99,14 +99,14 @@ int run_compare(const CompareCommand& state) {
     const std::string measured =
         loss.tail_loss.count == 0
             ? "all diverged"
-            : fmt::format("{:.4g} ± {:.2g}", loss.tail_loss.mean, loss.tail_loss.stderr_);
+            : mean_and_stderr(loss.tail_loss, 4, 2);
     std::cout << fmt::format("{:<10} {:<11} {:<12} {:>22} {:>12} {:>5}/{:<3} {:>10.3f}\n",
                              item.method, result.plan.compressor->name(), item.noise, measured,
                              format_value(predicted), loss.diverged_runs, result.plan.runs,
                              bits);
     csv << fmt::format("{},{},{},{},{},{},{},{},{}\n", item.method,
                        result.plan.compressor->name(), item.noise, loss.tail_loss.mean,
-                       loss.tail_loss.stderr_, predicted, loss.diverged_runs, result.plan.runs,
+                       standard_error(loss.tail_loss), predicted, loss.diverged_runs, result.plan.runs,
                        bits);
   }
   write_file_atomic(std::filesystem::path(state.out) / "compare.csv", csv.str());

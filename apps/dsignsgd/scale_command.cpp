@@ -16,7 +16,9 @@ namespace {
 nlohmann::json verify_json(const RunPlan& plan, SampleStatistics& tail) {
   const TrainResult result = train(plan);
   tail = summarize_loss(result).tail_loss;
-  return {{"tail_loss_mean", tail.mean}, {"tail_loss_stderr", tail.stderr_},
+  const double stderr_ = standard_error(tail);
+  return {{"tail_loss_mean", tail.mean},
+          {"tail_loss_stderr", std::isnan(stderr_) ? nlohmann::json(nullptr) : nlohmann::json(stderr_)},
           {"diverged_runs", summarize_loss(result).diverged_runs}};
 }
 
@@ -80,6 +82,14 @@ void verify_rules(const ScaleCommand& state, const ScalingPlan& plan, nlohmann::
   }
 }
 
+/// A verified floor as "mean ± s.e.", or with one run "mean (1 run, no s.e.)".
+std::string measured(const nlohmann::json& v) {
+  const double mean = v["tail_loss_mean"].get<double>();
+  return v["tail_loss_stderr"].is_null()
+             ? fmt::format("{:.5g} (1 run, no s.e.)", mean)
+             : fmt::format("{:.5g} ± {:.2g}", mean, v["tail_loss_stderr"].get<double>());
+}
+
 void print_plan(const ScaleCommand& state, const ScalingPlan& plan, ScalingInvariant invariant,
                 const nlohmann::json& out) {
   std::cout << fmt::format("keep the {} of {} after {}\n", state.keep, plan.base.method->name,
@@ -101,18 +111,13 @@ void print_plan(const ScaleCommand& state, const ScalingPlan& plan, ScalingInvar
       const std::string z = v["z_vs_base"].is_null()
                                 ? "no z: give --runs 2 or more"
                                 : fmt::format("z = {:+.1f} vs base", v["z_vs_base"].get<double>());
-      std::cout << fmt::format("           measured floor {:.5g} ± {:.2g} ({})\n",
-                               v["tail_loss_mean"].get<double>(),
-                               v["tail_loss_stderr"].get<double>(), z);
+      std::cout << fmt::format("           measured floor {} ({})\n", measured(v), z);
     }
   }
   for (const std::string& why : plan.no_rule) std::cout << "  no rule: " << why << '\n';
   if (state.verify) {
-    std::cout << fmt::format("  measured: base {:.5g} ± {:.2g}, changed {:.5g} ± {:.2g}\n",
-                             out["verify"]["base"]["tail_loss_mean"].get<double>(),
-                             out["verify"]["base"]["tail_loss_stderr"].get<double>(),
-                             out["verify"]["changed"]["tail_loss_mean"].get<double>(),
-                             out["verify"]["changed"]["tail_loss_stderr"].get<double>());
+    std::cout << fmt::format("  measured: base {}, changed {}\n", measured(out["verify"]["base"]),
+                             measured(out["verify"]["changed"]));
   }
 }
 

@@ -51,10 +51,8 @@ Runner add_sde_command(CLI::App& app) {
     std::cout << fmt::format("  d = {}, N = {}, noise {}, {} paths × {} steps ({:.2f} s)\n",
                              sde.result.dim, p.workers, p.noise.to_string(), p.runs, p.steps,
                              sde.result.wall_seconds);
-    std::cout << fmt::format("  final loss  {:.6g} ± {:.2g}\n", loss.final_loss.mean,
-                             loss.final_loss.stderr_);
-    std::cout << fmt::format("  tail loss   {:.6g} ± {:.2g}\n", loss.tail_loss.mean,
-                             loss.tail_loss.stderr_);
+    std::cout << "  final loss  " << mean_and_stderr(loss.final_loss, 6, 2) << '\n';
+    std::cout << "  tail loss   " << mean_and_stderr(loss.tail_loss, 6, 2) << '\n';
     std::cout << fmt::format("  diverged    {} of {} paths\n", loss.diverged_runs, p.runs);
     return 0;
   };

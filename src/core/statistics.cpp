@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace dsignsgd {
 namespace {
@@ -37,6 +38,22 @@ SampleStatistics sample_statistics(std::vector<double> values) {
   s.p10 = quantile(values, 0.1);
   s.p90 = quantile(values, 0.9);
   return s;
+}
+
+double standard_error(const SampleStatistics& s) {
+  return s.count > 1 ? s.stderr_ : std::nan("");
+}
+
+std::string mean_and_stderr(const SampleStatistics& s, int mean_digits, int stderr_digits) {
+  char buffer[96];
+  if (s.count > 1) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g ± %.*g", mean_digits, s.mean, stderr_digits,
+                  s.stderr_);
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%.*g (%zu value%s, no s.e.)", mean_digits, s.mean,
+                  s.count, s.count == 1 ? "" : "s");
+  }
+  return buffer;
 }
 
 }  // namespace dsignsgd

@@ -24,8 +24,8 @@ nlohmann::json number_or_null(double value) {
 nlohmann::json statistics_json(const SampleStatistics& s) {
   return {{"count", s.count},
           {"mean", number_or_null(s.mean)},
-          {"std", number_or_null(s.std)},
-          {"stderr", number_or_null(s.stderr_)},
+          {"std", number_or_null(s.count > 1 ? s.std : NAN)},
+          {"stderr", number_or_null(standard_error(s))},
           {"median", number_or_null(s.median)},
           {"p10", number_or_null(s.p10)},
           {"p90", number_or_null(s.p90)}};
@@ -60,7 +60,7 @@ nlohmann::json final_metrics_json(const TrainResult& result) {
   for (std::size_t m = 0; m < extras; ++m) {
     const SampleStatistics s = final_metric_statistics(result, m);
     out[result.extra_metric_names[m]] = {{"mean", number_or_null(s.mean)},
-                                         {"stderr", number_or_null(s.stderr_)}};
+                                         {"stderr", number_or_null(standard_error(s))}};
   }
   return out;
 }
@@ -115,11 +115,11 @@ nlohmann::json summary_json(const TrainResult& result) {
       {"omega_declared", number_or_null(result.omega)},
       {"initial_loss", result.initial_loss},
       {"final_loss_mean", number_or_null(loss.final_loss.mean)},
-      {"final_loss_stderr", number_or_null(loss.final_loss.stderr_)},
+      {"final_loss_stderr", number_or_null(standard_error(loss.final_loss))},
       {"final_loss", statistics_json(loss.final_loss)},
       {"tail_fraction", result.plan.tail_fraction},
       {"tail_loss_mean", number_or_null(loss.tail_loss.mean)},
-      {"tail_loss_stderr", number_or_null(loss.tail_loss.stderr_)},
+      {"tail_loss_stderr", number_or_null(standard_error(loss.tail_loss))},
       {"tail_loss", statistics_json(loss.tail_loss)},
       {"runs", runs},
       {"diverged_runs", loss.diverged_runs},

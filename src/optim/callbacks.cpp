@@ -26,24 +26,6 @@ bool CollectiveStop::stop_requested(const RunState& state) {
 
 namespace {
 
-/// Keys whose values differ between two resolved configurations, as "key: a → b".
-std::string describe_difference(const std::string& before, const std::string& now) {
-  const nlohmann::json a = nlohmann::json::parse(before, nullptr, false);
-  const nlohmann::json b = nlohmann::json::parse(now, nullptr, false);
-  if (a.is_discarded() || b.is_discarded()) return "the configurations differ";
-  std::string text;
-  for (const auto& [key, value] : b.items()) {
-    if (!a.contains(key) || a[key] != value) {
-      text += (text.empty() ? "" : ", ") + key + ": " + (a.contains(key) ? a[key].dump() : "∅") +
-              " → " + value.dump();
-    }
-  }
-  for (const auto& [key, value] : a.items()) {  // keys the checkpoint has and this run has not
-    if (!b.contains(key)) text += (text.empty() ? "" : ", ") + key + ": " + value.dump() + " → ∅";
-  }
-  return text.empty() ? "the configurations differ" : text;
-}
-
 /// Whether a checkpoint's configuration is this run's. A synthetic run's fingerprint has no
 /// data-dir (it reads no data); checkpoints written before that was so carry one: ignored.
 bool same_configuration(const std::string& stored, const std::string& now) {

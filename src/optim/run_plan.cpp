@@ -326,6 +326,40 @@ std::string plan_fingerprint(const RunPlan& plan) {
   return config.dump();
 }
 
+namespace {
+
+std::string fingerprint_value(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+}  // namespace
+
+std::vector<FingerprintDifference> fingerprint_differences(const std::string& before,
+                                                           const std::string& now) {
+  const nlohmann::json a = nlohmann::json::parse(before, nullptr, false);
+  const nlohmann::json b = nlohmann::json::parse(now, nullptr, false);
+  std::vector<FingerprintDifference> out;
+  if (a.is_discarded() || b.is_discarded() || !a.is_object() || !b.is_object()) return out;
+  for (const auto& [key, value] : b.items()) {
+    if (!a.contains(key) || a[key] != value) {
+      out.push_back({key, a.contains(key) ? fingerprint_value(a[key]) : "∅",
+                     fingerprint_value(value)});
+    }
+  }
+  for (const auto& [key, value] : a.items()) {  // keys the first has and the second has not
+    if (!b.contains(key)) out.push_back({key, fingerprint_value(value), "∅"});
+  }
+  return out;
+}
+
+std::string describe_difference(const std::string& before, const std::string& now) {
+  std::string text;
+  for (const FingerprintDifference& d : fingerprint_differences(before, now)) {
+    text += (text.empty() ? "" : ", ") + d.key + ": " + d.before + " → " + d.now;
+  }
+  return text.empty() ? "the configurations differ" : text;
+}
+
 int resolved_threads(const RunPlan& plan) {
   if (plan.backend == Backend::kMpi) return 1;  // the runs go one after another on every rank
   const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());

@@ -101,9 +101,9 @@ std::string brief_report(const TrainResult& result) {
                            result.problem_description.c_str(), result.dim, p.workers,
                            p.noise.to_string().c_str(), p.runs,
                            static_cast<long long>(p.steps), result.wall_seconds);
-  out += format("  final loss  %.6g ± %.2g\n", loss.final_loss.mean, loss.final_loss.stderr_);
-  out += format("  tail loss   %.6g ± %.2g  (last %g%% of steps)\n", loss.tail_loss.mean,
-                loss.tail_loss.stderr_, 100 * p.tail_fraction);
+  out += format("  final loss  %s\n", mean_and_stderr(loss.final_loss, 6, 2).c_str());
+  out += format("  tail loss   %s  (last %g%% of steps)\n",
+                mean_and_stderr(loss.tail_loss, 6, 2).c_str(), 100 * p.tail_fraction);
   out += format("  diverged    %d of %d runs\n", loss.diverged_runs, p.runs);
   out += format("  uplink      %.4g bits/coordinate/step per agent\n",
                 static_cast<double>(result.uplink_bits_per_step) / static_cast<double>(result.dim));

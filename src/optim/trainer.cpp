@@ -112,6 +112,22 @@ void StepLoop::load(CheckpointReader& in, std::int64_t /*step*/) {
 
 namespace {
 
+/// Every rank's `text`, in rank order (a collective: lengths first, then the padded bytes).
+std::vector<std::string> gather_strings(Communicator* communicator, const std::string& text) {
+  const auto ranks = static_cast<std::size_t>(communicator->size());
+  std::vector<std::uint64_t> lengths(ranks);
+  communicator->allgather_u64(text.size(), lengths);
+  const std::size_t width = *std::max_element(lengths.begin(), lengths.end());
+  std::vector<std::uint8_t> mine(width, 0), all(width * ranks);
+  std::copy(text.begin(), text.end(), mine.begin());
+  communicator->allgather(mine, all);
+  std::vector<std::string> out;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    out.emplace_back(reinterpret_cast<const char*>(all.data() + r * width), lengths[r]);
+  }
+  return out;
+}
+
 /// Under MPI: the agents must split evenly over the ranks and every rank must run the same plan.
 void check_distribution(const RunPlan& plan, Communicator* communicator) {
   if (communicator == nullptr) {
@@ -127,16 +143,25 @@ void check_distribution(const RunPlan& plan, Communicator* communicator) {
                             std::to_string(plan.agents_per_rank));
     }
   });
-  // Every rank must run the same configuration: compare a hash of the resolved plan.
-  const std::uint64_t hash = fnv1a64(plan_fingerprint(plan));
+  // Every rank must run the same configuration: compare a hash of the resolved plan; where
+  // they differ, gather the plans and name the first differing option.
+  const std::string fingerprint = plan_fingerprint(plan);
   std::vector<std::uint64_t> hashes(static_cast<std::size_t>(ranks));
-  communicator->allgather_u64(hash, hashes);
-  for (int r = 0; r < ranks; ++r) {
-    if (hashes[static_cast<std::size_t>(r)] != hashes[0]) {
+  communicator->allgather_u64(fnv1a64(fingerprint), hashes);
+  for (int r = 1; r < ranks; ++r) {
+    if (hashes[static_cast<std::size_t>(r)] == hashes[0]) continue;
+    const std::vector<std::string> plans = gather_strings(communicator, fingerprint);
+    const auto differences = fingerprint_differences(plans[0], plans[static_cast<std::size_t>(r)]);
+    const std::string rule = "every rank must be started with the same flags";
+    if (differences.empty()) {
       throw ConfigError("config", "rank " + std::to_string(r),
-                        "its resolved configuration differs from rank 0's (every rank must be "
-                        "started with the same flags)");
+                        "its resolved configuration differs from rank 0's (" + rule + ")");
     }
+    const FingerprintDifference& d = differences.front();
+    throw ConfigError(d.key, d.now,
+                      "on rank " + std::to_string(r) + " differs from rank 0's '" + d.before +
+                          "' (" + rule + "; all that differs: " +
+                          describe_difference(plans[0], plans[static_cast<std::size_t>(r)]) + ")");
   }
 }
 

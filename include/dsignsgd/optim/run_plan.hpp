@@ -134,6 +134,17 @@ nlohmann::json plan_json(const RunPlan& plan);
 /// checkpoints store it).
 std::string plan_fingerprint(const RunPlan& plan);
 
+/// A key whose value differs between two fingerprints, with both values as written there ("∅"
+/// where one has no such key; strings without their quotes).
+struct FingerprintDifference {
+  std::string key, before, now;
+};
+/// The differing keys of two fingerprints (empty when either does not parse: compare the texts).
+std::vector<FingerprintDifference> fingerprint_differences(const std::string& before,
+                                                           const std::string& now);
+/// "key: a → b, …", or "the configurations differ" when no key can be named.
+std::string describe_difference(const std::string& before, const std::string& now);
+
 /// The options taken from the recipe with their values ("batch 128, lr 0.001, …") and what the
 /// recipe reached; empty when none was taken.
 std::string recipe_summary(const RunPlan& plan);
