@@ -175,6 +175,7 @@ const Hostile kCases[] = {
     {"train --sigma0 -1 --method normalized-dcsgd --normalization adaptive", "--sigma0"},
     {"train --comm-timeout 0", "--comm-timeout"},
     {"train --comm-timeout -5", "--comm-timeout"},
+    {"train --comm-timeout 1e-9", "must be in [1, 3600] seconds"},
     {"train --agents-per-rank 0", "--agents-per-rank"},
     {"train --checkpoint-every -1", "--checkpoint-every"},
     {"train --weight-decay -1 --problem digits-logreg", "--weight-decay"},

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dsignsgd/comm/mpi.hpp"
+#include "dsignsgd/core/spec.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -244,7 +245,7 @@ class MpiCommunicator final : public Communicator {
       if (waited > timeout_) {
         throw CommunicationError(std::string(what) + " on rank " + std::to_string(rank_) + " (" +
                                  host_labels_[rank_] + ") did not complete within --comm-timeout " +
-                                 std::to_string(static_cast<int>(timeout_)) + " s; " +
+                                 format_double(timeout_) + " s; " +
                                  unresponsive_ranks());
       }
       answer_liveness_question();
