@@ -7,13 +7,16 @@ Each process gets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR=127.0.0.1 and a free
 in the script, dsignsgd.launch.init_process_group() (or torch.distributed.init_process_group
 with init_method="env://") joins them. Under mpirun, init_process_group() reads Open MPI's
 OMPI_COMM_WORLD_RANK / OMPI_COMM_WORLD_SIZE instead (MASTER_ADDR and MASTER_PORT must be set).
-When one process fails the others are stopped and its exit code is returned; Ctrl-C stops all.
+When one process fails the others are stopped (SIGTERM, then SIGKILL after 10 s) and its exit
+code is returned — 128 + N for a process ended by signal N, as a shell reports it; Ctrl-C stops
+all.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import signal
 import socket
@@ -47,12 +50,25 @@ def init_process_group(backend: str = "gloo",
     return dist.get_rank(), dist.get_world_size()
 
 
+# How long a process told to stop (SIGTERM) may take before it is killed.
+STOP_GRACE_SECONDS = 10.0
+
+
+def exit_code(rc: int) -> int:
+    """A child's return code as a shell reports it: 128 + N for death by signal N."""
+    return 128 - rc if rc < 0 else rc
+
+
 def launch(nprocs: int, command: List[str], port: Optional[int] = None,
            timeout: Optional[float] = None) -> int:
     """Runs `command` nprocs times with the distributed environment; returns the first non-zero
-    exit code (or 0). `timeout` in seconds bounds the whole run (then exit code 124)."""
+    exit code (or 0; 128 + N for a process ended by signal N). `timeout` in seconds bounds the
+    whole run (then exit code 124). Processes told to stop get SIGTERM, then SIGKILL after
+    STOP_GRACE_SECONDS."""
     if nprocs < 1:
         raise ValueError(f"invalid -n {nprocs}: must be >= 1")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"invalid --timeout {timeout}: must be a positive number of seconds")
     port = port or free_port()
     procs = []
     for rank in range(nprocs):
@@ -60,7 +76,7 @@ def launch(nprocs: int, command: List[str], port: Optional[int] = None,
                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         procs.append(subprocess.Popen(command, env=env))
     deadline = None if timeout is None else time.monotonic() + timeout
-    code = 0
+    code, kill_at = 0, None
     try:
         while procs:
             for p in list(procs):
@@ -69,9 +85,13 @@ def launch(nprocs: int, command: List[str], port: Optional[int] = None,
                     continue
                 procs.remove(p)
                 if rc != 0 and code == 0:
-                    code = rc
+                    code = exit_code(rc)
+                    kill_at = time.monotonic() + STOP_GRACE_SECONDS
                     for other in procs:
                         other.terminate()
+            if kill_at is not None and time.monotonic() > kill_at:
+                for other in procs:  # ignored SIGTERM
+                    other.kill()
             if deadline is not None and time.monotonic() > deadline and procs:
                 print(f"dsignsgd.launch: stopped after {timeout} s", file=sys.stderr)
                 code = code or 124
@@ -104,6 +124,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = parser.parse_args(argv)
     if a.nprocs < 1:
         parser.error(f"invalid -n {a.nprocs}: must be >= 1")
+    if a.timeout is not None and not (math.isfinite(a.timeout) and a.timeout > 0):
+        parser.error(f"invalid --timeout {a.timeout}: must be a positive number of seconds")
     command = [sys.executable] + (["-m"] if a.module else []) + [a.script] + a.args
     return launch(a.nprocs, command, a.port, a.timeout)
 

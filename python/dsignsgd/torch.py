@@ -125,6 +125,10 @@ class HookState:
                 not tensor_codec.supports(self.compressor):
             raise ValueError(f"invalid codec 'tensor' for compressor '{self.compressor}': the "
                              "tensor codec encodes sign, scaled-sign, qsgd:S[:B] and natural")
+        for name in ("warmup_steps", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ValueError(f"invalid {name} {value!r}: must be an integer")
         if self.warmup_steps < 0:
             raise ValueError(f"invalid warmup_steps {self.warmup_steps}: must be >= 0")
         if not 0 <= self.seed < 2**64:
@@ -287,6 +291,9 @@ def compressed_hook(state: HookState,
                     bucket: dist.GradBucket) -> torch.futures.Future[torch.Tensor]:
     """The DDP communication hook of state.method: encode this rank's bucket with the library,
     allgather the messages, aggregate them with the library in rank order."""
+    if state.method not in METHODS:
+        raise TypeError(f"compressed_hook cannot run method {state.method}: register "
+                        f"hook_for('{state.method}') (dsignsgd.torch.{state.method}_hook)")
     buffer = bucket.buffer()
     rank, world = state._check(buffer)
     if state.step < state.warmup_steps:

@@ -169,6 +169,9 @@ void aggregate(const std::string& rule, const std::string& spec, const std::vect
 void vote_shard(const std::vector<py::array>& payloads, std::size_t offset, std::uint64_t seed,
                 std::uint32_t run, std::uint32_t step, py::array& out) {
   const std::span<float> shard = mutable_floats(out, "out");
+  if (payloads.empty()) {
+    throw py::value_error("payloads is empty: a vote needs at least one agent");
+  }
   const std::size_t bytes = (shard.size() + 7) / 8;
   std::vector<const std::uint8_t*> pointers;
   for (std::size_t i = 0; i < payloads.size(); ++i) {
@@ -202,6 +205,17 @@ void unpack_plus_minus(const py::array& bits, py::array& out) {
   }
   std::fill(values.begin(), values.end(), 0.0f);
   unpack_signs_accumulate(data, 1.0f, values);
+}
+
+/// A vector length or agent count the size formulas can take: at least 1 and at most 2^48, far
+/// beyond memory, so that bits (32 per coordinate) cannot overflow 64 bits.
+std::size_t checked_count(std::size_t value, const char* name) {
+  constexpr std::size_t kLargest = std::size_t{1} << 48;
+  if (value < 1 || value > kLargest) {
+    throw py::value_error("invalid " + std::string(name) + " " + std::to_string(value) +
+                          ": must be in [1, 2^48]");
+  }
+  return value;
 }
 
 /// The method registry (optim/method.hpp) as dicts: the hooks take their methods from it.
@@ -254,19 +268,27 @@ void bind_kernels(py::module_& m) {
   m.def("unpack_signs", &unpack_plus_minus, py::arg("bits"), py::arg("out"),
         "Writes ±1 into out from the bits (inverse of pack_signs).");
   m.def("wire_bytes",
-        [](const std::string& spec, std::size_t d) { return compressor_for(spec).wire_bits(d) / 8; },
+        [](const std::string& spec, std::size_t d) {
+          return compressor_for(spec).wire_bits(checked_count(d, "d")) / 8;
+        },
         py::arg("compressor"), py::arg("d"),
         "Exact bytes of one message of `compressor` for d coordinates (8-byte header included).");
   m.def("downlink_bytes",
         [](const std::string& rule, const std::string& spec, std::size_t d, std::size_t agents) {
-          return aggregator_for(rule).downlink_bits(d, agents, compressor_for(spec)) / 8;
+          return aggregator_for(rule).downlink_bits(checked_count(d, "d"),
+                                                    checked_count(agents, "agents"),
+                                                    compressor_for(spec)) /
+                 8;
         },
         py::arg("aggregation"), py::arg("compressor"), py::arg("d"), py::arg("agents"),
         "Bytes a parameter server would broadcast back per step (1 bit per coordinate for a "
         "majority vote).");
   m.def("compressor_name", [](const std::string& spec) { return compressor_for(spec).name(); },
         py::arg("compressor"), "The canonical spec; raises ValueError for an unknown compressor.");
-  m.def("omega", [](const std::string& spec, std::size_t d) { return compressor_for(spec).omega(d); },
+  m.def("omega",
+        [](const std::string& spec, std::size_t d) {
+          return compressor_for(spec).omega(checked_count(d, "d"));
+        },
         py::arg("compressor"), py::arg("d"), "Declared variance bound ω (NaN when biased).");
   m.def("encode", &encode, py::arg("compressor"), py::arg("v"), py::arg("seed"), py::arg("run"),
         py::arg("agent"), py::arg("step"),

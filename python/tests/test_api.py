@@ -127,6 +127,22 @@ def test_speedup_is_the_libraries_alpha_beta_model():
         dsignsgd.speedup(configs=["nosuch"], dim=10)
 
 
+def test_the_size_kernels_refuse_sizes_they_cannot_count():
+    """Issue 30 D29: no overflow to a small number, no NaN read as "biased", no vote of nobody."""
+    import numpy as np
+    from dsignsgd import _core
+
+    assert dsignsgd.wire_bytes("sign", 16) == 8 + 2
+    for call in (lambda: dsignsgd.wire_bytes("identity", 2**62),
+                 lambda: dsignsgd.wire_bytes("sign", 2**64 - 1),
+                 lambda: _core.omega("randk:0.5", 0),
+                 lambda: _core.downlink_bytes("majority", "sign", 10, 0)):
+        with pytest.raises(ValueError, match="must be in \\[1, 2\\^48\\]"):
+            call()
+    with pytest.raises(ValueError, match="at least one agent"):
+        _core.majority_vote_shard([], 0, 0, 0, 0, np.zeros(8, np.float32))
+
+
 def test_methods_and_compressors_come_from_the_library_registry():
     methods = {row["name"]: row for row in dsignsgd.methods()}
     assert list(methods)[:4] == ["dsgd", "dcsgd", "dsignsgd", "majority"]

@@ -305,6 +305,14 @@ def test_bad_configurations_raise_value_errors_naming_them():
         dt.HookState(method="dcsgd", compressor="randk:2")
     with pytest.raises(ValueError, match="warmup_steps"):
         dt.HookState(warmup_steps=-1)
+    with pytest.raises(ValueError, match="invalid warmup_steps 1.5: must be an integer"):
+        dt.HookState(warmup_steps=1.5)
+    with pytest.raises(ValueError, match="invalid warmup_steps None: must be an integer"):
+        dt.HookState(warmup_steps=None)
+    with pytest.raises(ValueError, match="invalid seed 1.5: must be an integer"):
+        dt.HookState(seed=1.5)
+    with pytest.raises(TypeError, match="hook_for\\('fp16'\\)"):
+        dt.compressed_hook(dt.HookState(method="fp16"), None)
     with pytest.raises(ValueError, match="invalid momentum 1.0: must be in"):
         dt.HookState(method="signum", momentum=1.0)
     with pytest.raises(ValueError, match="momentum before the sign is for"):

@@ -52,3 +52,36 @@ def test_init_without_the_launcher_says_how_to_start(tmp_path):
                                                              "MASTER_PORT")}
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
     assert out.returncode != 0 and "python3 -m dsignsgd.launch -n N" in out.stderr
+
+
+STUBBORN = textwrap.dedent("""
+    import os, signal, sys, time
+    rank = int(os.environ["RANK"])
+    if rank == 0:
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a rank that ignores being told to stop
+    time.sleep(120)
+""")
+
+
+def test_a_killed_rank_gives_128_plus_its_signal_and_a_stubborn_one_is_killed(tmp_path,
+                                                                              monkeypatch):
+    """Issue 30 D31: SIGKILL is 137 as a shell says (not 247), and a rank that ignores SIGTERM
+    is killed after the grace period instead of being waited for."""
+    import time
+    from dsignsgd import launch as launcher
+
+    script = tmp_path / "stubborn.py"
+    script.write_text(STUBBORN)
+    monkeypatch.setattr(launcher, "STOP_GRACE_SECONDS", 1.0)
+    start = time.monotonic()
+    code = launcher.launch(2, [sys.executable, str(script)])
+    assert code == 137
+    assert time.monotonic() - start < 30
+
+
+def test_bad_timeouts_are_refused_with_exit_code_2(tmp_path):
+    for value in ("nan", "-1", "0", "inf"):
+        out = launch(tmp_path, 1, extra=("--timeout", value))
+        assert out.returncode == 2 and f"invalid --timeout" in out.stderr, (value, out.stderr)
