@@ -176,6 +176,7 @@ const Hostile kCases[] = {
     {"train --comm-timeout 0", "--comm-timeout"},
     {"train --comm-timeout -5", "--comm-timeout"},
     {"train --comm-timeout 1e-9", "must be in [1, 3600] seconds"},
+    {"validate --steps 4294967295 --levels 2 --dim 1 --runs 1", "must be < 2^32"},
     {"train --agents-per-rank 0", "--agents-per-rank"},
     {"train --checkpoint-every -1", "--checkpoint-every"},
     {"train --weight-decay -1 --problem digits-logreg", "--weight-decay"},

@@ -34,7 +34,7 @@ Runner add_validate_command(CLI::App& app) {
   return [state]() {
     const RunPlan plan = make_run_plan(state->options);
     const SdePlan sde = SdePlan::resolve(state->sde, plan);
-    state->validate.validate();  // before --out is created
+    state->validate.validate(plan);  // before --out is created
     prepare_out_dir(state->out);
     ProgressBar bar("validate");
     OnProgress progress([&bar](std::uint64_t done, std::uint64_t total) { bar.update(done, total); });

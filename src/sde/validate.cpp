@@ -67,6 +67,22 @@ void ValidateOptions::validate() const {
   }
 }
 
+void ValidateOptions::validate(const RunPlan& plan) const {
+  validate();
+  if (plan.schedule.kind != ScheduleKind::kConst || plan.schedule.warmup != 0) {
+    throw ConfigError("schedule", to_string(plan.schedule.kind),
+                      "validate compares at equal times t = k η and needs --schedule const "
+                      "without warm-up");
+  }
+  const std::int64_t finest = plan.steps << (levels - 1);  // steps < 2^32, levels ≤ 8: no overflow
+  if (finest >= std::int64_t{1} << 32) {
+    throw ConfigError("steps", std::to_string(plan.steps),
+                      "times 2^(levels − 1) = " + std::to_string(finest) +
+                          " steps at the finest level, which must be < 2^32 (give fewer --steps "
+                          "or --levels)");
+  }
+}
+
 ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
                             const ValidateOptions& validate, const Callbacks& callbacks) {
   const RunPlan plan = make_run_plan(options);
@@ -75,12 +91,7 @@ ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
 
 ValidateResult validate_sde(const RunPlan& plan, const SdePlan& sde,
                             const ValidateOptions& validate, const Callbacks& callbacks) {
-  validate.validate();
-  if (plan.schedule.kind != ScheduleKind::kConst || plan.schedule.warmup != 0) {
-    throw ConfigError("schedule", to_string(plan.schedule.kind),
-                      "validate compares at equal times t = k η and needs --schedule const "
-                      "without warm-up");
-  }
+  validate.validate(plan);
   // About 50 rows unless --log-every was given.
   const std::int64_t rows = plan.log_every_given ? plan.steps / plan.log_every : 50;
   const std::int64_t every =

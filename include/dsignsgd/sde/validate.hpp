@@ -19,6 +19,9 @@ struct ValidateOptions {
 
   /// Throws ConfigError for option "levels" outside [2, 8].
   void validate() const;
+  /// And with the run: the finest level runs steps·2^(levels−1) steps, which must stay below
+  /// the step counter's 2^32; the schedule must be constant without warm-up.
+  void validate(const RunPlan& plan) const;
 };
 
 struct ValidateLevel {
