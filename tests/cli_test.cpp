@@ -534,6 +534,13 @@ TEST(Cli, SpeedupChargesEachPhaseAlphaPlusBytesOverBandwidth) {
   EXPECT_EQ(run("speedup --rates 10gbps --dim 100").exit_code, 2);
   EXPECT_EQ(run("speedup --hosts 1 --dim 100").exit_code, 2);
   EXPECT_EQ(run("speedup --configs nosuch --dim 100").exit_code, 2);
+  // Issue 30 D34: the ratio's reference is there even when not listed (was "( nan×)").
+  const Outcome alone = run("speedup --configs dsignsgd --dim 1000 --hosts 2 --rates 1gbit "
+                            "--measure-steps 3 --json");
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  const nlohmann::json rows = nlohmann::json::parse(alone.output)["predictions"];
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_GT(rows[0]["ratio_to_dsgd_allreduce"].get<double>(), 0.0);
 }
 
 TEST(Cli, SdeWritesTheSameFilesAsTrain) {

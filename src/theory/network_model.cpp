@@ -297,8 +297,11 @@ void add_predictions(const SpeedupOptions& s, const std::vector<std::string>& co
         at[name] = predict_step_time(s.options, network_config(name), profiles.at(name), h, bits,
                                      s.latency_us);
       }
+      // The reference is profiled even when not listed (speedup_report).
       const double reference =
-          at.count("dsgd-allreduce") ? at["dsgd-allreduce"].total() : std::nan("");
+          predict_step_time(s.options, network_config("dsgd-allreduce"),
+                            profiles.at("dsgd-allreduce"), h, bits, s.latency_us)
+              .total();
       for (const std::string& name : configs) {
         const StepTime& p = at[name];
         report["predictions"].push_back({{"config", name},
@@ -372,6 +375,10 @@ nlohmann::json speedup_report(const SpeedupOptions& s) {
   for (const std::string& name : configs) {
     profiles[name] = measure_compute_profile(s.options, network_config(name), s.steps, all_hosts,
                                              s.shared_machine);
+  }
+  if (!profiles.count("dsgd-allreduce")) {  // every ratio's reference, listed or not
+    profiles["dsgd-allreduce"] = measure_compute_profile(
+        s.options, network_config("dsgd-allreduce"), s.steps, all_hosts, s.shared_machine);
   }
   nlohmann::json report = report_header(s, profiles);
   add_predictions(s, configs, profiles, report);
