@@ -32,6 +32,9 @@ std::string expand(std::string text, const fs::path& dir) {
   for (std::size_t at; (at = text.find("{dir}")) != std::string::npos;) {
     text.replace(at, 5, dir.string());
   }
+  for (std::size_t at; (at = text.find("{loops}")) != std::string::npos;) {
+    text.replace(at, 7, (dir.parent_path() / "loops").string());
+  }
   for (std::size_t at; (at = text.find("{data}")) != std::string::npos;) {
     text.replace(at, 6, DSIGNSGD_DATA_DIR);
   }
@@ -55,6 +58,10 @@ std::vector<std::pair<std::string, std::string>> snapshot(const fs::path& dir) {
 
 class HostileInput : public ::testing::TestWithParam<Hostile> {
  protected:
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    fs::remove_all(sandbox_root(), ignored);
+  }
   static fs::path sandbox_root() {
     return fs::temp_directory_path() / ("dsignsgd_hostile_" + std::to_string(::getpid()));
   }
@@ -76,6 +83,18 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   std::ofstream(dir / "inputs" / "dsgd.toml") << "method = \"dsgd\"\n";
   std::ofstream(dir / "inputs" / "hex.toml") << "workers = 0x4\n";
   std::ofstream(dir / "inputs" / "help.toml") << "help = true\n";
+  std::ofstream(dir / "inputs" / "bom.toml") << "\xef\xbb\xbf\xef\xbb\xbflr = 0.1\n";
+  std::ofstream(dir / "inputs" / "inf.toml") << "lr = inf\n";
+  // A symlink loop, outside `dir` (the snapshot could not walk it): {loops}/loop1.toml.
+  const fs::path loops = sandbox_root() / "loops";
+  fs::create_directories(loops);
+  std::error_code missing;
+  if (!fs::is_symlink(fs::symlink_status(loops / "loop1.toml", missing))) {
+    fs::create_symlink(loops / "loop2.toml", loops / "loop1.toml");
+    fs::create_symlink(loops / "loop1.toml", loops / "loop2.toml");
+  }
+  fs::create_directories(dir / "inputs" / "checkpoint_file_out");
+  std::ofstream(dir / "inputs" / "checkpoint_file_out" / "checkpoint") << "not a directory\n";
   fs::create_directories(dir / "inputs" / "empty_dir");
   fs::create_directories(dir / "inputs" / "results");
   std::ofstream(dir / "inputs" / "results" / "summary.json") << "{}\n";
@@ -118,6 +137,7 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   EXPECT_EQ(errors, 1u) << "one error, printed once: " << output;
   EXPECT_EQ(lines, 1u) << "nothing but the error: " << output;
   EXPECT_EQ(output.find('\x01'), std::string::npos) << "unprintable byte in: " << output;
+  EXPECT_EQ(output.find("\xe2\x80\xae"), std::string::npos) << "raw U+202E in: " << output;
   EXPECT_EQ(snapshot(dir), before) << c.args << ": the disk changed";
   fs::remove_all(dir);
 }
@@ -177,6 +197,9 @@ const Hostile kCases[] = {
     {"train --comm-timeout -5", "--comm-timeout"},
     {"train --comm-timeout 1e-9", "must be in [1, 3600] seconds"},
     {"validate --steps 4294967295 --levels 2 --dim 1 --runs 1", "must be < 2^32"},
+    {"train --warmup 4294967295 --steps 10", "invalid --warmup '4294967295': must be < --steps"},
+    {"train --problem digits-logreg --eval-batch 100000000 --steps 2",
+     "invalid --eval-batch '100000000': must be at most"},
     {"train --agents-per-rank 0", "--agents-per-rank"},
     {"train --checkpoint-every -1", "--checkpoint-every"},
     {"train --weight-decay -1 --problem digits-logreg", "--weight-decay"},
@@ -359,6 +382,26 @@ const Hostile kCases[] = {
      "zero_data/sklearn/digits.csv.gz': is not a regular file"},
     {"train --dim 3 --steps 10 --resume {dir}/inputs/fifo_checkpoint",
      "run-000000.rank-0000.ckpt': is not a regular file"},
+    // Values echoed as typed, origins named, contradictions refused (issue 30 D26–D28, D33, D36,
+    // D37).
+    {"train --steps 99999999999999999999", "invalid value '99999999999999999999'"},
+    {"train --method dsignsgd --momentum 0.99999999999999999",
+     "--momentum '1' (typed '0.99999999999999999')"},
+    {"speedup --latency-us 1e308", "--latency-us '1e+308'", false},
+    {"train --method \"$(printf 'dsign\\342\\200\\256sgd')\"", "'dsign\\u{202e}sgd'"},
+    {"train --config {dir}/inputs/bom.toml", "unknown key '\\u{feff}lr'"},
+    {"train --config {dir}/inputs/inf.toml", "inf.toml:1:6: invalid --lr 'inf'"},
+    {"train --config {loops}/loop1.toml", "loop1.toml': cannot be opened"},
+    {"train --steps 10 --out {dir}/inputs/checkpoint_file_out",
+     "checkpoint_file_out': holds a 'checkpoint' that is not a directory", false},
+    {"sde --backend mpi --agents-per-rank 7 --reduction reduce-scatter",
+     "--backend 'mpi': the SDE is simulated in one process"},
+    {"sde --method dsignsgd --compression-covariance monte-carlo",
+     "--compression-covariance 'monte-carlo'"},
+    {"train --problem digits-mlp --batch 100000", "--batch '100000': exceeds the"},
+    {"train --method dcsgd --compressor fp16 --x0 70000", "--x0 '70000': the gradient at x0"},
+    {"bench --dim 1073741824 --repeats 1 --compressors identity --agents 65535",
+     "--dim '1073741824': needs about", false},
     // ---- the program ----
     {"nosuch --dim 3", "unknown command 'nosuch'", false},
     {"\"$(printf 'tr\\001ain')\"", "unknown command 'tr\\x01ain'", false},

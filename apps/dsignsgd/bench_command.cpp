@@ -13,6 +13,7 @@
 #include "dsignsgd/compress/bit_pack.hpp"
 #include "dsignsgd/compress/compressor.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/optim/run_plan.hpp"
 #include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/core/timing.hpp"
 
@@ -91,6 +92,19 @@ std::vector<std::unique_ptr<Compressor>> checked_compressors(const BenchCommand&
     if (agents < 1 || agents > 65535) {
       throw ConfigError("agents", std::to_string(agents), "must be in [1, 65535]");
     }
+  }
+  // The buffer, its decode, a message (at most as large) and the vote's sums: 16 bytes per
+  // coordinate, plus one packed sign message per agent of the largest count.
+  const int most_agents =
+      state.agents.empty() ? 0 : *std::max_element(state.agents.begin(), state.agents.end());
+  const double needed = 16.0 * static_cast<double>(d) +
+                        static_cast<double>(most_agents) * static_cast<double>((d + 7) / 8);
+  const double budget = static_cast<double>(physical_memory_bytes()) * 0.8;
+  if (needed > budget) {
+    throw ConfigError("dim", std::to_string(d),
+                      "needs about " + gib(static_cast<std::size_t>(needed)) + " with " +
+                          std::to_string(most_agents) + " agents; the process may use " +
+                          gib(physical_memory_bytes()));
   }
   std::vector<std::unique_ptr<Compressor>> compressors;
   for (const auto& spec : state.compressors) {

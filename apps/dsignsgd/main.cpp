@@ -146,14 +146,21 @@ void expand_config_file(const CLI::App& app, std::vector<std::string>& args,
 }
 
 /// Runs the parsed command: exit 2 for a ConfigError (its --out removed if still empty), 1 for
-/// any other failure.
-int run_parsed(const std::map<CLI::App*, Runner>& runners) {
+/// any other failure. A refused value that came from the config file is reported at its file,
+/// line and column, as the parser's errors are.
+int run_parsed(const std::map<CLI::App*, Runner>& runners, const ConfigArguments& config,
+               const std::string& config_path) {
   for (const auto& [command, runner] : runners) {
     if (!command->parsed()) continue;
     try {
       return runner();
     } catch (const ConfigError& e) {
-      report_error(e.what());
+      const auto origin = config.origins.find("--" + e.option());
+      if (origin != config.origins.end()) {
+        report_error(ConfigError("config", config_path, origin->second + ": " + e.what()).what());
+      } else {
+        report_error(e.what());
+      }
       remove_created_out_dir_if_empty();
       return 2;
     } catch (const std::exception& e) {
@@ -189,6 +196,7 @@ int main(int argc, char** argv) {
     cli::refuse_empty_values(args);
     cli::expand_config_file(app, args, config, config_path);
     std::vector<std::string> reversed(args.rbegin(), args.rend());
+    forget_typed_numbers();
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
@@ -205,5 +213,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   cli::install_stop_at_once();  // train replaces it with its cooperative stop
-  return cli::run_parsed(runners);
+  return cli::run_parsed(runners, config, config_path);
 }

@@ -48,28 +48,45 @@ CLI::Validator decimal_integer(bool is_unsigned) {
         }
         const std::size_t first = text.find_first_not_of('0', sign);
         const std::string magnitude = first == std::string::npos ? "0" : text.substr(first);
-        text = (text[0] == '-' && magnitude != "0" ? "-" : "") + magnitude;
+        const std::string normalized = (text[0] == '-' && magnitude != "0" ? "-" : "") + magnitude;
+        // Beyond 64 bits CLI11 saturates, and the message would quote 2^63 − 1, not what was
+        // typed: refuse here, quoting the text.
+        std::int64_t signed_value = 0;
+        std::uint64_t unsigned_value = 0;
+        const char* begin = normalized.data();
+        const char* end = begin + normalized.size();
+        const auto [stop, error] = is_unsigned ? std::from_chars(begin, end, unsigned_value)
+                                               : std::from_chars(begin, end, signed_value);
+        if (error != std::errc() || stop != end) {
+          return "invalid value '" + text + "': " +
+                 (is_unsigned ? std::string("must be at most 2^64 − 1")
+                              : std::string("must be in [−2^63, 2^63 − 1]"));
+        }
+        text = normalized;
         return std::string();
       },
       "");
 }
 
-const CLI::Validator& decimal_real() {
-  static const CLI::Validator validator(
-      [](std::string& text) {
-        return text.find_first_of("xX") == std::string::npos
-                   ? std::string()
-                   : "invalid value '" + text + "': must be a decimal number (no hexadecimal)";
+/// Decimal (no hexadecimal); the text is remembered as typed, so that a refusal of the number it
+/// parsed to ("0.99999999999999999" is 1) also quotes what was typed (remember_typed_number).
+CLI::Validator decimal_real(std::string option) {
+  return CLI::Validator(
+      [option = std::move(option)](std::string& text) {
+        if (text.find_first_of("xX") != std::string::npos) {
+          return "invalid value '" + text + "': must be a decimal number (no hexadecimal)";
+        }
+        remember_typed_number(option, text);
+        return std::string();
       },
       "");
-  return validator;
 }
 
 void require_decimal_numbers(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
     const std::string type = option->get_type_name();
     if (type == "INT" || type == "UINT") option->transform(decimal_integer(type == "UINT"));
-    if (type == "FLOAT") option->check(decimal_real());
+    if (type == "FLOAT") option->check(decimal_real(option->get_single_name()));
   }
   for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     require_decimal_numbers(*sub);
@@ -214,6 +231,7 @@ void parse_arguments(CLI::App& parser, const std::vector<std::string>& args,
                      const std::string& option_name) {
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses from the back
   require_decimal_numbers(parser);
+  forget_typed_numbers();
   try {
     parser.parse(reversed);
   } catch (const CLI::Success&) {  // --help, --version: print and exit 0 — never from settings

@@ -142,12 +142,33 @@ std::atomic<bool> stop_requested{false};
 
 extern "C" void request_stop(int) { stop_requested = true; }
 
+/// Under mpirun with more than one rank, --backend local would make every rank run the whole job
+/// and write --out: refused, naming the backend that does what was meant.
+void refuse_local_backend_under_mpirun(const RunPlan& plan) {
+  const char* size = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (plan.backend != Backend::kLocal || size == nullptr || std::string(size) == "1") return;
+  throw ConfigError("backend", to_string(plan.backend),
+                    "this process is one of " + std::string(size) +
+                        " ranks started by mpirun, and each would run the whole job and write "
+                        "--out: give --backend mpi (or run without mpirun)");
+}
+
 int run_train(TrainCommand& state) {
   if (!state.out.empty()) require_writable_directory("out", state.out);  // before OUT/checkpoint
   if (state.options.checkpoint_dir.empty() && !state.out.empty()) {
-    state.options.checkpoint_dir = (std::filesystem::path(state.out) / "checkpoint").string();
+    // The default OUT/checkpoint is --out's: a refusal names --out, the flag that was given.
+    const std::filesystem::path dir = std::filesystem::path(state.out) / "checkpoint";
+    std::error_code error;
+    if (std::filesystem::exists(std::filesystem::symlink_status(dir, error)) &&
+        !std::filesystem::is_directory(dir, error)) {
+      throw ConfigError("out", state.out,
+                        "holds a 'checkpoint' that is not a directory where the run's checkpoints "
+                        "go: remove it or give --checkpoint-dir");
+    }
+    state.options.checkpoint_dir = dir.string();
   }
   const RunPlan plan = make_run_plan(state.options);
+  refuse_local_backend_under_mpirun(plan);
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   std::unique_ptr<MpiSession> mpi;

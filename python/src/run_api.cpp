@@ -6,6 +6,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,38 @@ namespace dsignsgd::python {
 namespace {
 
 using Args = std::vector<std::string>;
+
+/// Ctrl-C in Python stops a long call within about 0.1 s, as it stops the CLI: the ensemble's
+/// progress loop (the calling thread, every 100 ms) takes the GIL and runs Python's pending
+/// signal handlers; when one raises (KeyboardInterrupt), the job is asked to stop (checkpoints
+/// written as on SIGINT) and the handler's exception is raised in place of the result.
+class PythonSignals final : public EnsembleCallback {
+ public:
+  bool stop_requested(const RunState&) override { return raised_.load(); }
+  void progress(std::uint64_t, std::uint64_t) override {
+    if (raised_.load()) return;
+    const py::gil_scoped_acquire acquire;
+    if (PyErr_CheckSignals() != 0) {
+      error_.emplace();  // takes the pending exception
+      raised_.store(true);
+    }
+  }
+  /// Runs `call` without the GIL; raises the signal handler's exception if one was raised.
+  template <typename Call>
+  auto run(Call&& call) {
+    try {
+      const py::gil_scoped_release release;
+      return call(Callbacks{this});
+    } catch (const Interrupted&) {
+      if (error_) throw *error_;
+      throw;
+    }
+  }
+
+ private:
+  std::atomic<bool> raised_{false};
+  std::optional<py::error_already_set> error_;
+};
 
 /// The CLI's JSON as a Python object.
 py::object to_python(const nlohmann::json& json) {
@@ -75,11 +109,9 @@ TrainOptions train_options(const Args& args) {
 
 py::dict train(const Args& args) {
   const RunPlan plan = make_run_plan(train_options(args));
-  TrainResult result;
-  {
-    const py::gil_scoped_release release;
-    result = dsignsgd::train(plan);
-  }
+  PythonSignals signals;
+  const TrainResult result =
+      signals.run([&](const Callbacks& callbacks) { return dsignsgd::train(plan, callbacks); });
   return run_dict(result, summary_json(result));
 }
 
@@ -89,11 +121,9 @@ py::dict simulate(const Args& args) {
   cli::parse_sde_arguments(options, sde, args, "");
   const RunPlan plan = make_run_plan(options);
   const SdePlan sde_plan = SdePlan::resolve(sde, plan);
-  SdeResult result;
-  {
-    const py::gil_scoped_release release;
-    result = simulate_sde(plan, sde_plan);
-  }
+  PythonSignals signals;
+  const SdeResult result = signals.run(
+      [&](const Callbacks& callbacks) { return simulate_sde(plan, sde_plan, callbacks); });
   return run_dict(result.result, sde_json(result, sde_plan));
 }
 
@@ -113,11 +143,10 @@ py::dict validate(const Args& args, int levels) {
   validate_options.validate();
   const RunPlan plan = make_run_plan(options);
   const SdePlan sde_plan = SdePlan::resolve(sde, plan);
-  ValidateResult result;
-  {
-    const py::gil_scoped_release release;
-    result = validate_sde(plan, sde_plan, validate_options);
-  }
+  PythonSignals signals;
+  const ValidateResult result = signals.run([&](const Callbacks& callbacks) {
+    return validate_sde(plan, sde_plan, validate_options, callbacks);
+  });
   py::dict out;
   out["summary"] = to_python(validate_json(result, sde_plan));
   py::list levels_out;

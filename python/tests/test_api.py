@@ -165,3 +165,42 @@ def test_measure_noise_recovers_injected_student_noise():
     assert point["spec"].startswith("student:")
     with pytest.raises(ValueError, match="--draws '4'"):
         dsignsgd.measure_noise(draws=4, dim=10)
+
+
+@pytest.mark.parametrize("call", ["train", "simulate_sde"])
+def test_ctrl_c_stops_a_long_call_at_once_and_raises_keyboard_interrupt(call):
+    """SIGINT 1 s into a call of a few minutes ends it within seconds with KeyboardInterrupt (it
+    used to run to completion and then raise)."""
+    import signal
+    import sys
+    import time
+    script = ("import sys, dsignsgd\n"
+              "print('calling', flush=True)\n"
+              f"dsignsgd.{call}(dim=2000, steps=3000000, runs=2, log_every=1000000)\n"
+              "print('finished', flush=True)\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert child.stdout.readline().strip() == "calling"
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    try:
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    waited = time.monotonic() - sent
+    assert "finished" not in out
+    assert "KeyboardInterrupt" in err, err
+    assert child.returncode != 0
+    assert waited < 10, f"{call} took {waited:.1f} s to stop after SIGINT"
+
+
+@pytest.mark.skipif(not os.environ.get("DSIGNSGD_DATA_DIR"), reason="DSIGNSGD_DATA_DIR not set")
+def test_a_libtorch_model_is_refused_with_advice_that_works_from_python():
+    """The package leaves the libtorch models out on purpose: the refusal says where they run,
+    not "install libtorch-dev and rebuild" (the build has it)."""
+    with pytest.raises(ValueError, match="fashion-cnn") as refused:
+        dsignsgd.train(problem="fashion-cnn", data_dir=os.environ["DSIGNSGD_DATA_DIR"], steps=1,
+                       runs=1)
+    assert "Python package leaves out" in str(refused.value)
+    assert "rebuild" not in str(refused.value)

@@ -89,6 +89,9 @@ void require_regular_file(const std::string& option, const std::filesystem::path
                           std::uintmax_t max_bytes, const std::string& too_large) {
   std::error_code error;
   const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (error && error != std::errc::no_such_file_or_directory) {  // a symlink loop, no access
+    throw ConfigError(option, path.string(), "cannot be opened: " + error.message());
+  }
   if (error || !std::filesystem::exists(status)) {
     throw ConfigError(option, path.string(), "does not exist");
   }

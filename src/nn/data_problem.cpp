@@ -157,7 +157,21 @@ class DataSource final : public ProblemSource {
  public:
   DataSource(std::unique_ptr<DataProblem> problem, const DataSpec& data,
              const ProblemContext& context)
-      : problem_(std::move(problem)), weight_decay_(data.weight_decay), context_(context) {}
+      : problem_(std::move(problem)), weight_decay_(data.weight_decay), context_(context) {
+    // A minibatch is drawn from its agent's shard with replacement: one larger than the shard
+    // costs more than the shard's full gradient and repeats its rows — a contradiction.
+    std::size_t smallest = problem_->train.samples;
+    for (const std::vector<std::size_t>& shard : problem_->shards) {
+      smallest = std::min(smallest, shard.size());
+    }
+    if (static_cast<std::size_t>(context.batch) > smallest) {
+      throw ConfigError("batch", std::to_string(context.batch),
+                        "exceeds the " + std::to_string(smallest) + " rows of an agent's shard (" +
+                            std::to_string(problem_->train.samples) + " training rows over " +
+                            std::to_string(problem_->shards.size()) +
+                            " agents); minibatches are drawn from the shard");
+    }
+  }
   std::size_t dim() const override { return problem_->model->parameters(); }
   std::string describe() const override { return problem_->description; }
   std::unique_ptr<GradientOracle> make_oracle(std::uint32_t run) const override {
@@ -271,6 +285,10 @@ void shard_training_rows(const DataSpec& data, int workers, DataProblem& problem
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t agent = skew ? i * agents / n : i % agents;
     problem.shards[agent].push_back(order[i]);
+  }
+  if (data.eval_batch_given && static_cast<std::size_t>(data.eval_batch) > n) {
+    throw ConfigError("eval-batch", std::to_string(data.eval_batch),
+                      "must be at most the problem's " + std::to_string(n) + " training rows");
   }
   const std::size_t eval = std::min<std::size_t>(static_cast<std::size_t>(data.eval_batch), n);
   problem.eval_rows.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(eval));

@@ -1,6 +1,7 @@
 #include "dsignsgd/core/enum_names.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,24 @@
 #include "dsignsgd/nn/data_problem.hpp"
 
 namespace dsignsgd {
+
+std::size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  std::size_t bytes = pages <= 0 || page_size <= 0
+                          ? std::numeric_limits<std::size_t>::max()
+                          : static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
+  rlimit limit{};  // `ulimit -v`: the process may not map more, whatever the machine has
+  if (::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    bytes = std::min(bytes, static_cast<std::size_t>(limit.rlim_cur));
+  }
+  return bytes;
+}
+
+std::string gib(std::size_t bytes) {
+  return format_double(std::round(static_cast<double>(bytes) / (1 << 30) * 100.0) / 100.0) +
+         " GiB";
+}
 namespace {
 
 constexpr EnumNames<Backend, 2> kBackendNames{
@@ -27,17 +46,6 @@ constexpr EnumNames<Reduction, 3> kReductionNames{
 constexpr EnumNames<Normalization, 2> kNormalizationNames{
     "normalization", {{{Normalization::kPlain, "plain"}, {Normalization::kAdaptive, "adaptive"}}}};
 
-std::size_t physical_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_size = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_size <= 0) return std::numeric_limits<std::size_t>::max();
-  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size);
-}
-
-std::string gib(std::size_t bytes) {
-  return format_double(std::round(static_cast<double>(bytes) / (1 << 30) * 100.0) / 100.0) +
-         " GiB";
-}
 
 /// The problem names for a message: "quadratic, quartic, cosh, digits-logreg, …".
 std::string problem_list() { return join(problem_names(), ", "); }
@@ -49,6 +57,7 @@ DataSpec resolve_data(const TrainOptions& o, int eval_batch, double weight_decay
   data.context = o.context;
   data.split = data_split_from_string(o.split);
   data.eval_batch = eval_batch;
+  data.eval_batch_given = o.eval_batch.has_value();
   data.weight_decay = weight_decay;
   data.hidden.clear();
   for (double w : parse_double_list(o.hidden, "hidden")) {
@@ -177,6 +186,11 @@ void resolve_method(const TrainOptions& o, const RecipeChoices& choices, RunPlan
   m.norm_floor = o.norm_floor;
   plan.schedule.kind = schedule_kind_from_string(choices.schedule);
   plan.schedule.warmup = static_cast<std::uint64_t>(choices.warmup);
+  if (o.warmup && *o.warmup > 0 && *o.warmup >= plan.steps) {
+    throw ConfigError("warmup", std::to_string(*o.warmup),
+                      "must be < --steps (" + std::to_string(plan.steps) +
+                          "): the run would never reach its learning rate");
+  }
   plan.workers = o.workers;
 }
 
@@ -405,7 +419,7 @@ void check_memory(const RunPlan& plan, std::size_t dim) {
   const std::size_t state = estimate_memory_bytes(plan, dim, threads);
   const std::size_t traces = estimate_trace_bytes(plan);
   const std::size_t budget = physical_memory_bytes() / 10 * 8;
-  const std::string machine = "; the machine has " + gib(physical_memory_bytes());
+  const std::string machine = "; the process may use " + gib(physical_memory_bytes());
   if (traces > budget || (state <= budget && traces > budget - state)) {
     // The culprit: the logging rate when it was given, else the number of runs.
     const std::int64_t rows = logged_row_count(plan);

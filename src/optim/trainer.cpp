@@ -199,6 +199,23 @@ struct JobParts {
   std::unique_ptr<Schedule> schedule;
 };
 
+/// fp16 messages cannot carry a gradient beyond 65504: where the start point's already is, every
+/// run would send inf and be reported "diverged" at its first step. Refused up front instead.
+void refuse_fp16_overflow_at_x0(const RunPlan& plan, GradientOracle& oracle,
+                                std::span<const float> x0) {
+  if (plan.has_data || !plan.compressor || plan.compressor->code() != CompressorCode::kFp16) return;
+  std::vector<float> gradient(x0.size());
+  oracle.loss_gradient(x0, gradient);
+  double largest = 0.0;
+  for (float g : gradient) largest = std::max(largest, std::abs(static_cast<double>(g)));
+  if (largest > 65504.0) {
+    throw ConfigError("x0", format_double(plan.problem.x0),
+                      "the gradient at x0 reaches " + format_double(largest) +
+                          ", beyond fp16's largest value 65504: --compressor fp16 would send inf "
+                          "(choose a smaller start point, or --compressor bf16)");
+  }
+}
+
 /// Builds the job's parts and describes the run into `result`; under MPI every rank agrees on
 /// whether this worked (a data file or memory limit one rank alone fails on ends every rank).
 JobParts make_job(RunPlan& plan, const NoiseModel& noise, int threads, Communicator* communicator,
@@ -221,6 +238,7 @@ JobParts make_job(RunPlan& plan, const NoiseModel& noise, int threads, Communica
                         "f(x0) overflows (" + format_double(f0) +
                             ") with this --hessian: choose a smaller start point or spectrum");
     }
+    refuse_fp16_overflow_at_x0(plan, *first, x0);
     describe_run(d, job.source->describe(), f0, job.parts, plan, result);
   });
   return job;

@@ -19,6 +19,19 @@ SdePlan SdePlan::resolve(const SdeOptions& options, const RunPlan& plan) {
     throw ConfigError("substeps", std::to_string(m), "must be a power of two in [1, 1024]");
   }
   out.substeps = m;
+  // Accepted and ignored would be a lie: the SDE is simulated in one process, and only an
+  // unbiased compressor has a compression covariance.
+  if (plan.backend == Backend::kMpi) {
+    throw ConfigError("backend", to_string(plan.backend),
+                      "the SDE is simulated in one process: --backend mpi (with "
+                      "--agents-per-rank, --reduction, --comm-timeout) is train's");
+  }
+  const bool compresses = plan.method->model == ModelFamily::kGradient && !plan.method->dense();
+  if (!options.compression_covariance.empty() && !compresses) {
+    throw ConfigError("compression-covariance", options.compression_covariance,
+                      "models an unbiased compressor's covariance (DCSGD with a compressor); "
+                      "--method " + plan.method->name + " has none");
+  }
   if (!options.compression_covariance.empty()) {
     out.covariance = compression_covariance_from_string(options.compression_covariance);
   } else {

@@ -10,6 +10,7 @@
 #include "dsignsgd/comm/communicator.hpp"
 #include "dsignsgd/core/atomic_file.hpp"
 #include "dsignsgd/core/config_error.hpp"
+#include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/core/join.hpp"
 #include "dsignsgd/core/timing.hpp"
 #include "dsignsgd/optim/exchange.hpp"
@@ -242,7 +243,7 @@ void SpeedupOptions::validate() const {
     }
   }
   if (!(latency_us >= 0.0 && latency_us <= 1e6)) {
-    throw ConfigError("latency-us", std::to_string(latency_us), "must be in [0, 1e6]");
+    throw ConfigError("latency-us", format_double(latency_us), "must be in [0, 1e6]");
   }
   if (shared_machine && *std::max_element(hosts.begin(), hosts.end()) > 64) {
     throw ConfigError("hosts", std::to_string(*std::max_element(hosts.begin(), hosts.end())),

@@ -10,8 +10,17 @@
 namespace dsignsgd {
 
 /// `text` with control characters, DEL and bytes that are not well-formed UTF-8 written as \xNN,
-/// so that an error quoting a file's bytes cannot garble the terminal (well-formed UTF-8 is kept).
+/// and format characters that act on the terminal (bidirectional overrides such as U+202E,
+/// zero-width characters, the byte-order mark, C1 controls) as \u{XXXX}, so that an error quoting
+/// a file's bytes cannot garble the terminal (other well-formed UTF-8 is kept: σ, ν, →).
 std::string escape_for_terminal(const std::string& text);
+
+/// The text a number option was typed as (the CLI's parser remembers it): when a ConfigError
+/// quotes the number it parsed to and the two differ as numbers ("0.99999999999999999" is 1), the
+/// message quotes both — "invalid --momentum '1' (typed '0.99999999999999999'): …". Forgotten at
+/// the start of every parse.
+void remember_typed_number(const std::string& option, const std::string& text);
+void forget_typed_numbers();
 
 /// The message escapes option, value and constraint for the terminal (escape_for_terminal).
 class ConfigError : public std::invalid_argument {

@@ -60,6 +60,10 @@ struct ModelShape {
 using ModelFactory = std::function<std::unique_ptr<Model>(const ModelShape&)>;
 void register_model(const std::string& architecture, ModelFactory factory);
 bool has_registered_model(const std::string& architecture);
+/// What make_registered_model's refusal advises when no component registered a model: by default
+/// to install libtorch-dev and rebuild; a program built without the components on purpose (the
+/// Python module) says where those models run instead.
+void set_missing_model_advice(std::string advice);
 /// Throws ConfigError (option "problem", naming `problem`) when no component registered it.
 std::unique_ptr<Model> make_registered_model(const std::string& architecture,
                                              const ModelShape& shape, const std::string& problem);

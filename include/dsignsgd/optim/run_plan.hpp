@@ -157,7 +157,12 @@ std::size_t estimate_memory_bytes(const RunPlan& plan, std::size_t dim, int thre
 std::int64_t logged_row_count(const RunPlan& plan);
 /// Approximate memory of the logged traces of all runs (kept until the end) and metrics.csv.
 std::size_t estimate_trace_bytes(const RunPlan& plan);
-/// Throws ConfigError when state + traces exceed 80 % of physical memory: for option
+/// The memory this process can have: physical memory, or less under an address-space limit
+/// (`ulimit -v`).
+std::size_t physical_memory_bytes();
+/// "3.5 GiB".
+std::string gib(std::size_t bytes);
+/// Throws ConfigError when state + traces exceed 80 % of physical_memory_bytes(): for option
 /// "log-every" when the traces tip it over, for "dim" otherwise.
 void check_memory(const RunPlan& plan, std::size_t dim);
 

@@ -36,8 +36,9 @@ struct DataSpec {
   std::string arch;                      ///< torch models: "key=value,…"; "" = defaults
   int context = 64;                      ///< text problems: characters of context
   DataSplit split = DataSplit::kIid;
-  int eval_batch = 512;       ///< training rows of the per-step loss
-  double weight_decay = 0.0;  ///< λ: each agent's gradient gets + λ x
+  int eval_batch = 512;           ///< training rows of the per-step loss
+  bool eval_batch_given = false;  ///< the user chose it: more than the rows is refused, not cut
+  double weight_decay = 0.0;      ///< λ: each agent's gradient gets + λ x
 };
 
 /// What a source needs to know about the run it serves.
