@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -39,21 +41,6 @@ std::string expand(std::string text, const fs::path& dir) {
     text.replace(at, 6, DSIGNSGD_DATA_DIR);
   }
   return text;
-}
-
-/// Every file under `dir` with its content, sorted: the state the case must not change.
-std::vector<std::pair<std::string, std::string>> snapshot(const fs::path& dir) {
-  std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-    std::string content;
-    if (entry.is_regular_file()) {
-      std::ifstream in(entry.path(), std::ios::binary);
-      content.assign(std::istreambuf_iterator<char>(in), {});
-    }
-    files.emplace_back(fs::relative(entry.path(), dir).string(), content);
-  }
-  std::sort(files.begin(), files.end());
-  return files;
 }
 
 class HostileInput : public ::testing::TestWithParam<Hostile> {
@@ -108,7 +95,7 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   fs::create_symlink("/dev/zero", dir / "inputs" / "zero_data" / "sklearn" / "digits.csv.gz");
   fs::create_directories(dir / "inputs" / "fifo_checkpoint");
   ::mkfifo((dir / "inputs" / "fifo_checkpoint" / "run-000000.rank-0000.ckpt").c_str(), 0600);
-  const std::vector<std::pair<std::string, std::string>> before = snapshot(dir);
+  const auto before = dsignsgd::testing::disk_snapshot(dir);
 
   std::string command = "cd '" + dir.string() + "' && " + DSIGNSGD_CLI + " " + expand(c.args, dir) +
                         (c.args.find("--data-dir") == std::string::npos && c.args.rfind("train", 0) == 0
@@ -138,7 +125,7 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   EXPECT_EQ(lines, 1u) << "nothing but the error: " << output;
   EXPECT_EQ(output.find('\x01'), std::string::npos) << "unprintable byte in: " << output;
   EXPECT_EQ(output.find("\xe2\x80\xae"), std::string::npos) << "raw U+202E in: " << output;
-  EXPECT_EQ(snapshot(dir), before) << c.args << ": the disk changed";
+  EXPECT_EQ(dsignsgd::testing::disk_snapshot(dir), before) << c.args << ": the disk changed";
   fs::remove_all(dir);
 }
 

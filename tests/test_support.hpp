@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -12,8 +13,26 @@
 #include <iterator>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dsignsgd::testing {
+
+/// Every file under `dir` with its content, sorted: the state a refused command must not change.
+inline std::vector<std::pair<std::string, std::string>> disk_snapshot(
+    const std::filesystem::path& dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    std::string content;
+    if (entry.is_regular_file()) {
+      std::ifstream in(entry.path(), std::ios::binary);
+      content.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    files.emplace_back(std::filesystem::relative(entry.path(), dir).string(), content);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 /// The seed of a randomized test: DSIGNSGD_TEST_SEED if set, else `fallback`. Printed so that a
 /// failure can be replayed with DSIGNSGD_TEST_SEED=<seed>.
