@@ -117,5 +117,39 @@ TEST(LocalModel, RefusesWhatItCannotModelNamingTheOption) {
   EXPECT_THROW(predict_local(m, "ef-signsgd", "", 4, 0.1, 10), ConfigError);
 }
 
+// noise-probe --local-model takes the noise points and the model from one SGD run: the same
+// numbers as the two separate calls, each of which runs SGD from the start.
+TEST(LocalModel, OneRunGivesTheProbeAndTheModelOfTwoRuns) {
+  const std::uint64_t seed = testing::test_seed(97);
+  TrainOptions o;
+  o.problem.dim = 40;
+  o.problem.hessian = "linspace:0.5:2";
+  o.noise = "student:3:1";
+  o.lr = 0.05;
+  o.seed = seed;
+  const RunPlan plan = make_run_plan(o);
+  NoiseProbeOptions probe;
+  probe.at = {0, 50, 120};
+  probe.draws = 64;
+  LocalModelOptions options;
+  options.draws = 64;
+  options.hutchinson_probes = 4;
+  options.power_iterations = 10;
+  options.compressors = {"randk:0.5"};
+  LocalModel together;
+  const std::vector<NoisePoint> points =
+      probe_noise_and_local_model(plan, probe, options, together);
+  const std::vector<NoisePoint> apart_points = probe_noise(plan, probe);
+  const LocalModel apart = probe_local_model(plan, 120, options);
+  ASSERT_EQ(points.size(), apart_points.size());
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    EXPECT_EQ(points[p].step, apart_points[p].step);
+    EXPECT_EQ(points[p].loss, apart_points[p].loss);
+    EXPECT_EQ(points[p].spec, apart_points[p].spec);
+  }
+  EXPECT_EQ(together.step, 120);
+  EXPECT_EQ(local_model_json(together).dump(), local_model_json(apart).dump());
+}
+
 }  // namespace
 }  // namespace dsignsgd

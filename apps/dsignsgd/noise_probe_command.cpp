@@ -32,8 +32,8 @@ LocalModelOptions model_options(const NoiseProbeCommand& state) {
 
 /// --local-model: the separable quadratic model at the last probed step, and each method's
 /// predicted excess loss over the run's --steps at its --lr and --workers.
-nlohmann::json local_model_report(const RunPlan& plan, const NoiseProbeCommand& state) {
-  const LocalModel model = probe_local_model(plan, state.probe.at.back(), model_options(state));
+nlohmann::json local_model_report(const RunPlan& plan, const NoiseProbeCommand& state,
+                                  const LocalModel& model) {
   nlohmann::json out = local_model_json(model);
   out["horizon_steps"] = plan.steps;
   out["predictions"] = nlohmann::json::array();
@@ -88,9 +88,13 @@ int run_noise_probe(const NoiseProbeCommand& state) {
   if (state.local_model) model_options(state).validate();
   const RunPlan plan = make_run_plan(state.options);
   if (!state.out.empty()) prepare_out_dir(state.out);
-  const std::vector<NoisePoint> points = probe_noise(plan, state.probe);
+  LocalModel model;  // from the probe's own SGD run: one run, not two
+  const std::vector<NoisePoint> points =
+      state.local_model
+          ? probe_noise_and_local_model(plan, state.probe, model_options(state), model)
+          : probe_noise(plan, state.probe);
   nlohmann::json report = noise_probe_json(plan, state.probe, points);
-  if (state.local_model) report["local_model"] = local_model_report(plan, state);
+  if (state.local_model) report["local_model"] = local_model_report(plan, state, model);
   if (!state.out.empty()) {
     write_file_atomic(std::filesystem::path(state.out) / "noise_probe.json", report.dump(2) + "\n");
     write_file_atomic(std::filesystem::path(state.out) / "noise_tails.csv",

@@ -147,11 +147,11 @@ void LocalModelOptions::validate() const {
   }
 }
 
-LocalModel probe_local_model(const RunPlan& plan, std::int64_t at,
-                             const LocalModelOptions& options) {
-  options.validate();
-  ProbeRun run(plan);
-  run.advance_to(at);
+namespace {
+
+/// The model at `run`'s current step.
+LocalModel measure_local_model(ProbeRun& run, const RunPlan& plan,
+                               const LocalModelOptions& options) {
   LocalModel model;
   model.step = run.step();
   model.dim = run.dim();
@@ -172,6 +172,29 @@ LocalModel probe_local_model(const RunPlan& plan, std::int64_t at,
   effective_omegas(model);
   model.lambda_max = top_eigenvalue(run, options);
   return model;
+}
+
+}  // namespace
+
+LocalModel probe_local_model(const RunPlan& plan, std::int64_t at,
+                             const LocalModelOptions& options) {
+  options.validate();
+  ProbeRun run(plan);
+  run.advance_to(at);
+  return measure_local_model(run, plan, options);
+}
+
+std::vector<NoisePoint> probe_noise_and_local_model(const RunPlan& plan,
+                                                    const NoiseProbeOptions& probe,
+                                                    const LocalModelOptions& options,
+                                                    LocalModel& model) {
+  probe.validate();
+  options.validate();
+  ProbeRun run(plan);
+  std::vector<NoisePoint> points = probe_detail::probe_points(run, plan, probe);
+  run.advance_to(probe.at.back());  // where the last point left it; draws do not move it
+  model = measure_local_model(run, plan, options);
+  return points;
 }
 
 LocalPrediction predict_local(const LocalModel& model, const std::string& method,

@@ -169,4 +169,8 @@ struct CoordinateNoise {
 NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t coordinates,
                           double top_fraction, CoordinateNoise* per_coordinate = nullptr);
 
+/// noise-probe's points on `run` (advanced to each of options.at in turn; noise_probe.cpp).
+std::vector<NoisePoint> probe_points(ProbeRun& run, const RunPlan& plan,
+                                     const NoiseProbeOptions& options);
+
 }  // namespace dsignsgd::probe_detail

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "dsignsgd/optim/run_plan.hpp"
+#include "dsignsgd/stats/noise_probe.hpp"
 
 namespace dsignsgd {
 
@@ -81,6 +82,13 @@ struct LocalModel {
 /// Advances noise-probe's plain SGD run of `plan` to step `at` and measures the model there.
 LocalModel probe_local_model(const RunPlan& plan, std::int64_t at,
                              const LocalModelOptions& options);
+
+/// probe_noise(plan, probe) and probe_local_model(plan, probe.at.back(), options) from one SGD
+/// run instead of two (`noise-probe --local-model`): the same results, half the steps.
+std::vector<NoisePoint> probe_noise_and_local_model(const RunPlan& plan,
+                                                    const NoiseProbeOptions& probe,
+                                                    const LocalModelOptions& options,
+                                                    LocalModel& model);
 
 struct LocalPrediction {
   /// Predicted excess loss over T steps (NaN when outside the model or unstable: see reason).
