@@ -99,12 +99,11 @@ std::vector<std::unique_ptr<Compressor>> checked_compressors(const BenchCommand&
       state.agents.empty() ? 0 : *std::max_element(state.agents.begin(), state.agents.end());
   const double needed = 16.0 * static_cast<double>(d) +
                         static_cast<double>(most_agents) * static_cast<double>((d + 7) / 8);
-  const double budget = static_cast<double>(physical_memory_bytes()) * 0.8;
-  if (needed > budget) {
+  if (needed > static_cast<double>(memory_budget_bytes())) {
     throw ConfigError("dim", std::to_string(d),
                       "needs about " + gib(static_cast<std::size_t>(needed)) + " with " +
                           std::to_string(most_agents) + " agents; the process may use " +
-                          gib(physical_memory_bytes()));
+                          gib(usable_memory_bytes()));
   }
   std::vector<std::unique_ptr<Compressor>> compressors;
   for (const auto& spec : state.compressors) {

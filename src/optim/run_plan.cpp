@@ -17,7 +17,7 @@
 
 namespace dsignsgd {
 
-std::size_t physical_memory_bytes() {
+std::size_t usable_memory_bytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page_size = sysconf(_SC_PAGESIZE);
   std::size_t bytes = pages <= 0 || page_size <= 0
@@ -29,6 +29,8 @@ std::size_t physical_memory_bytes() {
   }
   return bytes;
 }
+
+std::size_t memory_budget_bytes() { return usable_memory_bytes() / 10 * 8; }
 
 std::string gib(std::size_t bytes) {
   return format_double(std::round(static_cast<double>(bytes) / (1 << 30) * 100.0) / 100.0) +
@@ -418,8 +420,8 @@ void check_memory(const RunPlan& plan, std::size_t dim) {
   const int threads = resolved_threads(plan);
   const std::size_t state = estimate_memory_bytes(plan, dim, threads);
   const std::size_t traces = estimate_trace_bytes(plan);
-  const std::size_t budget = physical_memory_bytes() / 10 * 8;
-  const std::string machine = "; the process may use " + gib(physical_memory_bytes());
+  const std::size_t budget = memory_budget_bytes();
+  const std::string machine = "; the process may use " + gib(usable_memory_bytes());
   if (traces > budget || (state <= budget && traces > budget - state)) {
     // The culprit: the logging rate when it was given, else the number of runs.
     const std::int64_t rows = logged_row_count(plan);

@@ -150,12 +150,12 @@ void LocalModelOptions::validate() const {
 namespace {
 
 /// The model at `run`'s current step.
-LocalModel measure_local_model(ProbeRun& run, const RunPlan& plan,
-                               const LocalModelOptions& options) {
+LocalModel measure_local_model(ProbeRun& run, const LocalModelOptions& options) {
   LocalModel model;
   model.step = run.step();
   model.dim = run.dim();
-  model.coordinates = probe_detail::probed_coordinates(run.dim(), options.coordinates, plan.seed);
+  model.coordinates =
+      probe_detail::probed_coordinates(run.dim(), options.coordinates, run.plan().seed);
   const std::vector<double> draws = draw_with_compression(run, options, model);
   probe_detail::CoordinateNoise noise;
   const NoisePoint point =
@@ -181,7 +181,7 @@ LocalModel probe_local_model(const RunPlan& plan, std::int64_t at,
   options.validate();
   ProbeRun run(plan);
   run.advance_to(at);
-  return measure_local_model(run, plan, options);
+  return measure_local_model(run, options);
 }
 
 std::vector<NoisePoint> probe_noise_and_local_model(const RunPlan& plan,
@@ -191,9 +191,9 @@ std::vector<NoisePoint> probe_noise_and_local_model(const RunPlan& plan,
   probe.validate();
   options.validate();
   ProbeRun run(plan);
-  std::vector<NoisePoint> points = probe_detail::probe_points(run, plan, probe);
-  run.advance_to(probe.at.back());  // where the last point left it; draws do not move it
-  model = measure_local_model(run, plan, options);
+  // The points leave the run at probe.at.back() (draws do not move it): the model is taken there.
+  std::vector<NoisePoint> points = probe_detail::probe_points(run, probe);
+  model = measure_local_model(run, options);
   return points;
 }
 

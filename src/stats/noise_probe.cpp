@@ -179,13 +179,13 @@ double classify_noise(std::vector<double> z, double top_fraction, NoisePoint& ou
 std::vector<NoisePoint> probe_noise(const RunPlan& plan, const NoiseProbeOptions& options) {
   options.validate();
   ProbeRun run(plan);
-  return probe_detail::probe_points(run, plan, options);
+  return probe_detail::probe_points(run, options);
 }
 
-std::vector<NoisePoint> probe_detail::probe_points(ProbeRun& run, const RunPlan& plan,
+std::vector<NoisePoint> probe_detail::probe_points(ProbeRun& run,
                                                    const NoiseProbeOptions& options) {
   const std::vector<std::size_t> coordinates =
-      probe_detail::probed_coordinates(run.dim(), options.coordinates, plan.seed);
+      probe_detail::probed_coordinates(run.dim(), options.coordinates, run.plan().seed);
   std::vector<NoisePoint> points;
   for (std::size_t p = 0; p < options.at.size(); ++p) {
     run.advance_to(options.at[p]);

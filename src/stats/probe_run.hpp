@@ -170,7 +170,6 @@ NoisePoint describe_draws(const std::vector<double>& g, int draws, std::size_t c
                           double top_fraction, CoordinateNoise* per_coordinate = nullptr);
 
 /// noise-probe's points on `run` (advanced to each of options.at in turn; noise_probe.cpp).
-std::vector<NoisePoint> probe_points(ProbeRun& run, const RunPlan& plan,
-                                     const NoiseProbeOptions& options);
+std::vector<NoisePoint> probe_points(ProbeRun& run, const NoiseProbeOptions& options);
 
 }  // namespace dsignsgd::probe_detail

@@ -159,10 +159,12 @@ std::int64_t logged_row_count(const RunPlan& plan);
 std::size_t estimate_trace_bytes(const RunPlan& plan);
 /// The memory this process can have: physical memory, or less under an address-space limit
 /// (`ulimit -v`).
-std::size_t physical_memory_bytes();
+std::size_t usable_memory_bytes();
+/// What a command may plan to use: 80 % of usable_memory_bytes().
+std::size_t memory_budget_bytes();
 /// "3.5 GiB".
 std::string gib(std::size_t bytes);
-/// Throws ConfigError when state + traces exceed 80 % of physical_memory_bytes(): for option
+/// Throws ConfigError when state + traces exceed memory_budget_bytes(): for option
 /// "log-every" when the traces tip it over, for "dim" otherwise.
 void check_memory(const RunPlan& plan, std::size_t dim);
 
