@@ -33,6 +33,7 @@ fp16_hook and bf16_hook are the usual half-precision allreduce baselines, with t
 import dataclasses
 import datetime
 import hashlib
+import weakref
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -331,12 +332,14 @@ def compressed_hook(state: HookState,
     state.compressed_steps += bucket.is_last()
     _advance(state, bucket)
 
+    aggregation, compressor, seed = state.aggregation, state.compressor, state.seed
+
     def aggregate(fut: torch.futures.Future) -> torch.Tensor:
+        # Holds no HookState (see _callback_holds_no_group).
         fut.value()  # raises what the collective raised
         messages = [m.cpu().numpy() for m in received]
         out = host if host.data_ptr() == buffer.data_ptr() else torch.empty_like(host)
-        _core.aggregate(state.aggregation, state.compressor, messages, state.seed, run, step,
-                        out.numpy())
+        _core.aggregate(aggregation, compressor, messages, seed, run, step, out.numpy())
         return _write_back(out, buffer)
 
     return work.get_future().then(aggregate)
@@ -361,13 +364,33 @@ def _tensor_codec_exchange(state: HookState, bucket: dist.GradBucket, buffer: to
     state.compressed_steps += bucket.is_last()
     _advance(state, bucket)
 
+    aggregation, compressor, seed = state.aggregation, state.compressor, state.seed
+
     def aggregate(fut: torch.futures.Future) -> torch.Tensor:
+        # Holds no HookState (see _callback_holds_no_group).
         fut.value()  # raises what the collective raised
-        buffer.copy_(tensor_codec.aggregate(state.aggregation, state.compressor, received,
-                                            state.seed, run, step, buffer.numel()))
+        buffer.copy_(tensor_codec.aggregate(aggregation, compressor, received, seed, run, step,
+                                            buffer.numel()))
         return buffer
 
     return work.get_future().then(aggregate)
+
+
+def _callback_holds_no_group(group_ref: weakref.ref) -> dist.ProcessGroup:
+    """The group a chained callback issues its collective on, held weakly by the callback.
+
+    A callback chained on a collective's future runs on, and is released by, a worker thread of
+    that collective's process group, possibly after the training loop has moved on. Were the
+    callback the last holder of a group (directly, or through the HookState after the model,
+    the state and `destroy_process_group` are gone), the group's destructor would run on its own
+    worker thread and join it: "Resource deadlock avoided", an abort at the end of training. So
+    the callbacks capture plain values and weak references only; while a callback runs, DDP still
+    waits for it and the state holds its groups."""
+    group = group_ref()
+    if group is None:
+        raise RuntimeError("the majority vote's process group was destroyed while a bucket's "
+                           "exchange was in flight")
+    return group
 
 
 def _write_back(out: torch.Tensor, buffer: torch.Tensor) -> torch.Tensor:
@@ -416,18 +439,20 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
     state.message_bytes += payload.numel()
     state._count(2 * (world - 1) * width)
     out = host if host.data_ptr() == buffer.data_ptr() else torch.empty_like(host)
+    seed, group_ref = state.seed, weakref.ref(group)  # (see _callback_holds_no_group)
 
     def vote_and_gather(fut: torch.futures.Future) -> torch.Tensor:
         # Runs on the thread that completed the exchange, not the autograd thread: the second
         # collective is chained here (as PyTorch's PowerSGD hook chains its Q allreduce).
         fut.value()  # raises what the exchange raised
+        group = _callback_holds_no_group(group_ref)
         if on_device:
-            return vote_and_gather_on_device()
+            return vote_and_gather_on_device(group)
         shard = np.empty(offsets[rank + 1] - offsets[rank], dtype=np.float32)
         if shard.size:  # a rank past the end of a small bucket has nothing to vote on
             _core.majority_vote_shard(
                 [received[i * width:i * width + mine].numpy() for i in range(world)],
-                offsets[rank], state.seed, run, step, shard)
+                offsets[rank], seed, run, step, shard)
         vote = torch.zeros(width, dtype=torch.uint8)
         vote[:mine] = torch.from_numpy(_core.pack_signs(shard))
         gathered = [torch.empty_like(vote) for _ in range(world)]
@@ -438,12 +463,12 @@ def _sharded_majority(state: HookState, buffer: torch.Tensor, host: torch.Tensor
                 _core.unpack_signs(gathered[r].numpy(), values[offsets[r]:offsets[r + 1]])
         return _write_back(out, buffer)
 
-    def vote_and_gather_on_device() -> torch.Tensor:
+    def vote_and_gather_on_device(group: dist.ProcessGroup) -> torch.Tensor:
         vote = torch.zeros(width, dtype=torch.uint8, device=send.device)
         if offsets[rank + 1] > offsets[rank]:
             shard = tensor_codec.majority_vote(
                 [received[i * width:i * width + mine] for i in range(world)],
-                offsets[rank + 1] - offsets[rank], state.seed, run, step, offset=offsets[rank])
+                offsets[rank + 1] - offsets[rank], seed, run, step, offset=offsets[rank])
             vote[:mine] = tensor_codec.pack_signs(shard)
         gathered = [torch.empty_like(vote) for _ in range(world)]
         dist.all_gather(gathered, vote, group=group, async_op=True).wait()

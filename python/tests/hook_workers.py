@@ -253,7 +253,10 @@ def hook_does_not_block(rank, world, method, compressor=None, delay=1.0, d=5000,
     """Rank 0 calls the hook on `buckets` buckets while the other ranks join `delay` seconds late:
     a hook that does not block the autograd thread returns at once with futures not yet done.
     Returns (seconds the calls took, futures done right after the calls, seconds until the
-    last future was done) on rank 0; the aggregates on every rank."""
+    last future was done) on rank 0; the aggregates on every rank; and the references the
+    pending callbacks added to the HookState and to each of its process groups (none may: a
+    callback released last by a group's worker thread would destroy the group there)."""
+    import sys
     import time
     state = dt.HookState(method=method, compressor=compressor, seed=5, codec=codec)
     hook = dt.hook_for(method)
@@ -267,12 +270,16 @@ def hook_does_not_block(rank, world, method, compressor=None, delay=1.0, d=5000,
     dist.barrier()
     if rank != 0:
         time.sleep(delay)
+    held = [state, *({state.process_group} | set(state._bucket_groups.values()))]
+    before = [sys.getrefcount(o) for o in held]
     start = time.perf_counter()
     futures = [hook(state, b) for b in fakes]
     called = time.perf_counter() - start
     done = sum(f.done() for f in futures)
+    pending = [sys.getrefcount(o) for o in held]  # (measured as `before` was)
+    added = [p - b for p, b in zip(pending, before)] if done == 0 else None
     outputs = [f.wait().clone() for f in futures]
-    return called, done, time.perf_counter() - start, outputs
+    return called, done, time.perf_counter() - start, outputs, added
 
 
 def counted_bytes(rank, world, hook, steps=4):
