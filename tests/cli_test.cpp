@@ -543,6 +543,48 @@ TEST(Cli, SpeedupChargesEachPhaseAlphaPlusBytesOverBandwidth) {
   EXPECT_GT(rows[0]["ratio_to_dsgd_allreduce"].get<double>(), 0.0);
 }
 
+TEST(Cli, SpeedupOfTheHooksFromParameterShapes) {
+  // Issue 27 item 6: the hooks' model from a parameter list (no model, no Python): every hook
+  // at every host count and rate, its bytes those of the hook's collectives, ratio to allreduce.
+  const Outcome outcome = run(
+      "speedup --shapes 2048x784,2048,2048x2048,2048,10x2048,10 --step-seconds 0.07 "
+      "--hooks allreduce,powersgd-r2,signum-majority --hosts 2,4 --rates 1gbit --no-codec --json");
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.output;
+  const nlohmann::json report = nlohmann::json::parse(outcome.output);
+  EXPECT_EQ(report["parameters"].get<std::size_t>(), 5824522u);
+  EXPECT_EQ(report["buckets"].size(), 2u);
+  ASSERT_EQ(report["predictions"].size(), 6u);
+  for (const auto& row : report["predictions"]) {
+    const int p = row["hosts"].get<int>();
+    EXPECT_DOUBLE_EQ(row["total"].get<double>(),
+                     0.07 + row["communication"].get<double>());  // --no-codec
+    if (row["hook"] == "allreduce") {
+      EXPECT_DOUBLE_EQ(row["bytes_sent"].get<double>(), 2.0 * (p - 1) / p * 4 * 5824522);
+      EXPECT_DOUBLE_EQ(row["ratio"].get<double>(), 1.0);
+    } else {
+      EXPECT_LT(row["ratio"].get<double>(), 1.0) << row.dump();
+    }
+  }
+  const Outcome table = run("speedup --shapes 1000x1000 --step-seconds 0.01 --hosts 4 --rates "
+                            "100mbit --hooks allreduce,dsignsgd");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("dsignsgd"), std::string::npos) << table.output;
+  // Refusals name the option: a hook flag without --shapes, --shapes with a methods' flag, a
+  // missing compute step, an unknown hook.
+  for (const auto& [args, option] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"speedup --hooks dsignsgd --dim 10", "--hooks"},
+           {"speedup --step-seconds 0.1 --dim 10", "--step-seconds"},
+           {"speedup --shapes 10x10 --step-seconds 0.1 --configs dsignsgd", "--shapes"},
+           {"speedup --shapes 10x10", "--step-seconds"},
+           {"speedup --shapes 10x0 --step-seconds 0.1", "--shapes"},
+           {"speedup --shapes 10x10 --step-seconds 0.1 --hooks powersgd-r3", "--hooks"}}) {
+    const Outcome refused = run(args);
+    EXPECT_EQ(refused.exit_code, 2) << args << "\n" << refused.output;
+    EXPECT_NE(refused.output.find("invalid " + option), std::string::npos) << refused.output;
+  }
+}
+
 TEST(Cli, SdeWritesTheSameFilesAsTrain) {
   const fs::path out = fresh_dir("sde");
   const Outcome outcome =

@@ -16,6 +16,7 @@
 #include "dsignsgd/sde/simulate.hpp"
 #include "dsignsgd/sde/validate.hpp"
 #include "dsignsgd/stats/noise_probe.hpp"
+#include "dsignsgd/theory/hook_model.hpp"
 #include "dsignsgd/theory/predict.hpp"
 #include "dsignsgd/theory/network_model.hpp"
 #include "dsignsgd/theory/scaling.hpp"
@@ -190,6 +191,36 @@ py::object speedup(const Args& args, const std::vector<std::string>& configs,
   return to_python(report);
 }
 
+py::object hook_speedup(const std::vector<ParameterShape>& shapes,
+                        const std::vector<std::string>& hooks, const std::vector<int>& hosts,
+                        const std::vector<std::string>& rates, double latency_us,
+                        double step_seconds, bool measure_codec) {
+  HookModelOptions h;
+  h.shapes = shapes;
+  h.hooks = hooks;
+  h.hosts = hosts;
+  h.rates = rates;
+  h.latency_us = latency_us;
+  h.step_seconds = step_seconds;
+  h.measure_codec = measure_codec;
+  h.validate();
+  nlohmann::json report;
+  {
+    const py::gil_scoped_release release;
+    report = hook_speedup_report(h);
+  }
+  return to_python(report);
+}
+
+std::vector<std::pair<int, double>> collectives_of(const std::string& hook,
+                                                   const GradientBucket& bucket, int world) {
+  std::vector<std::pair<int, double>> out;
+  for (const HookCollective& c : hook_collectives(hook, bucket, world)) {
+    out.emplace_back(c.rounds, c.bytes_sent);
+  }
+  return out;
+}
+
 py::object measure_noise(const Args& args, const std::vector<std::int64_t>& at, int draws,
                          std::size_t coordinates, double top_fraction) {
   NoiseProbeOptions probe;
@@ -215,6 +246,16 @@ void bind_run_api(py::module_& m) {
   m.def("speedup", &speedup, py::arg("args"), py::arg("configs"), py::arg("hosts"),
         py::arg("rates"), py::arg("latency_us"), py::arg("shared_machine"),
         py::arg("measure_steps"), "`dsignsgd speedup --json`.");
+  m.def("hook_speedup", &hook_speedup, py::arg("shapes"), py::arg("hooks"), py::arg("hosts"),
+        py::arg("rates"), py::arg("latency_us"), py::arg("step_seconds"),
+        py::arg("measure_codec"), "`dsignsgd speedup --shapes … --json`.");
+  m.def("hook_collectives", &collectives_of, py::arg("hook"), py::arg("bucket"), py::arg("world"),
+        "(rounds, bytes sent by one rank) of each collective the hook runs on one bucket.");
+  m.def("ddp_buckets", &ddp_buckets, py::arg("shapes"), py::arg("first_mb") = 1.0,
+        py::arg("cap_mb") = 25.0, "DDP's default bucketing of parameters of these shapes.");
+  m.def("hook_codec_seconds", &hook_codec_seconds, py::arg("hook"), py::arg("bucket"),
+        py::arg("world"), py::arg("repeats") = 3,
+        "This machine's arithmetic of the hook on one bucket (median of `repeats`).");
   m.def("train", &train, py::arg("args"), "`dsignsgd train` with these --key=value flags.");
   m.def("simulate_sde", &simulate, py::arg("args"), "`dsignsgd sde` with these flags.");
   m.def("predict", &predict, py::arg("args"), py::arg("epsilon"), "`dsignsgd predict`.");

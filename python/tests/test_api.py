@@ -127,6 +127,36 @@ def test_speedup_is_the_libraries_alpha_beta_model():
         dsignsgd.speedup(configs=["nosuch"], dim=10)
 
 
+def test_speedup_of_a_torch_model_is_the_librarys_hook_model():
+    # Issue 27 item 6: speedup(model, …) buckets the model's parameters as DDP does and prices
+    # every hook with the library's model (the CLI's `speedup --shapes`): the same numbers.
+    import subprocess
+    import torch
+    from dsignsgd import hook_model
+
+    model = torch.nn.Sequential(torch.nn.Linear(300, 500), torch.nn.ReLU(), torch.nn.Linear(500, 10))
+    rows = dsignsgd.speedup(model, hosts=[2, 4], rate="1gbit", step_seconds=0.02,
+                            latency_us=50.0, hooks=["allreduce", "powersgd-r2", "majority"])
+    assert len(rows) == 6
+    shapes = "500x300,500,10x500,10"
+    cli = json.loads(subprocess.run(
+        [CLI, "speedup", "--shapes", shapes, "--step-seconds", "0.02", "--latency-us", "50",
+         "--hosts", "2,4", "--rates", "1gbit", "--hooks", "allreduce,powersgd-r2,majority",
+         "--no-codec", "--json"], check=True, capture_output=True, text=True).stdout)
+    for mine, theirs in zip(rows, cli["predictions"]):
+        assert (mine["hook"], mine["hosts"]) == (theirs["hook"], theirs["hosts"])
+        assert mine["bytes_sent"] == theirs["bytes_sent"]
+        assert mine["communication"] == pytest.approx(theirs["communication"], rel=1e-12)
+        assert mine["total"] == pytest.approx(mine["compute"] + mine["codec"] +
+                                              mine["communication"], rel=1e-12)
+    assert hook_model.buckets_of([(500, 300), (500,), (10, 500), (10,)]) == [
+        [(10,), (10, 500), (500,), (500, 300)]]
+    with pytest.raises(ValueError, match="--hooks 'powersgd-r3'"):
+        dsignsgd.speedup(model, hosts=2, rate="1gbit", step_seconds=0.02, hooks=["powersgd-r3"])
+    with pytest.raises(ValueError, match="step_seconds"):
+        dsignsgd.speedup(model, hosts=2, rate="1gbit")
+
+
 def test_the_size_kernels_refuse_sizes_they_cannot_count():
     """Issue 30 D29: no overflow to a small number, no NaN read as "biased", no vote of nobody."""
     import numpy as np
