@@ -11,7 +11,7 @@ DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli
                 pybind11-dev python3-dev python3-torch python3-numpy python3-pytest python3-pandas \
                 python3-matplotlib
 
-.PHONY: all deps configure build run test test-unit bench bench-cluster bench-hooks sanitize sanitize-all tsan fuzz format clean
+.PHONY: all deps configure build run test test-unit bench bench-cluster bench-hooks quantizer-grid sanitize sanitize-all tsan fuzz format clean
 all: build
 
 deps:
@@ -88,6 +88,13 @@ bench-hooks: build
 	    --target $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-target.jsonl --target-value 0.87 \
 	    --time $(HOOK_RESULTS)/$(HOOK_WORKLOAD)-time.jsonl --predict \
 	    --figure docs/figures/hooks_$(subst -,_,$(HOOK_WORKLOAD)).png
+
+# Issue 26: predict's QSGD/natural floor against long simulations over the whole grid (about
+# 15 minutes here; docs/THEORY.md §3 has the numbers).
+quantizer-grid: build
+	mkdir -p bench/results
+	/usr/bin/python3 bench/quantizer_floor_grid.py --cli build/apps/dsignsgd/dsignsgd \
+	    --out bench/results/quantizer_floor_grid.csv
 
 # Address + undefined-behaviour sanitizer build with clang, shared with the fuzzers (make fuzz):
 # the unit suite must pass under it. Without the libtorch component: an uninstrumented libtorch

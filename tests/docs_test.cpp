@@ -124,13 +124,13 @@ TEST(DocumentedDefaults, SdeDefaultsAreSdeOptionsAndTheCovarianceRule) {
   const std::string stated = "defaults " + defaults.drift_correction + ", " + defaults.integrator +
                              ", " + std::to_string(defaults.substeps);
   EXPECT_NE(usage.find(stated), std::string::npos) << "USAGE.md should say: " << stated;
-  // SDE.md: "The default is `exact` for rand-k and `surrogate` otherwise".
+  // SDE.md: "The default is `exact` for rand-k and `monte-carlo` otherwise".
   const std::string sde = read_doc("SDE.md");
-  EXPECT_NE(sde.find("The default is `exact` for rand-k and `surrogate` otherwise"),
+  EXPECT_NE(sde.find("The default is `exact` for rand-k and `monte-carlo` otherwise"),
             std::string::npos);
   for (const auto& [compressor, expected] :
-       {std::pair{"randk:0.5", "exact"}, {"identity", "exact"}, {"qsgd:4", "surrogate"},
-        {"natural", "surrogate"}}) {
+       {std::pair{"randk:0.5", "exact"}, {"identity", "exact"}, {"qsgd:4", "monte-carlo"},
+        {"natural", "monte-carlo"}}) {
     TrainOptions o;
     o.method = std::string(compressor) == "identity" ? "dsgd" : "dcsgd";
     o.compressor = compressor;

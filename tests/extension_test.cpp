@@ -182,25 +182,28 @@ TEST(AddedCompressor, TrainsAndHasAnSdeAndAFloorThroughDcsgd) {
   EXPECT_EQ(trained.termination(), Termination::kCompleted);
   const LossSummary loss = summarize_loss(trained);
   EXPECT_LT(loss.tail_loss.mean, 0.1 * trained.initial_loss);
-  // Its covariance is only known on the diagonal: the SDE takes the surrogate by default, the
-  // exact (rand-k) form is refused, and the floor uses the variance measured at ∇f = 0.
+  // Its covariance is only known on the diagonal: the SDE averages it over noise draws by
+  // default (Monte Carlo), the surrogate is there on request, the exact (rand-k) form is
+  // refused, and the floor is the fixed point of the stationary moments with its variance.
   SdeOptions sde;
   const SdeResult simulated = simulate_sde(o, sde);
-  EXPECT_NE(simulated.covariance.find("surrogate"), std::string::npos) << simulated.covariance;
-  sde.compression_covariance = "monte-carlo";
-  const SdeResult monte_carlo = simulate_sde(o, sde);
-  EXPECT_EQ(monte_carlo.result.termination(), Termination::kCompleted);
+  EXPECT_NE(simulated.covariance.find("Monte Carlo"), std::string::npos) << simulated.covariance;
+  EXPECT_EQ(simulated.result.termination(), Termination::kCompleted);
+  sde.compression_covariance = "surrogate";
+  const SdeResult surrogate = simulate_sde(o, sde);
+  EXPECT_NE(surrogate.covariance.find("surrogate"), std::string::npos) << surrogate.covariance;
   sde.compression_covariance = "exact";
   EXPECT_THROW(simulate_sde(o, sde), ConfigError);
   const Prediction p = predict(o);
   ASSERT_TRUE(p.floor.stationary_loss.has_value()) << p.floor.reason;
   EXPECT_TRUE(p.floor.omega_measured);
   EXPECT_EQ(p.floor.compressor, "ternary");
-  // The floor the measured ω predicts is the method's (seed 61: 0.4755 ± 0.0074 against 0.4676;
-  // without the compression term it would be 0.32): within 4.5 s.e. and the 3 % the formula's
-  // ω, measured at ∇f = 0, may be off by (docs/THEORY.md §5).
+  // The fixed point of the stationary moments with its variance is the method's floor (without
+  // the compression term it would be 0.32): within 4.5 s.e. and the error predict states for
+  // state-dependent quantizers (docs/THEORY.md §3).
   EXPECT_NEAR(loss.tail_loss.mean, *p.floor.stationary_loss,
-              testing::kZ * loss.tail_loss.stderr_ + 0.03 * *p.floor.stationary_loss);
+              testing::kZ * loss.tail_loss.stderr_ +
+                  kQuantizerFloorError * *p.floor.stationary_loss);
 }
 
 TEST(AddedMethod, TrainsAndSaysWhatItHasNoModelFor) {

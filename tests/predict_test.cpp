@@ -73,7 +73,8 @@ INSTANTIATE_TEST_SUITE_P(
                       PredictCase{"dsignsgd", "student:1.5:1", 4, 0.01, 0.03},
                       PredictCase{"majority", "gaussian:1", 5, 0.01, 0.03},
                       PredictCase{"majority", "gaussian:1", 9, 0.01, 0.03},
-                      // Compressors whose ω is measured at ∇f = 0 (noise-dominated regime).
+                      // State-dependent quantizers: the fixed point of the stationary moments
+                      // (docs/THEORY.md §3; their stated error is kQuantizerFloorError).
                       PredictCase{"dcsgd:qsgd:2", "gaussian:1", 4, 0.05, 0.03},
                       PredictCase{"dcsgd:qsgd:8", "student:3:1", 4, 0.05, 0.03},
                       PredictCase{"dcsgd:natural", "gaussian:1", 4, 0.05, 0.03},

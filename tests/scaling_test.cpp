@@ -84,7 +84,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FloorCase{"dsgd", 0.05, "noise", "gaussian:2", 0.0},
                       FloorCase{"dsignsgd", 0.01, "noise", "gaussian:2", 0.03},
                       FloorCase{"dsignsgd", 0.01, "workers", "2", 0.03},
-                      // QSGD and natural compression through ω measured at ∇f = 0.
+                      // QSGD and natural compression through predict's fixed-point floor.
                       FloorCase{"dcsgd", 0.05, "compressor", "qsgd:2", 0.03},
                       FloorCase{"dcsgd", 0.05, "compressor", "natural", 0.03}),
     [](const ::testing::TestParamInfo<FloorCase>& info) {

@@ -61,6 +61,19 @@ std::pair<TrainOptions, TrainOptions> base_and_changed(const ScaleCommand& state
   return {base, changed};
 }
 
+/// Whether a rule's measured floor is the base's: within 3 standard errors plus the tolerance
+/// of its model (QSGD/natural: predict's stated error), or at most that for an integer knob
+/// (reached from below). Null when there is nothing to judge by: an approximate rule without a
+/// stated tolerance, or one run per side (no standard error).
+nlohmann::json verdict(const ScalingRule& rule, const SampleStatistics& tail,
+                       const SampleStatistics& base, double spread) {
+  if (!(tail.count > 1 && base.count > 1 && std::isfinite(spread))) return nullptr;
+  if (!rule.exact && rule.tolerance == 0.0 && !rule.from_below) return nullptr;
+  const double allowed = 3.0 * spread + rule.tolerance * std::abs(base.mean);
+  const double off = tail.mean - base.mean;
+  return rule.from_below ? off <= allowed : std::abs(off) <= allowed;
+}
+
 /// --verify: simulates the base, the changed configuration and every rule into `out`.
 void verify_rules(const ScaleCommand& state, const ScalingPlan& plan, nlohmann::json& out) {
   const auto with_runs = [&](RunPlan o) {
@@ -78,6 +91,7 @@ void verify_rules(const ScaleCommand& state, const ScalingPlan& plan, nlohmann::
     v["z_vs_base"] = tail.count > 1 && base_tail.count > 1 && spread > 0
                          ? nlohmann::json((tail.mean - base_tail.mean) / spread)
                          : nlohmann::json(nullptr);
+    v["verified"] = verdict(plan.rules[i], tail, base_tail, spread);
     out["rules"][i]["verify"] = v;
   }
 }
@@ -112,6 +126,14 @@ void print_plan(const ScaleCommand& state, const ScalingPlan& plan, ScalingInvar
                                 ? "no z: give --runs 2 or more"
                                 : fmt::format("z = {:+.1f} vs base", v["z_vs_base"].get<double>());
       std::cout << fmt::format("           measured floor {} ({})\n", measured(v), z);
+      if (v["verified"] == false) {
+        std::cout << fmt::format(
+            "           WARNING: the rule misses the base floor by more than 3 s.e.{} — do not "
+            "rely on it here\n",
+            rule.tolerance > 0 ? fmt::format(" + {:g} % (the model's stated error)",
+                                             100 * rule.tolerance)
+                               : std::string());
+      }
     }
   }
   for (const std::string& why : plan.no_rule) std::cout << "  no rule: " << why << '\n';

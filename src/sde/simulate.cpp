@@ -35,9 +35,12 @@ SdePlan SdePlan::resolve(const SdeOptions& options, const RunPlan& plan) {
   if (!options.compression_covariance.empty()) {
     out.covariance = compression_covariance_from_string(options.compression_covariance);
   } else {
+    // QSGD's and natural compression's variance depends on the vector rounded: the declared ω
+    // is only a bound (the surrogate's floors were 1.04–168× the method's, issue 26), the Monte
+    // Carlo average of the exact conditional variance is the method's (docs/SDE.md).
     out.covariance = plan.compressor->covariance_form() == CovarianceForm::kSampling
                          ? CompressionCovariance::kExact
-                         : CompressionCovariance::kSurrogate;
+                         : CompressionCovariance::kMonteCarlo;
   }
   return out;
 }

@@ -50,6 +50,7 @@ struct Setting {
   double lr = 0.0;
   bool constant_schedule = true;
   bool quadratic = false;
+  bool diagonal_hessian = false;  ///< H diagonal in the coordinates the compressors act on
 };
 
 /// Per-coordinate stationary variance of x_j for a linear recursion with contraction a = η κ λ_j
@@ -65,37 +66,170 @@ double max_gradient_ratio(const Setting& s, double kappa_ell_over_sigma, double 
   return worst;
 }
 
-/// ω measured for a compressor without a closed-form variance (QSGD, natural): the mean
-/// conditional variance E_Z[Var C(Z)_j] of one agent's message at ∇f = 0, over that of the noise
-/// Z itself — so that (1 + ω) v is the per-coordinate variance the agent sends. For the
-/// scale-invariant compressors it depends on the noise law's shape and on d only (not on σ or B);
-/// cached per (compressor, noise, d). Draws from a fixed stream: the same number every call.
-double measured_omega(const Compressor& compressor, const NoiseSpec& noise, std::size_t d) {
-  static std::mutex mutex;
-  static std::map<std::tuple<std::string, std::string, std::size_t>, double> cache;
-  const auto key = std::make_tuple(compressor.name(), noise.to_string(), d);
-  {
-    const std::lock_guard lock(mutex);
-    if (const auto it = cache.find(key); it != cache.end()) return it->second;
-  }
-  const NoiseModel model(noise, {}, 1);
-  RandomStream rng(StreamAddress{0x0e5a, 0, 0, 0, StreamPurpose::kSdeModel});
-  const std::vector<float> zero(d, 0.0f);
-  std::vector<float> sample(d), variance(d);
-  const std::size_t draws = std::max<std::size_t>(256, (1u << 18) / std::max<std::size_t>(d, 1));
-  double compression = 0.0, raw = 0.0;
-  for (std::size_t k = 0; k < draws; ++k) {
-    model.sample(zero, 0.0, 0, rng, sample);
-    if (!compressor.variance_diagonal(sample, variance)) return std::nan("");
-    for (std::size_t j = 0; j < d; ++j) {
-      compression += variance[j];
-      raw += static_cast<double>(sample[j]) * sample[j];
+/// The stationary second moments of DCSGD with a state-dependent quantizer (QSGD, natural) on a
+/// quadratic whose Hessian is diagonal in the quantizer's basis, constant η. Exactly,
+///   Σ_j a_j (2 − a_j) = (η² / N) (σ̄² + E[D_j(v)]),   a_j = η λ_j,   v = λ ∘ e + Z,
+/// with D(v) the quantizer's conditional variance (diagonal: coordinates are rounded
+/// independently) averaged over the stationary law of the error e and over the noise Z of the
+/// agents. The one approximation: e is taken as N(0, diag Σ) — its covariance is exact, its law is
+/// a filtered sum of quantization and gradient noise, near-Gaussian unless η λ_j is close to 1 or
+/// 2. E[D(v)] is an inner Monte Carlo over fixed draws (common random numbers: the map Σ ↦ Σ' is
+/// deterministic), and the fixed point is found by iteration with Aitken extrapolation; its rate
+/// ρ is the linear map's spectral radius: ρ ≥ 1 means no finite second moment (mean-square
+/// unstable).
+struct QuantizerFixedPoint {
+  std::vector<double> second_moment;  ///< Σ_j
+  double floor = INFINITY;            ///< ½ Σ_j λ_j Σ_j
+  double omega_effective = NAN;       ///< Σ_j E D_j / Σ_j E v_j² at the fixed point
+  bool stable = false;
+  int iterations = 0;
+};
+
+class QuantizerMoments {
+ public:
+  QuantizerMoments(const Setting& s, const Compressor& compressor, std::size_t d)
+      : s_(s), compressor_(compressor), d_(d) {
+    draws_ = std::max<std::size_t>(512, (std::size_t{1} << 17) / std::max<std::size_t>(d, 1));
+    const NoiseModel model(s.noise, s.agent_scales, s.batch);
+    RandomStream rng(StreamAddress{0x0f1b, 0, 0, 0, StreamPurpose::kSdeModel});
+    const std::vector<float> zero(d, 0.0f);
+    normal_.resize(draws_ * d);
+    noise_.resize(draws_ * d);
+    for (std::size_t k = 0; k < draws_; ++k) {
+      const auto agent = static_cast<std::uint32_t>(k % static_cast<std::size_t>(s.agents));
+      model.sample(zero, 0.0, agent, rng, std::span<float>(noise_).subspan(k * d, d));
+      for (std::size_t j = 0; j < d; ++j) normal_[k * d + j] = static_cast<float>(rng.normal());
     }
   }
-  const double omega = compression / raw;
-  const std::lock_guard lock(mutex);
-  cache[key] = omega;
-  return omega;
+
+  /// E[D_j(λ ∘ e + c Z)] for e ~ N(0, diag second_moment), and Σ_j E v_j² (c = 0: no noise).
+  std::vector<double> conditional_variance(const std::vector<double>& second_moment,
+                                           double noise_weight, double* signal) const {
+    std::vector<double> mean(d_, 0.0);
+    std::vector<float> v(d_), variance(d_);
+    double total = 0.0;
+    for (std::size_t k = 0; k < draws_; ++k) {
+      for (std::size_t j = 0; j < d_; ++j) {
+        v[j] = static_cast<float>(s_.eigenvalues[j] * std::sqrt(second_moment[j]) *
+                                      normal_[k * d_ + j] +
+                                  noise_weight * noise_[k * d_ + j]);
+        total += static_cast<double>(v[j]) * v[j];
+      }
+      compressor_.variance_diagonal(v, variance);
+      for (std::size_t j = 0; j < d_; ++j) mean[j] += variance[j];
+    }
+    for (double& m : mean) m /= static_cast<double>(draws_);
+    if (signal != nullptr) *signal = total / static_cast<double>(draws_);
+    return mean;
+  }
+
+  /// Σ' = (η² / N) (σ̄² + E D(Σ)) / (a (2 − a)), coordinate by coordinate.
+  std::vector<double> step(const std::vector<double>& second_moment, double lr,
+                           double noise_variance, double noise_weight, double* omega) const {
+    double signal = 0.0;
+    const std::vector<double> compression =
+        conditional_variance(second_moment, noise_weight, &signal);
+    std::vector<double> next(d_);
+    double compressed = 0.0;
+    for (std::size_t j = 0; j < d_; ++j) {
+      const double a = lr * s_.eigenvalues[j];
+      next[j] = lr * lr * (noise_variance + compression[j]) / (s_.agents * a * (2.0 - a));
+      compressed += compression[j];
+    }
+    if (omega != nullptr) *omega = compressed / signal;
+    return next;
+  }
+
+  /// The noise-free map's growth per step at η = lr (power iteration): the mean-square
+  /// recursion is stable iff it is < 1. Infinity where some a_j ∉ (0, 2).
+  double spectral_radius(double lr) const {
+    std::vector<double> sigma(d_);
+    for (std::size_t j = 0; j < d_; ++j) {
+      const double a = lr * s_.eigenvalues[j];
+      if (!(a > 0.0 && a < 2.0)) return INFINITY;
+      sigma[j] = 1.0 / s_.eigenvalues[j];
+    }
+    double rate = 0.0;
+    for (int k = 0; k < 24; ++k) {
+      const double before = floor_of(sigma);
+      sigma = step(sigma, lr, 0.0, 0.0, nullptr);
+      rate = floor_of(sigma) / before;
+      if (!std::isfinite(rate) || rate == 0.0) return rate;
+      for (double& x : sigma) x /= rate;
+    }
+    return rate;
+  }
+
+  double floor_of(const std::vector<double>& second_moment) const {
+    double f = 0.0;
+    for (std::size_t j = 0; j < d_; ++j) f += 0.5 * s_.eigenvalues[j] * second_moment[j];
+    return f;
+  }
+
+ private:
+  const Setting& s_;
+  const Compressor& compressor_;
+  std::size_t d_;
+  std::size_t draws_ = 0;
+  std::vector<float> normal_, noise_;
+};
+
+/// The largest η with a finite stationary second moment: bisection of spectral_radius(η) = 1 on
+/// (0, 2 / λ_max), to 0.1 % (the MC draws are fixed, so the radius is a deterministic function).
+double quantizer_lr_max(const QuantizerMoments& moments, double lambda_max) {
+  double low = 0.0, high = 2.0 / lambda_max;
+  while (high - low > 1e-3 * high) {
+    const double mid = 0.5 * (low + high);
+    (moments.spectral_radius(mid) < 1.0 ? low : high) = mid;
+  }
+  return low;
+}
+
+/// Iterates Σ ↦ step(Σ) from DSGD's moments (E D = 0), extrapolating by Aitken's rule once the
+/// rate ρ = Δf_k / Δf_{k−1} has settled; stops when f changes by < 1e-10 relative, or calls the
+/// recursion unstable when ρ ≥ 1 persists or f exceeds 10¹² × DSGD's.
+QuantizerFixedPoint solve_quantizer_moments(const QuantizerMoments& moments, const Setting& s,
+                                            std::size_t d, double noise_variance) {
+  QuantizerFixedPoint out;
+  std::vector<double> sigma(d);
+  for (std::size_t j = 0; j < d; ++j) {
+    const double a = s.lr * s.eigenvalues[j];
+    if (!(a > 0.0 && a < 2.0)) return out;
+    sigma[j] = s.lr * s.lr * std::max(noise_variance, 1e-300) / (s.agents * a * (2.0 - a));
+  }
+  const double start = moments.floor_of(sigma);
+  double previous_delta = NAN, previous_rate = NAN, f = start, omega = NAN;
+  int settled = 0, growing = 0;
+  for (out.iterations = 1; out.iterations <= 400; ++out.iterations) {
+    std::vector<double> next = moments.step(sigma, s.lr, noise_variance, 1.0, &omega);
+    const double f_next = moments.floor_of(next);
+    const double delta = f_next - f;
+    const double rate = delta / previous_delta;
+    if (!std::isfinite(f_next) || f_next > 1e12 * start) return out;
+    if (std::abs(delta) <= 1e-10 * f_next) {
+      out.second_moment = std::move(next);
+      out.floor = f_next;
+      out.omega_effective = omega;
+      out.stable = true;
+      return out;
+    }
+    settled = std::isfinite(rate) && std::abs(rate - previous_rate) < 1e-3 ? settled + 1 : 0;
+    growing = std::isfinite(rate) && rate >= 1.0 ? growing + 1 : 0;
+    if (growing >= 20) return out;  // the linear map's spectral radius is ≥ 1
+    if (settled >= 3 && rate > 0.0 && rate < 1.0) {  // Aitken: the geometric tail summed
+      for (std::size_t j = 0; j < d; ++j) {
+        next[j] += rate / (1.0 - rate) * (next[j] - sigma[j]);
+      }
+      settled = 0;
+      previous_delta = NAN;
+    } else {
+      previous_delta = delta;
+    }
+    previous_rate = rate;
+    sigma = std::move(next);
+    f = moments.floor_of(sigma);
+  }
+  return out;  // not converged in 400 iterations: at the stability edge, reported unstable
 }
 
 MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
@@ -139,6 +273,56 @@ MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
   if (compressed) out.omega = omega;
   out.omega_measured = omega_measured;
   if (!floor.stable) out.reason = "η beyond the stability limit: the iterates diverge";
+  return out;
+}
+
+/// DCSGD's floor with a state-dependent quantizer (QSGD, natural): the fixed point of the
+/// stationary second moments (solve_quantizer_moments), its stability limit, and the regime its
+/// error was measured in (docs/THEORY.md §3, tests/quantizer_floor_test.cpp).
+MethodFloor quantizer_method(const Setting& s, const Compressor& compressor, std::size_t d) {
+  const double variance = s.noise.coordinate_variance(0.0) * s.mean_square_scale / s.batch;
+  if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
+    return unavailable("state-dependent noise (affine/relative): no closed-form floor");
+  }
+  if (!std::isfinite(variance)) {
+    MethodFloor out = unavailable("infinite noise variance (" + s.noise.to_string() +
+                                  "): no finite stationary floor — the loss is dominated by ever "
+                                  "larger jumps");
+    out.finite_floor = false;
+    return out;
+  }
+  if (!s.diagonal_hessian) {
+    return unavailable("rotated Hessian: " + compressor.name() +
+                       " rounds in other coordinates than H's eigenbasis; the floor is computed "
+                       "for diagonal quadratics only — simulate with `dsignsgd sde "
+                       "--compression-covariance monte-carlo`");
+  }
+  const QuantizerMoments moments(s, compressor, d);
+  const QuantizerFixedPoint fixed = solve_quantizer_moments(moments, s, d, variance);
+  MethodFloor out;
+  out.stationary_loss = fixed.stable ? std::optional<double>(fixed.floor) : std::nullopt;
+  out.formula =
+      "½ Σ_j λ_j Σ_j,  Σ_j η λ_j (2 − η λ_j) = (η²/N) (σ² + E[D_j(λ ∘ e + Z)]),  e ~ N(0, diag Σ)"
+      " (D: the quantizer's conditional variance, inner Monte Carlo)";
+  out.noise_variance_per_coordinate = variance;
+  out.omega = fixed.omega_effective;
+  out.omega_measured = true;
+  const double lr_max = quantizer_lr_max(moments, s.lambda_max);
+  out.regime = RegimeCheck{
+      "fixed point of the stationary second moments, e taken Gaussian: within " +
+          format_double(100 * kQuantizerFloorError) +
+          " % of the method over docs/THEORY.md §3's grid (QSGD s ∈ {1, 2, 4, 16} and natural, "
+          "N ∈ {1, 2, 8}, Gaussian and Student-t noise) where η ≤ " +
+          format_double(kQuantizerValidFraction) + " lr_max",
+      fixed.stable && s.lr <= kQuantizerValidFraction * lr_max,
+      "η ≤ " + format_double(kQuantizerValidFraction) + " lr_max", std::nullopt, false};
+  StabilityLimit stability;
+  stability.lr_max = lr_max;
+  stability.in_range = fixed.stable;
+  stability.kind = "mean-square: beyond lr_max E f grows without bound, although single runs may "
+                   "stay bounded (multiplicative compression noise)";
+  out.stability = stability;
+  if (!fixed.stable) out.reason = "η beyond the stability limit: E f grows without bound";
   return out;
 }
 
@@ -246,11 +430,15 @@ MethodFloor method_floor(const Setting& s, const MethodInfo& info,
     case ModelFamily::kGradient: {
       if (info.dense()) return gradient_method(s, false, 0.0, "identity", false);
       if (!compressor) compressor = make_compressor(info.default_compressor);
-      // Rand-k's ω is exact; QSGD's and natural's declared ω is a bound: their floor uses the
-      // variance measured at ∇f = 0.
-      const bool closed = compressor->covariance_form() == CovarianceForm::kSampling;
-      const double omega = closed ? compressor->omega(d) : measured_omega(*compressor, s.noise, d);
-      MethodFloor floor = gradient_method(s, true, omega, compressor->name(), !closed);
+      // Rand-k's ω is exact; QSGD's and natural's variance depends on the vector rounded:
+      // their floor is the fixed point of the stationary moments.
+      const CovarianceForm form = compressor->covariance_form();
+      MethodFloor floor =
+          form == CovarianceForm::kDiagonal
+              ? quantizer_method(s, *compressor, d)
+              : gradient_method(s, true,
+                                form == CovarianceForm::kSampling ? compressor->omega(d) : NAN,
+                                compressor->name(), false);
       floor.compressor = compressor->name();
       return floor;
     }
@@ -280,6 +468,7 @@ Setting setting_of(const RunPlan& plan, const Problem& problem) {
   s.constant_schedule = plan.schedule.kind == ScheduleKind::kConst && plan.schedule.warmup == 0;
   s.eigenvalues = problem.hessian_eigenvalues();
   s.quadratic = !s.eigenvalues.empty();
+  s.diagonal_hessian = s.quadratic && problem.separable();
   for (double lambda : s.eigenvalues) s.lambda_max = std::max(s.lambda_max, lambda);
   if (!plan.agent_scales.empty()) {
     s.agent_scales = plan.agent_scales;

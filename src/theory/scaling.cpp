@@ -147,20 +147,32 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
   const bool sign = is_sign(plan.changed);
   const NoiseSpec& noise = plan.changed.noise;
   const auto touched = [&](const std::string& key) { return changes.touched(key); };
-  // As predict's floor: ω measured at ∇f = 0 unless the compressor's covariance is rand-k's.
-  const bool measured = !sign && !plan.changed.method->dense() &&
-                        plan.changed.compressor->covariance_form() != CovarianceForm::kSampling;
+  // As predict's floor: QSGD's and natural's is the fixed point of the stationary moments
+  // (predict.cpp's quantizer_method), an approximation with a measured error; rand-k's is exact.
+  const bool quantizer = !sign && !plan.changed.method->dense() &&
+                         plan.changed.compressor->covariance_form() == CovarianceForm::kDiagonal;
+  const bool majority_vote = sign && plan.changed.method->majority_vote();
   const std::string form =
-      sign ? "floor ≈ η σ_B d / (4 κ ℓ N), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
-             "(2 κ ℓ N (2 − η κ ℓ λ_j / σ_B)))"
-      : measured ? "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j)), ω the compression variance "
-                   "measured at ∇f = 0 (noise-dominated regime)"
-                 : "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j (1 + ω/N)))";
+      majority_vote
+          ? "floor ≈ η σ_B d / (4 κ_N ℓ), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
+            "(2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ_B)))"
+      : sign ? "floor ≈ η σ_B d / (4 ℓ N), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
+               "(2 ℓ N (2 − η ℓ λ_j / σ_B)))"
+      : quantizer
+          ? "floor = ½ Σ_j λ_j Σ_j with Σ_j η λ_j (2 − η λ_j) = (η²/N) (v/B + E[D_j]), D the "
+            "quantizer's conditional variance at the stationary law (predict's fixed point, "
+            "within its stated error)"
+          : "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j (1 + ω/N)))";
   if (!touched("lr")) {
     ScalingRule rule = floor_rule_lr(plan.changed, plan.base_floor);
-    rule.derivation = "solve " + form + " for η (bisection of the exact closed form); to first "
-                      "order η' = η · floor_base / floor_changed";
-    rule.limits = "a smaller η slows convergence: the time to reach the floor grows like 1/η";
+    rule.exact = !quantizer;
+    rule.tolerance = quantizer ? kQuantizerFloorError : 0.0;
+    rule.derivation = "solve " + form + " for η (bisection" +
+                      (quantizer ? "" : " of the exact closed form") +
+                      "); to first order η' = η · floor_base / floor_changed";
+    rule.limits = rule.adjusted.lr < plan.changed.lr
+                      ? "a smaller η slows convergence: the time to reach the floor grows like 1/η"
+                      : "a larger η moves closer to the stability limit (predict's lr_max)";
     plan.rules.push_back(rule);
   }
   for (const char* knob : {"batch", "workers"}) {
@@ -181,6 +193,8 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
                                                                 : " (per-agent scales are fixed)"));
       continue;
     }
+    rule->tolerance = quantizer ? kQuantizerFloorError : 0.0;
+    rule->from_below = true;
     rule->derivation = std::string("smallest integer ") + knob + " with " + form +
                        " <= the base floor; to first order " + knob + "' = " + knob + " · " +
                        (sign && std::string(knob) == "batch" ? "(floor_changed / floor_base)²"
@@ -369,6 +383,7 @@ nlohmann::json rule_json(const ScalingRule& rule) {
                                   ? nlohmann::json(rule.predicted)
                                   : nlohmann::json(nullptr)},
           {"exact", rule.exact},
+          {"tolerance", rule.tolerance},
           {"derivation", rule.derivation},
           {"limits", rule.limits}};
 }

@@ -22,7 +22,7 @@ struct SdeOptions {
   std::string integrator = "euler";  ///< euler | platen2
   int substeps = 1;                  ///< M substeps per discrete step (power of two)
   std::string compression_covariance = "";   ///< exact | surrogate | monte-carlo; "" = exact
-                                             ///< for rand-k/identity, surrogate otherwise
+                                             ///< for rand-k/identity, monte-carlo otherwise
 };
 
 /// The SDE options, parsed and resolved against a run plan (the covariance mode by compressor).

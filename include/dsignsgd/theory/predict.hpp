@@ -16,6 +16,14 @@
 
 namespace dsignsgd {
 
+/// DCSGD's floor with QSGD or natural compression is the fixed point of the stationary second
+/// moments with e taken Gaussian (predict.cpp): not exact. Over bench/quantizer_floor_grid.py's
+/// grid (docs/THEORY.md §3) its relative error is at most kQuantizerFloorError where
+/// η ≤ kQuantizerValidFraction × its lr_max — the regime `predict` reports as valid, and the
+/// tolerance `scale --verify` allows its rules.
+inline constexpr double kQuantizerFloorError = 0.035;
+inline constexpr double kQuantizerValidFraction = 0.5;
+
 struct PredictOptions {
   double epsilon = 1e-3;  ///< target accuracy ε of [B] Theorem 4.2's step bound
 };

@@ -33,6 +33,8 @@ struct ScalingRule {
   RunPlan adjusted;          ///< the changed configuration with the knob set
   double predicted = 0.0;    ///< predicted floor of `adjusted` (keep = floor)
   bool exact = false;        ///< true when the invariant holds exactly in the model
+  double tolerance = 0.0;    ///< relative error the model's floor may have (QSGD/natural)
+  bool from_below = false;   ///< an integer knob: the floor is reached or passed, not hit
   std::string derivation;    ///< one line: which formula, solved for what
   std::string limits;        ///< where the rule stops holding
 };
