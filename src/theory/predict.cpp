@@ -232,9 +232,13 @@ QuantizerFixedPoint solve_quantizer_moments(const QuantizerMoments& moments, con
   return out;  // not converged in 400 iterations: at the stability edge, reported unstable
 }
 
-MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
-                            const std::string& compressor, bool omega_measured) {
-  const double variance = s.noise.coordinate_variance(0.0) * s.mean_square_scale / s.batch;
+/// v̄ = (1/N) Σ_i s_i² v / B: the per-coordinate noise variance the agents' mean carries.
+double per_coordinate_variance(const Setting& s) {
+  return s.noise.coordinate_variance(0.0) * s.mean_square_scale / s.batch;
+}
+
+/// Why DSGD/DCSGD have no stationary floor under this noise, if they have none.
+std::optional<MethodFloor> no_gradient_floor(const Setting& s, double variance) {
   if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
     return unavailable("state-dependent noise (affine/relative): no closed-form floor");
   }
@@ -245,6 +249,13 @@ MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
     out.finite_floor = false;
     return out;
   }
+  return std::nullopt;
+}
+
+MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
+                            const std::string& compressor, bool omega_measured) {
+  const double variance = per_coordinate_variance(s);
+  if (std::optional<MethodFloor> none = no_gradient_floor(s, variance)) return *none;
   if (compressed && std::isnan(omega)) {
     return unavailable("no closed form for " + compressor +
                        ": it does not report its variance; simulate with `dsignsgd sde "
@@ -280,17 +291,8 @@ MethodFloor gradient_method(const Setting& s, bool compressed, double omega,
 /// stationary second moments (solve_quantizer_moments), its stability limit, and the regime its
 /// error was measured in (docs/THEORY.md §3, tests/quantizer_floor_test.cpp).
 MethodFloor quantizer_method(const Setting& s, const Compressor& compressor, std::size_t d) {
-  const double variance = s.noise.coordinate_variance(0.0) * s.mean_square_scale / s.batch;
-  if (s.noise.kind == NoiseKind::kAffine || s.noise.kind == NoiseKind::kRelative) {
-    return unavailable("state-dependent noise (affine/relative): no closed-form floor");
-  }
-  if (!std::isfinite(variance)) {
-    MethodFloor out = unavailable("infinite noise variance (" + s.noise.to_string() +
-                                  "): no finite stationary floor — the loss is dominated by ever "
-                                  "larger jumps");
-    out.finite_floor = false;
-    return out;
-  }
+  const double variance = per_coordinate_variance(s);
+  if (std::optional<MethodFloor> none = no_gradient_floor(s, variance)) return *none;
   if (!s.diagonal_hessian) {
     return unavailable("rotated Hessian: " + compressor.name() +
                        " rounds in other coordinates than H's eigenbasis; the floor is computed "
