@@ -19,6 +19,7 @@
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
 #include "dsignsgd/sde/simulate.hpp"
+#include "dsignsgd/theory/predict.hpp"
 
 namespace dsignsgd {
 namespace {
@@ -116,6 +117,32 @@ TEST(DocumentedDefaults, MethodAndCompressorListsAreTheRegistries) {
         << "METHODS.md misses compressor " << info->name;
   }
   EXPECT_NE(usage.find("| `--method` | `" + TrainOptions{}.method + "` |"), std::string::npos);
+}
+
+TEST(DocumentedDefaults, PredictFormulasAndRegimesAreTheDocumentedOnes) {
+  // Issue 26 item 5: SDE.md's closed-form table writes each method's formula and regime
+  // condition as predict reports them; both are read from predict here and found there.
+  const std::string sde = read_doc("SDE.md");
+  for (const auto& [method, compressor] :
+       {std::pair{"dsgd", ""}, {"dcsgd", "randk:0.25"}, {"dcsgd", "qsgd:4"}, {"dcsgd", "natural"},
+        {"dsignsgd", ""}, {"majority", ""}}) {
+    TrainOptions o;
+    o.method = method;
+    if (*compressor != '\0') o.compressor = compressor;
+    o.problem.dim = 10;
+    o.problem.hessian = "linspace:0.5:2";
+    o.lr = 0.01;
+    o.workers = 5;
+    const Prediction p = predict(o);
+    ASSERT_FALSE(p.floor.formula.empty()) << method << " " << compressor << ": " << p.floor.reason;
+    ASSERT_TRUE(p.floor.regime.has_value()) << method;
+    EXPECT_NE(sde.find("`" + p.floor.formula + "`"), std::string::npos)
+        << method << " " << compressor << ": SDE.md should show the formula `" << p.floor.formula
+        << "`";
+    EXPECT_NE(sde.find("`" + p.floor.regime->condition + "`"), std::string::npos)
+        << method << " " << compressor << ": SDE.md should show the condition `"
+        << p.floor.regime->condition << "`";
+  }
 }
 
 TEST(DocumentedDefaults, SdeDefaultsAreSdeOptionsAndTheCovarianceRule) {

@@ -312,7 +312,7 @@ MethodFloor quantizer_method(const Setting& s, const Compressor& compressor, std
   const double lr_max = quantizer_lr_max(moments, s.lambda_max);
   out.regime = RegimeCheck{
       "fixed point of the stationary second moments, e taken Gaussian: within " +
-          format_double(100 * kQuantizerFloorError) +
+          format_double(std::round(1000 * kQuantizerFloorError) / 10) +
           " % of the method over docs/THEORY.md §3's grid (QSGD s ∈ {1, 2, 4, 16} and natural, "
           "N ∈ {1, 2, 8}, Gaussian and Student-t noise) where η ≤ " +
           format_double(kQuantizerValidFraction) + " lr_max",
