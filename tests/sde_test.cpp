@@ -350,6 +350,34 @@ TEST(ValidateVerdict, ResolvesARealWeakError) {
     EXPECT_GT(level.weak_error, 3.0 * level.null_threshold);
   }
   EXPECT_TRUE(result.resolved);
+  // The order's bootstrap interval is narrow enough to call it, and holds order 1.
+  std::cout << fmt::format("[ validate ] order {:.3f} ± {:.3f}, 90 % interval {:.3f} … {:.3f}\n",
+                           result.order, result.order_stderr, result.order_low, result.order_high);
+  EXPECT_TRUE(result.order_resolved);
+  EXPECT_LT(result.order_low, result.order);
+  EXPECT_GT(result.order_high, result.order);
+  EXPECT_NEAR(result.order, 1.0, 0.25);
+}
+
+TEST(ValidateVerdict, AnOrderItsRunsCannotPinIsUnresolved) {
+  // Issue 26: every weak error may clear its threshold while the fitted order is still loose
+  // (0.59 and 0.72 were called resolved at 1 500 runs where the truth is 1). At stationarity
+  // (x0 = 0) with σ = 1, two levels and 1 500 runs the errors are barely above the noise and the
+  // order's interval is about a unit wide: reported, and not resolved.
+  TrainOptions o = dsgd_transient(0.1, 20, test_seed(85));
+  o.problem.x0 = 0.0;
+  o.noise = "gaussian:1";
+  o.runs = 1500;
+  SdeOptions sde;
+  sde.substeps = 8;
+  sde.drift_correction = "none";
+  const ValidateResult result = validate_sde(o, sde, {.levels = 2});
+  std::cout << fmt::format("[ validate ] order {:.3f}, 90 % interval {:.3f} … {:.3f}, errors {}\n",
+                           result.order, result.order_low, result.order_high,
+                           result.errors_resolved ? "resolved" : "not resolved");
+  EXPECT_GT(result.order_high - result.order_low, kOrderWidth);
+  EXPECT_FALSE(result.order_resolved);
+  EXPECT_FALSE(result.resolved);
 }
 
 TEST(DriftCorrection, ClassicHasTheSmallestWeakErrorAtSmallEta) {

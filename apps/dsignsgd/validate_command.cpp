@@ -60,11 +60,17 @@ Runner add_validate_command(CLI::App& app) {
                                level.weak_error_time, level.null_threshold,
                                level.resolved ? "" : "  (not resolved)");
     }
-    std::cout << fmt::format("fitted order {:.2f}{}\n", result.order,
-                             result.resolved ? ""
-                                             : "  (not resolved: some weak error is within the "
-                                               "noise level — the 95 % quantile of the largest "
-                                               "gap if there were none; add --runs)");
+    std::cout << fmt::format("fitted order {:.2f} ± {:.2f} (90 % interval {:.2f} … {:.2f}){}\n",
+                             result.order, result.order_stderr, result.order_low,
+                             result.order_high,
+                             !result.errors_resolved
+                                 ? "  (not resolved: some weak error is within the noise level "
+                                   "— the 95 % quantile of the largest gap if there were none; "
+                                   "add --runs)"
+                             : !result.order_resolved
+                                 ? "  (not resolved: the interval is too wide to tell order 1 "
+                                   "from 0.5; add --runs or --levels)"
+                                 : "");
     return 0;
   };
 }

@@ -5,6 +5,7 @@
 /// bands, and the weak error max_k |mean f(x_k) − mean f(X_{t_k})| per η with its Monte Carlo
 /// standard error and the fitted order (slope of log error against log η).
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -38,12 +39,23 @@ struct ValidateLevel {
   bool resolved = false;  ///< weak_error > null_threshold
 };
 
+/// The widest 90 % interval of the fitted order that still tells order 1 from order 0.5.
+inline constexpr double kOrderWidth = 0.5;
+
 struct ValidateResult {
   std::vector<ValidateLevel> levels;
   double order = 0.0;  ///< least-squares slope of log weak_error against log η
-  /// Every level's weak error lies above its null threshold: the errors (and so the order) are
-  /// not Monte Carlo noise. Under the null (no weak error) this is false in ≥ 95 % of seeds.
-  bool resolved = true;
+  /// The order's bootstrap (runs resampled at every level): standard deviation, 5 % and 95 %
+  /// quantiles.
+  double order_stderr = NAN, order_low = NAN, order_high = NAN;
+  /// Every level's weak error lies above its null threshold: the errors are not Monte Carlo
+  /// noise. Under the null (no weak error) this is false in ≥ 95 % of seeds.
+  bool errors_resolved = true;
+  /// The order's 90 % interval is narrower than kOrderWidth: it tells order 1 from 0.5 (an
+  /// order fitted through errors that clear their thresholds can still be biased by the smallest
+  /// level: 0.59 and 0.72 at 1 500 runs where the true order is 1).
+  bool order_resolved = false;
+  bool resolved = true;  ///< errors_resolved and order_resolved
 };
 
 /// The 95 % quantile of max_k |D*_k| over `draws` multiplier-bootstrap draws, D*_k =
