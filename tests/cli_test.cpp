@@ -12,6 +12,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -336,7 +337,8 @@ TEST(Cli, TrainWritesMetricsAndSummaryWithTheDocumentedKeys) {
   const nlohmann::json summary = read_json(out / "summary.json");
   for (const char* key :
        {"final_loss_mean", "tail_loss_mean", "tail_loss_stderr", "diverged_runs",
-        "uplink_bits_per_coordinate", "version", "git_commit", "config", "wall_seconds"}) {
+        "uplink_bits_per_coordinate", "version", "git_commit", "cpu_level", "config",
+        "wall_seconds"}) {
     EXPECT_TRUE(summary.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(summary["tail_fraction"].get<double>(), 0.25);
@@ -662,7 +664,13 @@ TEST(Cli, ScaleExplainsItsRulesAndRejectsBadChanges) {
 TEST(Cli, HelpAndVersionExitZero) {
   EXPECT_EQ(run("--help").exit_code, 0);
   EXPECT_EQ(run("train --help").exit_code, 0);
-  EXPECT_EQ(run("--version").exit_code, 0);
+  const Outcome version = run("--version");
+  EXPECT_EQ(version.exit_code, 0);
+  // Issue 29 item 5: the version, the commit built (12 hex digits, or unknown) and the CPU level.
+  EXPECT_TRUE(std::regex_search(
+      version.output, std::regex(R"(^\d+\.\d+\.\d+ \(commit ([0-9a-f]{12}|unknown), CPU level )"
+                                 R"((baseline|avx2|avx512)\))")))
+      << version.output;
   EXPECT_EQ(run("").exit_code, 2);
 }
 

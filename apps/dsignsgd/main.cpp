@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/join.hpp"
+#include "dsignsgd/core/build_info.hpp"
 #include "dsignsgd/version.hpp"
 #ifdef DSIGNSGD_HAVE_TORCH
 #include "dsignsgd/torch/torch_models.hpp"
@@ -184,7 +185,7 @@ int main(int argc, char** argv) {
       "dsignsgd: distributed SGD, compressed SGD and SignSGD with N agents, and their "
       "SDE analysis"};
   app.name("dsignsgd");
-  app.set_version_flag("--version", std::string(kVersion) + " (" + kGitCommit + ")");
+  app.set_version_flag("--version", version_line());
   app.require_subcommand(1);
   const std::map<CLI::App*, cli::Runner> runners = cli::add_commands(app);
 

@@ -25,11 +25,12 @@ from typing import Optional, Any, Dict, List, Mapping
 
 from . import _core
 from ._core import (__version__, aggregate, compressor_name, compressors, downlink_bytes, encode,
-                    error_feedback_encode, methods, omega, wire_bytes)
+                    error_feedback_encode, methods, omega, version, wire_bytes)
 
 __all__ = ["__version__", "aggregate", "compressor_name", "downlink_bytes", "encode",
            "error_feedback_encode", "omega", "wire_bytes", "train", "simulate_sde", "predict",
-           "validate", "scale", "speedup", "measure_noise", "methods", "compressors", "read_run"]
+           "validate", "scale", "speedup", "measure_noise", "methods", "compressors", "read_run",
+           "version"]
 
 
 def _flag_value(value: Any) -> str:

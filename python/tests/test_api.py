@@ -157,6 +157,18 @@ def test_speedup_of_a_torch_model_is_the_librarys_hook_model():
         dsignsgd.speedup(model, hosts=2, rate="1gbit")
 
 
+def test_the_version_names_the_build_as_the_cli_does():
+    # Issue 29 item 5: PEP 440 with the commit as a local label; version() is --version's line.
+    import re
+    import subprocess
+
+    assert re.fullmatch(r"\d+\.\d+\.\d+\+(g[0-9a-f]{12}|unknown)", dsignsgd.__version__)
+    line = subprocess.run([CLI, "--version"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    assert dsignsgd.version() == line
+    assert dsignsgd.__version__.split("+")[0] in line and "CPU level" in line
+
+
 def test_the_size_kernels_refuse_sizes_they_cannot_count():
     """Issue 30 D29: no overflow to a small number, no NaN read as "biased", no vote of nobody."""
     import numpy as np

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dsignsgd/core/build_info.hpp"
 #include "dsignsgd/core/fnv1a.hpp"
 #include "dsignsgd/core/spec.hpp"
 #include "dsignsgd/version.hpp"
@@ -109,6 +110,7 @@ nlohmann::json summary_json(const TrainResult& result) {
       {"command", "train"},
       {"version", kVersion},
       {"git_commit", kGitCommit},
+      {"cpu_level", cpu_level_name()},
       {"config", plan_json(result.plan)},
       {"problem_description", result.problem_description},
       {"dim", result.dim},

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "dsignsgd/core/build_info.hpp"
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/random/batch.hpp"
 #include "dsignsgd/version.hpp"
@@ -250,6 +251,7 @@ nlohmann::json validate_json(const ValidateResult& result, const SdePlan& sde) {
   return {{"command", "validate"},
           {"version", kVersion},
           {"git_commit", kGitCommit},
+          {"cpu_level", cpu_level_name()},
           {"config", plan_json(first.algorithm.plan)},
           {"sde",
            {{"model", first.sde.model},
