@@ -179,11 +179,18 @@ def train_one(workload, hook: str, lr: float, warmup: int, seed: int, args, rank
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - start)
-        if not torch.isfinite(loss):
+        # Every decision to stop is the ranks' together: a rank that left the loop alone would
+        # leave the others waiting in a collective (its losses and, with BatchNorm, its
+        # evaluation can differ from the others').
+        diverged = torch.tensor([0.0 if torch.isfinite(loss) else 1.0])
+        dist.all_reduce(diverged, op=dist.ReduceOp.MAX, group=group)
+        if diverged.item():
             curve.append({"step": step, workload.metric: None, "diverged": True})
             break
         if step % args.eval_every == 0 or step == args.steps:
-            metrics = workload.evaluate(model)
+            shared = [workload.evaluate(model)]  # rank 0's evaluation is the one recorded
+            dist.broadcast_object_list(shared, src=0, group=group)
+            metrics = shared[0]
             curve.append({"step": step, "train_loss": loss.item(), **metrics})
             if reached is None and workload.reached(metrics):
                 reached = step
