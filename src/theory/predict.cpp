@@ -78,11 +78,9 @@ double max_gradient_ratio(const Setting& s, double kappa_ell_over_sigma, double 
 /// ρ is the linear map's spectral radius: ρ ≥ 1 means no finite second moment (mean-square
 /// unstable).
 struct QuantizerFixedPoint {
-  std::vector<double> second_moment;  ///< Σ_j
-  double floor = INFINITY;            ///< ½ Σ_j λ_j Σ_j
-  double omega_effective = NAN;       ///< Σ_j E D_j / Σ_j E v_j² at the fixed point
+  double floor = INFINITY;       ///< ½ Σ_j λ_j Σ_j
+  double omega_effective = NAN;  ///< Σ_j E D_j / Σ_j E v_j² at the fixed point
   bool stable = false;
-  int iterations = 0;
 };
 
 class QuantizerMoments {
@@ -176,12 +174,27 @@ class QuantizerMoments {
 
 /// The largest η with a finite stationary second moment: bisection of spectral_radius(η) = 1 on
 /// (0, 2 / λ_max), to 0.1 % (the MC draws are fixed, so the radius is a deterministic function).
-double quantizer_lr_max(const QuantizerMoments& moments, double lambda_max) {
-  double low = 0.0, high = 2.0 / lambda_max;
+/// It depends on everything in the setting but η, so it is computed once per setting: `scale`'s
+/// bisections ask predict for the floor at many η, and this search is most of a predict's cost.
+double quantizer_lr_max(const QuantizerMoments& moments, const Setting& s,
+                        const Compressor& compressor) {
+  static std::mutex mutex;
+  static std::map<std::string, double> cache;
+  std::string key = compressor.name() + "|" + s.noise.to_string() + "|" +
+                    std::to_string(s.agents) + "|" + std::to_string(s.batch);
+  for (double scale : s.agent_scales) key += "|s" + format_double(scale);
+  for (double lambda : s.eigenvalues) key += "|" + format_double(lambda);
+  {
+    const std::lock_guard lock(mutex);
+    if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  double low = 0.0, high = 2.0 / s.lambda_max;
   while (high - low > 1e-3 * high) {
     const double mid = 0.5 * (low + high);
     (moments.spectral_radius(mid) < 1.0 ? low : high) = mid;
   }
+  const std::lock_guard lock(mutex);
+  cache[key] = low;
   return low;
 }
 
@@ -200,14 +213,13 @@ QuantizerFixedPoint solve_quantizer_moments(const QuantizerMoments& moments, con
   const double start = moments.floor_of(sigma);
   double previous_delta = NAN, previous_rate = NAN, f = start, omega = NAN;
   int settled = 0, growing = 0;
-  for (out.iterations = 1; out.iterations <= 400; ++out.iterations) {
+  for (int iteration = 0; iteration < 400; ++iteration) {
     std::vector<double> next = moments.step(sigma, s.lr, noise_variance, 1.0, &omega);
     const double f_next = moments.floor_of(next);
     const double delta = f_next - f;
     const double rate = delta / previous_delta;
     if (!std::isfinite(f_next) || f_next > 1e12 * start) return out;
     if (std::abs(delta) <= 1e-10 * f_next) {
-      out.second_moment = std::move(next);
       out.floor = f_next;
       out.omega_effective = omega;
       out.stable = true;
@@ -309,7 +321,7 @@ MethodFloor quantizer_method(const Setting& s, const Compressor& compressor, std
   out.noise_variance_per_coordinate = variance;
   out.omega = fixed.omega_effective;
   out.omega_measured = true;
-  const double lr_max = quantizer_lr_max(moments, s.lambda_max);
+  const double lr_max = quantizer_lr_max(moments, s, compressor);
   out.regime = RegimeCheck{
       "fixed point of the stationary second moments, e taken Gaussian: within " +
           format_double(std::round(1000 * kQuantizerFloorError) / 10) +
