@@ -83,20 +83,27 @@ double fitted_order(const std::vector<double>& lrs, const std::vector<double>& e
 /// The fitted order's bootstrap (runs resampled at every level, `draws` times): its standard
 /// deviation and its 5 % and 95 % quantiles.
 void bootstrap_order(ValidateResult& out, std::uint64_t seed, int draws) {
+  struct Level {
+    std::vector<const std::vector<double>*> algorithm, sde;
+    std::size_t rows = 0;
+  };
+  std::vector<Level> levels;
+  std::vector<double> lrs;
+  for (const ValidateLevel& level : out.levels) {
+    Level l{live_curves(level.algorithm), live_curves(level.sde.result),
+            std::min(level.algorithm.logged_steps.size(), level.sde.result.logged_steps.size())};
+    if (l.algorithm.empty() || l.sde.empty() || l.rows == 0) return;  // nothing to resample
+    levels.push_back(std::move(l));
+    lrs.push_back(level.lr);
+  }
   RandomStream rng(StreamAddress{seed, 1, 0, 0, StreamPurpose::kBootstrap});
-  std::vector<double> lrs, orders;
-  for (const ValidateLevel& level : out.levels) lrs.push_back(level.lr);
-  std::vector<double> errors(out.levels.size()), mean_a, mean_b;
+  std::vector<double> orders, errors(levels.size()), mean_a, mean_b;
   for (int draw = 0; draw < draws; ++draw) {
-    for (std::size_t i = 0; i < out.levels.size(); ++i) {
-      const ValidateLevel& level = out.levels[i];
-      const auto a = live_curves(level.algorithm), b = live_curves(level.sde.result);
-      const std::size_t rows =
-          std::min(level.algorithm.logged_steps.size(), level.sde.result.logged_steps.size());
-      if (a.empty() || b.empty() || rows == 0) return;
-      mean_a.resize(rows);
-      mean_b.resize(rows);
-      errors[i] = resampled_weak_error(a, b, rows, rng, mean_a, mean_b);
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+      mean_a.resize(levels[i].rows);
+      mean_b.resize(levels[i].rows);
+      errors[i] = resampled_weak_error(levels[i].algorithm, levels[i].sde, levels[i].rows, rng,
+                                       mean_a, mean_b);
     }
     orders.push_back(fitted_order(lrs, errors));
   }
