@@ -68,7 +68,7 @@ TEST(HookModel, StepIsComputePlusCodecPlusRoundsTimesAlphaPlusBytesOverRate) {
   const std::vector<GradientBucket> buckets = ddp_buckets(kMlp);
   const double rate = 1e9, alpha_us = 50.0;
   for (const HookKind& kind : hook_kinds()) {
-    const HookStepTime t = predict_hook_step(kind.name, buckets, 4, rate, alpha_us, 0.07, false);
+    const HookStepTime t = predict_hook_step(kind.name, buckets, 4, rate, alpha_us, 0.07, 0.0);
     double rounds = 0.0, bytes = 0.0;
     for (const GradientBucket& b : buckets) {
       for (const HookCollective& c : hook_collectives(kind.name, b, 4)) {

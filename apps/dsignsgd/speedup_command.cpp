@@ -84,10 +84,7 @@ int run_hook_speedup(const SpeedupCommand& command) {
       "(ms per step; × = ratio to allreduce)\n",
       report["parameters"].get<std::size_t>(), report["buckets"].size(), 1e3 * h.step_seconds,
       h.latency_us);
-  std::vector<std::string> hooks = h.hooks;
-  if (hooks.empty()) {
-    for (const HookKind& kind : hook_kinds()) hooks.emplace_back(kind.name);
-  }
+  const auto hooks = report["hooks"].get<std::vector<std::string>>();
   print_rate_tables(report["predictions"], h.rates, h.hosts, {"hook", hooks}, [](const auto& row) {
     return std::pair{1e3 * row["total"].template get<double>(), row["ratio"].template get<double>()};
   });

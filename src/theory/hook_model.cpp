@@ -3,7 +3,6 @@
 #include <Eigen/Dense>
 #include <array>
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <numeric>
 #include <span>
@@ -13,8 +12,10 @@
 #include "dsignsgd/core/config_error.hpp"
 #include "dsignsgd/core/join.hpp"
 #include "dsignsgd/core/spec.hpp"
+#include "dsignsgd/core/timing.hpp"
 #include "dsignsgd/optim/aggregator.hpp"
 #include "dsignsgd/optim/method.hpp"
+#include "dsignsgd/random/batch.hpp"
 #include "dsignsgd/random/stream.hpp"
 #include "dsignsgd/theory/network_model.hpp"
 
@@ -64,23 +65,10 @@ PowerSgdSplit powersgd_split(const GradientBucket& bucket, int rank) {
   return split;
 }
 
-template <typename F>
-double median_seconds(int repeats, F&& body) {
-  std::vector<double> times;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    body();
-    times.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
-}
-
 std::vector<float> normal_vector(std::size_t d) {
   RandomStream rng(StreamAddress{1, 0, 0, 0, StreamPurpose::kTest});
   std::vector<float> v(d);
-  for (float& x : v) x = static_cast<float>(rng.normal());
+  fill_standard_normal(rng, v);
   return v;
 }
 
@@ -294,18 +282,25 @@ void HookModelOptions::validate() const {
   }
 }
 
+double hook_step_codec_seconds(const std::string& hook, const std::vector<GradientBucket>& buckets,
+                               int hosts) {
+  double seconds = 0.0;
+  for (const GradientBucket& bucket : buckets) seconds += hook_codec_seconds(hook, bucket, hosts);
+  return seconds;
+}
+
 HookStepTime predict_hook_step(const std::string& hook, const std::vector<GradientBucket>& buckets,
                                int hosts, double rate_bits, double latency_us, double step_seconds,
-                               bool measure_codec) {
+                               double codec_seconds) {
   HookStepTime t;
   t.compute = step_seconds;
+  t.codec = codec_seconds;
   double rounds = 0.0;
   for (const GradientBucket& bucket : buckets) {
     for (const HookCollective& c : hook_collectives(hook, bucket, hosts)) {
       rounds += c.rounds;
       t.bytes_sent += c.bytes_sent;
     }
-    if (measure_codec) t.codec += hook_codec_seconds(hook, bucket, hosts);
   }
   t.communication = rounds * latency_us * 1e-6 + 8.0 * t.bytes_sent / rate_bits;
   return t;
@@ -326,13 +321,19 @@ nlohmann::json hook_speedup_report(const HookModelOptions& s) {
   }
   nlohmann::json predictions = nlohmann::json::array();
   for (int h : s.hosts) {
+    // The codec is this machine's arithmetic at h ranks: timed once per hook, for every rate.
+    std::vector<double> codec;
+    for (const std::string& hook : hooks) {
+      codec.push_back(s.measure_codec ? hook_step_codec_seconds(hook, buckets, h) : 0.0);
+    }
     for (const std::string& rate : s.rates) {
       const double bits = parse_link_rate(rate);
-      const HookStepTime reference = predict_hook_step("allreduce", buckets, h, bits,
-                                                       s.latency_us, s.step_seconds, false);
-      for (const std::string& hook : hooks) {
-        const HookStepTime t = predict_hook_step(hook, buckets, h, bits, s.latency_us,
-                                                 s.step_seconds, s.measure_codec);
+      const HookStepTime reference =
+          predict_hook_step("allreduce", buckets, h, bits, s.latency_us, s.step_seconds, 0.0);
+      for (std::size_t i = 0; i < hooks.size(); ++i) {
+        const std::string& hook = hooks[i];
+        const HookStepTime t =
+            predict_hook_step(hook, buckets, h, bits, s.latency_us, s.step_seconds, codec[i]);
         predictions.push_back({{"hook", hook},
                                {"hosts", h},
                                {"rate", rate},
@@ -350,6 +351,7 @@ nlohmann::json hook_speedup_report(const HookModelOptions& s) {
                     "rounds * latency + 8 * bytes / rate"},
           {"parameters", parameters},
           {"buckets", bucket_sizes},
+          {"hooks", hooks},
           {"latency_us", s.latency_us},
           {"predictions", predictions}};
 }

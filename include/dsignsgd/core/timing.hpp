@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 namespace dsignsgd {
 
@@ -18,6 +19,21 @@ double best_seconds(int repeats, F&& body) {
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
+}
+
+/// The median of `repeats` timings of body(), in seconds (what a step costs typically, where
+/// best_seconds is what it costs at best).
+template <typename F>
+double median_seconds(int repeats, F&& body) {
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
 }
 
 }  // namespace dsignsgd

@@ -89,13 +89,17 @@ struct HookModelOptions {
   void validate() const;
 };
 
-/// One hook on one bucket layout: compute, codec, communication, bytes.
+/// hook_codec_seconds summed over a model's buckets: the hook's arithmetic per step.
+double hook_step_codec_seconds(const std::string& hook, const std::vector<GradientBucket>& buckets,
+                               int hosts);
+
+/// One hook on one bucket layout: compute, the given codec seconds, communication, bytes.
 HookStepTime predict_hook_step(const std::string& hook, const std::vector<GradientBucket>& buckets,
                                int hosts, double rate_bits, double latency_us, double step_seconds,
-                               bool measure_codec);
+                               double codec_seconds);
 
 /// Every (hook, hosts, rate) with its ratio to allreduce: the JSON of `dsignsgd speedup --shapes
-/// … --json` (keys command, model, parameters, buckets, predictions).
+/// … --json` (keys command, model, parameters, buckets, hooks, latency_us, predictions).
 nlohmann::json hook_speedup_report(const HookModelOptions& options);
 
 }  // namespace dsignsgd
