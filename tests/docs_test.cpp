@@ -19,6 +19,7 @@
 #include "dsignsgd/optim/method.hpp"
 #include "dsignsgd/optim/run_plan.hpp"
 #include "dsignsgd/sde/simulate.hpp"
+#include "dsignsgd/sde/validate.hpp"
 #include "dsignsgd/theory/predict.hpp"
 
 namespace dsignsgd {
@@ -167,6 +168,11 @@ TEST(DocumentedDefaults, SdeDefaultsAreSdeOptionsAndTheCovarianceRule) {
   // validate's drift default, as SDE.md states it.
   EXPECT_NE(sde.find("`--drift-correction` (default\n`" + defaults.drift_correction + "`)"),
             std::string::npos);
+  // validate's substeps and extrapolation defaults.
+  EXPECT_NE(sde.find("(`--substeps M`, default " + std::to_string(kValidateSubsteps) + ";"),
+            std::string::npos);
+  EXPECT_TRUE(ValidateOptions{}.extrapolate);
+  EXPECT_NE(sde.find("(`--extrapolation richardson`, the default;"), std::string::npos);
 }
 
 }  // namespace

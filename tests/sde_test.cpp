@@ -305,7 +305,8 @@ TEST(ValidateVerdict, HoldsItsErrorRateWhenThereIsNoWeakError) {
     SdeOptions sde;
     sde.drift_correction = "none";
     sde.substeps = 1;
-    const ValidateResult result = validate_sde(o, sde, {});
+    // The SDE as stepped at the method's step, not extrapolated to the continuous SDE.
+    const ValidateResult result = validate_sde(o, sde, {.extrapolate = false});
     resolved += result.resolved ? 1 : 0;
     for (const ValidateLevel& level : result.levels) {
       levels_resolved += level.resolved ? 1 : 0;
@@ -357,6 +358,53 @@ TEST(ValidateVerdict, ResolvesARealWeakError) {
   EXPECT_LT(result.order_low, result.order);
   EXPECT_GT(result.order_high, result.order);
   EXPECT_NEAR(result.order, 1.0, 0.25);
+}
+
+/// DSGD's and its SDE's exact mean loss on dsgd_transient's quadratic (x0 = 1, N = 4 agents):
+/// E x_k² = q^k + (η²σ²/N)(1 − q^k)/(1 − q) with q = (1 − ηλ)², E X_t² = e^{−2λt} +
+/// (ησ²/(2λN))(1 − e^{−2λt}); the exact weak error is the largest gap at the logged steps.
+double exact_dsgd_weak_error(const TrainOptions& o, double lr, const std::vector<std::int64_t>& steps) {
+  const double noise = 0.1 * 0.1 / o.workers;
+  const int dim = static_cast<int>(o.problem.dim.value());
+  double worst = 0.0;
+  for (const std::int64_t k : steps) {
+    double algorithm = 0.0, sde = 0.0;
+    for (int j = 0; j < dim; ++j) {
+      const double lambda = 0.5 + 1.5 * j / (dim - 1.0);
+      const double q = (1.0 - lr * lambda) * (1.0 - lr * lambda);
+      const double qk = std::pow(q, static_cast<double>(k));
+      const double e = std::exp(-2.0 * lambda * lr * static_cast<double>(k));
+      algorithm += 0.5 * lambda * (qk + lr * lr * noise * (1.0 - qk) / (1.0 - q));
+      sde += 0.5 * lambda * (e + lr * noise / (2.0 * lambda) * (1.0 - e));
+    }
+    worst = std::max(worst, std::abs(algorithm - sde));
+  }
+  return worst;
+}
+
+TEST(ValidateVerdict, ReportsTheExactWeakErrorNotTheIntegratorsBias) {
+  // Issue 26: with 8 Euler substeps and nothing else the SDE side carries the integrator's own
+  // weak error, about 1/8 of DSGD's (DSGD is Euler at step η), so the reported weak error was
+  // ~14 % low. Richardson extrapolation from 4 and 8 substeps (the default) must give the exact
+  // weak error within Monte Carlo error at every level; the plain 8-substep side must not.
+  const TrainOptions o = dsgd_transient(0.1, 20, test_seed(86));
+  SdeOptions sde;
+  sde.substeps = kValidateSubsteps;
+  const ValidateResult result = validate_sde(o, sde, {});
+  SdeOptions eight;
+  eight.substeps = 8;
+  const ValidateResult plain = validate_sde(o, eight, {.extrapolate = false});
+  for (std::size_t i = 0; i < result.levels.size(); ++i) {
+    const ValidateLevel& level = result.levels[i];
+    const double exact = exact_dsgd_weak_error(o, level.lr, level.algorithm.logged_steps);
+    std::cout << fmt::format(
+        "[ validate ] η = {:.4g}: exact weak error {:.5f}, extrapolated {:.5f} ± {:.5f}, "
+        "8 substeps {:.5f} ± {:.5f}\n",
+        level.lr, exact, level.weak_error, level.weak_error_stderr, plain.levels[i].weak_error,
+        plain.levels[i].weak_error_stderr);
+    EXPECT_NEAR(level.weak_error, exact, 4.0 * level.weak_error_stderr);
+    EXPECT_LT(plain.levels[i].weak_error, exact - 4.0 * plain.levels[i].weak_error_stderr);
+  }
 }
 
 TEST(ValidateVerdict, AnOrderItsRunsCannotPinIsUnresolved) {

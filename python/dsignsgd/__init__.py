@@ -64,10 +64,11 @@ def predict(epsilon: float = 1e-3, **config) -> Dict[str, Any]:
     return _core.predict(_args(config), epsilon)
 
 
-def validate(levels: int = 3, **config) -> Dict[str, Any]:
+def validate(levels: int = 3, extrapolate: bool = True, **config) -> Dict[str, Any]:
     """`dsignsgd validate`: algorithm against SDE at η, η/2, …; {"summary": validate.json,
-    "levels": [{"lr", "algorithm": curves, "sde": curves}]}."""
-    return _core.validate(_args(config), levels)
+    "levels": [{"lr", "algorithm": curves, "sde": curves}]}. `extrapolate` = False is
+    `--extrapolation none` (the SDE as stepped with `substeps`, default 4)."""
+    return _core.validate(_args(config), levels, extrapolate)
 
 
 def scale(base: Mapping[str, Any], change: Mapping[str, Any], keep: str = "floor") -> Dict[str, Any]:

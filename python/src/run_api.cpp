@@ -134,13 +134,14 @@ py::object predict(const Args& args, double epsilon) {
   return to_python(prediction_json(dsignsgd::predict(train_options(args), predict_options)));
 }
 
-py::dict validate(const Args& args, int levels) {
+py::dict validate(const Args& args, int levels, bool extrapolate) {
   TrainOptions options;
   SdeOptions sde;
-  sde.substeps = 8;  // as `dsignsgd validate`
+  sde.substeps = kValidateSubsteps;  // as `dsignsgd validate`
   cli::parse_sde_arguments(options, sde, args, "");
   ValidateOptions validate_options;
   validate_options.levels = levels;
+  validate_options.extrapolate = extrapolate;
   validate_options.validate();
   const RunPlan plan = make_run_plan(options);
   const SdePlan sde_plan = SdePlan::resolve(sde, plan);
@@ -149,7 +150,7 @@ py::dict validate(const Args& args, int levels) {
     return validate_sde(plan, sde_plan, validate_options, callbacks);
   });
   py::dict out;
-  out["summary"] = to_python(validate_json(result, sde_plan));
+  out["summary"] = to_python(validate_json(result, sde_plan, validate_options));
   py::list levels_out;
   for (const ValidateLevel& level : result.levels) {
     py::dict l;
@@ -259,7 +260,8 @@ void bind_run_api(py::module_& m) {
   m.def("train", &train, py::arg("args"), "`dsignsgd train` with these --key=value flags.");
   m.def("simulate_sde", &simulate, py::arg("args"), "`dsignsgd sde` with these flags.");
   m.def("predict", &predict, py::arg("args"), py::arg("epsilon"), "`dsignsgd predict`.");
-  m.def("validate", &validate, py::arg("args"), py::arg("levels"), "`dsignsgd validate`.");
+  m.def("validate", &validate, py::arg("args"), py::arg("levels"),
+        py::arg("extrapolate") = true, "`dsignsgd validate`.");
   m.def("scale", &scale, py::arg("base"), py::arg("change"), py::arg("keep"), "`dsignsgd scale`.");
 }
 

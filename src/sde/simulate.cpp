@@ -15,8 +15,9 @@ SdePlan SdePlan::resolve(const SdeOptions& options, const RunPlan& plan) {
   out.drift_correction = drift_correction_from_string(options.drift_correction);
   out.integrator = integrator_from_string(options.integrator);
   const int m = options.substeps;
-  if (m < 1 || m > 1024 || !std::has_single_bit(static_cast<unsigned>(m))) {
-    throw ConfigError("substeps", std::to_string(m), "must be a power of two in [1, 1024]");
+  if (m < 1 || m > kMaxSubsteps || !std::has_single_bit(static_cast<unsigned>(m))) {
+    throw ConfigError("substeps", std::to_string(m),
+                      "must be a power of two in [1, " + std::to_string(kMaxSubsteps) + "]");
   }
   out.substeps = m;
   // Accepted and ignored would be a lie: the SDE is simulated in one process, and only an

@@ -116,6 +116,29 @@ void bootstrap_order(ValidateResult& out, std::uint64_t seed, int draws) {
   out.order_high = orders[static_cast<std::size_t>(0.95 * (draws - 1))];
 }
 
+/// The SDE side by Richardson extrapolation (ValidateOptions::extrapolate): every path run with
+/// M and 2M substeps from the same Brownian bridge, its losses combined as
+/// (2^p l_2M − l_M) / (2^p − 1). A path counts as diverged when either integration diverged.
+SdeResult extrapolated_sde(const RunPlan& plan, const SdePlan& sde, const Callbacks& callbacks) {
+  SdePlan fine_plan = sde;
+  fine_plan.substeps = 2 * sde.substeps;
+  const SdeResult coarse = simulate_sde(plan, sde, callbacks);
+  SdeResult fine = simulate_sde(plan, fine_plan, callbacks);
+  const double w = std::ldexp(1.0, fine.weak_order);
+  const auto combine = [w](double f, double c) { return (w * f - c) / (w - 1.0); };
+  for (std::size_t r = 0; r < fine.result.runs.size(); ++r) {
+    RunTrace& run = fine.result.runs[r];
+    const RunTrace& other = coarse.result.runs[r];
+    run.diverged = run.diverged || other.diverged;
+    for (std::size_t k = 0; k < run.loss.size(); ++k) {
+      run.loss[k] = combine(run.loss[k], other.loss[k]);
+    }
+    run.final_loss = combine(run.final_loss, other.final_loss);
+    run.tail_loss = combine(run.tail_loss, other.tail_loss);
+  }
+  return fine;
+}
+
 }  // namespace
 
 double null_max_gap_quantile(const TrainResult& a, const TrainResult& b, std::uint64_t seed,
@@ -149,6 +172,15 @@ void ValidateOptions::validate() const {
   }
 }
 
+void ValidateOptions::validate(const SdePlan& sde) const {
+  if (extrapolate && 2 * sde.substeps > kMaxSubsteps) {
+    throw ConfigError("substeps", std::to_string(sde.substeps),
+                      "must be ≤ " + std::to_string(kMaxSubsteps / 2) +
+                          " with extrapolation (it also integrates with twice as many; "
+                          "--extrapolation none to integrate once)");
+  }
+}
+
 void ValidateOptions::validate(const RunPlan& plan) const {
   validate();
   if (plan.schedule.kind != ScheduleKind::kConst || plan.schedule.warmup != 0) {
@@ -174,6 +206,7 @@ ValidateResult validate_sde(const TrainOptions& options, const SdeOptions& sde,
 ValidateResult validate_sde(const RunPlan& plan, const SdePlan& sde,
                             const ValidateOptions& validate, const Callbacks& callbacks) {
   validate.validate(plan);
+  validate.validate(sde);
   // About 50 rows unless --log-every was given.
   const std::int64_t rows = plan.log_every_given ? plan.steps / plan.log_every : 50;
   const std::int64_t every =
@@ -190,7 +223,8 @@ ValidateResult validate_sde(const RunPlan& plan, const SdePlan& sde,
     result.lr = p.lr;
     result.steps = p.steps;
     result.algorithm = train(p, callbacks);
-    result.sde = simulate_sde(p, sde, callbacks);
+    result.sde = validate.extrapolate ? extrapolated_sde(p, sde, callbacks)
+                                      : simulate_sde(p, sde, callbacks);
     const auto& steps = result.algorithm.logged_steps;
     for (std::size_t row = 0; row < steps.size(); ++row) {
       const SampleStatistics a = loss_statistics(result.algorithm, row);
@@ -241,7 +275,8 @@ std::string validate_csv(const ValidateResult& result) {
   return csv.str();
 }
 
-nlohmann::json validate_json(const ValidateResult& result, const SdePlan& sde) {
+nlohmann::json validate_json(const ValidateResult& result, const SdePlan& sde,
+                             const ValidateOptions& validate) {
   nlohmann::json etas = nlohmann::json::array();
   nlohmann::json errors = nlohmann::json::array();
   nlohmann::json stderrs = nlohmann::json::array();
@@ -265,6 +300,7 @@ nlohmann::json validate_json(const ValidateResult& result, const SdePlan& sde) {
             {"covariance", first.sde.covariance},
             {"integrator", first.sde.integrator},
             {"substeps", sde.substeps},
+            {"extrapolation", validate.extrapolate ? "richardson" : "none"},
             {"drift_correction", to_string(sde.drift_correction)}}},
           {"eta", etas},
           {"weak_error", errors},

@@ -25,6 +25,9 @@ struct SdeOptions {
                                              ///< for rand-k/identity, monte-carlo otherwise
 };
 
+/// The most substeps per discrete step --substeps accepts.
+inline constexpr int kMaxSubsteps = 1024;
+
 /// The SDE options, parsed and resolved against a run plan (the covariance mode by compressor).
 struct SdePlan {
   DriftCorrection drift_correction = DriftCorrection::kNone;
