@@ -74,7 +74,10 @@ def main() -> None:
             for rate in args.rates:
                 subprocess.run([CLUSTER, "up", str(hosts), rate], check=True,
                                stdout=subprocess.DEVNULL)
-                run(hosts, rate, args)
+                try:
+                    run(hosts, rate, args)
+                finally:  # the next cell brings up its own cluster
+                    subprocess.run([CLUSTER, "down"], stdout=subprocess.DEVNULL)
     finally:
         subprocess.run([CLUSTER, "down"], stdout=subprocess.DEVNULL)
 

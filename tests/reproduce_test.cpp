@@ -148,8 +148,13 @@ TEST(Reproduce, StabilityExperimentFindsGdsStepSizeLimitOnlyInTheCorrectedModel)
 
 TEST(Reproduce, QuickEdgeExperimentKeepsTheFloorWithTheDefaultSdeUpToTheStabilityLimit) {
   const ExperimentReport report = quick_experiment(
-      "edge", 118, {"edge_models.csv", "edge_floors.csv", "edge_linear.png", "edge_sign.svg"});
+      "edge", 118,
+      {"edge_models.csv", "edge_floors.csv", "edge_linear.png", "edge_sign.svg",
+       "edge_quantizer.png"});
   EXPECT_TRUE(report.holds) << report.markdown;
+  // Issue 26: QSGD and natural compression have rows, and the default SDE keeps their floor
+  // (one of the checks above).
+  EXPECT_NE(report.markdown.find("| DCSGD QSGD s = 2 | DCSGD natural |"), std::string::npos);
   // The default (no correction, one Euler substep) at z = 1.9, and the classic drift's Euler
   // blow-up there.
   EXPECT_NE(report.markdown.find("| none euler/1 (default) |"), std::string::npos);

@@ -23,9 +23,9 @@ Runner add_reproduce_command(CLI::App& app) {
   auto state = std::make_shared<State>();
   CLI::App* c = app.add_subcommand(
       "reproduce", "run the papers' experiments and write report.md / report.html with figures");
-  c->add_option("experiment,--experiment", state->name,
-                "experiment: sde, noise, compression, tails, agents, l0l1, realdata, stability, "
-                "or all")
+  std::string names;  // from the registry, so that the help lists every experiment
+  for (const std::string& name : experiment_names()) names += name + ", ";
+  c->add_option("experiment,--experiment", state->name, "experiment: " + names + "or all")
       ->capture_default_str();
   c->add_flag("--quick", state->quick, "the reduced profile");
   c->add_option("--seed", state->seed, "master seed")->check(whole_number())->capture_default_str();
