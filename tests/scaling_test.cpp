@@ -91,6 +91,43 @@ INSTANTIATE_TEST_SUITE_P(
       return fmt::format("case{}_{}_{}", info.index, info.param.method, info.param.key);
     });
 
+TEST(FloorRule, DerivationsPrintPredictsOwnExpressionAndTheirNumbers) {
+  // Issue 26: a derivation written by hand drifted from the number (it omitted DCSGD's 1 + ω/N
+  // and gave majority vote's N rule a linear first-order form where κ_N makes it a square). Every
+  // floor rule's text now holds predict's own expression for the changed configuration, and its
+  // first-order estimate is computed: within a factor 1.5 of the exact rule for these changes.
+  struct Case {
+    std::string method, compressor, key, value;
+  };
+  for (const Case& c : {Case{"dcsgd", "identity", "compressor", "randk:0.1"},
+                        Case{"majority", "sign", "noise", "gaussian:2"},
+                        Case{"dsignsgd", "sign", "noise", "gaussian:2"},
+                        Case{"dcsgd", "identity", "compressor", "qsgd:2"}}) {
+    TrainOptions base = base_options(c.method, c.method == "dcsgd" ? 0.05 : 0.01);
+    base.compressor = c.compressor;
+    TrainOptions changed = base;
+    if (c.key == "compressor") changed.compressor = c.value;
+    if (c.key == "noise") changed.noise = c.value;
+    const ScalingPlan plan = plan_scaling(base, changed, {c.key}, ScalingInvariant::kFloor);
+    const std::string formula = predict(plan.changed).floor.formula;
+    ASSERT_FALSE(plan.rules.empty()) << c.method;
+    ASSERT_GT(plan.changed_floor, 1.2 * plan.base_floor) << "the change must move the floor";
+    for (const ScalingRule& rule : plan.rules) {
+      std::cout << fmt::format("[ scale    ] {} {}={} {}: {}\n", c.method, c.key, c.value,
+                               rule.adjust, rule.derivation);
+      EXPECT_NE(rule.derivation.find("floor = " + formula), std::string::npos) << rule.adjust;
+      // The first-order estimate is the number after the last "= ".
+      const double first_order =
+          std::stod(rule.derivation.substr(rule.derivation.rfind("= ") + 2));
+      const double exact = rule.adjust == "lr"      ? rule.adjusted.lr
+                           : rule.adjust == "batch" ? rule.adjusted.batch
+                                                    : rule.adjusted.workers;
+      EXPECT_GT(first_order, exact / 1.5) << c.method << " " << rule.adjust;
+      EXPECT_LT(first_order, exact * 1.5) << c.method << " " << rule.adjust;
+    }
+  }
+}
+
 TEST(FloorRule, SaysWhenAKnobCannotHelp) {
   TrainOptions base = base_options("dsignsgd", 0.01);
   base.noise = "cauchy:1";

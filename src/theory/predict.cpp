@@ -180,10 +180,21 @@ double quantizer_lr_max(const QuantizerMoments& moments, const Setting& s,
                         const Compressor& compressor) {
   static std::mutex mutex;
   static std::map<std::string, double> cache;
-  std::string key = compressor.name() + "|" + s.noise.to_string() + "|" +
-                    std::to_string(s.agents) + "|" + std::to_string(s.batch);
-  for (double scale : s.agent_scales) key += "|s" + format_double(scale);
-  for (double lambda : s.eigenvalues) key += "|" + format_double(lambda);
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on a chain of operator+ here.
+  std::string key = compressor.name();
+  for (const std::string& part :
+       {s.noise.to_string(), std::to_string(s.agents), std::to_string(s.batch)}) {
+    key += "|";
+    key += part;
+  }
+  for (double scale : s.agent_scales) {
+    key += "|s";
+    key += format_double(scale);
+  }
+  for (double lambda : s.eigenvalues) {
+    key += "|";
+    key += format_double(lambda);
+  }
   {
     const std::lock_guard lock(mutex);
     if (const auto it = cache.find(key); it != cache.end()) return it->second;

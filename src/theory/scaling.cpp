@@ -47,6 +47,29 @@ double noise_level(const RunPlan& o, bool sign) {
   return sign ? o.noise.sigma : o.noise.coordinate_variance(0.0);
 }
 
+/// predict's floor expression for a plan with the values it used: "floor = <formula> (η = …,
+/// N = …, σ² = … per coordinate, …)" — the text of the number the rules solve for.
+std::string floor_expression(const RunPlan& plan) {
+  const MethodFloor floor = predict(plan).floor;
+  std::vector<std::string> values{"η = " + significant(plan.lr, 4),
+                                  "N = " + std::to_string(plan.workers),
+                                  "B = " + std::to_string(plan.batch)};
+  if (floor.noise_variance_per_coordinate) {
+    values.push_back("σ² = " + significant(*floor.noise_variance_per_coordinate, 4) +
+                     " per coordinate and batch");
+  }
+  if (floor.omega) {
+    values.push_back(std::string(floor.omega_measured ? "ω measured at ∇f = 0 " : "ω ") + "= " +
+                     significant(*floor.omega, 4));
+  }
+  if (floor.sigma) values.push_back("σ = " + significant(*floor.sigma, 4) + " per batch");
+  if (floor.ell) values.push_back("ℓ = " + significant(*floor.ell, 4));
+  if (floor.vote_slope_kappa && plan.method->majority_vote()) {
+    values.push_back("κ_N = " + significant(*floor.vote_slope_kappa, 4));
+  }
+  return "floor = " + floor.formula + " (predict's expression; " + join(values, ", ") + ")";
+}
+
 ScalingRule floor_rule_lr(const RunPlan& changed, double target) {
   // The floor increases with η (within the stability range): bisection on [0, η_max).
   ScalingRule rule;
@@ -152,24 +175,18 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
   const bool quantizer = !sign && !plan.changed.method->dense() &&
                          plan.changed.compressor->covariance_form() == CovarianceForm::kDiagonal;
   const bool majority_vote = sign && plan.changed.method->majority_vote();
-  const std::string form =
-      majority_vote
-          ? "floor ≈ η σ_B d / (4 κ_N ℓ), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
-            "(2 κ_N ℓ (2 − η κ_N ℓ λ_j / σ_B)))"
-      : sign ? "floor ≈ η σ_B d / (4 ℓ N), σ_B = σ/√B for Gaussian noise (exact: Σ_j η σ_B / "
-               "(2 ℓ N (2 − η ℓ λ_j / σ_B)))"
-      : quantizer
-          ? "floor = ½ Σ_j λ_j Σ_j with Σ_j η λ_j (2 − η λ_j) = (η²/N) (v/B + E[D_j]), D the "
-            "quantizer's conditional variance at the stationary law (predict's fixed point, "
-            "within its stated error)"
-          : "floor = Σ_j η v (1+ω) / (2 N B (2 − η λ_j (1 + ω/N)))";
+  // The floor as predict computes it: its own expression and the values it used (one source).
+  const std::string form = floor_expression(plan.changed);
+  const std::string fb = significant(plan.base_floor, 4), fc = significant(plan.changed_floor, 4);
   if (!touched("lr")) {
     ScalingRule rule = floor_rule_lr(plan.changed, plan.base_floor);
     rule.exact = !quantizer;
     rule.tolerance = quantizer ? kQuantizerFloorError : 0.0;
-    rule.derivation = "solve " + form + " for η (bisection" +
-                      (quantizer ? "" : " of the exact closed form") +
-                      "); to first order η' = η · floor_base / floor_changed";
+    rule.derivation = "solve " + form + " = floor_base = " + fb + " for η by bisection" +
+                      (quantizer ? " (predict's fixed point, within its stated error)" : "") +
+                      "; to first order floor ∝ η, so η' = η · floor_base / floor_changed = " +
+                      significant(plan.changed.lr, 4) + " · " + fb + " / " + fc + " = " +
+                      significant(plan.changed.lr * plan.base_floor / plan.changed_floor, 4);
     rule.limits = rule.adjusted.lr < plan.changed.lr
                       ? "a smaller η slows convergence: the time to reach the floor grows like 1/η"
                       : "a larger η moves closer to the stability limit (predict's lr_max)";
@@ -195,10 +212,19 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
     }
     rule->tolerance = quantizer ? kQuantizerFloorError : 0.0;
     rule->from_below = true;
-    rule->derivation = std::string("smallest integer ") + knob + " with " + form +
-                       " <= the base floor; to first order " + knob + "' = " + knob + " · " +
-                       (sign && std::string(knob) == "batch" ? "(floor_changed / floor_base)²"
-                                                             : "floor_changed / floor_base");
+    // To first order the floor falls like 1/B or 1/N, except DSignSGD's with B (σ_B ∝ 1/√B)
+    // and majority vote's with N (κ_N ≈ √(2N/π)): like their square roots.
+    const bool batch = std::string(knob) == "batch";
+    const bool square_root = (sign && batch) || (majority_vote && !batch);
+    const int current = batch ? plan.changed.batch : plan.changed.workers;
+    const double ratio = plan.changed_floor / plan.base_floor;
+    rule->derivation =
+        std::string("smallest integer ") + knob + " with " + form + " ≤ floor_base = " + fb +
+        "; to first order floor ∝ " + knob + (square_root ? "^(−1/2)" : "^(−1)") + ", so " +
+        knob + "' = " + knob + " · (floor_changed / floor_base)" + (square_root ? "²" : "") +
+        " = " + std::to_string(current) + " · (" + fc + " / " + fb + ")" +
+        (square_root ? "²" : "") + " = " +
+        significant(current * (square_root ? ratio * ratio : ratio), 4);
     const bool majority = plan.changed.method->majority_vote();
     rule->limits = std::string(knob) == "batch"
                        ? "B draws per agent per step cost B× the computation"
@@ -261,7 +287,11 @@ void plan_sign_trajectory(ScalingPlan& plan, const Changes& changes) {
     rule.exact = true;
     rule.derivation = "DSignSGD's SDE dX = −m(∇f) dt + √(η/N) √(1 − m²) dW depends on η and N "
                       "only through η/N: (η, N) → (κη, κN) leaves it unchanged, reached in K/κ "
-                      "steps (linear speed-up, [A])";
+                      "steps (linear speed-up, [A]); κ = N'/N = " +
+                      std::to_string(c.workers) + "/" + std::to_string(b.workers) +
+                      ": η' = " + significant(b.lr, 4) + " · " + significant(ratio_n, 4) + " = " +
+                      significant(rule.adjusted.lr, 4) + " over K' = " +
+                      std::to_string(rule.adjusted.steps) + " steps";
     rule.limits = "first-order SDE: larger η makes the discrete method deviate from the SDE "
                   "by O(η)";
     plan.rules.push_back(rule);
@@ -275,7 +305,9 @@ void plan_sign_trajectory(ScalingPlan& plan, const Changes& changes) {
       rule.adjusted.workers = static_cast<int>(std::round(n));
       rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps / ratio_lr));
       rule.exact = true;
-      rule.derivation = "η/N fixed: N' = N η'/η, K' = K η/η'";
+      rule.derivation = "η/N fixed: N' = N η'/η = " + std::to_string(b.workers) + " · " +
+                        significant(ratio_lr, 4) + " = " + std::to_string(rule.adjusted.workers) +
+                        ", K' = K η/η' = " + std::to_string(rule.adjusted.steps);
       rule.limits = "N must come out an integer";
       plan.rules.push_back(rule);
     } else {
@@ -309,8 +341,11 @@ void plan_gradient_trajectory(ScalingPlan& plan, const Changes& changes) {
     rule.adjusted.lr = c.lr / ratio;
     rule.adjusted.steps = std::max<std::int64_t>(1, std::llround(b.steps * b.lr / rule.adjusted.lr));
     rule.exact = !compressed;
-    rule.derivation = "dX = −∇f dt + √(η (1+ω) v / (N B)) dW: η' = η · " + format_double(1 / ratio) +
-                      " keeps the diffusion, K' = T/η' steps reach the same time T";
+    rule.derivation = "dX = −∇f dt + √(q) dW with q = η (1+ω) v / (N B) = " +
+                      significant(q_base, 4) + " in the base and " + significant(q_changed, 4) +
+                      " after the change: η' = η · " + format_double(1 / ratio) + " = " +
+                      significant(rule.adjusted.lr, 4) + " keeps q, K' = T/η' = " +
+                      std::to_string(rule.adjusted.steps) + " steps reach the same time T";
     rule.limits = limits;
     plan.rules.push_back(rule);
   }
@@ -332,8 +367,9 @@ void plan_gradient_trajectory(ScalingPlan& plan, const Changes& changes) {
     (std::string(knob) == "batch" ? rule.adjusted.batch : rule.adjusted.workers) =
         static_cast<int>(std::round(wanted));
     rule.exact = !compressed;
-    rule.derivation = std::string("η (1+ω) v / (N B) fixed: ") + knob + "' = " + knob + " · " +
-                      format_double(ratio) +
+    rule.derivation = "q = η (1+ω) v / (N B) = " + significant(q_changed, 4) + " after the change, " +
+                      significant(q_base, 4) + " in the base; q fixed: " + knob + "' = " + knob +
+                      " · " + format_double(ratio) +
                       (off > 1e-9 ? " = " + format_double(wanted) + ", rounded" : std::string());
     rule.limits = limits;
     plan.rules.push_back(rule);
