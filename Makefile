@@ -9,9 +9,10 @@ DEB_PACKAGES := cmake make g++ pkg-config libeigen3-dev libboost-math-dev libcli
                 libopenmpi-dev openmpi-bin zlib1g-dev gnuplot-nox \
                 libtorch-dev libopenblas0-pthread bible-kjv \
                 pybind11-dev python3-dev python3-torch python3-numpy python3-pytest python3-pandas \
-                python3-matplotlib
+                python3-matplotlib help2man python3-pip python3-venv python3-setuptools \
+                python3-wheel python3-nbconvert python3-ipykernel
 
-.PHONY: all deps configure build run test test-unit bench bench-cluster bench-hooks quantizer-grid sanitize sanitize-all tsan fuzz format clean
+.PHONY: all deps configure build run test test-unit install package bench bench-cluster bench-hooks quantizer-grid sanitize sanitize-all tsan fuzz format clean
 all: build
 
 deps:
@@ -37,6 +38,16 @@ test: build
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# The CLI, the library, headers, CMake package, pkg-config file, man page, docs and the Python
+# package under PREFIX (docs/INSTALL.md).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+# dsignsgd_<version>_amd64.deb in $(BUILD_DIR) (CPack; docs/INSTALL.md).
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 bench: build
 	@scripts/install_deps.sh python3-numpy
@@ -99,10 +110,11 @@ quantizer-grid: build
 # Address + undefined-behaviour sanitizer build with clang, shared with the fuzzers (make fuzz):
 # the unit suite must pass under it. Without the libtorch component: an uninstrumented libtorch
 # under ASan reports its own allocations. -O1: Eigen at -O0 under ASan makes the suite ~10×
-# slower; assertions stay on (no NDEBUG).
+# slower; assertions stay on (no NDEBUG). The core library static, as the fuzzers' coverage
+# instrumentation expects it in the executable.
 SANITIZE_CONFIGURE = cmake -S . -B build-asan -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DDSIGNSGD_SANITIZE=ON -DDSIGNSGD_FUZZ=ON \
-    -DDSIGNSGD_WITH_TORCH=OFF -DDSIGNSGD_BUILD_BENCH=OFF
+    -DDSIGNSGD_WITH_TORCH=OFF -DDSIGNSGD_BUILD_BENCH=OFF -DDSIGNSGD_SHARED=OFF
 sanitize: deps
 	@scripts/install_deps.sh clang-14 libclang-rt-14-dev
 	$(SANITIZE_CONFIGURE)
@@ -122,7 +134,7 @@ sanitize-all:
 # .ci/run for its length.
 tsan: deps
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDSIGNSGD_TSAN=ON -DDSIGNSGD_WITH_TORCH=OFF \
-	    -DDSIGNSGD_BUILD_BENCH=OFF
+	    -DDSIGNSGD_BUILD_BENCH=OFF -DDSIGNSGD_SHARED=OFF
 	cmake --build build-tsan -j $(JOBS) --target unit_tests
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/unit_tests
 
