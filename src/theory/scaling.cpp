@@ -18,12 +18,15 @@ namespace {
 
 constexpr int kMaxInteger = 1 << 16;  // search bound for B and N
 
-/// The closed-form floor of a configuration, NaN when there is none (data problems: never).
-double floor_of(const RunPlan& plan) {
-  if (plan.has_data) return std::nan("");
-  const MethodFloor floor = predict(plan).floor;
+/// A predicted floor's value, NaN when there is none or the plan is beyond its stability limit.
+double floor_value(const MethodFloor& floor) {
   if (floor.stability && !floor.stability->in_range) return std::nan("");
   return floor.value_or_nan();
+}
+
+/// The closed-form floor of a configuration, NaN when there is none (data problems: never).
+double floor_of(const RunPlan& plan) {
+  return plan.has_data ? std::nan("") : floor_value(predict(plan).floor);
 }
 
 std::string reason_of(const RunPlan& plan) {
@@ -48,9 +51,9 @@ double noise_level(const RunPlan& o, bool sign) {
 }
 
 /// predict's floor expression for a plan with the values it used: "floor = <formula> (η = …,
-/// N = …, σ² = … per coordinate, …)" — the text of the number the rules solve for.
-std::string floor_expression(const RunPlan& plan) {
-  const MethodFloor floor = predict(plan).floor;
+/// N = …, σ² = … per coordinate, …)" — the text of the number the rules solve for. `floor` is
+/// predict(plan).floor.
+std::string floor_expression(const RunPlan& plan, const MethodFloor& floor) {
   std::vector<std::string> values{"η = " + significant(plan.lr, 4),
                                   "N = " + std::to_string(plan.workers),
                                   "B = " + std::to_string(plan.batch)};
@@ -154,9 +157,27 @@ struct Changes {
   }
 };
 
+/// The derivation of the smallest integer B or N reaching the base floor, with its first-order
+/// estimate: floor ∝ knob^(−1), or knob^(−1/2) with `square_root`.
+std::string integer_rule_derivation(const ScalingPlan& plan, const std::string& knob,
+                                    const std::string& form, bool square_root) {
+  const int current = knob == "batch" ? plan.changed.batch : plan.changed.workers;
+  const double ratio = plan.changed_floor / plan.base_floor;
+  const std::string fb = significant(plan.base_floor, 4), fc = significant(plan.changed_floor, 4);
+  const std::string power = square_root ? "²" : "";
+  return "smallest integer " + knob + " with " + form + " ≤ floor_base = " + fb +
+         "; to first order floor ∝ " + knob + (square_root ? "^(−1/2)" : "^(−1)") + ", so " +
+         knob + "' = " + knob + " · (floor_changed / floor_base)" + power + " = " +
+         std::to_string(current) + " · (" + fc + " / " + fb + ")" + power + " = " +
+         significant(current * (square_root ? ratio * ratio : ratio), 4);
+}
+
 void plan_floor(ScalingPlan& plan, const Changes& changes) {
   plan.base_floor = floor_of(plan.base);
-  plan.changed_floor = floor_of(plan.changed);
+  // Predicted once: its value is the changed floor, its expression the rules' derivations.
+  const std::optional<MethodFloor> changed_floor =
+      plan.changed.has_data ? std::nullopt : std::optional(predict(plan.changed).floor);
+  plan.changed_floor = changed_floor ? floor_value(*changed_floor) : std::nan("");
   if (std::isnan(plan.base_floor)) {
     throw ConfigError("from", plan.base.method->name,
                       "the base configuration has no closed-form floor (" + reason_of(plan.base) +
@@ -176,7 +197,7 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
                          plan.changed.compressor->covariance_form() == CovarianceForm::kDiagonal;
   const bool majority_vote = sign && plan.changed.method->majority_vote();
   // The floor as predict computes it: its own expression and the values it used (one source).
-  const std::string form = floor_expression(plan.changed);
+  const std::string form = floor_expression(plan.changed, *changed_floor);
   const std::string fb = significant(plan.base_floor, 4), fc = significant(plan.changed_floor, 4);
   if (!touched("lr")) {
     ScalingRule rule = floor_rule_lr(plan.changed, plan.base_floor);
@@ -215,21 +236,11 @@ void plan_floor(ScalingPlan& plan, const Changes& changes) {
     // To first order the floor falls like 1/B or 1/N, except DSignSGD's with B (σ_B ∝ 1/√B)
     // and majority vote's with N (κ_N ≈ √(2N/π)): like their square roots.
     const bool batch = std::string(knob) == "batch";
-    const bool square_root = (sign && batch) || (majority_vote && !batch);
-    const int current = batch ? plan.changed.batch : plan.changed.workers;
-    const double ratio = plan.changed_floor / plan.base_floor;
-    rule->derivation =
-        std::string("smallest integer ") + knob + " with " + form + " ≤ floor_base = " + fb +
-        "; to first order floor ∝ " + knob + (square_root ? "^(−1/2)" : "^(−1)") + ", so " +
-        knob + "' = " + knob + " · (floor_changed / floor_base)" + (square_root ? "²" : "") +
-        " = " + std::to_string(current) + " · (" + fc + " / " + fb + ")" +
-        (square_root ? "²" : "") + " = " +
-        significant(current * (square_root ? ratio * ratio : ratio), 4);
-    const bool majority = plan.changed.method->majority_vote();
-    rule->limits = std::string(knob) == "batch"
-                       ? "B draws per agent per step cost B× the computation"
-                   : majority ? "majority vote's floor falls only like 1/√N (κ_N ≈ √(2N/π))"
-                              : "more agents cost more communication per step";
+    rule->derivation = integer_rule_derivation(plan, knob, form,
+                                               (sign && batch) || (majority_vote && !batch));
+    rule->limits = batch ? "B draws per agent per step cost B× the computation"
+                   : majority_vote ? "majority vote's floor falls only like 1/√N (κ_N ≈ √(2N/π))"
+                                   : "more agents cost more communication per step";
     plan.rules.push_back(*rule);
   }
 }
