@@ -6,7 +6,7 @@ set -euo pipefail
 build=$(cd "$1" && pwd) version=$2
 scratch=$(mktemp -d /tmp/dsignsgd-deb.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT INT TERM
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/install_support.sh"
 
 (cd "$scratch" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$scratch" > cpack.log 2>&1) ||
   { cat "$scratch/cpack.log"; fail "cpack"; }
@@ -22,8 +22,7 @@ grep -q "libdsignsgd" <<< "$depends" && fail "Depends names the package's own li
 root=$scratch/root
 dpkg-deb -x "$deb" "$root"
 cli=$root/usr/bin/dsignsgd
-lib=$(ldd "$cli" | awk '/libdsignsgd/ {print $3}')
-case "$lib" in "$root"/*) ;; *) fail "the unpacked CLI loads libdsignsgd from '$lib'" ;; esac
+loads_libdsignsgd_from "$cli" "$root"
 "$cli" --version | grep -q "^$version " || fail "--version: $("$cli" --version)"
 "$cli" train --method dsignsgd --dim 100 --workers 4 --steps 200 --runs 2 --lr 0.01 \
        --out "$scratch/run" > /dev/null || fail "train"

@@ -3,34 +3,19 @@
 # -mavx2 / -mavx512f) must define nothing the linker could merge with another level's code: only
 # their own matmul and Eigen under the level's own namespace name. A shared inline function
 # compiled for AVX2 could otherwise be picked for every caller and crash a baseline machine.
-# Usage: dispatch_symbols_test.sh LIBDSIGNSGD.a, or the library's object files (a shared build:
-# the objects are what the linker merges).
+# Usage: dispatch_symbols_test.sh OBJECT… (the core library's object files: what the linker
+# merges, whether it builds the shared library or the archive)
 set -euo pipefail
 status=0
-defined_symbols() {  # level → "address type name" lines of its object's defined symbols
-  if [ $# -eq 1 ] && [[ "$1" == *.a ]]; then
-    nm --defined-only "$1" 2>/dev/null |
-      awk -v member="matmul_${level}.cpp.o" '/^$/ {next} /:$/ {inside = ($0 == member ":"); next}
-           inside {print}'
-  else
-    for object in "$@"; do
-      [[ "$object" == */matmul_${level}.cpp.o ]] && nm --defined-only "$object"
-    done
-  fi
-}
 for level in baseline avx2 avx512; do
-  if [ $# -eq 1 ] && [[ "$1" == *.a ]]; then
-    found=$(ar t "$1" | grep -c -E "^matmul_${level}\.cpp\.o$" || true)
-  else
-    found=$(printf '%s\n' "$@" | grep -c -E "/matmul_${level}\.cpp\.o$" || true)
-  fi
-  if [ "$found" = 0 ]; then
-    echo "missing matmul_${level}.cpp.o in $*"
+  object=$(printf '%s\n' "$@" | grep -E "/matmul_${level}\.cpp\.o$" || true)
+  if [ -z "$object" ]; then
+    echo "missing matmul_${level}.cpp.o among the objects given"
     status=1
     continue
   fi
   # Defined symbols other than local ones (t, d, b, r): T, W, V, u, … (mangled names)
-  stray=$(defined_symbols "$@" |
+  stray=$(nm --defined-only "$object" |
     awk '$2 !~ /^[tdbr]$/ {sub(/^[0-9a-f]+ . /, ""); print}' |
     grep -v -E "dsignsgd_eigen_${level}|9nn_detail[0-9]+${level}6matmul|^DW\.ref\.__gxx_personality_v0$" || true)
   if [ -n "$stray" ]; then

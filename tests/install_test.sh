@@ -8,7 +8,7 @@ build=$(cd "$1" && pwd) source=$(cd "$2" && pwd)
 scratch=$(mktemp -d /tmp/dsignsgd-install.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT INT TERM
 prefix=$scratch/prefix
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/install_support.sh"
 
 cmake --install "$build" --prefix "$prefix" > "$scratch/install.log"
 echo "installed into $prefix: $(find "$prefix" -type f | wc -l) files"
@@ -29,11 +29,7 @@ soname=$(objdump -p "$prefix/lib/libdsignsgd.so" | awk '/SONAME/ {print $2}')
 grep -q "^\.SS train" "$prefix/share/man/man1/dsignsgd.1" || fail "man page has no train section"
 
 # Every installed binary and module resolves the library from the prefix, not from the build tree.
-uses_prefix() {
-  local lib
-  lib=$(ldd "$1" | awk '/libdsignsgd/ {print $3}')
-  case "$lib" in "$prefix"/*) ;; *) fail "$1 loads libdsignsgd from '$lib', not from $prefix" ;; esac
-}
+uses_prefix() { loads_libdsignsgd_from "$1" "$prefix"; }
 uses_prefix "$prefix/bin/dsignsgd"
 "$prefix/bin/dsignsgd" --version | grep -q "^0\.1\." || fail "installed CLI --version"
 "$prefix/bin/dsignsgd" predict --method dsgd --dim 4 > /dev/null || fail "installed CLI predict"

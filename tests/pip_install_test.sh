@@ -8,7 +8,7 @@ set -euo pipefail
 build=$(cd "$1" && pwd) source=$(cd "$2" && pwd)
 scratch=$(mktemp -d /tmp/dsignsgd-pip.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT INT TERM
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/install_support.sh"
 unset PYTHONPATH
 
 /usr/bin/python3 -m venv --system-site-packages "$scratch/venv"
@@ -35,8 +35,7 @@ case "$version" in 0.1.*) ;; *) fail "--version printed '$version'" ;; esac
 [ "$("$scratch/venv/bin/dsignsgd" train --lr 0 > /dev/null 2>&1; echo $?)" = 2 ] ||
   fail "bad input: exit code is not 2"
 for f in $(find "$scratch/venv" -name "_core*.so") "$scratch"/venv/lib/python3*/site-packages/dsignsgd/bin/dsignsgd; do
-  lib=$(ldd "$f" | awk '/libdsignsgd/ {print $3}')
-  case "$lib" in "" | "$scratch"/venv/*) ;; *) fail "$f loads libdsignsgd from '$lib'" ;; esac
+  loads_libdsignsgd_from "$f" "$scratch/venv" optional
 done
 
 cat > hook_step.py <<'PY'
