@@ -18,23 +18,29 @@ std::size_t kept_count(double fraction, std::size_t d) {
 }
 
 /// k distinct indices of 0..d−1, uniformly, in increasing order (Floyd's algorithm on a bitmap:
-/// exactly k bounded draws, O(d/64 + k) work).
+/// exactly k bounded draws, O(d/64 + k) work). The loops work on raw pointers taken once: in the
+/// shared library every mention of a thread_local after an opaque call (the stream's refill) is
+/// a __tls_get_addr call, which halved rand-k's throughput (docs/BENCHMARKS.md).
 const std::vector<std::uint32_t>& sample_indices(std::size_t d, std::size_t k, RandomStream& rng) {
-  thread_local std::vector<std::uint64_t> bitmap;
-  thread_local std::vector<std::uint32_t> indices;
+  thread_local std::vector<std::uint64_t> bitmap_storage;
+  thread_local std::vector<std::uint32_t> indices_storage;
+  std::vector<std::uint64_t>& bitmap = bitmap_storage;
+  std::vector<std::uint32_t>& indices = indices_storage;
   bitmap.assign((d + 63) / 64, 0);
+  std::uint64_t* const bits = bitmap.data();
   BufferedStream draws(rng, k);
   for (std::size_t j = d - k; j < d; ++j) {
     std::size_t t = uniform_below(draws, j + 1);
-    if (bitmap[t / 64] & (std::uint64_t{1} << (t % 64))) t = j;
-    bitmap[t / 64] |= std::uint64_t{1} << (t % 64);
+    if (bits[t / 64] & (std::uint64_t{1} << (t % 64))) t = j;
+    bits[t / 64] |= std::uint64_t{1} << (t % 64);
   }
-  indices.clear();
+  indices.resize(k);
+  std::uint32_t* out = indices.data();
   for (std::size_t w = 0; w < bitmap.size(); ++w) {
-    std::uint64_t word = bitmap[w];
+    std::uint64_t word = bits[w];
     while (word != 0) {
       const int bit = std::countr_zero(word);
-      indices.push_back(static_cast<std::uint32_t>(64 * w + static_cast<std::size_t>(bit)));
+      *out++ = static_cast<std::uint32_t>(64 * w + static_cast<std::size_t>(bit));
       word &= word - 1;
     }
   }
@@ -113,8 +119,9 @@ template <typename KeyAt>
 void histogram(std::size_t n, KeyAt key_at, unsigned shift, std::uint32_t mask,
                std::vector<std::uint32_t>& hist) {
   const std::size_t bins = std::size_t{mask} + 1;
-  thread_local std::vector<std::uint32_t> copies;
-  copies.assign(4 * bins, 0);
+  thread_local std::vector<std::uint32_t> copies_storage;
+  copies_storage.assign(4 * bins, 0);
+  std::uint32_t* const copies = copies_storage.data();  // taken once: see sample_indices
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     for (std::size_t c = 0; c < 4; ++c) ++copies[c * bins + ((key_at(i + c) >> shift) & mask)];
@@ -160,7 +167,7 @@ const std::vector<std::uint32_t>& top_k_indices(std::span<const float> v, std::s
       keys.push_back(key);
     }
   }
-  const auto key_of_candidate = [](std::size_t i) { return keys[i]; };
+  const auto key_of_candidate = [k = keys.data()](std::size_t i) { return k[i]; };
   histogram(keys.size(), key_of_candidate, 10, 0x7FF, hist);
   const std::uint32_t middle = bin_of_rank(hist, need);
   std::uint32_t threshold = (top << 21) | (middle << 10);
@@ -170,7 +177,7 @@ const std::vector<std::uint32_t>& top_k_indices(std::span<const float> v, std::s
   for (std::uint32_t key : keys) {
     if ((key >> 10) == (threshold >> 10)) low_keys.push_back(key);
   }
-  const auto key_of_low = [](std::size_t i) { return low_keys[i]; };
+  const auto key_of_low = [k = low_keys.data()](std::size_t i) { return k[i]; };
   histogram(low_keys.size(), key_of_low, 0, 0x3FF, hist);
   threshold |= bin_of_rank(hist, need);
   // Take every candidate above the threshold and the first `need` equal to it, then merge with

@@ -302,13 +302,17 @@ class SignSde final : public SdeModel {
     return sigmas;
   }
 
-  /// φ(g), φ'(g) and the per-step variance factor of one coordinate.
+  /// φ(g), φ'(g) and the per-step variance factor of one coordinate. The scratch is reached
+  /// through pointers taken once per call (see sample_indices in compress/sparse.cpp: in the
+  /// shared library each mention of a thread_local is a __tls_get_addr call).
   void evaluate(double g, const std::vector<double>& sigmas, double& phi, double& dphi,
                 double* variance) const {
-    thread_local std::vector<double> m, dm;
+    thread_local std::vector<double> m_storage, dm_storage, count_storage;
     const std::size_t agents = sigmas.size();
-    m.resize(agents);
-    dm.resize(agents);
+    m_storage.resize(agents);
+    dm_storage.resize(agents);
+    double* const m = m_storage.data();
+    double* const dm = dm_storage.data();
     for (std::size_t i = 0; i < agents; ++i) mean_sign_(g, sigmas[i], m[i], dm[i]);
     if (!majority_) {
       double sum = 0.0, dsum = 0.0, var = 0.0;
@@ -322,7 +326,9 @@ class SignSde final : public SdeModel {
       if (variance) *variance = var / agents;
       return;
     }
-    phi = vote_mean(m);
+    count_storage.resize(static_cast<std::size_t>(agents_) + 1);
+    double* const count = count_storage.data();
+    phi = vote_mean(m, agents, count);
     // φ' by the chain rule through each agent's m_i, with a central difference of the vote.
     constexpr double kH = 1e-6;
     double slope = 0.0;
@@ -330,9 +336,9 @@ class SignSde final : public SdeModel {
       if (dm[i] == 0.0) continue;
       const double saved = m[i];
       m[i] = std::min(1.0, saved + kH);
-      const double up = vote_mean(m);
+      const double up = vote_mean(m, agents, count);
       m[i] = std::max(-1.0, saved - kH);
-      const double down = vote_mean(m);
+      const double down = vote_mean(m, agents, count);
       m[i] = saved;
       slope += (up - down) / (2.0 * kH) * dm[i];
     }
@@ -340,14 +346,14 @@ class SignSde final : public SdeModel {
     if (variance) *variance = 1.0 - phi * phi;  // ties are broken by a fair coin: sign is ±1
   }
 
-  /// E[sign S], S = Σ_i ε_i, P(ε_i = +1) = (1 + m_i)/2 (all agents alike when m has one entry).
-  double vote_mean(const std::vector<double>& m) const {
+  /// E[sign S], S = Σ_i ε_i, P(ε_i = +1) = (1 + m_i)/2 (all agents alike when m has one entry,
+  /// m_count = 1); count holds N + 1 doubles of scratch, count[k] = P(k votes for +1).
+  double vote_mean(const double* m, std::size_t m_count, double* count) const {
     const std::size_t n = static_cast<std::size_t>(agents_);
-    thread_local std::vector<double> count;  // count[k] = P(k votes for +1)
-    count.assign(n + 1, 0.0);
+    std::fill(count, count + n + 1, 0.0);
     count[0] = 1.0;
     for (std::size_t i = 0; i < n; ++i) {
-      const double p = 0.5 * (1.0 + m[m.size() == 1 ? 0 : i]);
+      const double p = 0.5 * (1.0 + m[m_count == 1 ? 0 : i]);
       for (std::size_t k = i + 1; k > 0; --k) count[k] = count[k] * (1.0 - p) + count[k - 1] * p;
       count[0] *= 1.0 - p;
     }
