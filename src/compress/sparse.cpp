@@ -147,7 +147,14 @@ std::uint32_t bin_of_rank(const std::vector<std::uint32_t>& hist, std::size_t& n
 /// a radix select on the magnitude keys (10 + 11 + 10 bits) — one histogram pass and one
 /// collecting pass over v, the rest on the candidates of the threshold's top bin.
 const std::vector<std::uint32_t>& top_k_indices(std::span<const float> v, std::size_t k) {
-  thread_local std::vector<std::uint32_t> hist, above, candidates, keys, chosen;
+  // References bound once (see sample_indices): the loops below push into them per coordinate.
+  thread_local std::vector<std::uint32_t> storage[6];
+  std::vector<std::uint32_t>& hist = storage[0];
+  std::vector<std::uint32_t>& above = storage[1];
+  std::vector<std::uint32_t>& candidates = storage[2];
+  std::vector<std::uint32_t>& keys = storage[3];
+  std::vector<std::uint32_t>& chosen = storage[4];
+  std::vector<std::uint32_t>& low_keys = storage[5];
   const std::size_t d = v.size();
   const auto key_of_v = [&v](std::size_t i) { return magnitude_key(v[i]); };
   std::size_t need = k;
@@ -172,7 +179,6 @@ const std::vector<std::uint32_t>& top_k_indices(std::span<const float> v, std::s
   const std::uint32_t middle = bin_of_rank(hist, need);
   std::uint32_t threshold = (top << 21) | (middle << 10);
   // The low 10 bits among the candidates that share the top 21.
-  thread_local std::vector<std::uint32_t> low_keys;
   low_keys.clear();
   for (std::uint32_t key : keys) {
     if ((key >> 10) == (threshold >> 10)) low_keys.push_back(key);
