@@ -22,11 +22,10 @@ std::size_t kept_count(double fraction, std::size_t d) {
 /// shared library every mention of a thread_local after an opaque call (the stream's refill) is
 /// a __tls_get_addr call, which halved rand-k's throughput (docs/BENCHMARKS.md).
 const std::vector<std::uint32_t>& sample_indices(std::size_t d, std::size_t k, RandomStream& rng) {
-  thread_local std::vector<std::uint64_t> bitmap_storage;
-  thread_local std::vector<std::uint32_t> indices_storage;
-  std::vector<std::uint64_t>& bitmap = bitmap_storage;
-  std::vector<std::uint32_t>& indices = indices_storage;
-  bitmap.assign((d + 63) / 64, 0);
+  thread_local std::vector<std::uint64_t> bitmap;
+  thread_local std::vector<std::uint32_t> indices;
+  const std::size_t words = (d + 63) / 64;
+  bitmap.assign(words, 0);
   std::uint64_t* const bits = bitmap.data();
   BufferedStream draws(rng, k);
   for (std::size_t j = d - k; j < d; ++j) {
@@ -36,7 +35,7 @@ const std::vector<std::uint32_t>& sample_indices(std::size_t d, std::size_t k, R
   }
   indices.resize(k);
   std::uint32_t* out = indices.data();
-  for (std::size_t w = 0; w < bitmap.size(); ++w) {
+  for (std::size_t w = 0; w < words; ++w) {
     std::uint64_t word = bits[w];
     while (word != 0) {
       const int bit = std::countr_zero(word);
@@ -119,9 +118,8 @@ template <typename KeyAt>
 void histogram(std::size_t n, KeyAt key_at, unsigned shift, std::uint32_t mask,
                std::vector<std::uint32_t>& hist) {
   const std::size_t bins = std::size_t{mask} + 1;
-  thread_local std::vector<std::uint32_t> copies_storage;
-  copies_storage.assign(4 * bins, 0);
-  std::uint32_t* const copies = copies_storage.data();  // taken once: see sample_indices
+  thread_local std::vector<std::uint32_t> copies;
+  copies.assign(4 * bins, 0);
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     for (std::size_t c = 0; c < 4; ++c) ++copies[c * bins + ((key_at(i + c) >> shift) & mask)];
@@ -147,14 +145,7 @@ std::uint32_t bin_of_rank(const std::vector<std::uint32_t>& hist, std::size_t& n
 /// a radix select on the magnitude keys (10 + 11 + 10 bits) — one histogram pass and one
 /// collecting pass over v, the rest on the candidates of the threshold's top bin.
 const std::vector<std::uint32_t>& top_k_indices(std::span<const float> v, std::size_t k) {
-  // References bound once (see sample_indices): the loops below push into them per coordinate.
-  thread_local std::vector<std::uint32_t> storage[6];
-  std::vector<std::uint32_t>& hist = storage[0];
-  std::vector<std::uint32_t>& above = storage[1];
-  std::vector<std::uint32_t>& candidates = storage[2];
-  std::vector<std::uint32_t>& keys = storage[3];
-  std::vector<std::uint32_t>& chosen = storage[4];
-  std::vector<std::uint32_t>& low_keys = storage[5];
+  thread_local std::vector<std::uint32_t> hist, above, candidates, keys, chosen;
   const std::size_t d = v.size();
   const auto key_of_v = [&v](std::size_t i) { return magnitude_key(v[i]); };
   std::size_t need = k;
@@ -174,16 +165,17 @@ const std::vector<std::uint32_t>& top_k_indices(std::span<const float> v, std::s
       keys.push_back(key);
     }
   }
-  const auto key_of_candidate = [k = keys.data()](std::size_t i) { return k[i]; };
+  const auto key_of_candidate = [](std::size_t i) { return keys[i]; };
   histogram(keys.size(), key_of_candidate, 10, 0x7FF, hist);
   const std::uint32_t middle = bin_of_rank(hist, need);
   std::uint32_t threshold = (top << 21) | (middle << 10);
   // The low 10 bits among the candidates that share the top 21.
+  thread_local std::vector<std::uint32_t> low_keys;
   low_keys.clear();
   for (std::uint32_t key : keys) {
     if ((key >> 10) == (threshold >> 10)) low_keys.push_back(key);
   }
-  const auto key_of_low = [k = low_keys.data()](std::size_t i) { return k[i]; };
+  const auto key_of_low = [](std::size_t i) { return low_keys[i]; };
   histogram(low_keys.size(), key_of_low, 0, 0x3FF, hist);
   threshold |= bin_of_rank(hist, need);
   // Take every candidate above the threshold and the first `need` equal to it, then merge with
