@@ -85,6 +85,7 @@ TEST_P(HostileInput, ExitsTwoNamingTheOptionAndLeavesTheDiskAsItWas) {
   fs::create_directories(dir / "inputs" / "empty_dir");
   fs::create_directories(dir / "inputs" / "results");
   std::ofstream(dir / "inputs" / "results" / "summary.json") << "{}\n";
+  fs::create_directories(dir / "inputs" / "dir_results" / "summary.json");  // D24
   fs::create_directories(dir / "inputs" / "data" / "sklearn");
   std::ofstream(dir / "inputs" / "data" / "sklearn" / "breast_cancer.csv") << "a,b,label\n1,nan,0\n";
   // Files that are not files (issue 30 item 5): a data file that is a FIFO (open() would block
@@ -260,6 +261,10 @@ const Hostile kCases[] = {
     {"train --checkpoint-dir /proc/dsignsgd/ck", "--checkpoint-dir"},
     {"train --out {dir}/inputs/a_file", "--out '{dir}/inputs/a_file'", false},
     {"train --out {dir}/inputs/results", "already holds results", false},
+    {"train --force --out {dir}/inputs/dir_results", "summary.json, which is not a regular file",
+     false},
+    {"sde --force --out {dir}/inputs/dir_results", "summary.json, which is not a regular file",
+     false},
     {"train --out /proc/dsignsgd", "--out '/proc/dsignsgd'", false},
     {"train --problem digits-mlp --data-dir {dir}/nodata", "--data-dir '{dir}/nodata"},
     {"train --problem breast-cancer-logreg --data-dir {dir}/inputs/data", "line 2, field 2"},
@@ -352,6 +357,8 @@ const Hostile kCases[] = {
     {"predict --epsilon inf", "--epsilon 'inf'", false},
     {"train --x0 1e308", "--x0 '1e+308': f(x0) overflows"},
     {"train --hessian diag:1e308,1e308 --x0 10", "--x0 '10': f(x0) overflows"},
+    {"sde --x0 1e308", "--x0 '1e+308': f(x0) overflows"},
+    {"sde --hessian diag:1e308,1e308 --dim 2 --x0 10", "--x0 '10': f(x0) overflows"},
     // Numbers are decimal, one way everywhere (issue 30 item 6).
     {"train --steps 0x10", "--steps: invalid value '0x10'"},
     {"train --seed 0b101", "--seed: invalid value '0b101'"},

@@ -106,14 +106,15 @@ int run_noise_probe(const NoiseProbeCommand& state) {
   }
   std::cout << fmt::format("{}, batch {} per agent, {} draws per point\n", plan.problem.name,
                            plan.batch, state.probe.draws);
-  std::cout << fmt::format("{:>8} {:>10} {:>10} {:>8} {:>16} {:>9} {:>7}  {}\n", "step", "loss",
-                           "scale", "SNR", "tail index", "kurtosis", "KS", "law (--noise)");
+  std::cout << fmt::format("{:>8} {:>10} {:>10} {:>8} {:>16} {:>16} {:>9} {:>7}  {}\n", "step",
+                           "loss", "scale", "SNR", "tail index", "t fit: ν", "kurtosis", "KS",
+                           "law (--noise)");
   for (const NoisePoint& p : points) {
     std::cout << fmt::format(
-        "{:>8} {:>10.4g} {:>10.4g} {:>8.3g} {:>9.3g} ± {:<4.2g} {:>9.3g} "
+        "{:>8} {:>10.4g} {:>10.4g} {:>8.3g} {:>9.3g} ± {:<4.2g} {:>9.3g} ± {:<4.2g} {:>9.3g} "
         "{:>7.4f}  {}\n",
-        p.step, p.loss, p.scale_median, p.signal_to_noise, p.tail.alpha, p.tail.stderr_,
-        p.excess_kurtosis, p.ks_distance, p.spec);
+        p.step, p.loss, p.scale_median, p.signal_to_noise, p.tail.alpha, p.tail.stderr_, p.fit.nu,
+        p.fit.nu_stderr, p.excess_kurtosis, p.ks_distance, p.spec);
   }
   if (state.local_model) print_local_model(report["local_model"]);
   if (!state.out.empty()) {

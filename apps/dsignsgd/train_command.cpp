@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "commands.hpp"
 #include "dsignsgd/compress/compressor.hpp"
@@ -65,12 +66,24 @@ void prepare_out_dir(const std::string& out) {
   if (existed && !fs::is_directory(out, error)) {
     throw ConfigError("out", out, "exists and is not a directory");
   }
-  if (existed && !force_out) {
+  if (existed) {
     for (const auto& entry : fs::directory_iterator(out, error)) {
       if (entry.path().filename() == "checkpoint") continue;  // what --resume reads
-      throw ConfigError("out", out,
-                        "already holds results (" + entry.path().filename().string() +
-                            "); choose another directory, or give --force to write into it");
+      if (!force_out) {
+        throw ConfigError("out", out,
+                          "already holds results (" + entry.path().filename().string() +
+                              "); choose another directory, or give --force to write into it");
+      }
+      // --force replaces result files of the same names: one that is not a regular file (a
+      // directory named summary.json) would fail only after the run, beside new files.
+      static const std::set<std::string> kResultExtensions = {".json", ".csv", ".md",
+                                                               ".html", ".png", ".svg"};
+      if (kResultExtensions.count(entry.path().extension().string()) != 0 &&
+          !fs::is_regular_file(entry.symlink_status(error))) {
+        throw ConfigError("out", out,
+                          "holds " + entry.path().filename().string() +
+                              ", which is not a regular file, where a result file goes");
+      }
     }
   }
   require_writable_directory("out", out);

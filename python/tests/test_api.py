@@ -203,7 +203,10 @@ def test_measure_noise_recovers_injected_student_noise():
                                  noise="student:3:1", workers=2, seed=5)
     point = out["points"][0]
     assert point["law"] == "student"
-    assert abs(point["nu"] - 3) < 3 * point["tail_index_stderr"] + 0.45
+    # ν is the Student-t maximum-likelihood fit: within 3 s.e. and 2 % (the pooling's bias,
+    # docs/DATA.md); Hill's tail index stays beside it.
+    assert abs(point["nu"] - 3) < 3 * point["nu_stderr"] + 0.06
+    assert point["nu_stderr"] > 0 and point["tail_index"] > 2
     assert point["spec"].startswith("student:")
     with pytest.raises(ValueError, match="--draws '4'"):
         dsignsgd.measure_noise(draws=4, dim=10)

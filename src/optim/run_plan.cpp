@@ -416,6 +416,14 @@ std::size_t estimate_trace_bytes(const RunPlan& plan) {
   return saturated_bytes(rows * (static_cast<double>(plan.runs) * values_per_row * 8.0 + 8.0 + 160.0));
 }
 
+void require_finite_start(const RunPlan& plan, double f0) {
+  if (!plan.has_data && !std::isfinite(f0)) {
+    throw ConfigError("x0", format_double(plan.problem.x0),
+                      "f(x0) overflows (" + format_double(f0) +
+                          ") with this --hessian: choose a smaller start point or spectrum");
+  }
+}
+
 void check_memory(const RunPlan& plan, std::size_t dim) {
   const int threads = resolved_threads(plan);
   const std::size_t state = estimate_memory_bytes(plan, dim, threads);

@@ -233,11 +233,7 @@ JobParts make_job(RunPlan& plan, const NoiseModel& noise, int threads, Communica
     first->initial_point(x0);
     double unused = 0.0;
     const double f0 = first->evaluate(x0, false, unused);
-    if (!plan.has_data && !std::isfinite(f0)) {  // every run would "diverge" at step 0
-      throw ConfigError("x0", format_double(plan.problem.x0),
-                        "f(x0) overflows (" + format_double(f0) +
-                            ") with this --hessian: choose a smaller start point or spectrum");
-    }
+    require_finite_start(plan, f0);
     refuse_fp16_overflow_at_x0(plan, *first, x0);
     describe_run(d, job.source->describe(), f0, job.parts, plan, result);
   });

@@ -185,8 +185,8 @@ void probe_network(const Network& n, const ReproduceOptions& options, std::uint6
   probe.at = n.probe_at;
   probe.draws = n.draws;
   for (const NoisePoint& p : probe_noise(make_run_plan(o), probe)) {
-    table.add({n.label, p.step, p.at_centre_fraction, p.tail.alpha, p.tail.stderr_,
-               p.excess_kurtosis, p.ks_distance, p.spec});
+    table.add({n.label, p.step, p.at_centre_fraction, p.tail.alpha, p.tail.stderr_, p.fit.nu,
+               p.fit.nu_stderr, p.excess_kurtosis, p.ks_distance, p.spec});
   }
 }
 
@@ -194,8 +194,10 @@ Table noise_table() {
   return Table({{"network", "network"},
                 {"SGD step", "step"},
                 {"draws at their coordinate's median (exact zeros)", "at_centre_fraction", 2},
-                {"tail index", "tail_index", 3},
+                {"tail index (Hill, top 2 %)", "tail_index", 3},
                 {"s.e.", "tail_stderr", 2},
+                {"Student-t fit ν", "student_fit_nu", 3},
+                {"s.e.", "student_fit_nu_stderr", 2},
                 {"excess kurtosis", "excess_kurtosis", 3},
                 {"KS distance to Gaussian", "ks_distance", 2},
                 {"fitted law (--noise)", "law"}});
@@ -713,7 +715,9 @@ Section real_noise(const ReproduceOptions& options) {
   section.body = {
       Paragraph{"No injected noise: every gradient's noise is the network's own minibatch noise, "
                 "measured first (`dsignsgd noise-probe`: plain SGD at DSGD's η, one agent, the "
-                "run's batch; Hill's tail index of the standardized noise over coordinates):"},
+                "run's batch; over coordinates, Hill's index of the standardized noise's top "
+                "2 % — its tail — and the maximum-likelihood Student-t fit of the draws off "
+                "their coordinate's median, whose ν is the fitted law's):"},
       noise,
       Paragraph{std::string("Each method's η is chosen at the first N on the grid ") +
                 (options.quick ? "(quick profile: the grid's centre only) "

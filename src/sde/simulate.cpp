@@ -159,8 +159,9 @@ SdeResult simulate_sde(const RunPlan& input, const SdePlan& sde, const Callbacks
   out.integrator = probe->name();
   out.weak_order = probe->weak_order();
   const std::vector<float> x0(d, static_cast<float>(plan.problem.x0));
-  describe_run(d, problem->describe(), problem->loss(x0) - problem->optimal_loss(), parts, plan,
-               result);
+  const double f0 = problem->loss(x0) - problem->optimal_loss();
+  require_finite_start(plan, f0);
+  describe_run(d, problem->describe(), f0, parts, plan, result);
   const int threads = resolved_threads(plan);
   result.threads = threads;
   run_ensemble(

@@ -156,23 +156,36 @@ double classify_noise(std::vector<double> z, double top_fraction, NoisePoint& ou
   std::vector<double> magnitudes(z.size());
   for (std::size_t i = 0; i < z.size(); ++i) magnitudes[i] = std::abs(z[i]);
   out.tail = hill_tail_index(std::move(magnitudes), top_fraction);
+  // ν from the sample's likelihood, not from Hill's top 2 %: Hill's index describes the
+  // tail alone and is biased there by the law's second-order term (t_3: 2.7–2.8 ± 0.06).
+  // The fit reads the continuous part: draws exactly at their coordinate's median are an atom
+  // (at_centre_fraction, reported apart) that no t law has and that would pull ν to its floor.
+  std::vector<double> off_centre;
+  off_centre.reserve(z.size());
+  for (double v : z) {
+    if (v != 0.0) off_centre.push_back(v);
+  }
+  out.fit = fit_student_t(off_centre);
   // Gaussian: kurtosis and Kolmogorov distance within their sampling noise (5 s.e. and 2× the
-  // 1 % critical value), or a tail too light to be a Student-t the models distinguish (ν > 30).
+  // 1 % critical value), or a law too light to be a Student-t the models distinguish (ν > 30).
   const bool gaussian = (std::abs(out.excess_kurtosis) < 5.0 * std::sqrt(24.0 / n) + 0.05 &&
                          ks < 3.3 / std::sqrt(n) + 0.005) ||
-                        out.tail.alpha - 2.0 * out.tail.stderr_ > 30.0;
+                        out.fit.nu >= kStudentNuCap || out.fit.nu - 2.0 * out.fit.nu_stderr > 30.0;
   if (gaussian) {
     out.law = "gaussian";
     out.nu = INFINITY;
+    out.nu_stderr = std::nan("");
     return 1.0 / q75;
   }
-  if (out.tail.alpha < 1.25) {
+  if (out.fit.nu < 1.25) {
     out.law = "cauchy";
     out.nu = 1.0;
+    out.nu_stderr = std::nan("");
     return 1.0;  // the Cauchy law's quartile is its scale
   }
   out.law = "student";
-  out.nu = std::round(out.tail.alpha * 100.0) / 100.0;
+  out.nu = std::round(out.fit.nu * 100.0) / 100.0;
+  out.nu_stderr = out.fit.nu_stderr;
   return 1.0 / boost::math::quantile(boost::math::students_t(out.nu), 0.75);
 }
 
@@ -241,6 +254,9 @@ nlohmann::json noise_probe_json(const RunPlan& plan, const NoiseProbeOptions& op
                              {"ks_distance", number(p.ks_distance)},
                              {"law", p.law},
                              {"nu", number(p.nu)},
+                             {"nu_stderr", number(p.nu_stderr)},
+                             {"student_fit_nu", number(p.fit.nu)},
+                             {"student_fit_nu_stderr", number(p.fit.nu_stderr)},
                              {"sigma", number(p.sigma)},
                              {"spec", p.spec}});
   }

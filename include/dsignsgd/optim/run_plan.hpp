@@ -167,5 +167,8 @@ std::string gib(std::size_t bytes);
 /// Throws ConfigError when state + traces exceed memory_budget_bytes(): for option
 /// "log-every" when the traces tip it over, for "dim" otherwise.
 void check_memory(const RunPlan& plan, std::size_t dim);
+/// Throws ConfigError for option "x0" when a synthetic problem's f(x0) is not finite: every run
+/// (train) or path (sde) would be reported "diverged" at step 0.
+void require_finite_start(const RunPlan& plan, double f0);
 
 }  // namespace dsignsgd

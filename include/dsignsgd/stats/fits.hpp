@@ -27,4 +27,20 @@ struct TailIndex {
 };
 TailIndex hill_tail_index(std::vector<double> samples, double top_fraction);
 
+/// Maximum-likelihood fit of a centred Student-t law, z ~ s·t_ν, to samples: the degrees of
+/// freedom ν and the scale s with their standard errors from the observed information (Newton's
+/// method on (log ν, log s) with a line search). Under the t model it is unbiased to first order,
+/// where Hill's estimator on the top few per cent carries the law's second-order bias (−7 % at
+/// ν = 3, top 2 %). ν is capped at kStudentNuCap (a Gaussian sample runs there); `converged` is
+/// false when Newton's method did not settle. Fewer than 100 finite samples: NaN.
+struct StudentTFit {
+  double nu = 0.0;
+  double nu_stderr = 0.0;
+  double scale = 0.0;
+  double scale_stderr = 0.0;
+  bool converged = false;
+};
+inline constexpr double kStudentNuCap = 1000.0;
+StudentTFit fit_student_t(const std::vector<double>& samples);
+
 }  // namespace dsignsgd

@@ -4,7 +4,8 @@
 /// problem, step size and batch), draw many minibatch gradients at the same parameters and
 /// describe, over coordinates, the noise Z = g − mean(g): its scale, Hill's tail index of |Z|
 /// with its standard error, how far it is from Gaussian (excess kurtosis, Kolmogorov distance),
-/// and the summary the SDE models take — `gaussian:σ`, `student:ν:σ` or `cauchy:σ`, the noise of
+/// a maximum-likelihood Student-t fit (ν with its standard error), and the summary the SDE
+/// models take — `gaussian:σ`, `student:ν:σ` or `cauchy:σ`, the noise of
 /// one agent's gradient at the plan's batch (docs/THEORY.md §1's noise models; issue 28).
 ///
 /// Each coordinate is standardized by a robust scale (its median |Z| over the draws, divided by
@@ -52,7 +53,12 @@ struct NoisePoint {
   double excess_kurtosis = 0.0;  ///< of the pooled standardized Z (0 for Gaussian)
   double ks_distance = 0.0;      ///< sup |F(z) − Φ(z)| of the pooled standardized Z
   std::string law;               ///< gaussian | student | cauchy
-  double nu = 0.0;               ///< Student-t degrees of freedom (law student; ∞ gaussian, 1 cauchy)
+  /// Student-t degrees of freedom (law student; ∞ gaussian, 1 cauchy): the maximum-likelihood
+  /// fit of s·t_ν to the pooled standardized Z off their coordinate's median (fit_student_t; the
+  /// exact zeros are at_centre_fraction's atom), with its standard error.
+  double nu = 0.0;
+  double nu_stderr = 0.0;
+  StudentTFit fit;               ///< the fit itself, whatever the law called
   double sigma = 0.0;            ///< the law's scale (per coordinate, median over coordinates)
   std::string spec;              ///< as --noise takes it: "student:3.1:0.042"
   /// The tail of the pooled standardized |Z| (each coordinate's median |Z| = 1): P(|Z| > z)
