@@ -64,8 +64,7 @@ struct StudentTLikelihood {
   double hessian[2][2] = {{0.0, 0.0}, {0.0, 0.0}};
 };
 
-StudentTLikelihood student_t_likelihood(const std::vector<double>& z, double nu, double scale,
-                                        bool derivatives) {
+StudentTLikelihood student_t_likelihood(const std::vector<double>& z, double nu, double scale) {
   using boost::math::digamma;
   using boost::math::trigamma;
   const auto n = static_cast<double>(z.size());
@@ -75,17 +74,14 @@ StudentTLikelihood student_t_likelihood(const std::vector<double>& z, double nu,
   for (double v : z) {
     const double u = v * v * inverse_scale_sq;
     sum_log += std::log1p(u / nu);
-    if (derivatives) {
-      const double r = u / (nu + u);
-      sum_ratio += r;
-      sum_ratio_sq += r * r;
-    }
+    const double r = u / (nu + u);
+    sum_ratio += r;
+    sum_ratio_sq += r * r;
   }
   StudentTLikelihood out;
   const double log_normalizer = std::lgamma(0.5 * (nu + 1.0)) - std::lgamma(0.5 * nu) -
                                 0.5 * std::log(nu * M_PI) - std::log(scale);
   out.value = n * log_normalizer - 0.5 * (nu + 1.0) * sum_log;
-  if (!derivatives) return out;
   // With r = u/(ν+u): ∂ℓ/∂ log s = Σ(−1 + (ν+1) r); ∂ℓ/∂ν = n c'(ν) − ½ Σ log(1+u/ν) +
   // (ν+1)/(2ν) Σ r, c(ν) = log Γ((ν+1)/2) − log Γ(ν/2) − ½ log ν. The second derivatives use
   // ∂r/∂ log s = −2 r (1−r) and ∂r/∂ν = −r (1−r)/ν; they are taken in ν, then moved to log ν.
@@ -110,26 +106,23 @@ StudentTLikelihood student_t_likelihood(const std::vector<double>& z, double nu,
 
 }  // namespace
 
-StudentTFit fit_student_t(const std::vector<double>& samples) {
+StudentTFit fit_student_t(std::vector<double> z) {
   StudentTFit fit;
-  std::vector<double> z;
-  z.reserve(samples.size());
-  for (double v : samples) {
-    if (std::isfinite(v)) z.push_back(v);
-  }
+  std::erase_if(z, [](double v) { return !std::isfinite(v); });
   if (z.size() < 100) {
     fit.nu = fit.nu_stderr = fit.scale = fit.scale_stderr = std::nan("");
     return fit;
   }
   // Start: ν = 3 and the scale of t_3 whose median |z| matches the sample's (quartile 0.765).
-  std::vector<double> magnitudes(z.size());
-  for (std::size_t i = 0; i < z.size(); ++i) magnitudes[i] = std::abs(z[i]);
-  std::nth_element(magnitudes.begin(), magnitudes.begin() + magnitudes.size() / 2, magnitudes.end());
-  const double median_magnitude = magnitudes[magnitudes.size() / 2];
+  // The likelihood is a sum: the order of z does not matter, so the median is taken in place.
+  const auto middle = z.begin() + static_cast<std::ptrdiff_t>(z.size() / 2);
+  std::nth_element(z.begin(), middle, z.end(),
+                   [](double a, double b) { return std::abs(a) < std::abs(b); });
+  const double median_magnitude = std::abs(*middle);
   double log_nu = std::log(3.0);
   double log_scale = std::log(median_magnitude > 0.0 ? median_magnitude / 0.765 : 1.0);
   const double log_cap = std::log(kStudentNuCap), log_floor = std::log(0.05);
-  StudentTLikelihood at = student_t_likelihood(z, std::exp(log_nu), std::exp(log_scale), true);
+  StudentTLikelihood at = student_t_likelihood(z, std::exp(log_nu), std::exp(log_scale));
   for (int iteration = 0; iteration < 100; ++iteration) {
     const double(&h)[2][2] = at.hessian;
     const double det = h[0][0] * h[1][1] - h[0][1] * h[1][0];
@@ -145,16 +138,17 @@ StudentTFit fit_student_t(const std::vector<double>& samples) {
     double length = 1.0;
     StudentTLikelihood next;
     double next_nu = log_nu, next_scale = log_scale;
+    // Each trial carries its derivatives: the accepted one (usually the first) is the next point.
     for (int halving = 0; halving < 40; ++halving, length *= 0.5) {
       next_nu = std::clamp(log_nu + length * step[0], log_floor, log_cap);
       next_scale = log_scale + length * step[1];
-      next = student_t_likelihood(z, std::exp(next_nu), std::exp(next_scale), false);
+      next = student_t_likelihood(z, std::exp(next_nu), std::exp(next_scale));
       if (next.value >= at.value) break;
     }
     const double moved = std::max(std::abs(next_nu - log_nu), std::abs(next_scale - log_scale));
     log_nu = next_nu;
     log_scale = next_scale;
-    at = student_t_likelihood(z, std::exp(log_nu), std::exp(log_scale), true);
+    at = next;
     if (moved < 1e-7) {
       fit.converged = true;
       break;

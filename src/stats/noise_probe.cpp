@@ -165,7 +165,7 @@ double classify_noise(std::vector<double> z, double top_fraction, NoisePoint& ou
   for (double v : z) {
     if (v != 0.0) off_centre.push_back(v);
   }
-  out.fit = fit_student_t(off_centre);
+  out.fit = fit_student_t(std::move(off_centre));
   // Gaussian: kurtosis and Kolmogorov distance within their sampling noise (5 s.e. and 2× the
   // 1 % critical value), or a law too light to be a Student-t the models distinguish (ν > 30).
   const bool gaussian = (std::abs(out.excess_kurtosis) < 5.0 * std::sqrt(24.0 / n) + 0.05 &&
@@ -174,18 +174,15 @@ double classify_noise(std::vector<double> z, double top_fraction, NoisePoint& ou
   if (gaussian) {
     out.law = "gaussian";
     out.nu = INFINITY;
-    out.nu_stderr = std::nan("");
     return 1.0 / q75;
   }
   if (out.fit.nu < 1.25) {
     out.law = "cauchy";
     out.nu = 1.0;
-    out.nu_stderr = std::nan("");
     return 1.0;  // the Cauchy law's quartile is its scale
   }
   out.law = "student";
   out.nu = std::round(out.fit.nu * 100.0) / 100.0;
-  out.nu_stderr = out.fit.nu_stderr;
   return 1.0 / boost::math::quantile(boost::math::students_t(out.nu), 0.75);
 }
 
@@ -254,7 +251,8 @@ nlohmann::json noise_probe_json(const RunPlan& plan, const NoiseProbeOptions& op
                              {"ks_distance", number(p.ks_distance)},
                              {"law", p.law},
                              {"nu", number(p.nu)},
-                             {"nu_stderr", number(p.nu_stderr)},
+                             // The fit's error is the law's ν's only when the law is the fit.
+                             {"nu_stderr", number(p.law == "student" ? p.fit.nu_stderr : NAN)},
                              {"student_fit_nu", number(p.fit.nu)},
                              {"student_fit_nu_stderr", number(p.fit.nu_stderr)},
                              {"sigma", number(p.sigma)},

@@ -41,6 +41,6 @@ struct StudentTFit {
   bool converged = false;
 };
 inline constexpr double kStudentNuCap = 1000.0;
-StudentTFit fit_student_t(const std::vector<double>& samples);
+StudentTFit fit_student_t(std::vector<double> samples);
 
 }  // namespace dsignsgd

@@ -55,9 +55,9 @@ struct NoisePoint {
   std::string law;               ///< gaussian | student | cauchy
   /// Student-t degrees of freedom (law student; ∞ gaussian, 1 cauchy): the maximum-likelihood
   /// fit of s·t_ν to the pooled standardized Z off their coordinate's median (fit_student_t; the
-  /// exact zeros are at_centre_fraction's atom), with its standard error.
+  /// exact zeros are at_centre_fraction's atom), rounded to 2 decimals; its standard error is
+  /// fit.nu_stderr.
   double nu = 0.0;
-  double nu_stderr = 0.0;
   StudentTFit fit;               ///< the fit itself, whatever the law called
   double sigma = 0.0;            ///< the law's scale (per coordinate, median over coordinates)
   std::string spec;              ///< as --noise takes it: "student:3.1:0.042"
